@@ -1,0 +1,66 @@
+# Build glue for ngx_http_mock_module.
+#
+#   make            build build/ngx_http_mock_module.so against Debian's nginx
+#                   (nginx-dev), or against NGINX_SRC=/path/to/nginx-x.y.z
+#   make test       run the Test::Nginx suite in t/
+#   make valgrind   run the suite with nginx under valgrind memcheck
+#   make asan       build with AddressSanitizer and run the suite with it
+#   make bench      run scripts/bench.sh
+#   make start      start the quickstart mock on 127.0.0.1:8080
+#   make stop       stop it
+
+NGINX_SRC     ?= /usr/share/nginx/src
+NGINX_BIN     ?= /usr/sbin/nginx
+BUILD         ?= build
+MODULE_CFLAGS ?= -O2 -g
+TESTS         ?= t/
+PROVE_FLAGS   ?= -r
+
+TOP        := $(CURDIR)
+SO         := $(BUILD)/ngx_http_mock_module.so
+ASAN_SO    := $(BUILD)/asan/ngx_http_mock_module.so
+SOURCES    := config $(wildcard ngx_mock_module/*.c ngx_mock_module/*.h)
+
+# Debian's nginx-dev ships the configure flags its nginx was built with;
+# an upstream source tree is configured --with-compat.
+CONF_FLAGS  = $(shell if [ -f $(NGINX_SRC)/conf_flags ]; then \
+                bash -c '. $(NGINX_SRC)/conf_flags; echo "$${NGX_CONF_FLAGS[@]}"'; \
+              else echo --with-compat; fi)
+
+.PHONY: all test valgrind asan asan-build bench start stop clean
+
+all: $(SO)
+
+$(SO): $(SOURCES)
+	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(MODULE_CFLAGS)" \
+	    "$(CONF_FLAGS)"
+	cp $(BUILD)/nginx/objs/ngx_http_mock_module.so $@
+
+$(ASAN_SO): $(SOURCES)
+	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/asan/nginx" \
+	    "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    "$(CONF_FLAGS)" "-fsanitize=address,undefined"
+	cp $(BUILD)/asan/nginx/objs/ngx_http_mock_module.so $@
+
+test: $(SO)
+	MOCK_MODULE=$(TOP)/$(SO) scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)
+
+valgrind: $(SO)
+	TEST_NGINX_USE_VALGRIND=1 MOCK_MODULE=$(TOP)/$(SO) \
+	    scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)
+
+asan: $(ASAN_SO)
+	MOCK_MODULE=$(TOP)/$(ASAN_SO) MOCK_ASAN=1 \
+	    scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)
+
+bench: $(SO)
+	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.sh
+
+start: $(SO)
+	scripts/quickstart.sh start
+
+stop:
+	scripts/quickstart.sh stop
+
+clean:
+	rm -rf $(BUILD) t/servroot*

@@ -1,0 +1,1197 @@
+
+/*
+ * Reading vcrpy cassettes (format version 1) with libyaml.
+ *
+ * The file is read as a stream of events; each interaction becomes a small
+ * node tree in a temporary pool, is checked and converted into a record,
+ * and the pool is reset, so memory does not grow with the tree of the
+ * whole file.  Every problem is reported with the file, line and column.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+#include <yaml.h>
+
+
+#define NGX_HTTP_MOCK_YAML_DEPTH     64
+#define NGX_HTTP_MOCK_BINARY_TAG     "tag:yaml.org,2002:binary"
+
+
+typedef struct ngx_http_mock_node_s  ngx_http_mock_node_t;
+
+struct ngx_http_mock_node_s {
+    yaml_node_type_t              type;
+    ngx_str_t                     value;
+    ngx_uint_t                    line;
+    ngx_uint_t                    column;
+    ngx_http_mock_node_t        **children;     /* mappings: key, value */
+    ngx_uint_t                    nchildren;
+    unsigned                      plain:1;
+    unsigned                      binary:1;
+};
+
+
+typedef struct {
+    ngx_str_t                     name;
+    ngx_http_mock_node_t         *node;
+} ngx_http_mock_anchor_t;
+
+
+typedef struct {
+    yaml_parser_t                 parser;
+    yaml_event_t                  event;
+    ngx_conf_t                   *cf;
+    ngx_str_t                    *name;
+    ngx_pool_t                   *pool;         /* records, anchors */
+    ngx_pool_t                   *temp;         /* one interaction */
+    ngx_array_t                   anchors;
+    ngx_uint_t                    depth;
+} ngx_http_mock_yaml_t;
+
+
+static ngx_int_t ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y);
+static ngx_http_mock_node_t *ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y,
+    ngx_pool_t *pool);
+static ngx_int_t ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_cassette_t *cassette);
+static ngx_int_t ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_cassette_t *cassette);
+static void ngx_http_mock_yaml_error(ngx_http_mock_yaml_t *y,
+    ngx_uint_t line, ngx_uint_t column, const char *fmt, ...);
+static ngx_http_mock_node_t *ngx_http_mock_node_get(ngx_http_mock_node_t *map,
+    char *key);
+static ngx_http_mock_node_t *ngx_http_mock_node_need(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *map, char *key, char *where,
+    yaml_node_type_t type);
+static ngx_int_t ngx_http_mock_node_null(ngx_http_mock_node_t *node);
+static ngx_int_t ngx_http_mock_node_string(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, char *what, ngx_str_t *out);
+static ngx_int_t ngx_http_mock_node_body(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, char *what, ngx_str_t *out);
+static ngx_int_t ngx_http_mock_node_headers(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, char *what, ngx_array_t *headers);
+static ngx_int_t ngx_http_mock_record(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_str_copy(ngx_pool_t *pool, ngx_str_t *dst,
+    ngx_str_t *src);
+static int ngx_libc_cdecl ngx_http_mock_cmp_names(const void *one,
+    const void *two);
+
+
+ngx_int_t
+ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
+    ngx_str_t *path, ngx_array_t *cassettes, ngx_array_t *cache)
+{
+    size_t                     len;
+    u_char                    *p;
+    ngx_err_t                  err;
+    ngx_dir_t                  dir;
+    ngx_str_t                 *names, *name;
+    ngx_uint_t                 i, j;
+    ngx_array_t                list;
+    ngx_file_info_t            fi;
+    ngx_http_mock_cassette_t  *cassette, **cp, **cached;
+
+    if (ngx_file_info(path->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "mock: cassette \"%V\" cannot be read", path);
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&list, cf->temp_pool, 8, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        name = ngx_array_push(&list);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        *name = *path;
+
+    } else {
+        if (ngx_open_dir(path, &dir) == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "mock: cassette directory \"%V\" cannot be "
+                               "opened", path);
+            return NGX_ERROR;
+        }
+
+        for ( ;; ) {
+            ngx_set_errno(0);
+
+            if (ngx_read_dir(&dir) == NGX_ERROR) {
+                err = ngx_errno;
+
+                if (err != NGX_ENOMOREFILES) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                                       "mock: cassette directory \"%V\" "
+                                       "cannot be read", path);
+                    (void) ngx_close_dir(&dir);
+                    return NGX_ERROR;
+                }
+
+                break;
+            }
+
+            len = ngx_de_namelen(&dir);
+            p = ngx_de_name(&dir);
+
+            if (p[0] == '.'
+                || !((len > 5 && ngx_strncmp(p + len - 5, ".yaml", 5) == 0)
+                     || (len > 4 && ngx_strncmp(p + len - 4, ".yml", 4) == 0)))
+            {
+                continue;
+            }
+
+            name = ngx_array_push(&list);
+            if (name == NULL) {
+                (void) ngx_close_dir(&dir);
+                return NGX_ERROR;
+            }
+
+            name->len = path->len + 1 + len;
+            name->data = ngx_pnalloc(cf->pool, name->len + 1);
+            if (name->data == NULL) {
+                (void) ngx_close_dir(&dir);
+                return NGX_ERROR;
+            }
+
+            p = ngx_cpymem(name->data, path->data, path->len);
+            *p++ = '/';
+            p = ngx_cpymem(p, ngx_de_name(&dir), len);
+            *p = '\0';
+        }
+
+        (void) ngx_close_dir(&dir);
+
+        ngx_qsort(list.elts, list.nelts, sizeof(ngx_str_t),
+                  ngx_http_mock_cmp_names);
+    }
+
+    names = list.elts;
+    cached = cache->elts;
+
+    for (i = 0; i < list.nelts; i++) {
+
+        cassette = NULL;
+
+        for (j = 0; j < cache->nelts; j++) {
+            if (cached[j]->name.len == names[i].len
+                && ngx_strncmp(cached[j]->name.data, names[i].data,
+                               names[i].len) == 0)
+            {
+                cassette = cached[j];
+                break;
+            }
+        }
+
+        if (cassette == NULL) {
+            cassette = ngx_http_mock_cassette_load(cf, pool, &names[i]);
+            if (cassette == NULL) {
+                return NGX_ERROR;
+            }
+
+            cp = ngx_array_push(cache);
+            if (cp == NULL) {
+                return NGX_ERROR;
+            }
+
+            *cp = cassette;
+            cached = cache->elts;
+        }
+
+        cp = ngx_array_push(cassettes);
+        if (cp == NULL) {
+            return NGX_ERROR;
+        }
+
+        *cp = cassette;
+    }
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_mock_cmp_names(const void *one, const void *two)
+{
+    ngx_str_t  *a = (ngx_str_t *) one;
+    ngx_str_t  *b = (ngx_str_t *) two;
+
+    return ngx_strcmp(a->data, b->data);
+}
+
+
+ngx_http_mock_cassette_t *
+ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
+{
+    FILE                      *fp;
+    ngx_int_t                  rc;
+    ngx_http_mock_yaml_t       y;
+    ngx_http_mock_cassette_t  *cassette;
+
+    cassette = ngx_pcalloc(pool, sizeof(ngx_http_mock_cassette_t));
+    if (cassette == NULL) {
+        return NULL;
+    }
+
+    cassette->name.len = name->len;
+    cassette->name.data = ngx_pstrdup(pool, name);
+    if (cassette->name.data == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cassette->records, pool, 16,
+                       sizeof(ngx_http_mock_record_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    fp = fopen((char *) name->data, "rb");
+    if (fp == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "mock: cassette \"%V\" cannot be opened", name);
+        return NULL;
+    }
+
+    ngx_memzero(&y, sizeof(ngx_http_mock_yaml_t));
+
+    y.cf = cf;
+    y.name = &cassette->name;
+    y.pool = pool;
+
+    y.temp = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cf->log);
+    if (y.temp == NULL) {
+        fclose(fp);
+        return NULL;
+    }
+
+    if (ngx_array_init(&y.anchors, cf->temp_pool, 4,
+                       sizeof(ngx_http_mock_anchor_t))
+        != NGX_OK
+        || !yaml_parser_initialize(&y.parser))
+    {
+        ngx_destroy_pool(y.temp);
+        fclose(fp);
+        return NULL;
+    }
+
+    yaml_parser_set_input_file(&y.parser, fp);
+
+    rc = ngx_http_mock_yaml_document(&y, cassette);
+
+    if (y.event.type != YAML_NO_EVENT) {
+        yaml_event_delete(&y.event);
+    }
+
+    yaml_parser_delete(&y.parser);
+    ngx_destroy_pool(y.temp);
+
+    if (ferror(fp)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "mock: cassette \"%V\" cannot be read", name);
+        rc = NGX_ERROR;
+    }
+
+    fclose(fp);
+
+    if (rc != NGX_OK) {
+        return NULL;
+    }
+
+    return cassette;
+}
+
+
+static ngx_int_t
+ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_cassette_t *cassette)
+{
+    ngx_uint_t             version, interactions, line, column;
+    ngx_http_mock_node_t  *key, *value;
+
+    if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* YAML_STREAM_START_EVENT */
+
+    if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (y->event.type == YAML_STREAM_END_EVENT) {
+        /* an empty file is a cassette with no interactions yet */
+        return NGX_OK;
+    }
+
+    /* YAML_DOCUMENT_START_EVENT */
+
+    if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    line = y->event.start_mark.line + 1;
+    column = y->event.start_mark.column + 1;
+
+    if (y->event.type != YAML_MAPPING_START_EVENT) {
+        ngx_http_mock_yaml_error(y, line, column,
+                                 "the document must be a mapping with "
+                                 "\"version\" and \"interactions\"");
+        return NGX_ERROR;
+    }
+
+    version = 0;
+    interactions = 0;
+
+    for ( ;; ) {
+        if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (y->event.type == YAML_MAPPING_END_EVENT) {
+            break;
+        }
+
+        key = ngx_http_mock_yaml_node(y, y->temp);
+        if (key == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (key->type != YAML_SCALAR_NODE) {
+            ngx_http_mock_yaml_error(y, key->line, key->column,
+                                     "a key must be a scalar");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (key->value.len == 12
+            && ngx_strncmp(key->value.data, "interactions", 12) == 0)
+        {
+            if (ngx_http_mock_yaml_interactions(y, cassette) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            interactions = 1;
+            continue;
+        }
+
+        value = ngx_http_mock_yaml_node(y, y->temp);
+        if (value == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (key->value.len == 7
+            && ngx_strncmp(key->value.data, "version", 7) == 0)
+        {
+            if (value->type != YAML_SCALAR_NODE
+                || value->value.len != 1 || value->value.data[0] != '1')
+            {
+                ngx_http_mock_yaml_error(y, value->line, value->column,
+                                         "unsupported cassette version "
+                                         "\"%V\", expected 1", &value->value);
+                return NGX_ERROR;
+            }
+
+            version = 1;
+        }
+
+        ngx_reset_pool(y->temp);
+    }
+
+    if (!version) {
+        ngx_http_mock_yaml_error(y, line, column, "missing key \"version\"");
+        return NGX_ERROR;
+    }
+
+    if (!interactions) {
+        ngx_http_mock_yaml_error(y, line, column,
+                                 "missing key \"interactions\"");
+        return NGX_ERROR;
+    }
+
+    /* YAML_DOCUMENT_END_EVENT */
+
+    if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (y->event.type != YAML_STREAM_END_EVENT) {
+        ngx_http_mock_yaml_error(y, y->event.start_mark.line + 1,
+                                 y->event.start_mark.column + 1,
+                                 "a cassette holds one YAML document");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_cassette_t *cassette)
+{
+    ngx_http_mock_node_t    *node;
+    ngx_http_mock_record_t  *rec;
+
+    if (y->event.type == YAML_SCALAR_EVENT) {
+        node = ngx_http_mock_yaml_node(y, y->temp);
+        if (node == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_node_null(node)) {
+            return NGX_OK;
+        }
+    }
+
+    if (y->event.type != YAML_SEQUENCE_START_EVENT) {
+        ngx_http_mock_yaml_error(y, y->event.start_mark.line + 1,
+                                 y->event.start_mark.column + 1,
+                                 "\"interactions\" must be a sequence");
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (y->event.type == YAML_SEQUENCE_END_EVENT) {
+            return NGX_OK;
+        }
+
+        node = ngx_http_mock_yaml_node(y, y->temp);
+        if (node == NULL) {
+            return NGX_ERROR;
+        }
+
+        rec = ngx_array_push(&cassette->records);
+        if (rec == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(rec, sizeof(ngx_http_mock_record_t));
+
+        rec->index = cassette->records.nelts - 1;
+
+        if (ngx_http_mock_record(y, node, rec) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_reset_pool(y->temp);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y)
+{
+    yaml_parser_t  *p;
+
+    if (y->event.type != YAML_NO_EVENT) {
+        yaml_event_delete(&y->event);
+        y->event.type = YAML_NO_EVENT;
+    }
+
+    p = &y->parser;
+
+    if (yaml_parser_parse(p, &y->event)) {
+        return NGX_OK;
+    }
+
+    y->event.type = YAML_NO_EVENT;
+
+    if (p->error == YAML_MEMORY_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, y->cf, 0,
+                           "mock: cassette \"%V\": out of memory", y->name);
+        return NGX_ERROR;
+    }
+
+    if (p->error == YAML_READER_ERROR) {
+        ngx_http_mock_yaml_error(y, 0, 0, "%s at byte %uz",
+                                 p->problem ? p->problem : "read error",
+                                 p->problem_offset);
+        return NGX_ERROR;
+    }
+
+    if (p->context) {
+        ngx_http_mock_yaml_error(y, p->problem_mark.line + 1,
+                                 p->problem_mark.column + 1,
+                                 "%s %s (line %uz)", p->problem, p->context,
+                                 p->context_mark.line + 1);
+        return NGX_ERROR;
+    }
+
+    ngx_http_mock_yaml_error(y, p->problem_mark.line + 1,
+                             p->problem_mark.column + 1, "%s",
+                             p->problem ? p->problem : "invalid YAML");
+    return NGX_ERROR;
+}
+
+
+/* builds the node that starts with the current event */
+
+static ngx_http_mock_node_t *
+ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
+{
+    u_char                   *anchor, *tag;
+    ngx_str_t                 name;
+    ngx_uint_t                i;
+    ngx_array_t               children;
+    yaml_event_type_t         end;
+    ngx_http_mock_node_t     *node, *child, **cp;
+    ngx_http_mock_anchor_t   *a;
+
+    yaml_event_t  *ev = &y->event;
+
+    if (ev->type == YAML_ALIAS_EVENT) {
+        name.data = ev->data.alias.anchor;
+        name.len = ngx_strlen(name.data);
+
+        a = y->anchors.elts;
+
+        for (i = y->anchors.nelts; i > 0; i--) {
+            if (a[i - 1].name.len == name.len
+                && ngx_strncmp(a[i - 1].name.data, name.data, name.len) == 0)
+            {
+                return a[i - 1].node;
+            }
+        }
+
+        ngx_http_mock_yaml_error(y, ev->start_mark.line + 1,
+                                 ev->start_mark.column + 1,
+                                 "unknown alias \"*%V\"", &name);
+        return NULL;
+    }
+
+    switch (ev->type) {
+
+    case YAML_SCALAR_EVENT:
+        anchor = ev->data.scalar.anchor;
+        tag = ev->data.scalar.tag;
+        break;
+
+    case YAML_SEQUENCE_START_EVENT:
+        anchor = ev->data.sequence_start.anchor;
+        tag = ev->data.sequence_start.tag;
+        break;
+
+    case YAML_MAPPING_START_EVENT:
+        anchor = ev->data.mapping_start.anchor;
+        tag = ev->data.mapping_start.tag;
+        break;
+
+    default:
+        ngx_http_mock_yaml_error(y, ev->start_mark.line + 1,
+                                 ev->start_mark.column + 1,
+                                 "unexpected YAML event");
+        return NULL;
+    }
+
+    if (anchor) {
+        /* anchored nodes may be referred to from later interactions */
+        pool = y->pool;
+    }
+
+    node = ngx_pcalloc(pool, sizeof(ngx_http_mock_node_t));
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->line = ev->start_mark.line + 1;
+    node->column = ev->start_mark.column + 1;
+
+    if (anchor) {
+        a = ngx_array_push(&y->anchors);
+        if (a == NULL) {
+            return NULL;
+        }
+
+        a->name.len = ngx_strlen(anchor);
+        a->name.data = ngx_pnalloc(y->pool, a->name.len);
+        if (a->name.data == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(a->name.data, anchor, a->name.len);
+        a->node = node;
+    }
+
+    if (ev->type == YAML_SCALAR_EVENT) {
+        node->type = YAML_SCALAR_NODE;
+        node->plain = (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                       && tag == NULL);
+        node->binary = (tag != NULL
+                        && ngx_strcmp(tag, NGX_HTTP_MOCK_BINARY_TAG) == 0);
+
+        node->value.len = ev->data.scalar.length;
+        node->value.data = ngx_pnalloc(pool, node->value.len + 1);
+        if (node->value.data == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(node->value.data, ev->data.scalar.value, node->value.len);
+        node->value.data[node->value.len] = '\0';
+
+        return node;
+    }
+
+    if (ev->type == YAML_SEQUENCE_START_EVENT) {
+        node->type = YAML_SEQUENCE_NODE;
+        end = YAML_SEQUENCE_END_EVENT;
+
+    } else {
+        node->type = YAML_MAPPING_NODE;
+        end = YAML_MAPPING_END_EVENT;
+    }
+
+    if (++y->depth > NGX_HTTP_MOCK_YAML_DEPTH) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "nesting is deeper than %d levels",
+                                 NGX_HTTP_MOCK_YAML_DEPTH);
+        return NULL;
+    }
+
+    if (ngx_array_init(&children, pool, 8, sizeof(ngx_http_mock_node_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    for ( ;; ) {
+        if (ngx_http_mock_yaml_next(y) != NGX_OK) {
+            return NULL;
+        }
+
+        if (ev->type == end) {
+            break;
+        }
+
+        child = ngx_http_mock_yaml_node(y, pool);
+        if (child == NULL) {
+            return NULL;
+        }
+
+        cp = ngx_array_push(&children);
+        if (cp == NULL) {
+            return NULL;
+        }
+
+        *cp = child;
+    }
+
+    y->depth--;
+
+    node->children = children.elts;
+    node->nchildren = children.nelts;
+
+    return node;
+}
+
+
+static void
+ngx_http_mock_yaml_error(ngx_http_mock_yaml_t *y, ngx_uint_t line,
+    ngx_uint_t column, const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+    u_char    errstr[NGX_MAX_CONF_ERRSTR];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(errstr, errstr + NGX_MAX_CONF_ERRSTR, fmt, args);
+    va_end(args);
+
+    if (line) {
+        ngx_conf_log_error(NGX_LOG_EMERG, y->cf, 0,
+                           "mock: cassette \"%V\", line %ui, column %ui: %*s",
+                           y->name, line, column, p - errstr, errstr);
+        return;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, y->cf, 0, "mock: cassette \"%V\": %*s",
+                       y->name, p - errstr, errstr);
+}
+
+
+static ngx_http_mock_node_t *
+ngx_http_mock_node_get(ngx_http_mock_node_t *map, char *key)
+{
+    size_t                 len;
+    ngx_uint_t             i;
+    ngx_http_mock_node_t  *k;
+
+    len = ngx_strlen(key);
+
+    for (i = 0; i + 1 < map->nchildren; i += 2) {
+        k = map->children[i];
+
+        if (k->type == YAML_SCALAR_NODE
+            && k->value.len == len
+            && ngx_strncmp(k->value.data, key, len) == 0)
+        {
+            return map->children[i + 1];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_mock_node_t *
+ngx_http_mock_node_need(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *map,
+    char *key, char *where, yaml_node_type_t type)
+{
+    ngx_http_mock_node_t  *node;
+
+    static char  *types[] = { "", "a scalar", "a sequence", "a mapping" };
+
+    node = ngx_http_mock_node_get(map, key);
+
+    if (node == NULL) {
+        ngx_http_mock_yaml_error(y, map->line, map->column,
+                                 "%s has no \"%s\"", where, key);
+        return NULL;
+    }
+
+    if (node->type != type) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "\"%s\" of %s must be %s", key, where,
+                                 types[type]);
+        return NULL;
+    }
+
+    return node;
+}
+
+
+static ngx_int_t
+ngx_http_mock_node_null(ngx_http_mock_node_t *node)
+{
+    ngx_str_t  *v;
+
+    if (node->type != YAML_SCALAR_NODE || !node->plain) {
+        return 0;
+    }
+
+    v = &node->value;
+
+    return v->len == 0
+           || (v->len == 1 && v->data[0] == '~')
+           || (v->len == 4 && (ngx_strncmp(v->data, "null", 4) == 0
+                               || ngx_strncmp(v->data, "Null", 4) == 0
+                               || ngx_strncmp(v->data, "NULL", 4) == 0));
+}
+
+
+/* a scalar's value in the long-lived pool, "!!binary" decoded */
+
+static ngx_int_t
+ngx_http_mock_node_string(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
+    char *what, ngx_str_t *out)
+{
+    u_char     *p, *q, *last;
+    ngx_str_t   src;
+
+    if (node->type != YAML_SCALAR_NODE) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "%s must be a scalar", what);
+        return NGX_ERROR;
+    }
+
+    if (!node->binary) {
+        out->len = node->value.len;
+        out->data = ngx_pnalloc(y->pool, out->len);
+        if (out->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(out->data, node->value.data, out->len);
+        return NGX_OK;
+    }
+
+    /* base64 in YAML is folded over lines: drop the white space */
+
+    src.data = ngx_pnalloc(y->temp, node->value.len);
+    if (src.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    q = src.data;
+    last = node->value.data + node->value.len;
+
+    for (p = node->value.data; p < last; p++) {
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+            *q++ = *p;
+        }
+    }
+
+    src.len = q - src.data;
+
+    out->data = ngx_pnalloc(y->pool, ngx_base64_decoded_length(src.len));
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (src.len % 4 != 0 || ngx_decode_base64(out, &src) != NGX_OK) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "%s is not valid base64", what);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a body: null, a string, !!binary, or a mapping with "string" */
+
+static ngx_int_t
+ngx_http_mock_node_body(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
+    char *what, ngx_str_t *out)
+{
+    ngx_http_mock_node_t  *s;
+
+    ngx_str_null(out);
+
+    if (node == NULL || ngx_http_mock_node_null(node)) {
+        return NGX_OK;
+    }
+
+    if (node->type == YAML_MAPPING_NODE) {
+        s = ngx_http_mock_node_get(node, "string");
+
+        if (s == NULL) {
+            if (node->nchildren == 0) {
+                return NGX_OK;
+            }
+
+            ngx_http_mock_yaml_error(y, node->line, node->column,
+                                     "%s has no \"string\"", what);
+            return NGX_ERROR;
+        }
+
+        node = s;
+
+        if (ngx_http_mock_node_null(node)) {
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_mock_node_string(y, node, what, out);
+}
+
+
+/* headers: a mapping of names to a list of values (or one value) */
+
+static ngx_int_t
+ngx_http_mock_node_headers(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
+    char *what, ngx_array_t *headers)
+{
+    ngx_uint_t             i, j, n;
+    ngx_table_elt_t       *h;
+    ngx_http_mock_node_t  *name, *value, *v;
+
+    if (ngx_array_init(headers, y->pool, 8, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (node == NULL || ngx_http_mock_node_null(node)) {
+        return NGX_OK;
+    }
+
+    if (node->type != YAML_MAPPING_NODE) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "%s must be a mapping", what);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i + 1 < node->nchildren; i += 2) {
+        name = node->children[i];
+        value = node->children[i + 1];
+
+        if (name->type != YAML_SCALAR_NODE || name->value.len == 0) {
+            ngx_http_mock_yaml_error(y, name->line, name->column,
+                                     "a header name in %s must be a "
+                                     "non-empty scalar", what);
+            return NGX_ERROR;
+        }
+
+        n = (value->type == YAML_SEQUENCE_NODE) ? value->nchildren : 1;
+
+        for (j = 0; j < n; j++) {
+            v = (value->type == YAML_SEQUENCE_NODE) ? value->children[j]
+                                                    : value;
+
+            h = ngx_array_push(headers);
+            if (h == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memzero(h, sizeof(ngx_table_elt_t));
+            h->hash = 1;
+
+            if (ngx_http_mock_node_string(y, name, "a header name", &h->key)
+                != NGX_OK
+                || ngx_http_mock_node_string(y, v, "a header value",
+                                             &h->value)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (ngx_strlchr(h->value.data, h->value.data + h->value.len,
+                            '\n')
+                || ngx_strlchr(h->value.data, h->value.data + h->value.len,
+                               '\r'))
+            {
+                ngx_http_mock_yaml_error(y, v->line, v->column,
+                                         "header \"%V\" has a line break in "
+                                         "its value", &h->key);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_record(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
+    ngx_http_mock_record_t *rec)
+{
+    ngx_http_mock_node_t  *req, *resp;
+
+    rec->line = node->line;
+
+    if (node->type != YAML_MAPPING_NODE) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "an interaction must be a mapping with "
+                                 "\"request\" and \"response\"");
+        return NGX_ERROR;
+    }
+
+    req = ngx_http_mock_node_need(y, node, "request", "an interaction",
+                                  YAML_MAPPING_NODE);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    resp = ngx_http_mock_node_need(y, node, "response", "an interaction",
+                                   YAML_MAPPING_NODE);
+    if (resp == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_record_request(y, req, rec) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_record_response(y, resp, rec);
+}
+
+
+static ngx_int_t
+ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
+{
+    char                  *err;
+    ngx_str_t              body, *type;
+    ngx_uint_t             i;
+    ngx_table_elt_t       *h;
+    ngx_http_mock_key_t    key;
+    ngx_http_mock_node_t  *method, *uri;
+
+    ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
+
+    method = ngx_http_mock_node_need(y, node, "method", "the request",
+                                     YAML_SCALAR_NODE);
+    if (method == NULL) {
+        return NGX_ERROR;
+    }
+
+    uri = ngx_http_mock_node_need(y, node, "uri", "the request",
+                                  YAML_SCALAR_NODE);
+    if (uri == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_node_string(y, method, "\"method\"", &rec->key.method)
+        != NGX_OK
+        || ngx_http_mock_node_string(y, uri, "\"uri\"", &rec->uri) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (rec->key.method.len == 0) {
+        ngx_http_mock_yaml_error(y, method->line, method->column,
+                                 "\"method\" is empty");
+        return NGX_ERROR;
+    }
+
+    err = ngx_http_mock_parse_url(y->temp, &rec->uri, &key);
+    if (err) {
+        ngx_http_mock_yaml_error(y, uri->line, uri->column,
+                                 "invalid \"uri\" \"%V\": %s", &rec->uri, err);
+        return NGX_ERROR;
+    }
+
+    if (key.path.len == 0) {
+        ngx_str_set(&key.path, "/");
+    }
+
+    rec->key.port = key.port;
+
+    if (ngx_http_mock_str_copy(y->pool, &rec->key.scheme, &key.scheme)
+        != NGX_OK
+        || ngx_http_mock_str_copy(y->pool, &rec->key.host, &key.host)
+           != NGX_OK
+        || ngx_http_mock_str_copy(y->pool, &rec->key.path, &key.path)
+           != NGX_OK
+        || ngx_http_mock_str_copy(y->pool, &rec->key.query, &key.query)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_node_headers(y, ngx_http_mock_node_get(node, "headers"),
+                                   "request headers", &rec->req_headers)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_node_body(y, ngx_http_mock_node_get(node, "body"),
+                                "the request body", &body)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    type = NULL;
+    h = rec->req_headers.elts;
+
+    for (i = 0; i < rec->req_headers.nelts; i++) {
+        if (h[i].key.len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) == 0)
+        {
+            type = &h[i].value;
+            break;
+        }
+    }
+
+    if (ngx_http_mock_canon_body(y->temp, type, &body, &key.body) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (key.body.data == body.data) {
+        rec->key.body = body;
+        return NGX_OK;
+    }
+
+    return ngx_http_mock_str_copy(y->pool, &rec->key.body, &key.body);
+}
+
+
+static ngx_int_t
+ngx_http_mock_str_copy(ngx_pool_t *pool, ngx_str_t *dst, ngx_str_t *src)
+{
+    dst->len = src->len;
+
+    if (src->len == 0) {
+        dst->data = NULL;
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(pool, src->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->data, src->len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
+{
+    ngx_int_t              code;
+    ngx_http_mock_node_t  *status, *n;
+
+    status = ngx_http_mock_node_need(y, node, "status", "the response",
+                                     YAML_MAPPING_NODE);
+    if (status == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_http_mock_node_need(y, status, "code", "the status",
+                                YAML_SCALAR_NODE);
+    if (n == NULL) {
+        return NGX_ERROR;
+    }
+
+    code = ngx_atoi(n->value.data, n->value.len);
+
+    if (code < 200 || code > 999) {
+        ngx_http_mock_yaml_error(y, n->line, n->column,
+                                 "status code \"%V\" is not a number "
+                                 "between 200 and 999", &n->value);
+        return NGX_ERROR;
+    }
+
+    rec->status = code;
+
+    n = ngx_http_mock_node_get(status, "message");
+
+    if (n && !ngx_http_mock_node_null(n)) {
+        if (ngx_http_mock_node_string(y, n, "the status message",
+                                      &rec->reason)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_strlchr(rec->reason.data,
+                        rec->reason.data + rec->reason.len, '\n')
+            || ngx_strlchr(rec->reason.data,
+                           rec->reason.data + rec->reason.len, '\r'))
+        {
+            ngx_http_mock_yaml_error(y, n->line, n->column,
+                                     "the status message has a line break");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_mock_node_headers(y, ngx_http_mock_node_get(node, "headers"),
+                                   "response headers", &rec->headers)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_node_body(y, ngx_http_mock_node_get(node, "body"),
+                                   "the response body", &rec->body);
+}

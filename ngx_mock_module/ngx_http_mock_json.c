@@ -1,0 +1,317 @@
+
+/*
+ * Canonical JSON: object members sorted by name, white space dropped,
+ * strings and numbers kept as written.  Two bodies that differ only in
+ * key order or formatting become the same bytes.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+#define NGX_HTTP_MOCK_JSON_DEPTH  64
+
+
+typedef struct {
+    u_char       *pos;
+    u_char       *last;
+    ngx_pool_t   *pool;
+    ngx_uint_t    depth;
+} ngx_http_mock_json_t;
+
+
+typedef struct {
+    ngx_str_t     name;
+    ngx_str_t     value;
+} ngx_http_mock_member_t;
+
+
+static ngx_int_t ngx_http_mock_json_value(ngx_http_mock_json_t *j,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_mock_json_container(ngx_http_mock_json_t *j,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_mock_json_string(ngx_http_mock_json_t *j,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_mock_json_scalar(ngx_http_mock_json_t *j,
+    ngx_str_t *out);
+static void ngx_http_mock_json_space(ngx_http_mock_json_t *j);
+static int ngx_libc_cdecl ngx_http_mock_json_cmp(const void *one,
+    const void *two);
+
+
+/* NGX_DECLINED: not JSON */
+
+ngx_int_t
+ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
+{
+    ngx_int_t             rc;
+    ngx_http_mock_json_t  j;
+
+    j.pos = in->data;
+    j.last = in->data + in->len;
+    j.pool = pool;
+    j.depth = 0;
+
+    rc = ngx_http_mock_json_value(&j, out);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_mock_json_space(&j);
+
+    return (j.pos == j.last) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_mock_json_value(ngx_http_mock_json_t *j, ngx_str_t *out)
+{
+    ngx_http_mock_json_space(j);
+
+    if (j->pos == j->last) {
+        return NGX_DECLINED;
+    }
+
+    switch (*j->pos) {
+
+    case '{':
+    case '[':
+        return ngx_http_mock_json_container(j, out);
+
+    case '"':
+        return ngx_http_mock_json_string(j, out);
+
+    default:
+        return ngx_http_mock_json_scalar(j, out);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
+{
+    u_char                  open, close, *p;
+    size_t                  len;
+    ngx_int_t               rc;
+    ngx_uint_t              i, object;
+    ngx_array_t             members;
+    ngx_http_mock_member_t *m;
+
+    if (++j->depth > NGX_HTTP_MOCK_JSON_DEPTH) {
+        return NGX_DECLINED;
+    }
+
+    open = *j->pos++;
+    object = (open == '{');
+    close = object ? '}' : ']';
+
+    if (ngx_array_init(&members, j->pool, 8, sizeof(ngx_http_mock_member_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_mock_json_space(j);
+
+    if (j->pos < j->last && *j->pos == close) {
+        j->pos++;
+        goto done;
+    }
+
+    for ( ;; ) {
+        m = ngx_array_push(&members);
+        if (m == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_null(&m->name);
+
+        if (object) {
+            ngx_http_mock_json_space(j);
+
+            if (j->pos == j->last || *j->pos != '"') {
+                return NGX_DECLINED;
+            }
+
+            rc = ngx_http_mock_json_string(j, &m->name);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            ngx_http_mock_json_space(j);
+
+            if (j->pos == j->last || *j->pos != ':') {
+                return NGX_DECLINED;
+            }
+
+            j->pos++;
+        }
+
+        rc = ngx_http_mock_json_value(j, &m->value);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_http_mock_json_space(j);
+
+        if (j->pos == j->last) {
+            return NGX_DECLINED;
+        }
+
+        if (*j->pos == ',') {
+            j->pos++;
+            continue;
+        }
+
+        if (*j->pos == close) {
+            j->pos++;
+            break;
+        }
+
+        return NGX_DECLINED;
+    }
+
+done:
+
+    j->depth--;
+
+    if (object && members.nelts > 1) {
+        ngx_qsort(members.elts, members.nelts, sizeof(ngx_http_mock_member_t),
+                  ngx_http_mock_json_cmp);
+    }
+
+    m = members.elts;
+    len = 2;
+
+    for (i = 0; i < members.nelts; i++) {
+        len += m[i].name.len + m[i].value.len + 2;
+    }
+
+    p = ngx_pnalloc(j->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    *p++ = open;
+
+    for (i = 0; i < members.nelts; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        if (object) {
+            p = ngx_cpymem(p, m[i].name.data, m[i].name.len);
+            *p++ = ':';
+        }
+
+        p = ngx_cpymem(p, m[i].value.data, m[i].value.len);
+    }
+
+    *p++ = close;
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_json_string(ngx_http_mock_json_t *j, ngx_str_t *out)
+{
+    u_char  *p;
+
+    p = j->pos + 1;
+
+    while (p < j->last) {
+        if (*p == '"') {
+            out->data = j->pos;
+            out->len = p + 1 - j->pos;
+            j->pos = p + 1;
+            return NGX_OK;
+        }
+
+        if (*p < 0x20) {
+            return NGX_DECLINED;
+        }
+
+        p += (*p == '\\') ? 2 : 1;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_mock_json_scalar(ngx_http_mock_json_t *j, ngx_str_t *out)
+{
+    u_char  *p, c;
+
+    p = j->pos;
+
+    if (j->last - p >= 4
+        && (ngx_strncmp(p, "true", 4) == 0 || ngx_strncmp(p, "null", 4) == 0))
+    {
+        out->data = p;
+        out->len = 4;
+        j->pos += 4;
+        return NGX_OK;
+    }
+
+    if (j->last - p >= 5 && ngx_strncmp(p, "false", 5) == 0) {
+        out->data = p;
+        out->len = 5;
+        j->pos += 5;
+        return NGX_OK;
+    }
+
+    if (*p != '-' && (*p < '0' || *p > '9')) {
+        return NGX_DECLINED;
+    }
+
+    for (p++; p < j->last; p++) {
+        c = *p;
+
+        if ((c >= '0' && c <= '9')
+            || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')
+        {
+            continue;
+        }
+
+        break;
+    }
+
+    out->data = j->pos;
+    out->len = p - j->pos;
+    j->pos = p;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_json_space(ngx_http_mock_json_t *j)
+{
+    while (j->pos < j->last
+           && (*j->pos == ' ' || *j->pos == '\t' || *j->pos == '\r'
+               || *j->pos == '\n'))
+    {
+        j->pos++;
+    }
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_mock_json_cmp(const void *one, const void *two)
+{
+    ngx_int_t                rc;
+    ngx_http_mock_member_t  *a = (ngx_http_mock_member_t *) one;
+    ngx_http_mock_member_t  *b = (ngx_http_mock_member_t *) two;
+
+    rc = ngx_memn2cmp(a->name.data, b->name.data, a->name.len, b->name.len);
+    if (rc) {
+        return rc;
+    }
+
+    return ngx_memn2cmp(a->value.data, b->value.data, a->value.len,
+                        b->value.len);
+}

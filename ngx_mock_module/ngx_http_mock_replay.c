@@ -1,0 +1,660 @@
+
+/*
+ * The replay content handler: reduce the request to its key, find the
+ * group of identical recorded requests, take the next interaction of the
+ * sequence and send its response straight from the shared zone.
+ * Requests nothing matches get a near-miss report.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+#define NGX_HTTP_MOCK_NEAR_MISSES   3
+#define NGX_HTTP_MOCK_NEAR_SCAN     1000
+#define NGX_HTTP_MOCK_ALLOW_MAX     16
+
+
+typedef struct {
+    ngx_http_mock_interaction_t  *it;
+    ngx_uint_t                    diff;
+    ngx_uint_t                    score;
+} ngx_http_mock_near_t;
+
+
+static void ngx_http_mock_replay_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_replay(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_mock_replay_send(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it);
+static ngx_int_t ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
+    ngx_http_mock_interaction_t *chain);
+static ngx_int_t ngx_http_mock_replay_miss(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
+    ngx_http_mock_group_t *played, ngx_http_mock_interaction_t *chain);
+static ngx_uint_t ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_key_t *key, ngx_http_mock_interaction_t *chain,
+    ngx_http_mock_near_t *near);
+static ngx_int_t ngx_http_mock_send_text(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *text, size_t len);
+
+
+static ngx_str_t  ngx_http_mock_get = ngx_string("GET");
+
+
+ngx_int_t
+ngx_http_mock_replay_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
+
+    if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
+        rc = ngx_http_read_client_request_body(r,
+                                            ngx_http_mock_replay_body_handler);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_mock_replay(r);
+}
+
+
+static void
+ngx_http_mock_replay_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_mock_replay(r));
+}
+
+
+static ngx_int_t
+ngx_http_mock_replay(ngx_http_request_t *r)
+{
+    ngx_uint_t                    n, head;
+    ngx_str_t                     body, *type;
+    ngx_http_mock_key_t           key;
+    ngx_http_mock_ctx_t          *ctx;
+    ngx_http_mock_index_t        *index;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_match_t        *match;
+    ngx_http_mock_loc_conf_t     *mlcf;
+    ngx_http_mock_interaction_t  *it, *chain;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    index = mlcf->store->index;
+    match = mlcf->match;
+
+    if (index == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
+
+    if (ngx_http_mock_request_key(r, mlcf, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
+        if (ngx_http_mock_request_body(r, &body) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                          : NULL;
+
+        if (ngx_http_mock_canon_body(r->pool, type, &body, &key.body)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    head = 0;
+    g = ngx_http_mock_store_find(index, &key, match);
+
+    if (g == NULL
+        && r->method == NGX_HTTP_HEAD
+        && (match->mask & NGX_HTTP_MOCK_MATCH_METHOD))
+    {
+        /* HEAD gets the headers of the GET recording, and plays nothing */
+
+        key.method = ngx_http_mock_get;
+        g = ngx_http_mock_store_find(index, &key, match);
+        head = 1;
+    }
+
+    if (g) {
+        if (mlcf->repeats) {
+            n = 0;
+
+        } else if (head) {
+            n = g->played;
+
+        } else {
+            n = ngx_atomic_fetch_add(&g->played, 1);
+        }
+
+        if (n < g->n) {
+            it = g->items[n];
+
+            ctx->status = NGX_HTTP_MOCK_HIT;
+            ctx->interaction = it;
+
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "mock hit: interaction %ui of \"%V\", play %ui",
+                           it->index, it->cassette, n + 1);
+
+            return ngx_http_mock_replay_send(r, it);
+        }
+
+        if (head) {
+            key.method = r->method_name;
+        }
+    }
+
+    chain = NULL;
+
+    if (match->mask & NGX_HTTP_MOCK_MATCH_PATH) {
+        chain = ngx_http_mock_store_path(index, &key.path);
+    }
+
+    if (g == NULL
+        && chain
+        && (match->mask & NGX_HTTP_MOCK_MATCH_METHOD))
+    {
+        for (it = chain; it; it = it->next_path) {
+            if ((it->key.method.len == key.method.len
+                 && ngx_strncmp(it->key.method.data, key.method.data,
+                                key.method.len) == 0)
+                || (r->method == NGX_HTTP_HEAD
+                    && it->key.method.len == 3
+                    && ngx_strncmp(it->key.method.data, "GET", 3) == 0))
+            {
+                break;
+            }
+        }
+
+        if (it == NULL) {
+            ctx->status = NGX_HTTP_MOCK_NOT_ALLOWED;
+            return ngx_http_mock_replay_not_allowed(r, mlcf, &key, chain);
+        }
+    }
+
+    ctx->status = g ? NGX_HTTP_MOCK_EXHAUSTED : NGX_HTTP_MOCK_MISS;
+
+    return ngx_http_mock_replay_miss(r, mlcf, &key, g, chain);
+}
+
+
+static ngx_int_t
+ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "mock: cannot read the request body from \"%V\"",
+                          &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_replay_send(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it)
+{
+    u_char                  *p;
+    ngx_int_t                rc;
+    ngx_buf_t               *b;
+    ngx_uint_t               i;
+    ngx_chain_t              out;
+    ngx_table_elt_t         *h;
+    ngx_http_mock_header_t  *hh;
+
+    r->headers_out.status = it->status;
+    r->headers_out.content_length_n = it->body.len;
+
+    if (it->status_line.len) {
+        r->headers_out.status_line = it->status_line;
+    }
+
+    for (i = 0; i < it->nheaders; i++) {
+        hh = &it->headers[i];
+
+        switch (hh->type) {
+
+        case NGX_HTTP_MOCK_HEADER_SKIP:
+            continue;
+
+        case NGX_HTTP_MOCK_HEADER_CONTENT_TYPE:
+            if (r->headers_out.content_type.len) {
+                continue;
+            }
+
+            r->headers_out.content_type = hh->value;
+
+            p = ngx_strlchr(hh->value.data, hh->value.data + hh->value.len,
+                            ';');
+            r->headers_out.content_type_len = p ? (size_t) (p - hh->value.data)
+                                                : hh->value.len;
+            continue;
+
+        default:
+            break;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        h->key = hh->name;
+        h->value = hh->value;
+        h->lowcase_key = hh->lowcase;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+
+        switch (hh->type) {
+
+        case NGX_HTTP_MOCK_HEADER_DATE:
+            r->headers_out.date = h;
+            break;
+
+        case NGX_HTTP_MOCK_HEADER_SERVER:
+            r->headers_out.server = h;
+            break;
+
+        case NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING:
+            r->headers_out.content_encoding = h;
+            break;
+        }
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    if (it->body.len == 0) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the body is sent from the shared zone, which outlives the request */
+
+    b->pos = it->body.data;
+    b->last = it->body.data + it->body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
+    ngx_http_mock_interaction_t *chain)
+{
+    u_char                       *p, *last, *text;
+    size_t                        len;
+    ngx_uint_t                    i, n;
+    ngx_str_t                     methods[NGX_HTTP_MOCK_ALLOW_MAX];
+    ngx_table_elt_t              *h;
+    ngx_http_mock_interaction_t  *it;
+
+    n = 0;
+    len = 0;
+
+    for (it = chain; it && n < NGX_HTTP_MOCK_ALLOW_MAX; it = it->next_path) {
+        for (i = 0; i < n; i++) {
+            if (methods[i].len == it->key.method.len
+                && ngx_strncmp(methods[i].data, it->key.method.data,
+                               methods[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == n) {
+            methods[n++] = it->key.method;
+            len += it->key.method.len + 2;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, len);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = h->value.data;
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ','; *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, methods[i].data, methods[i].len);
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.len = p - h->value.data;
+    h->lowcase_key = (u_char *) "allow";
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "mock: method %V is not recorded for \"%V\" in \"%V\", "
+                  "recorded: %V", &r->method_name, &key->path,
+                  &mlcf->store->path, &h->value);
+
+    len = sizeof("mock: method  is not recorded for path \"\"\n"
+                 "recorded methods: \n") - 1
+          + r->method_name.len + key->path.len + h->value.len;
+
+    text = ngx_pnalloc(r->pool, len);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_slprintf(text, text + len,
+                        "mock: method %V is not recorded for path \"%V\"\n"
+                        "recorded methods: %V\n",
+                        &r->method_name, &key->path, &h->value);
+
+    return ngx_http_mock_send_text(r, NGX_HTTP_NOT_ALLOWED, text,
+                                   last - text);
+}
+
+
+static ngx_int_t
+ngx_http_mock_replay_miss(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
+    ngx_http_mock_group_t *played, ngx_http_mock_interaction_t *chain)
+{
+    u_char                       *text, *p, *last;
+    size_t                        len;
+    ngx_uint_t                    i, n;
+    ngx_http_mock_near_t          near[NGX_HTTP_MOCK_NEAR_MISSES];
+    ngx_http_mock_interaction_t  *it;
+
+    len = 512 + r->method_name.len + r->unparsed_uri.len + key->path.len
+          + mlcf->store->path.len + mlcf->match->text.len;
+
+    if (played) {
+        n = 0;
+
+        for (i = 0; i < played->n && i < NGX_HTTP_MOCK_NEAR_SCAN; i++) {
+            len += played->items[i]->cassette->len + NGX_INT_T_LEN + 16;
+        }
+
+    } else {
+        n = ngx_http_mock_near_misses(mlcf, key, chain, near);
+
+        for (i = 0; i < n; i++) {
+            it = near[i].it;
+            len += it->cassette->len + it->key.method.len + it->uri.len
+                   + ngx_http_mock_match_names_len(near[i].diff)
+                   + NGX_INT_T_LEN + 64;
+        }
+    }
+
+    text = ngx_pnalloc(r->pool, len);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = text + len;
+
+    p = ngx_slprintf(text, last, "mock: no recorded interaction matches "
+                     "%V %V\n", &r->method_name, &r->unparsed_uri);
+
+    if (key->path.len != r->uri.len
+        || ngx_strncmp(key->path.data, r->uri.data, r->uri.len) != 0)
+    {
+        p = ngx_slprintf(p, last, "compared as path: %V\n", &key->path);
+    }
+
+    p = ngx_slprintf(p, last, "cassette: %V\nmatchers: %V\n",
+                     &mlcf->store->path, &mlcf->match->text);
+
+    if (played) {
+        p = ngx_slprintf(p, last, "all %ui matching interactions were "
+                         "already played:\n", played->n);
+
+        for (i = 0; i < played->n && i < NGX_HTTP_MOCK_NEAR_SCAN; i++) {
+            it = played->items[i];
+            p = ngx_slprintf(p, last, "  #%ui in %V\n", it->index,
+                             it->cassette);
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: \"%V %V\" already played: all %ui matching "
+                      "interactions in \"%V\" were used",
+                      &r->method_name, &r->unparsed_uri, played->n,
+                      &mlcf->store->path);
+
+    } else if (n == 0) {
+        p = ngx_slprintf(p, last, "no recorded interactions are close\n");
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: no recorded interaction matches \"%V %V\" "
+                      "in \"%V\"", &r->method_name, &r->unparsed_uri,
+                      &mlcf->store->path);
+
+    } else {
+        p = ngx_slprintf(p, last, "closest recorded interactions:\n");
+
+        for (i = 0; i < n; i++) {
+            it = near[i].it;
+
+            p = ngx_slprintf(p, last, "  #%ui in %V: %V %V\n"
+                             "    differs in: ",
+                             it->index, it->cassette, &it->key.method,
+                             &it->uri);
+
+            if ((size_t) (last - p)
+                > ngx_http_mock_match_names_len(near[i].diff) + 1)
+            {
+                p = ngx_http_mock_match_names(p, near[i].diff);
+                *p++ = '\n';
+            }
+        }
+
+        it = near[0].it;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: no recorded interaction matches \"%V %V\" "
+                      "in \"%V\"; closest is #%ui in \"%V\"",
+                      &r->method_name, &r->unparsed_uri, &mlcf->store->path,
+                      it->index, it->cassette);
+    }
+
+    return ngx_http_mock_send_text(r, mlcf->miss_status, text, p - text);
+}
+
+
+/*
+ * The recorded interactions that fail the fewest matchers: those with the
+ * same path when paths are matched, else the first ones of the store.
+ */
+
+static ngx_uint_t
+ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_key_t *key, ngx_http_mock_interaction_t *chain,
+    ngx_http_mock_near_t *near)
+{
+    ngx_uint_t                    i, j, n, scanned, diff, score;
+    ngx_http_mock_index_t        *index;
+    ngx_http_mock_interaction_t  *it;
+
+    index = mlcf->store->index;
+    n = 0;
+
+    it = chain ? chain : index->interactions;
+
+    for (scanned = 0;
+         it && scanned < NGX_HTTP_MOCK_NEAR_SCAN
+         && (chain || scanned < index->ninteractions);
+         scanned++)
+    {
+        diff = ngx_http_mock_key_diff(key, &it->key, mlcf->match);
+
+        for (score = 0, i = diff; i; i &= i - 1) {
+            score++;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (score < near[i].score) {
+                break;
+            }
+        }
+
+        if (i < NGX_HTTP_MOCK_NEAR_MISSES) {
+            if (n < NGX_HTTP_MOCK_NEAR_MISSES) {
+                n++;
+            }
+
+            for (j = n - 1; j > i; j--) {
+                near[j] = near[j - 1];
+            }
+
+            near[i].it = it;
+            near[i].diff = diff;
+            near[i].score = score;
+        }
+
+        it = chain ? it->next_path : it + 1;
+    }
+
+    return n;
+}
+
+
+static ngx_int_t
+ngx_http_mock_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *text, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = text;
+    b->last = text + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -1,0 +1,706 @@
+
+/*
+ * The shared zone: each store's interactions are copied into one block of
+ * the slab, with two open-addressing tables over them: identical requests
+ * (a group, played in file order) and recorded paths (for 405 answers
+ * and near-miss reports).  Lookups cost the same for 1 or 100,000
+ * interactions.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+typedef struct {
+    u_char                       *pos;
+    u_char                       *last;
+} ngx_http_mock_arena_t;
+
+
+static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a, ngx_log_t *log);
+static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
+    ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
+    ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
+static ngx_int_t ngx_http_mock_store_groups(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a);
+static ngx_int_t ngx_http_mock_store_paths(ngx_http_mock_index_t *index,
+    ngx_http_mock_arena_t *a, ngx_log_t *log);
+static ngx_uint_t ngx_http_mock_store_header_type(ngx_str_t *name);
+static ngx_uint_t ngx_http_mock_table_size(ngx_uint_t n);
+static void *ngx_http_mock_arena_alloc(ngx_http_mock_arena_t *a, size_t size);
+static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
+    ngx_str_t *dst, ngx_str_t *src);
+
+
+#define ngx_http_mock_aligned(size)  ngx_align(size, sizeof(void *))
+
+
+size_t
+ngx_http_mock_store_size(ngx_http_mock_store_t *store)
+{
+    size_t                     size;
+    ngx_uint_t                 i, j, n, nh;
+    ngx_table_elt_t           *h;
+    ngx_http_mock_record_t    *rec;
+    ngx_http_mock_cassette_t **cassettes;
+
+    nh = store->match->headers ? store->match->headers->nelts : 0;
+    size = ngx_http_mock_aligned(sizeof(ngx_http_mock_index_t));
+    n = 0;
+
+    cassettes = store->cassettes->elts;
+
+    for (i = 0; i < store->cassettes->nelts; i++) {
+        size += ngx_http_mock_aligned(sizeof(ngx_str_t))
+                + ngx_http_mock_aligned(cassettes[i]->name.len);
+
+        rec = cassettes[i]->records.elts;
+
+        for (j = 0; j < cassettes[i]->records.nelts; j++, rec++) {
+            size += ngx_http_mock_aligned(sizeof(ngx_http_mock_interaction_t))
+                    + rec->key.method.len + rec->key.scheme.len
+                    + rec->key.host.len + rec->key.path.len
+                    + rec->key.query.len + rec->key.body.len
+                    + rec->uri.len + sizeof("200 ") - 1 + rec->reason.len
+                    + rec->body.len
+                    + ngx_http_mock_aligned(nh * sizeof(ngx_str_t))
+                    + ngx_http_mock_aligned(rec->headers.nelts
+                                            * sizeof(ngx_http_mock_header_t))
+                    + 8 * sizeof(void *);
+
+            if (nh) {
+                h = rec->req_headers.elts;
+
+                for (n = 0; n < rec->req_headers.nelts; n++) {
+                    size += h[n].value.len + 2;
+                }
+            }
+
+            h = rec->headers.elts;
+
+            for (n = 0; n < rec->headers.nelts; n++) {
+                size += 2 * h[n].key.len + h[n].value.len;
+            }
+        }
+
+        n = cassettes[i]->records.nelts;
+    }
+
+    n = 0;
+
+    for (i = 0; i < store->cassettes->nelts; i++) {
+        n += cassettes[i]->records.nelts;
+    }
+
+    /* groups with their item lists, and the two tables */
+
+    size += n * (ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
+                 + 2 * sizeof(void *))
+            + 2 * ngx_http_mock_table_size(n) * sizeof(void *);
+
+    return size;
+}
+
+
+ngx_int_t
+ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_mock_main_conf_t *mmcf = shm_zone->data;
+
+    size_t                   size, len;
+    u_char                  *p;
+    ngx_uint_t               i;
+    ngx_slab_pool_t         *shpool;
+    ngx_http_mock_arena_t    a;
+    ngx_http_mock_index_t   *index;
+    ngx_http_mock_store_t  **stores;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    mmcf->shpool = shpool;
+
+    len = sizeof(" in mock zone \"\"") + shm_zone->shm.name.len;
+
+    shpool->log_ctx = ngx_slab_alloc(shpool, len);
+    if (shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(shpool->log_ctx, " in mock zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    shpool->log_nomem = 0;
+
+    stores = mmcf->stores.elts;
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+
+        size = ngx_http_mock_store_size(stores[i]);
+
+        p = ngx_slab_alloc(shpool, size);
+        if (p == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "mock: zone \"%V\" of %uz bytes is too small for "
+                          "the cassettes in \"%V\", which need %uz bytes "
+                          "(all cassettes: %uz bytes)",
+                          &shm_zone->shm.name, shm_zone->shm.size,
+                          &stores[i]->path, size, mmcf->size);
+            return NGX_ERROR;
+        }
+
+        a.pos = p;
+        a.last = p + size;
+
+        index = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_index_t));
+        if (index == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(index, sizeof(ngx_http_mock_index_t));
+        index->size = size;
+
+        if (ngx_http_mock_store_build(stores[i], index, &a, shm_zone->shm.log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        stores[i]->index = index;
+    }
+
+    /* the parsed cassettes are not needed any more */
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        stores[i]->cassettes = NULL;
+    }
+
+    if (mmcf->parse_pool) {
+        ngx_destroy_pool(mmcf->parse_pool);
+        mmcf->parse_pool = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_store_build(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a, ngx_log_t *log)
+{
+    ngx_uint_t                   i, j, n;
+    ngx_str_t                   *name;
+    ngx_http_mock_record_t      *rec;
+    ngx_http_mock_cassette_t   **cassettes;
+    ngx_http_mock_interaction_t *it;
+
+    cassettes = store->cassettes->elts;
+    n = 0;
+
+    for (i = 0; i < store->cassettes->nelts; i++) {
+        n += cassettes[i]->records.nelts;
+    }
+
+    index->ninteractions = n;
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    index->interactions = ngx_http_mock_arena_alloc(a,
+                                     n * sizeof(ngx_http_mock_interaction_t));
+    if (index->interactions == NULL) {
+        goto failed;
+    }
+
+    it = index->interactions;
+
+    for (i = 0; i < store->cassettes->nelts; i++) {
+
+        name = ngx_http_mock_arena_alloc(a, sizeof(ngx_str_t));
+        if (name == NULL
+            || ngx_http_mock_arena_str(a, name, &cassettes[i]->name)
+               != NGX_OK)
+        {
+            goto failed;
+        }
+
+        rec = cassettes[i]->records.elts;
+
+        for (j = 0; j < cassettes[i]->records.nelts; j++) {
+            if (ngx_http_mock_store_copy(store, it++, name, &rec[j], a)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+        }
+    }
+
+    if (ngx_http_mock_store_groups(store, index, a) != NGX_OK) {
+        goto failed;
+    }
+
+    if (ngx_http_mock_store_paths(index, a, log) != NGX_OK) {
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "mock: cassettes in \"%V\" do not fit the %uz bytes "
+                  "reserved for them", &store->path, index->size);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
+    ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
+    ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a)
+{
+    u_char                  *p;
+    ngx_str_t               *names, *v;
+    ngx_uint_t               i, j, nh;
+    ngx_table_elt_t         *h;
+    ngx_http_mock_header_t  *hh;
+
+    ngx_memzero(it, sizeof(ngx_http_mock_interaction_t));
+
+    it->cassette = cassette;
+    it->index = rec->index;
+    it->status = rec->status;
+
+    if (ngx_http_mock_arena_str(a, &it->key.method, &rec->key.method)
+           != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->key.scheme, &rec->key.scheme)
+           != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->key.host, &rec->key.host)
+           != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->key.path, &rec->key.path)
+           != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->key.query, &rec->key.query)
+           != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->key.body, &rec->key.body)
+           != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->uri, &rec->uri) != NGX_OK
+        || ngx_http_mock_arena_str(a, &it->body, &rec->body) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    it->key.port = rec->key.port;
+
+    /* the request headers that the matchers compare, values joined */
+
+    nh = store->match->headers ? store->match->headers->nelts : 0;
+
+    if (nh) {
+        it->key.headers = ngx_http_mock_arena_alloc(a, nh * sizeof(ngx_str_t));
+        if (it->key.headers == NULL) {
+            return NGX_ERROR;
+        }
+
+        names = store->match->headers->elts;
+
+        for (i = 0; i < nh; i++) {
+            v = &it->key.headers[i];
+            v->data = a->pos;
+            p = a->pos;
+
+            h = rec->req_headers.elts;
+
+            for (j = 0; j < rec->req_headers.nelts; j++) {
+                if (h[j].key.len != names[i].len
+                    || ngx_strncasecmp(h[j].key.data, names[i].data,
+                                       names[i].len) != 0)
+                {
+                    continue;
+                }
+
+                if ((size_t) (a->last - p) < h[j].value.len + 2) {
+                    return NGX_ERROR;
+                }
+
+                if (p != v->data) {
+                    *p++ = ','; *p++ = ' ';
+                }
+
+                p = ngx_cpymem(p, h[j].value.data, h[j].value.len);
+            }
+
+            v->len = p - v->data;
+            a->pos = p;
+        }
+    }
+
+    it->status_line.len = sizeof("200 ") - 1 + rec->reason.len;
+    it->status_line.data = ngx_http_mock_arena_alloc(a, it->status_line.len);
+    if (it->status_line.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(it->status_line.data, "%03ui %V", rec->status, &rec->reason);
+
+    if (rec->reason.len == 0) {
+        /* nginx's own reason phrase, where it knows one */
+        ngx_str_null(&it->status_line);
+    }
+
+    it->nheaders = rec->headers.nelts;
+
+    if (it->nheaders == 0) {
+        return NGX_OK;
+    }
+
+    it->headers = ngx_http_mock_arena_alloc(a,
+                              it->nheaders * sizeof(ngx_http_mock_header_t));
+    if (it->headers == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = rec->headers.elts;
+
+    for (i = 0; i < it->nheaders; i++) {
+        hh = &it->headers[i];
+
+        if (ngx_http_mock_arena_str(a, &hh->name, &h[i].key) != NGX_OK
+            || ngx_http_mock_arena_str(a, &hh->value, &h[i].value) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if ((size_t) (a->last - a->pos) < hh->name.len) {
+            return NGX_ERROR;
+        }
+
+        hh->lowcase = a->pos;
+        a->pos += hh->name.len;
+
+        hh->hash = ngx_hash_strlow(hh->lowcase, hh->name.data, hh->name.len);
+        hh->type = ngx_http_mock_store_header_type(&hh->name);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_mock_store_header_type(ngx_str_t *name)
+{
+    ngx_uint_t  i;
+
+    static struct {
+        ngx_str_t   name;
+        ngx_uint_t  type;
+    } special[] = {
+        { ngx_string("Content-Type"), NGX_HTTP_MOCK_HEADER_CONTENT_TYPE },
+        { ngx_string("Content-Encoding"),
+          NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING },
+        { ngx_string("Date"), NGX_HTTP_MOCK_HEADER_DATE },
+        { ngx_string("Server"), NGX_HTTP_MOCK_HEADER_SERVER },
+
+        /* framing and hop-by-hop headers belong to this connection */
+        { ngx_string("Content-Length"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Transfer-Encoding"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Connection"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Keep-Alive"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Proxy-Connection"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Proxy-Authenticate"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("TE"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Trailer"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("Upgrade"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_null_string, 0 }
+    };
+
+    for (i = 0; special[i].name.len; i++) {
+        if (name->len == special[i].name.len
+            && ngx_strncasecmp(name->data, special[i].name.data, name->len)
+               == 0)
+        {
+            return special[i].type;
+        }
+    }
+
+    return NGX_HTTP_MOCK_HEADER_PLAIN;
+}
+
+
+/* identical requests form a group; its items keep file order */
+
+static ngx_int_t
+ngx_http_mock_store_groups(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a)
+{
+    uint32_t                      hash;
+    ngx_uint_t                    i, k, pass, size;
+    ngx_http_mock_group_t        *g, **groups;
+    ngx_http_mock_interaction_t  *it;
+
+    size = ngx_http_mock_table_size(index->ninteractions);
+
+    groups = ngx_http_mock_arena_alloc(a, size * sizeof(void *));
+    if (groups == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(groups, size * sizeof(void *));
+
+    index->groups = groups;
+    index->group_mask = size - 1;
+
+    /* the first pass counts each group's items, the second fills them */
+
+    for (pass = 0; pass < 2; pass++) {
+
+        for (i = 0; i < index->ninteractions; i++) {
+            it = &index->interactions[i];
+            hash = ngx_http_mock_key_hash(&it->key, store->match);
+
+            for (k = hash & index->group_mask;
+                 groups[k];
+                 k = (k + 1) & index->group_mask)
+            {
+                g = groups[k];
+
+                if (g->hash == hash
+                    && ngx_http_mock_key_diff(&it->key, &g->items[0]->key,
+                                              store->match)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            g = groups[k];
+
+            if (pass == 1) {
+                g->items[g->n++] = it;
+                continue;
+            }
+
+            if (g == NULL) {
+                g = ngx_http_mock_arena_alloc(a,
+                                              sizeof(ngx_http_mock_group_t));
+                if (g == NULL) {
+                    return NGX_ERROR;
+                }
+
+                g->hash = hash;
+                g->n = 0;
+                g->played = 0;
+
+                /* the first item identifies the group during this pass */
+
+                g->items = ngx_http_mock_arena_alloc(a, sizeof(void *));
+                if (g->items == NULL) {
+                    return NGX_ERROR;
+                }
+
+                g->items[0] = it;
+                groups[k] = g;
+            }
+
+            g->n++;
+        }
+
+        if (pass == 1) {
+            break;
+        }
+
+        for (k = 0; k <= index->group_mask; k++) {
+            g = groups[k];
+
+            if (g == NULL || g->n == 1) {
+                if (g) {
+                    g->n = 0;
+                }
+
+                continue;
+            }
+
+            it = g->items[0];
+
+            g->items = ngx_http_mock_arena_alloc(a, g->n * sizeof(void *));
+            if (g->items == NULL) {
+                return NGX_ERROR;
+            }
+
+            g->items[0] = it;
+            g->n = 0;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_store_paths(ngx_http_mock_index_t *index,
+    ngx_http_mock_arena_t *a, ngx_log_t *log)
+{
+    uint32_t                      hash;
+    ngx_uint_t                    i, k, size;
+    ngx_http_mock_interaction_t  *it, **paths, **tails;
+
+    size = ngx_http_mock_table_size(index->ninteractions);
+
+    paths = ngx_http_mock_arena_alloc(a, size * sizeof(void *));
+    if (paths == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(paths, size * sizeof(void *));
+
+    index->paths = paths;
+    index->path_mask = size - 1;
+
+    tails = ngx_alloc(size * sizeof(void *), log);
+    if (tails == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < index->ninteractions; i++) {
+        it = &index->interactions[i];
+        hash = ngx_http_mock_path_hash(&it->key.path);
+
+        for (k = hash & index->path_mask;
+             paths[k];
+             k = (k + 1) & index->path_mask)
+        {
+            if (paths[k]->key.path.len == it->key.path.len
+                && ngx_memcmp(paths[k]->key.path.data, it->key.path.data,
+                              it->key.path.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (paths[k] == NULL) {
+            paths[k] = it;
+
+        } else {
+            tails[k]->next_path = it;
+        }
+
+        tails[k] = it;
+    }
+
+    ngx_free(tails);
+
+    return NGX_OK;
+}
+
+
+ngx_http_mock_group_t *
+ngx_http_mock_store_find(ngx_http_mock_index_t *index,
+    ngx_http_mock_key_t *key, ngx_http_mock_match_t *match)
+{
+    uint32_t                hash;
+    ngx_uint_t              k;
+    ngx_http_mock_group_t  *g;
+
+    if (index->ninteractions == 0) {
+        return NULL;
+    }
+
+    hash = ngx_http_mock_key_hash(key, match);
+
+    for (k = hash & index->group_mask;
+         index->groups[k];
+         k = (k + 1) & index->group_mask)
+    {
+        g = index->groups[k];
+
+        if (g->hash == hash
+            && ngx_http_mock_key_diff(key, &g->items[0]->key, match) == 0)
+        {
+            return g;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_store_path(ngx_http_mock_index_t *index, ngx_str_t *path)
+{
+    ngx_uint_t                    k;
+    ngx_http_mock_interaction_t  *it;
+
+    if (index->ninteractions == 0) {
+        return NULL;
+    }
+
+    for (k = ngx_http_mock_path_hash(path) & index->path_mask;
+         index->paths[k];
+         k = (k + 1) & index->path_mask)
+    {
+        it = index->paths[k];
+
+        if (it->key.path.len == path->len
+            && ngx_memcmp(it->key.path.data, path->data, path->len) == 0)
+        {
+            return it;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a power of two at least twice the number of entries */
+
+static ngx_uint_t
+ngx_http_mock_table_size(ngx_uint_t n)
+{
+    ngx_uint_t  size;
+
+    size = 16;
+
+    while (size < 2 * n) {
+        size <<= 1;
+    }
+
+    return size;
+}
+
+
+static void *
+ngx_http_mock_arena_alloc(ngx_http_mock_arena_t *a, size_t size)
+{
+    u_char  *p;
+
+    p = ngx_align_ptr(a->pos, sizeof(void *));
+
+    if (p > a->last || (size_t) (a->last - p) < size) {
+        return NULL;
+    }
+
+    a->pos = p + size;
+
+    return p;
+}
+
+
+static ngx_int_t
+ngx_http_mock_arena_str(ngx_http_mock_arena_t *a, ngx_str_t *dst,
+    ngx_str_t *src)
+{
+    if ((size_t) (a->last - a->pos) < src->len) {
+        return NGX_ERROR;
+    }
+
+    dst->len = src->len;
+    dst->data = a->pos;
+
+    if (src->len) {
+        ngx_memcpy(a->pos, src->data, src->len);
+    }
+
+    a->pos += src->len;
+
+    return NGX_OK;
+}
