@@ -196,7 +196,7 @@ sub bail_out (@) {
 # Small utilities
 #---------------------------------------------------------------------------
 
-sub parse_time ($) {
+sub parse_time {
     my $tm = shift;
     return undef unless defined $tm;
     if ($tm =~ s/([^_a-zA-Z])ms$/$1/) {
@@ -207,7 +207,7 @@ sub parse_time ($) {
     return $tm;
 }
 
-sub trim ($) {
+sub trim {
     my $s = shift;
     return undef unless defined $s;
     $s =~ s/^\s+|\s+$//g;
@@ -216,7 +216,7 @@ sub trim ($) {
     return $s;
 }
 
-sub fmt_str ($) {
+sub fmt_str {
     my $str = shift;
     chomp $str;
     $str =~ s/"/\\"/g;
@@ -225,7 +225,7 @@ sub fmt_str ($) {
     return $str;
 }
 
-sub slurp ($) {
+sub slurp {
     my $file = shift;
     open my $in, '<', $file or return undef;
     local $/;
@@ -234,12 +234,12 @@ sub slurp ($) {
     return $data // '';
 }
 
-sub gen_rand_str ($) {
+sub gen_rand_str {
     my $len = shift;
     return join '', map { $RandStrAlphabet[rand @RandStrAlphabet] } 1 .. $len;
 }
 
-sub gen_rand_port ($) {
+sub gen_rand_port {
     my $used = shift;
     for (1 .. 1000) {
         my $port = int(rand 63550) + 1985;
@@ -257,7 +257,7 @@ sub gen_rand_port ($) {
 
 # Replaces $TEST_NGINX_* in config text by the environment's values, and
 # $TEST_NGINX_RAND_PORT_N by a free port (the same one within a block).
-sub expand_env_in_text ($$$) {
+sub expand_env_in_text {
     my ($text, $name, $rand_ports) = @_;
     return undef unless defined $text;
 
@@ -284,11 +284,17 @@ sub expand_env_in_text ($$$) {
     return $text;
 }
 
-sub get_canon_version (@) {
+sub can_run {
+    my $cmd = shift;
+    return -f $cmd && -x _ if $cmd =~ m{/};
+    return scalar grep { length && -f "$_/$cmd" && -x _ } split /:/, $ENV{PATH};
+}
+
+sub get_canon_version {
     sprintf "%d.%03d%03d", $_[0], $_[1], $_[2];
 }
 
-sub get_nginx_version () {
+sub get_nginx_version {
     my $out = `$NginxBinary -V 2>&1`;
     if (!defined $out || $? != 0) {
         bail_out("Failed to get the version of the Nginx in PATH: "
@@ -307,7 +313,7 @@ sub get_nginx_version () {
 # Server root and nginx.conf
 #---------------------------------------------------------------------------
 
-sub setup_server_root ($) {
+sub setup_server_root {
     my $first_time = shift;
 
     if (-d $ServRoot) {
@@ -349,7 +355,7 @@ sub setup_server_root ($) {
 }
 
 # --- user_files: either ">>> name [date]" text, or [[name, body, date], ...].
-sub write_user_files ($$) {
+sub write_user_files {
     my ($block, $rand_ports) = @_;
     my $name = $block->name;
     my $files = $block->user_files;
@@ -395,17 +401,17 @@ sub write_user_files ($$) {
     }
 }
 
-sub write_config_file ($$$) {
+sub write_config_file {
     my ($block, $config, $rand_ports) = @_;
     my $name = $block->name;
 
     master_on() if $UseHup;     # reloading needs a master process
 
-    my $http_config = expand_env_in_text($block->http_config, $name,
+    my $http_config = expand_env_in_text(scalar $block->http_config, $name,
                                          $rand_ports) // '';
-    my $main_config = expand_env_in_text($block->main_config, $name,
+    my $main_config = expand_env_in_text(scalar $block->main_config, $name,
                                          $rand_ports) // '';
-    my $post_main_config = expand_env_in_text($block->post_main_config,
+    my $post_main_config = expand_env_in_text(scalar $block->post_main_config,
                                               $name, $rand_ports) // '';
     my $err_log_file = $block->error_log_file || $ErrLogFile;
     my $server_name = $block->server_name // $ServerName;
@@ -515,22 +521,27 @@ _EOC_
 # nginx processes
 #---------------------------------------------------------------------------
 
-sub is_running ($) {
+sub is_running {
     my $pid = shift;
     waitpid($pid, WNOHANG);     # reaps our own (valgrind) child
-    return kill 0, $pid;
+    return 0 unless kill 0, $pid;
+
+    # An exited daemon stays a zombie until init reaps it, which can take
+    # a while in containers.
+    my $stat = slurp("/proc/$pid/stat");
+    return !(defined $stat && $stat =~ /^\d+ \(.*\) Z/s);
 }
 
 # Whether $pid still looks like an nginx (guards against a reused pid
 # read from a stale pid file).
-sub looks_like_nginx ($) {
+sub looks_like_nginx {
     my $pid = shift;
     my $cmdline = slurp("/proc/$pid/cmdline");
     return 1 unless defined $cmdline;
     return $cmdline =~ /nginx/i;
 }
 
-sub get_pid_from_pidfile ($) {
+sub get_pid_from_pidfile {
     my $name = shift;
     my $pid = slurp($PidFile);
     bail_out("$name - Failed to open the pid file $PidFile for reading: $!")
@@ -540,7 +551,7 @@ sub get_pid_from_pidfile ($) {
 }
 
 # The pid of the nginx serving the previous block, if any is still alive.
-sub running_nginx_pid ($) {
+sub running_nginx_pid {
     my $name = shift;
 
     if (defined $ChildPid) {
@@ -559,7 +570,7 @@ sub running_nginx_pid ($) {
     return undef;
 }
 
-sub wait_for_exit ($$) {
+sub wait_for_exit {
     my ($pid, $seconds) = @_;
     my $deadline = time + $seconds;
     while (is_running($pid)) {
@@ -570,18 +581,16 @@ sub wait_for_exit ($$) {
 }
 
 # Stops nginx gracefully (QUIT), then with TERM, then with KILL.
-sub kill_process ($$$) {
-    my ($pid, $wait, $name) = @_;
+sub kill_process {
+    my ($pid, $name) = @_;
 
     # A valgrind run checks for leaks on exit, which takes a while.
     my $in_foreground = defined $ChildPid && $pid == $ChildPid;
     my $grace = $in_foreground ? 60 : $Timeout;
 
-    if ($wait) {
-        kill SIGQUIT, $pid;
-        if (!wait_for_exit($pid, $grace)) {
-            warn "$name - timeout when waiting for the process $pid to exit\n";
-        }
+    kill SIGQUIT, $pid;
+    if (!wait_for_exit($pid, $grace)) {
+        warn "$name - timeout when waiting for the process $pid to exit\n";
     }
 
     if (is_running($pid)) {
@@ -596,13 +605,13 @@ sub kill_process ($$$) {
     undef $ChildPid if $in_foreground;
 }
 
-sub stop_nginx ($$) {
+sub stop_nginx {
     my ($pid, $name) = @_;
-    kill_process($pid, 1, $name);
+    kill_process($pid, $name);
     unlink $PidFile if -f $PidFile && !is_running($pid);
 }
 
-sub nginx_command () {
+sub nginx_command {
     my $cmd = "$NginxBinary -p $ServRoot/ -c $ConfFile > /dev/null";
     return $cmd unless $UseValgrind;
 
@@ -622,7 +631,7 @@ sub nginx_command () {
 }
 
 # Under valgrind nginx runs in the foreground as our child.
-sub start_nginx_in_foreground ($) {
+sub start_nginx_in_foreground {
     my $name = shift;
     my $cmd = nginx_command();
 
@@ -639,7 +648,7 @@ sub start_nginx_in_foreground ($) {
 }
 
 # Runs the daemonizing nginx; returns its wait status and its stderr.
-sub run_nginx_command ($) {
+sub run_nginx_command {
     my $cmd = shift;
     unlink $StartupStderrFile;
     system("$cmd 2>$StartupStderrFile");
@@ -647,7 +656,7 @@ sub run_nginx_command ($) {
     return ($status, slurp($StartupStderrFile) // '');
 }
 
-sub start_nginx_daemon ($) {
+sub start_nginx_daemon {
     my $name = shift;
     my $cmd = nginx_command();
     my $waited = 0;
@@ -669,13 +678,15 @@ sub start_nginx_daemon ($) {
             next;
         }
 
+        print STDERR $stderr;
+        my ($reason) = $stderr =~ /^(.+)$/m;
         bail_out("$name - Cannot start nginx using command \"$cmd\" "
-                 . "(status code $status).\n$stderr");
+                 . "(status code $status)" . ($reason ? ": $reason" : '.'));
     }
 }
 
 # --- must_die: nginx must refuse to start.
-sub run_must_die_test ($) {
+sub run_must_die_test {
     my $block = shift;
     my $name = $block->name;
     my $must_die = $block->must_die;
@@ -714,7 +725,7 @@ sub run_must_die_test ($) {
 }
 
 # HUP mode: reload the running nginx with the new configuration.
-sub reload_nginx ($$) {
+sub reload_nginx {
     my ($pid, $name) = @_;
 
     # USR1 reopens the log files removed by setup_server_root.
@@ -727,7 +738,7 @@ sub reload_nginx ($$) {
     return 1;
 }
 
-sub fetch_config_version () {
+sub fetch_config_version {
     my $sock = IO::Socket::INET->new(
         PeerAddr => $ServerAddr,
         PeerPort => $ServerPort,
@@ -749,7 +760,7 @@ sub fetch_config_version () {
 }
 
 # Polls until the new configuration answers 20 times in a row.
-sub wait_for_config_version ($) {
+sub wait_for_config_version {
     my $name = shift;
     my $total = 200;
     my $nsucc = 0;
@@ -775,9 +786,10 @@ sub wait_for_config_version ($) {
 }
 
 # Makes nginx serve the block's configuration: reloads it in HUP mode,
-# otherwise stops the old nginx, rebuilds the server root and starts anew.
-sub prepare_nginx ($$$$) {
-    my ($block, $config, $rand_ports, $first_time) = @_;
+# otherwise stops the old nginx, rebuilds the server root and starts anew
+# (unless $no_start: --- must_die starts it itself).
+sub prepare_nginx {
+    my ($block, $config, $rand_ports, $first_time, $no_start) = @_;
     my $name = $block->name;
 
     $ConfigVersion = gen_rand_str(10) if $UseHup;
@@ -798,9 +810,11 @@ sub prepare_nginx ($$$$) {
     write_user_files($block, $rand_ports);
     write_config_file($block, $config, $rand_ports);
 
-    if (!-x $NginxBinary && !grep { -x "$_/$NginxBinary" } split /:/, $ENV{PATH}) {
+    if (!can_run($NginxBinary)) {
         bail_out("$name - Cannot find the nginx executable $NginxBinary");
     }
+
+    return if $no_start;
 
     if ($UseValgrind) {
         start_nginx_in_foreground($name);
@@ -814,7 +828,7 @@ sub prepare_nginx ($$$$) {
 #---------------------------------------------------------------------------
 
 # Returns what valgrind wrote since the last call.
-sub new_valgrind_output () {
+sub new_valgrind_output {
     return '' unless defined $ValgrindLogDir;
 
     my $report = '';
@@ -829,7 +843,7 @@ sub new_valgrind_output () {
     return $report =~ /^==\d+==/m ? $report : '';
 }
 
-sub check_valgrind_report ($) {
+sub check_valgrind_report {
     my $name = shift;
     my $report = new_valgrind_output();
     return unless length $report;
@@ -842,7 +856,7 @@ sub check_valgrind_report ($) {
 #---------------------------------------------------------------------------
 
 # more_headers text: "Name: value" lines, "#" lines are comments.
-sub parse_more_headers ($) {
+sub parse_more_headers {
     my $in = shift;
     my ($out, $is_chunked) = ('', 0);
 
@@ -857,7 +871,7 @@ sub parse_more_headers ($) {
     return ($out, $is_chunked);
 }
 
-sub more_headers_for ($$$) {
+sub more_headers_for {
     my ($name, $more_headers, $idx) = @_;
 
     if (ref $more_headers eq 'ARRAY') {
@@ -871,7 +885,7 @@ sub more_headers_for ($$$) {
 }
 
 # Turns "METHOD [URI [VERSION]]\nbody" into a complete HTTP request.
-sub build_request ($$$$$) {
+sub build_request {
     my ($name, $text, $more_headers, $is_chunked, $conn_header) = @_;
 
     if (!defined $text || $text eq '') {
@@ -904,7 +918,7 @@ sub build_request ($$$$$) {
 }
 
 # Returns a list of connections, each a list of byte strings to send.
-sub get_req_from_block ($) {
+sub get_req_from_block {
     my $block = shift;
     my $name = $block->name;
 
@@ -957,11 +971,13 @@ sub get_req_from_block ($) {
     return \@list;
 }
 
-sub connect_to_server ($$) {
+sub connect_to_server {
     my ($block, $timeout) = @_;
     my $name = $block->name;
     my $addr = $block->server_addr_for_client // $ServerAddr;
     my $total_tries = $TotalConnectingTimeouts ? 20 : 50;
+
+    my $err;
 
     for my $try (1 .. $total_tries + 1) {
         my $sock = IO::Socket::INET->new(
@@ -972,7 +988,7 @@ sub connect_to_server ($$) {
         );
         return $sock if $sock;
 
-        my $err = $!;
+        $err = $!;
         last if $try > $total_tries;
 
         if (defined $ChildPid && !is_running($ChildPid)) {
@@ -995,7 +1011,7 @@ sub connect_to_server ($$) {
         sleep $wait;
     }
 
-    my $msg = "$name - Can't connect to $addr:$ServerPortForClient: $! (aborted)\n";
+    my $msg = "$name - Can't connect to $addr:$ServerPortForClient: $err (aborted)\n";
     if (++$TotalConnectingTimeouts < 3) {
         fail($msg);
     } else {
@@ -1006,7 +1022,7 @@ sub connect_to_server ($$) {
 
 # Sends the packets of one connection and reads the reply until the server
 # closes it.  Returns the raw response and whether the request was a HEAD.
-sub send_request ($$$) {
+sub send_request {
     my ($block, $packets, $timeout) = @_;
     my $name = $block->name;
     my $middle_delay = $block->raw_request_middle_delay;
@@ -1024,6 +1040,7 @@ sub send_request ($$$) {
     my $sel = IO::Select->new($sock);
 
     while (1) {
+        $! = 0;
         my ($readable, $writable) = IO::Select->select(
             $sel, defined $write_buf ? $sel : undef, undef, $timeout);
 
@@ -1074,7 +1091,7 @@ sub send_request ($$$) {
 
 # Returns the response, its raw header text, and any bytes after its end
 # (the next pipelined response).
-sub parse_response ($$$) {
+sub parse_response {
     my ($name, $raw_resp, $head_req) = @_;
 
     my $raw_headers = $raw_resp =~ /(.*?\r\n)\r\n/s ? $1 : '';
@@ -1144,7 +1161,7 @@ sub parse_response ($$$) {
 }
 
 # Expected values are per request (array refs) when a block sends several.
-sub get_indexed_value ($$$$) {
+sub get_indexed_value {
     my ($name, $value, $req_idx, $need_array) = @_;
 
     if ($need_array) {
@@ -1157,11 +1174,12 @@ sub get_indexed_value ($$$$) {
     return $value;
 }
 
-sub parse_headers ($) {
+sub parse_headers {
     my $s = shift;
     my %headers;
     for my $line (split /\n/, $s) {
         $line =~ s/^\s+|\s+$//g;
+        next if $line eq '';
         if ($line =~ s/^!\s*//) {
             $headers{$line} = undef;
         } else {
@@ -1172,25 +1190,25 @@ sub parse_headers ($) {
     return \%headers;
 }
 
-sub expand_server_port ($) {
+sub expand_server_port {
     my $s = shift;
     $s =~ s/\$ServerPortForClient\b/$ServerPortForClient/g;
     $s =~ s/\$ServerPort\b/$ServerPort/g;
     return $s;
 }
 
-sub check_error_code ($$$$) {
+sub check_error_code {
     my ($block, $res, $req_idx, $need_array) = @_;
     my $name = $block->name;
     my $code = ($res && $res->code) || '';
 
     if (defined $block->error_code_like) {
-        my $val = get_indexed_value($name, $block->error_code_like, $req_idx,
+        my $val = get_indexed_value($name, scalar $block->error_code_like, $req_idx,
                                     $need_array);
         like($code, qr/$val/sm, "$name - status code ok");
 
     } elsif (defined $block->error_code) {
-        is($code, get_indexed_value($name, $block->error_code, $req_idx,
+        is($code, get_indexed_value($name, scalar $block->error_code, $req_idx,
                                     $need_array),
            "$name - status code ok");
 
@@ -1199,30 +1217,30 @@ sub check_error_code ($$$$) {
     }
 }
 
-sub check_raw_response_headers ($$$$) {
+sub check_raw_response_headers {
     my ($block, $raw_headers, $req_idx, $need_array) = @_;
     my $name = $block->name;
 
     if (defined $block->raw_response_headers_like) {
-        my $expected = get_indexed_value($name, $block->raw_response_headers_like,
+        my $expected = get_indexed_value($name, scalar $block->raw_response_headers_like,
                                          $req_idx, $need_array);
         like($raw_headers, qr/$expected/s, "$name - raw resp headers like");
     }
 
     if (defined $block->raw_response_headers_unlike) {
-        my $expected = get_indexed_value($name, $block->raw_response_headers_unlike,
+        my $expected = get_indexed_value($name, scalar $block->raw_response_headers_unlike,
                                          $req_idx, $need_array);
         unlike($raw_headers, qr/$expected/s, "$name - raw resp headers unlike");
     }
 }
 
-sub check_response_headers ($$$$$) {
+sub check_response_headers {
     my ($block, $res, $raw_headers, $req_idx, $need_array) = @_;
     my $name = $block->name;
 
     if (defined $block->response_headers) {
         my $headers = parse_headers(get_indexed_value(
-            $name, $block->response_headers, $req_idx, $need_array));
+            $name, scalar $block->response_headers, $req_idx, $need_array));
 
         for my $key (sort keys %$headers) {
             my $val = $headers->{$key};
@@ -1237,7 +1255,7 @@ sub check_response_headers ($$$$$) {
 
     } elsif (defined $block->response_headers_like) {
         my $headers = parse_headers(get_indexed_value(
-            $name, $block->response_headers_like, $req_idx, $need_array));
+            $name, scalar $block->response_headers_like, $req_idx, $need_array));
 
         for my $key (sort keys %$headers) {
             my $val = $headers->{$key};
@@ -1247,13 +1265,13 @@ sub check_response_headers ($$$$$) {
     }
 }
 
-sub check_response_body ($$$$$) {
+sub check_response_body {
     my ($block, $res, $req_idx, $repeated_req_idx, $need_array) = @_;
     my $name = $block->name;
     my $content = $res ? $res->content : undef;
 
     if (defined $block->response_body) {
-        my $expected = get_indexed_value($name, $block->response_body,
+        my $expected = get_indexed_value($name, scalar $block->response_body,
                                          $req_idx, $need_array);
         $expected = expand_server_port($expected)
             if defined $expected && !ref $expected;
@@ -1273,8 +1291,8 @@ sub check_response_body ($$$$$) {
              || defined $block->response_body_unlike)
     {
         my ($type, $patterns) = defined $block->response_body_like
-                              ? ('like',   $block->response_body_like)
-                              : ('unlike', $block->response_body_unlike);
+                              ? ('like',   scalar $block->response_body_like)
+                              : ('unlike', scalar $block->response_body_unlike);
         my $pat = expand_server_port(get_indexed_value(
             $name, $patterns, $req_idx, $need_array));
         my $summary = trim($content) // '';
@@ -1297,7 +1315,7 @@ sub check_response_body ($$$$$) {
 #---------------------------------------------------------------------------
 
 # The lines appended to error.log since the previous check of this block.
-sub error_log_data () {
+sub error_log_data {
     # Let the log phase, which runs after the response is sent, finish.
     sleep $TestNginxSleep * 3;
 
@@ -1309,7 +1327,7 @@ sub error_log_data () {
     return \@lines;
 }
 
-sub access_log_data () {
+sub access_log_data {
     sleep $TestNginxSleep * 3;
     open my $in, '<', $AccLogFile or die "open $AccLogFile failed: $!";
     my @lines = <$in>;
@@ -1318,7 +1336,7 @@ sub access_log_data () {
 }
 
 # A section of patterns: lines of literal text, a qr//, or an array ref.
-sub pattern_list ($) {
+sub pattern_list {
     my $pats = shift;
     if (!ref $pats) {
         chomp $pats;
@@ -1328,12 +1346,12 @@ sub pattern_list ($) {
     return [@$pats];
 }
 
-sub line_matches ($$) {
+sub line_matches {
     my ($line, $pat) = @_;
     return ref $pat ? $line =~ /$pat/ : $line =~ /\Q$pat\E/;
 }
 
-sub value_contains ($$) {
+sub value_contains {
     my ($val, $pat) = @_;
     return 0 unless defined $val;
     return $val =~ /\Q$pat\E/ if !ref $val || ref $val eq 'Regexp';
@@ -1341,10 +1359,9 @@ sub value_contains ($$) {
 }
 
 # --- error_log / --- access_log: every pattern must match some line.
-sub check_expected_patterns ($$$$) {
-    my ($name, $pats, $lines, $where) = @_;
-    my @pats = @{ pattern_list($pats->[0]) };
-    my $req = $pats->[1];
+sub check_expected_patterns {
+    my ($name, $pats, $lines, $where, $req) = @_;
+    my @pats = @{ pattern_list($pats) };
 
     for my $line (@$lines) {
         for my $pat (@pats) {
@@ -1360,10 +1377,9 @@ sub check_expected_patterns ($$$$) {
 }
 
 # --- no_error_log / --- no_access_log: no pattern may match any line.
-sub check_unexpected_patterns ($$$$) {
-    my ($name, $pats, $lines, $where) = @_;
-    my @pats = @{ pattern_list($pats->[0]) };
-    my $req = $pats->[1];
+sub check_unexpected_patterns {
+    my ($name, $pats, $lines, $where, $req) = @_;
+    my @pats = @{ pattern_list($pats) };
     my %found;
 
     for my $i (0 .. $#$lines) {
@@ -1388,10 +1404,11 @@ sub check_unexpected_patterns ($$$$) {
 
 # $extra_lines: lines checked in addition to the new part of error.log
 # (nginx's startup stderr for --- must_die).
-sub check_error_log ($$;$) {
+sub check_error_log {
     my ($block, $repeated_req_idx, $extra_lines) = @_;
     my $name = $block->name;
-    my $lines = [@{ $extra_lines || [] }, @{ error_log_data() || [] }];
+    my $log_lines = error_log_data() || [];
+    my $lines = [@{ $extra_lines || [] }, @$log_lines];
 
     if (defined(my $grep_pats = $block->grep_error_log)) {
         my $grep_pat = ref $grep_pats eq 'ARRAY'
@@ -1421,20 +1438,21 @@ sub check_error_log ($$;$) {
     }
 
     if (defined $block->error_log) {
-        check_expected_patterns($name, [$block->error_log, $repeated_req_idx],
-                                $lines, 'error.log');
+        check_expected_patterns($name, scalar $block->error_log, $lines, 'error.log',
+                                $repeated_req_idx);
     }
 
     if (defined $block->no_error_log) {
-        check_unexpected_patterns($name, [$block->no_error_log, $repeated_req_idx],
-                                  $lines, 'error.log');
+        check_unexpected_patterns($name, scalar $block->no_error_log, $lines, 'error.log',
+                                  $repeated_req_idx);
     }
 
-    # Serious messages the block did not ask about are shown as warnings.
+    # Serious messages in error.log that the block did not ask about are
+    # shown as warnings.
     for my $level (qw(alert crit emerg)) {
-        next if value_contains($block->error_log, "[$level")
-                || value_contains($block->no_error_log, "[$level");
-        for my $line (grep { /\[$level\]/ } @$lines) {
+        next if value_contains(scalar $block->error_log, "[$level")
+                || value_contains(scalar $block->no_error_log, "[$level");
+        for my $line (grep { /\[$level\]/ } @$log_lines) {
             warn "WARNING: $name - " . fmt_str($line) . "\n";
         }
     }
@@ -1446,7 +1464,7 @@ sub check_error_log ($$;$) {
     }
 }
 
-sub check_access_log ($$) {
+sub check_access_log {
     my ($block, $repeated_req_idx) = @_;
     my $name = $block->name;
     return unless defined $block->access_log || defined $block->no_access_log;
@@ -1454,13 +1472,13 @@ sub check_access_log ($$) {
     my $lines = access_log_data();
 
     if (defined $block->access_log) {
-        check_expected_patterns($name, [$block->access_log, $repeated_req_idx],
-                                $lines, 'access.log');
+        check_expected_patterns($name, scalar $block->access_log, $lines, 'access.log',
+                                $repeated_req_idx);
     }
 
     if (defined $block->no_access_log) {
-        check_unexpected_patterns($name, [$block->no_access_log, $repeated_req_idx],
-                                  $lines, 'access.log');
+        check_unexpected_patterns($name, scalar $block->no_access_log, $lines, 'access.log',
+                                  $repeated_req_idx);
     }
 }
 
@@ -1469,14 +1487,14 @@ sub check_access_log ($$) {
 #---------------------------------------------------------------------------
 
 # Sends the block's requests once and checks the responses and the logs.
-sub run_test_helper ($$) {
+sub run_block_requests {
     my ($block, $repeated_req_idx) = @_;
     my $name = $block->name;
 
     my $req_list = get_req_from_block($block);
     bail_out("$name - request empty") unless @$req_list;
 
-    my $timeout = parse_time($block->timeout) // $Timeout;
+    my $timeout = parse_time(scalar $block->timeout) // $Timeout;
     my $pipelined = $block->pipelined_requests
                   ? scalar @{ $block->pipelined_requests } : 0;
     my $need_array = $pipelined || @$req_list > 1;
@@ -1533,7 +1551,7 @@ sub run_test_helper ($$) {
 
 # --- skip_nginx: "N: <op> x.y.z[: reason]" and --- skip_eval: "N: perl code".
 # Returns the number of tests to skip and the reason, or nothing.
-sub skip_info ($) {
+sub skip_info {
     my $block = shift;
     my $name = $block->name;
 
@@ -1571,7 +1589,7 @@ sub run_test ($) {
     $FirstTime = 0;
 
     my $rand_ports = {};
-    my $config = expand_env_in_text($block->config, $name, $rand_ports);
+    my $config = expand_env_in_text(scalar $block->config, $name, $rand_ports);
 
     local $LogLevel = $block->log_level || $LogLevel;
 
@@ -1590,13 +1608,15 @@ sub run_test ($) {
     }
 
     if (defined $tests_to_skip) {
-        SKIP: { skip("$name - $skip_reason", $tests_to_skip) }
+        for (1 .. $RepeatEach) {
+            SKIP: { skip("$name - $skip_reason", $tests_to_skip) }
+        }
         return;
     }
 
     if (defined $config) {
         $PrevConfig = $config;
-        prepare_nginx($block, $config, $rand_ports, $first_time);
+        prepare_nginx($block, $config, $rand_ports, $first_time, $must_die);
         if ($must_die) {
             run_must_die_test($block);
             return;
@@ -1625,7 +1645,7 @@ sub run_test ($) {
                 todo_skip("$name - $todo_reason", $todo_count);
             }
         } else {
-            run_test_helper($block, $i - 1);
+            run_block_requests($block, $i - 1);
         }
     }
 
@@ -1654,11 +1674,11 @@ sub run_tests () {
     cleanup();
 }
 
-sub cleanup () {
+sub cleanup {
     $_->() for @CleanupHandlers;
 
     if (defined $ChildPid) {
-        kill_process($ChildPid, 1, 'cleanup');
+        kill_process($ChildPid, 'cleanup');
     }
 }
 
@@ -1669,7 +1689,7 @@ END {
 
     if ($UseValgrind || !$ENV{TEST_NGINX_NO_CLEAN}) {
         my $pid = -f $PidFile ? running_nginx_pid('END') : undef;
-        kill_process($pid, 1, 'END') if defined $pid;
+        kill_process($pid, 'END') if defined $pid;
     }
 
     check_valgrind_report("$CurrentBlockName (reported at exit)")
@@ -1770,14 +1790,26 @@ reports anything for a block, an extra failing test
 
 =item *
 
-Requests given as arrays of packets, HTTP/2, HTTP/3, curl, stap, the
+A block with C<--- must_die> but no C<--- config> bails out with a clear
+message.
+
+=item *
+
+Requests given as arrays of packets, HTTP/2, HTTP/3, C<--- curl>, stap, the
 TCP/UDP mock servers, benchmark and leak-check modes,
-C<shutdown_error_log> and C<response_body_filters> are not implemented.
+C<shutdown_error_log>, C<response_body_filters>, the deprecated
+C<request_eval> and C<response_body_eval>, C<todo_nginx>, C<skip_nginx2>,
+C<skip_openssl>, C<skip_slave> and C<no_nginx_manager> are not implemented.
 
 =item *
 
 Extra failing tests (timeouts, invalid chunked bodies, matched
 C<no_error_log> lines) do not switch off Test::Builder's ending summary.
+
+=item *
+
+Like upstream, only functions are exported.  The settings variables are
+reachable as C<$Test::Nginx::Util::ServerPort> and so on, as with upstream.
 
 =back
 
