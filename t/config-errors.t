@@ -301,4 +301,4 @@ interactions:
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+/html/bad\.yaml", line 3, column 52: unknown alias "\*nope"}
+qr{mock: cassette "\S+/html/bad\.yaml", line 3, column 53: unknown alias "\*nope"}
