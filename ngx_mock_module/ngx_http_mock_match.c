@@ -15,8 +15,8 @@ typedef struct {
 } ngx_http_mock_param_t;
 
 
-static ngx_int_t ngx_http_mock_decode_form(ngx_pool_t *pool, u_char *p,
-    u_char *last, ngx_str_t *out);
+static ngx_int_t ngx_http_mock_decode(ngx_pool_t *pool, u_char *p,
+    u_char *last, ngx_uint_t plus, ngx_str_t *out);
 static u_char *ngx_http_mock_escape_form(u_char *dst, ngx_str_t *s);
 static size_t ngx_http_mock_escape_form_len(ngx_str_t *s);
 static int ngx_libc_cdecl ngx_http_mock_cmp_params(const void *one,
@@ -52,7 +52,7 @@ char *
 ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,
     ngx_http_mock_key_t *key)
 {
-    u_char     *p, *last, *host, *host_end, *colon, *dst;
+    u_char     *p, *last, *host, *host_end, *colon;
     ngx_int_t   port;
     ngx_str_t   query;
 
@@ -151,19 +151,8 @@ ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,
         }
     }
 
-    key->path.len = 0;
-    key->path.data = NULL;
-
-    if (p > host_end) {
-        key->path.data = ngx_pnalloc(pool, p - host_end);
-        if (key->path.data == NULL) {
-            return "out of memory";
-        }
-
-        dst = key->path.data;
-        host = host_end;
-        ngx_unescape_uri(&dst, &host, p - host_end, NGX_UNESCAPE_URI);
-        key->path.len = dst - key->path.data;
+    if (ngx_http_mock_decode(pool, host_end, p, 0, &key->path) != NGX_OK) {
+        return "out of memory";
     }
 
     ngx_str_null(&key->query);
@@ -233,8 +222,8 @@ ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
         if (p > start) {
             eq = ngx_strlchr(start, p, '=');
 
-            if (ngx_http_mock_decode_form(pool, start, eq ? eq : p,
-                                          &params[n].name)
+            if (ngx_http_mock_decode(pool, start, eq ? eq : p, 1,
+                                     &params[n].name)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -242,8 +231,8 @@ ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 
             ngx_str_null(&params[n].value);
 
-            if (eq && ngx_http_mock_decode_form(pool, eq + 1, p,
-                                                &params[n].value)
+            if (eq && ngx_http_mock_decode(pool, eq + 1, p, 1,
+                                           &params[n].value)
                       != NGX_OK)
             {
                 return NGX_ERROR;
@@ -294,11 +283,22 @@ ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 }
 
 
+/*
+ * Percent-decoding that keeps malformed escapes as they are, as nginx
+ * does for $uri; in forms "+" is a space.
+ */
+
 static ngx_int_t
-ngx_http_mock_decode_form(ngx_pool_t *pool, u_char *p, u_char *last,
-    ngx_str_t *out)
+ngx_http_mock_decode(ngx_pool_t *pool, u_char *p, u_char *last,
+    ngx_uint_t plus, ngx_str_t *out)
 {
     u_char  *dst, c, d;
+
+    ngx_str_null(out);
+
+    if (p == last) {
+        return NGX_OK;
+    }
 
     out->data = ngx_pnalloc(pool, last - p);
     if (out->data == NULL) {
@@ -310,7 +310,7 @@ ngx_http_mock_decode_form(ngx_pool_t *pool, u_char *p, u_char *last,
     while (p < last) {
         c = *p++;
 
-        if (c == '+') {
+        if (c == '+' && plus) {
             *dst++ = ' ';
             continue;
         }

@@ -83,8 +83,6 @@ ngx_http_mock_store_size(ngx_http_mock_store_t *store)
                 size += 2 * h[n].key.len + h[n].value.len;
             }
         }
-
-        n = cassettes[i]->records.nelts;
     }
 
     n = 0;
@@ -166,6 +164,11 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         stores[i]->index = index;
+
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "mock: \"%V\": %ui interactions in %uz bytes of "
+                      "zone \"%V\"", &stores[i]->path, index->ninteractions,
+                      (size_t) (a.pos - p), &shm_zone->shm.name);
     }
 
     /* the parsed cassettes are not needed any more */
