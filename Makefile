@@ -1,6 +1,7 @@
 # Build glue for ngx_http_mock_module.
 #
-#   make            build build/ngx_http_mock_module.so against Debian's nginx
+#   make            install missing Debian packages, then build
+#                   build/ngx_http_mock_module.so against Debian's nginx
 #                   (nginx-dev), or against NGINX_SRC=/path/to/nginx-x.y.z
 #   make test       run the Test::Nginx suite in t/
 #   make valgrind   run the suite with nginx under valgrind memcheck
@@ -27,25 +28,29 @@ CONF_FLAGS  = $(shell if [ -f $(NGINX_SRC)/conf_flags ]; then \
                 bash -c '. $(NGINX_SRC)/conf_flags; echo "$${NGX_CONF_FLAGS[@]}"'; \
               else echo --with-compat; fi)
 
-.PHONY: all test valgrind asan asan-build bench start stop clean
+.PHONY: all deps test valgrind asan bench start stop clean
 
 all: $(SO)
 
-$(SO): $(SOURCES)
+deps:
+	@scripts/install-deps.sh
+
+$(SO): $(SOURCES) | deps
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(MODULE_CFLAGS)" \
 	    "$(CONF_FLAGS)"
 	cp $(BUILD)/nginx/objs/ngx_http_mock_module.so $@
 
-$(ASAN_SO): $(SOURCES)
+$(ASAN_SO): $(SOURCES) | deps
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/asan/nginx" \
 	    "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    "$(CONF_FLAGS)" "-fsanitize=address,undefined"
 	cp $(BUILD)/asan/nginx/objs/ngx_http_mock_module.so $@
 
-test: $(SO)
+test: deps $(SO)
 	MOCK_MODULE=$(TOP)/$(SO) scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)
 
-valgrind: $(SO)
+valgrind: deps $(SO)
+	@scripts/install-deps.sh valgrind
 	TEST_NGINX_USE_VALGRIND=1 MOCK_MODULE=$(TOP)/$(SO) \
 	    scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)
 
@@ -53,10 +58,11 @@ asan: $(ASAN_SO)
 	MOCK_MODULE=$(TOP)/$(ASAN_SO) MOCK_ASAN=1 \
 	    scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)
 
-bench: $(SO)
+bench: deps $(SO)
+	@scripts/install-deps.sh wrk
 	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.sh
 
-start: $(SO)
+start: deps $(SO)
 	scripts/quickstart.sh start
 
 stop:
