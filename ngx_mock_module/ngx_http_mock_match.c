@@ -777,6 +777,33 @@ ngx_http_mock_str_eq(ngx_str_t *a, ngx_str_t *b)
 }
 
 
+/* the mask of a matcher named in "mock_match", 0 if unknown */
+
+ngx_uint_t
+ngx_http_mock_matcher_mask(ngx_str_t *name)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; ngx_http_mock_matcher_names[i].name.len; i++) {
+        if (ngx_http_mock_matcher_names[i].mask
+            == NGX_HTTP_MOCK_MATCH_HEADERS)
+        {
+            /* "headers" takes names: headers=Name,... */
+            continue;
+        }
+
+        if (name->len == ngx_http_mock_matcher_names[i].name.len
+            && ngx_strncmp(name->data, ngx_http_mock_matcher_names[i].name.data,
+                           name->len) == 0)
+        {
+            return ngx_http_mock_matcher_names[i].mask;
+        }
+    }
+
+    return 0;
+}
+
+
 size_t
 ngx_http_mock_match_names_len(ngx_uint_t mask)
 {

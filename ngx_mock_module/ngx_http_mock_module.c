@@ -521,23 +521,9 @@ ngx_http_mock_match(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                 *p, *last, *start;
     size_t                  len;
-    ngx_uint_t              i, n;
+    ngx_uint_t              i, mask;
     ngx_str_t              *value, *h;
     ngx_http_mock_match_t  *match;
-
-    static struct {
-        ngx_str_t   name;
-        ngx_uint_t  mask;
-    } matchers[] = {
-        { ngx_string("method"), NGX_HTTP_MOCK_MATCH_METHOD },
-        { ngx_string("scheme"), NGX_HTTP_MOCK_MATCH_SCHEME },
-        { ngx_string("host"), NGX_HTTP_MOCK_MATCH_HOST },
-        { ngx_string("port"), NGX_HTTP_MOCK_MATCH_PORT },
-        { ngx_string("path"), NGX_HTTP_MOCK_MATCH_PATH },
-        { ngx_string("query"), NGX_HTTP_MOCK_MATCH_QUERY },
-        { ngx_string("body"), NGX_HTTP_MOCK_MATCH_BODY },
-        { ngx_null_string, 0 }
-    };
 
     if (mlcf->match != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -555,23 +541,16 @@ ngx_http_mock_match(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         len += value[i].len + 1;
 
-        for (n = 0; matchers[n].name.len; n++) {
-            if (value[i].len == matchers[n].name.len
-                && ngx_strncmp(value[i].data, matchers[n].name.data,
-                               value[i].len) == 0)
-            {
-                break;
-            }
-        }
+        mask = ngx_http_mock_matcher_mask(&value[i]);
 
-        if (matchers[n].name.len) {
-            if (match->mask & matchers[n].mask) {
+        if (mask) {
+            if (match->mask & mask) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "duplicate matcher \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            match->mask |= matchers[n].mask;
+            match->mask |= mask;
             continue;
         }
 
