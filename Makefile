@@ -38,13 +38,13 @@ deps:
 $(SO): $(SOURCES) | deps
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/nginx" "$(MODULE_CFLAGS)" \
 	    "$(CONF_FLAGS)"
-	cp $(BUILD)/nginx/objs/ngx_http_mock_module.so $@
+	cp $(BUILD)/nginx/objs/ngx_http_mock_module.so $@.tmp && mv -f $@.tmp $@
 
 $(ASAN_SO): $(SOURCES) | deps
 	@scripts/build-module.sh "$(NGINX_SRC)" "$(BUILD)/asan/nginx" \
 	    "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    "$(CONF_FLAGS)" "-fsanitize=address,undefined"
-	cp $(BUILD)/asan/nginx/objs/ngx_http_mock_module.so $@
+	cp $(BUILD)/asan/nginx/objs/ngx_http_mock_module.so $@.tmp && mv -f $@.tmp $@
 
 test: deps $(SO)
 	MOCK_MODULE=$(TOP)/$(SO) scripts/run-tests.sh $(PROVE_FLAGS) $(TESTS)

@@ -21,6 +21,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use Fcntl qw(:flock);
 use FindBin;
 use File::Path qw(make_path remove_tree);
 use File::Spec;
@@ -59,12 +60,22 @@ my $WAIT    = 10;    # seconds to wait for nginx to start, stop, answer
 my @CLIENTS = (10, 30, 60);
 
 my $master_pid;
+my %seen_workers;   # every worker seen, see stop_nginx()
 my $parent = $$;
 
 # Stop nginx whatever happens (but not from a forked client).
 END {
     local $?;
     stop_nginx() if $$ == $parent;
+}
+
+# Two runs of this file at once (say "make test" and "make asan" in the
+# same tree) would share the server root and the port, and each would
+# stop the other's nginx: the second run waits for the first.
+open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
+if (!flock $lock, LOCK_EX | LOCK_NB) {
+    diag("waiting for another run of this test to finish");
+    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
 }
 
 # An nginx left over by an interrupted earlier run would hold the port.
@@ -344,7 +355,9 @@ sub children_of {
 }
 
 sub worker_pids {
-    return $master_pid ? children_of($master_pid) : ();
+    my @pids = $master_pid ? children_of($master_pid) : ();
+    $seen_workers{$_} = 1 for @pids;
+    return @pids;
 }
 
 # nginx masters still running from this server root (their command line
@@ -375,20 +388,26 @@ sub start_nginx {
 }
 
 sub stop_nginx {
-    return unless $master_pid && kill 0, $master_pid;
-    my @workers = worker_pids();
+    if ($master_pid && kill 0, $master_pid) {
+        worker_pids();
 
-    # QUIT first for a graceful stop, TERM and KILL if it hangs.
-    for my $sig (qw(QUIT TERM KILL)) {
-        kill $sig, $master_pid;
-        my $deadline = time + $WAIT;
-        while (kill 0, $master_pid and time < $deadline) {
-            sleep 0.05;
+        # QUIT first for a graceful stop, TERM and KILL if it hangs.
+        for my $sig (qw(QUIT TERM KILL)) {
+            kill $sig, $master_pid;
+            my $deadline = time + $WAIT;
+            while (kill 0, $master_pid and time < $deadline) {
+                sleep 0.05;
+            }
+            last unless kill 0, $master_pid;
+            diag("nginx master $master_pid ignored SIG$sig");
         }
-        last unless kill 0, $master_pid;
-        diag("nginx master $master_pid ignored SIG$sig");
     }
-    kill 'KILL', grep { kill 0, $_ } @workers;
+
+    # Workers whose master died would go on holding the port.
+    for my $pid (keys %seen_workers) {
+        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
+    }
+    %seen_workers = ();
     unlink "$root/logs/nginx.pid";
     undef $master_pid;
 }
