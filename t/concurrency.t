@@ -387,18 +387,25 @@ sub start_nginx {
     }
 }
 
+# A process that exited but was not reaped yet (the daemonized master is
+# reaped by init) counts as gone.
+sub alive {
+    my ($pid) = @_;
+    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
+}
+
 sub stop_nginx {
-    if ($master_pid && kill 0, $master_pid) {
+    if ($master_pid && alive($master_pid)) {
         worker_pids();
 
         # QUIT first for a graceful stop, TERM and KILL if it hangs.
         for my $sig (qw(QUIT TERM KILL)) {
             kill $sig, $master_pid;
             my $deadline = time + $WAIT;
-            while (kill 0, $master_pid and time < $deadline) {
+            while (alive($master_pid) && time < $deadline) {
                 sleep 0.05;
             }
-            last unless kill 0, $master_pid;
+            last unless alive($master_pid);
             diag("nginx master $master_pid ignored SIG$sig");
         }
     }

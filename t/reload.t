@@ -174,7 +174,7 @@ sleep 1;
 is_response(get('/counter'), 200, 'v2',
             'after the refused reload the old cassette still answers v2');
 is(read_pid(), $pid_before, 'the master pid is unchanged');
-ok(kill(0, $pid_before), 'the master is still running');
+ok(alive($pid_before), 'the master is still running');
 is_deeply([worker_pids()], \@workers, 'the old workers are still serving')
     or diag(slurp("$root/logs/error.log"));
 
@@ -214,7 +214,7 @@ unlike($log, qr/exited on signal|\[alert\]|\[crit\]/,
        'no worker crashed and no alert was logged');
 
 stop_nginx();
-ok(!kill(0, $pid_before), 'nginx stopped');
+ok(!alive($pid_before), 'nginx stopped');
 
 done_testing();
 
@@ -308,18 +308,25 @@ sub start_nginx {
     }
 }
 
+# A process that exited but was not reaped yet (the daemonized master is
+# reaped by init) counts as gone.
+sub alive {
+    my ($pid) = @_;
+    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
+}
+
 sub stop_nginx {
-    if ($master_pid && kill 0, $master_pid) {
+    if ($master_pid && alive($master_pid)) {
         worker_pids();
 
         # QUIT first for a graceful stop, TERM and KILL if it hangs.
         for my $sig (qw(QUIT TERM KILL)) {
             kill $sig, $master_pid;
             my $deadline = time + $WAIT;
-            while (kill 0, $master_pid and time < $deadline) {
+            while (alive($master_pid) && time < $deadline) {
                 sleep 0.05;
             }
-            last unless kill 0, $master_pid;
+            last unless alive($master_pid);
             diag("nginx master $master_pid ignored SIG$sig");
         }
     }

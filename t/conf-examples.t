@@ -1,0 +1,106 @@
+# Every example configuration in conf-examples/ passes "nginx -t".
+#
+# The examples are complete nginx.conf files written for a prefix laid
+# out like this:
+#
+#   <prefix>/modules/ngx_http_mock_module.so   the module
+#   <prefix>/cassettes/...                     conf-examples/cassettes
+#   <prefix>/logs/                             logs and the pid file
+#
+# so they begin with "load_module modules/ngx_http_mock_module.so;" and
+# name cassettes "cassettes/...".  For each example this test builds such
+# a prefix in a temporary directory, with symbolic links to the module
+# under test and to the repository's cassettes, and runs
+#
+#   nginx -t -p <prefix>/ -c <absolute path of the example>
+#
+# "nginx -t" parses the configuration and the cassettes it names, as a
+# start would, without binding ports or starting processes.
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Basename qw(basename);
+use File::Spec;
+use File::Temp qw(tempdir);
+use Cwd ();
+use FindBin;
+use POSIX ();
+
+my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+if (!defined $module) {
+    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
+                     . '(run through scripts/run-tests.sh or "make test")';
+}
+$module = File::Spec->rel2abs($module);
+if (!-f $module) {
+    plan skip_all => "module not found: $module";
+}
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+
+# The examples are found next to this file's directory, wherever the
+# repository is checked out.
+my $examples  = File::Spec->catdir($FindBin::Bin, File::Spec->updir,
+                                   'conf-examples');
+$examples  = Cwd::abs_path($examples) // $examples;
+my $cassettes = "$examples/cassettes";
+
+my @confs = sort glob "$examples/*.conf";
+
+# Without this an empty or missing directory would pass unnoticed.
+ok(scalar @confs, "conf-examples/ has example configurations")
+    or diag("no *.conf in $examples");
+
+for my $conf (@confs) {
+    my $name = 'conf-examples/' . basename($conf);
+    my $text = slurp($conf);
+
+    # An example that does not use the module shows nothing about it: it
+    # must have a mock_* directive (outside comments).
+    (my $code = $text) =~ s/#.*//g;
+    ok($code =~ /(?:^|[;{}])\s*mock_\w+\s/m,
+       "$name uses the mock module's directives");
+    ok($code =~ m{^\s*load_module\s+modules/ngx_http_mock_module\.so\s*;}m,
+       "$name loads modules/ngx_http_mock_module.so");
+
+    my $prefix = tempdir('conf-example-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    mkdir "$prefix/modules" or die "mkdir $prefix/modules: $!";
+    mkdir "$prefix/logs" or die "mkdir $prefix/logs: $!";
+    symlink $module, "$prefix/modules/ngx_http_mock_module.so"
+        or die "symlink to $module: $!";
+    if (-d $cassettes) {
+        symlink $cassettes, "$prefix/cassettes"
+            or die "symlink to $cassettes: $!";
+    }
+
+    my ($rc, $err) = run_cmd($nginx, '-t', '-p', "$prefix/", '-c', $conf);
+    is($rc, 0, "nginx -t accepts $name") or diag($err);
+}
+
+done_testing();
+
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or die "cannot read $file: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+# Runs a command with stdout and stderr captured; returns its wait status
+# and what it printed.
+sub run_cmd {
+    my @cmd = @_;
+    my $out = File::Temp->new;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>&', $out or POSIX::_exit(126);
+        open STDERR, '>&', $out or POSIX::_exit(126);
+        exec @cmd or do { print STDERR "exec $cmd[0]: $!\n"; POSIX::_exit(127) };
+    }
+    waitpid $pid, 0;
+    my $rc = $?;
+    return ($rc, slurp($out->filename));
+}
