@@ -14,7 +14,7 @@ NGINX_SRC     ?= /usr/share/nginx/src
 NGINX_BIN     ?= /usr/sbin/nginx
 BUILD         ?= build
 MODULE_CFLAGS ?= -O2 -g
-TESTS         ?= t/
+TESTS         ?= t/ t-runner/
 PROVE_FLAGS   ?= -r
 
 TOP        := $(CURDIR)
