@@ -47,6 +47,11 @@ typedef struct {
     ngx_pool_t                   *temp;         /* one interaction */
     ngx_array_t                   anchors;
     ngx_uint_t                    depth;
+    ngx_http_mock_cassette_t     *cassette;
+
+    size_t                        error_offset;
+    size_t                        error_len;
+    u_char                        error[NGX_MAX_CONF_ERRSTR];
 } ngx_http_mock_yaml_t;
 
 
@@ -79,6 +84,9 @@ static ngx_int_t ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_str_copy(ngx_pool_t *pool, ngx_str_t *dst,
     ngx_str_t *src);
+static ngx_int_t ngx_http_mock_cassette_parse(ngx_http_mock_yaml_t *y,
+    u_char *data, size_t len);
+static size_t ngx_http_mock_cassette_tail(u_char *data, size_t len);
 static int ngx_libc_cdecl ngx_http_mock_cmp_names(const void *one,
     const void *two);
 
@@ -234,9 +242,15 @@ ngx_http_mock_cmp_names(const void *one, const void *two)
 ngx_http_mock_cassette_t *
 ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
 {
-    FILE                      *fp;
+    u_char                    *data;
+    size_t                     tail;
+    ssize_t                    n;
+    ngx_fd_t                   fd;
     ngx_int_t                  rc;
-    ngx_http_mock_yaml_t       y;
+    ngx_err_t                  err;
+    ngx_file_t                 file;
+    ngx_file_info_t            fi;
+    ngx_http_mock_yaml_t      *y;
     ngx_http_mock_cassette_t  *cassette;
 
     cassette = ngx_pcalloc(pool, sizeof(ngx_http_mock_cassette_t));
@@ -257,59 +271,185 @@ ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
         return NULL;
     }
 
-    fp = fopen((char *) name->data, "rb");
-    if (fp == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT) {
+            /* a cassette that recording may create */
+            cassette->missing = 1;
+            return cassette;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
                            "mock: cassette \"%V\" cannot be opened", name);
         return NULL;
     }
 
-    ngx_memzero(&y, sizeof(ngx_http_mock_yaml_t));
-
-    y.cf = cf;
-    y.name = &cassette->name;
-    y.pool = pool;
-
-    y.temp = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cf->log);
-    if (y.temp == NULL) {
-        fclose(fp);
-        return NULL;
-    }
-
-    if (ngx_array_init(&y.anchors, cf->temp_pool, 4,
-                       sizeof(ngx_http_mock_anchor_t))
-        != NGX_OK
-        || !yaml_parser_initialize(&y.parser))
-    {
-        ngx_destroy_pool(y.temp);
-        fclose(fp);
-        return NULL;
-    }
-
-    yaml_parser_set_input_file(&y.parser, fp);
-
-    rc = ngx_http_mock_yaml_document(&y, cassette);
-
-    if (y.event.type != YAML_NO_EVENT) {
-        yaml_event_delete(&y.event);
-    }
-
-    yaml_parser_delete(&y.parser);
-    ngx_destroy_pool(y.temp);
-
-    if (ferror(fp)) {
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "mock: cassette \"%V\" cannot be read", name);
-        rc = NGX_ERROR;
+        (void) ngx_close_file(fd);
+        return NULL;
     }
 
-    fclose(fp);
+    cassette->size = ngx_file_size(&fi);
+    cassette->valid = cassette->size;
+
+    data = ngx_alloc(cassette->size + 1, cf->log);
+    if (data == NULL) {
+        (void) ngx_close_file(fd);
+        return NULL;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = *name;
+    file.log = cf->log;
+
+    n = ngx_read_file(&file, data, cassette->size, 0);
+
+    (void) ngx_close_file(fd);
+
+    if (n != cassette->size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "mock: cassette \"%V\" cannot be read", name);
+        ngx_free(data);
+        return NULL;
+    }
+
+    y = ngx_pcalloc(cf->temp_pool, sizeof(ngx_http_mock_yaml_t));
+    if (y == NULL) {
+        ngx_free(data);
+        return NULL;
+    }
+
+    y->cf = cf;
+    y->name = &cassette->name;
+    y->pool = pool;
+    y->cassette = cassette;
+
+    rc = ngx_http_mock_cassette_parse(y, data, cassette->size);
+
+    if (rc == NGX_DECLINED) {
+
+        /*
+         * A write interrupted by a crash leaves an incomplete interaction
+         * after the last complete one; what precedes it is intact.
+         */
+
+        tail = ngx_http_mock_cassette_tail(data, cassette->size);
+
+        if (tail && y->error_offset >= tail) {
+            cassette->records.nelts = 0;
+            cassette->valid = tail;
+
+            rc = ngx_http_mock_cassette_parse(y, data, tail);
+
+            if (rc == NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                                   "mock: cassette \"%V\" ends with an "
+                                   "incomplete interaction after byte %O, "
+                                   "left by an interrupted write; it is "
+                                   "ignored", name, cassette->valid);
+            }
+        }
+    }
+
+    ngx_free(data);
+
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", y->error_len,
+                           y->error);
+        return NULL;
+    }
 
     if (rc != NGX_OK) {
         return NULL;
     }
 
     return cassette;
+}
+
+
+/* NGX_DECLINED: the cassette is invalid, y->error tells why */
+
+static ngx_int_t
+ngx_http_mock_cassette_parse(ngx_http_mock_yaml_t *y, u_char *data,
+    size_t len)
+{
+    ngx_int_t  rc;
+
+    ngx_memzero(&y->parser, sizeof(yaml_parser_t));
+    ngx_memzero(&y->event, sizeof(yaml_event_t));
+
+    y->depth = 0;
+    y->error_len = 0;
+    y->cassette->appendable = 0;
+
+    y->temp = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, y->cf->log);
+    if (y->temp == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&y->anchors, y->cf->temp_pool, 4,
+                       sizeof(ngx_http_mock_anchor_t))
+        != NGX_OK
+        || !yaml_parser_initialize(&y->parser))
+    {
+        ngx_destroy_pool(y->temp);
+        return NGX_ERROR;
+    }
+
+    yaml_parser_set_input_string(&y->parser, data, len);
+
+    rc = ngx_http_mock_yaml_document(y, y->cassette);
+
+    if (y->event.type != YAML_NO_EVENT) {
+        yaml_event_delete(&y->event);
+    }
+
+    yaml_parser_delete(&y->parser);
+    ngx_destroy_pool(y->temp);
+
+    if (rc == NGX_OK && len && data[len - 1] != '\n') {
+        y->cassette->appendable = 0;
+    }
+
+    if (rc != NGX_OK && y->error_len) {
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/* the end of the last interaction that recording completed */
+
+static size_t
+ngx_http_mock_cassette_tail(u_char *data, size_t len)
+{
+    u_char  *p, *nl;
+
+    static u_char  mark[] = NGX_HTTP_MOCK_RECORDED_MARK;
+
+    for (p = data + len; p > data; p--) {
+        if (p[-1] != '\n') {
+            continue;
+        }
+
+        if ((size_t) (data + len - p) > sizeof(mark) - 1
+            && ngx_strncmp(p, mark, sizeof(mark) - 1) == 0)
+        {
+            nl = ngx_strlchr(p, data + len, '\n');
+            if (nl) {
+                return nl + 1 - data;
+            }
+        }
+    }
+
+    return 0;
 }
 
 
@@ -377,6 +517,10 @@ ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
         if (ngx_http_mock_yaml_next(y) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        /* recordings are appended to a block sequence that ends the file */
+
+        cassette->appendable = 0;
 
         if (key->value.len == 12
             && ngx_strncmp(key->value.data, "interactions", 12) == 0)
@@ -448,6 +592,7 @@ static ngx_int_t
 ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
     ngx_http_mock_cassette_t *cassette)
 {
+    ngx_uint_t               appendable;
     ngx_http_mock_node_t    *node;
     ngx_http_mock_record_t  *rec;
 
@@ -458,6 +603,7 @@ ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
         }
 
         if (ngx_http_mock_node_null(node)) {
+            cassette->appendable = (node->value.len == 0);
             return NGX_OK;
         }
     }
@@ -469,12 +615,17 @@ ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
         return NGX_ERROR;
     }
 
+    appendable = (y->event.data.sequence_start.style
+                  == YAML_BLOCK_SEQUENCE_STYLE
+                  && y->event.start_mark.column == 0);
+
     for ( ;; ) {
         if (ngx_http_mock_yaml_next(y) != NGX_OK) {
             return NGX_ERROR;
         }
 
         if (y->event.type == YAML_SEQUENCE_END_EVENT) {
+            cassette->appendable = appendable;
             return NGX_OK;
         }
 
@@ -520,8 +671,7 @@ ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y)
     y->event.type = YAML_NO_EVENT;
 
     if (p->error == YAML_MEMORY_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, y->cf, 0,
-                           "mock: cassette \"%V\": out of memory", y->name);
+        ngx_http_mock_yaml_error(y, 0, 0, "out of memory");
         return NGX_ERROR;
     }
 
@@ -711,23 +861,36 @@ static void
 ngx_http_mock_yaml_error(ngx_http_mock_yaml_t *y, ngx_uint_t line,
     ngx_uint_t column, const char *fmt, ...)
 {
-    u_char   *p;
+    u_char   *p, *last;
     va_list   args;
     u_char    errstr[NGX_MAX_CONF_ERRSTR];
+
+    if (y->error_len) {
+        return;
+    }
 
     va_start(args, fmt);
     p = ngx_vslprintf(errstr, errstr + NGX_MAX_CONF_ERRSTR, fmt, args);
     va_end(args);
 
+    last = y->error + NGX_MAX_CONF_ERRSTR;
+
     if (line) {
-        ngx_conf_log_error(NGX_LOG_EMERG, y->cf, 0,
-                           "mock: cassette \"%V\", line %ui, column %ui: %*s",
-                           y->name, line, column, p - errstr, errstr);
-        return;
+        p = ngx_slprintf(y->error, last,
+                         "mock: cassette \"%V\", line %ui, column %ui: %*s",
+                         y->name, line, column, p - errstr, errstr);
+
+    } else {
+        p = ngx_slprintf(y->error, last, "mock: cassette \"%V\": %*s",
+                         y->name, p - errstr, errstr);
     }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, y->cf, 0, "mock: cassette \"%V\": %*s",
-                       y->name, p - errstr, errstr);
+    y->error_len = p - y->error;
+    y->error_offset = y->parser.mark.index;
+
+    if (y->parser.error != YAML_NO_ERROR) {
+        y->error_offset = y->parser.problem_mark.index;
+    }
 }
 
 
@@ -1099,6 +1262,8 @@ ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
             break;
         }
     }
+
+    rec->req_body = body;
 
     if (ngx_http_mock_canon_body(y->temp, type, &body, &key.body) != NGX_OK) {
         return NGX_ERROR;

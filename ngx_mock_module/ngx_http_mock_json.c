@@ -17,6 +17,7 @@ typedef struct {
     u_char       *last;
     ngx_pool_t   *pool;
     ngx_uint_t    depth;
+    ngx_array_t  *filters;      /* mock_filter_body */
 } ngx_http_mock_json_t;
 
 
@@ -34,6 +35,8 @@ static ngx_int_t ngx_http_mock_json_string(ngx_http_mock_json_t *j,
     ngx_str_t *out);
 static ngx_int_t ngx_http_mock_json_scalar(ngx_http_mock_json_t *j,
     ngx_str_t *out);
+static ngx_int_t ngx_http_mock_json_redact(ngx_http_mock_json_t *j,
+    ngx_http_mock_member_t *m);
 static void ngx_http_mock_json_space(ngx_http_mock_json_t *j);
 static int ngx_libc_cdecl ngx_http_mock_json_cmp(const void *one,
     const void *two);
@@ -44,6 +47,16 @@ static int ngx_libc_cdecl ngx_http_mock_json_cmp(const void *one,
 ngx_int_t
 ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 {
+    return ngx_http_mock_json_filter(pool, NULL, in, out);
+}
+
+
+/* canonical JSON with the members that mock_filter_body names redacted */
+
+ngx_int_t
+ngx_http_mock_json_filter(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_str_t *in, ngx_str_t *out)
+{
     ngx_int_t             rc;
     ngx_http_mock_json_t  j;
 
@@ -51,6 +64,7 @@ ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
     j.last = in->data + in->len;
     j.pool = pool;
     j.depth = 0;
+    j.filters = filters;
 
     rc = ngx_http_mock_json_value(&j, out);
     if (rc != NGX_OK) {
@@ -150,6 +164,18 @@ ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
         rc = ngx_http_mock_json_value(j, &m->value);
         if (rc != NGX_OK) {
             return rc;
+        }
+
+        if (object && j->filters) {
+            rc = ngx_http_mock_json_redact(j, m);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_DECLINED) {
+                members.nelts--;
+            }
         }
 
         ngx_http_mock_json_space(j);
@@ -283,6 +309,58 @@ ngx_http_mock_json_scalar(ngx_http_mock_json_t *j, ngx_str_t *out)
     out->data = j->pos;
     out->len = p - j->pos;
     j->pos = p;
+
+    return NGX_OK;
+}
+
+
+/* NGX_DECLINED: the member is dropped */
+
+static ngx_int_t
+ngx_http_mock_json_redact(ngx_http_mock_json_t *j, ngx_http_mock_member_t *m)
+{
+    u_char                  *p, *q, *last;
+    ngx_uint_t               i;
+    ngx_http_mock_filter_t  *f;
+
+    f = j->filters->elts;
+
+    for (i = 0; i < j->filters->nelts; i++) {
+        if (f[i].type != NGX_HTTP_MOCK_FILTER_BODY
+            || f[i].name.len != m->name.len - 2
+            || ngx_strncmp(f[i].name.data, m->name.data + 1, f[i].name.len)
+               != 0)
+        {
+            continue;
+        }
+
+        if (f[i].drop) {
+            return NGX_DECLINED;
+        }
+
+        p = ngx_pnalloc(j->pool, 2 * f[i].replacement.len + 2);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        m->value.data = p;
+        *p++ = '"';
+
+        last = f[i].replacement.data + f[i].replacement.len;
+
+        for (q = f[i].replacement.data; q < last; q++) {
+            if (*q == '"' || *q == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = *q;
+        }
+
+        *p++ = '"';
+        m->value.len = p - m->value.data;
+
+        return NGX_OK;
+    }
 
     return NGX_OK;
 }

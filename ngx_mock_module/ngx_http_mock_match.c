@@ -22,7 +22,7 @@ static size_t ngx_http_mock_escape_form_len(ngx_str_t *s);
 static int ngx_libc_cdecl ngx_http_mock_cmp_params(const void *one,
     const void *two);
 static ngx_int_t ngx_http_mock_request_headers(ngx_http_request_t *r,
-    ngx_http_mock_match_t *match, ngx_http_mock_key_t *key);
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key);
 static ngx_int_t ngx_http_mock_str_eq(ngx_str_t *a, ngx_str_t *b);
 
 
@@ -486,6 +486,7 @@ ngx_http_mock_request_key(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key)
 {
     u_char                    *p;
+    ngx_str_t                  args;
     ngx_uint_t                 mask;
     ngx_http_mock_upstream_t  *up;
 
@@ -543,15 +544,23 @@ ngx_http_mock_request_key(ngx_http_request_t *r,
     }
 
     if ((mask & NGX_HTTP_MOCK_MATCH_QUERY) && r->args.len) {
-        if (ngx_http_mock_canon_query(r->pool, &r->args, &key->query)
-            != NGX_OK)
+        args = r->args;
+
+        if (mlcf->filters
+            && ngx_http_mock_filter_query(r->pool, mlcf->filters, &args)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_canon_query(r->pool, &args, &key->query) != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
 
     if (mask & NGX_HTTP_MOCK_MATCH_HEADERS) {
-        return ngx_http_mock_request_headers(r, mlcf->match, key);
+        return ngx_http_mock_request_headers(r, mlcf, key);
     }
 
     return NGX_OK;
@@ -560,15 +569,17 @@ ngx_http_mock_request_key(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_mock_request_headers(ngx_http_request_t *r,
-    ngx_http_mock_match_t *match, ngx_http_mock_key_t *key)
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_str_t        *names;
-    ngx_uint_t        i, j, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                 *p;
+    size_t                  len;
+    ngx_str_t              *names, value;
+    ngx_uint_t              i, j, n;
+    ngx_list_part_t        *part;
+    ngx_table_elt_t        *h;
+    ngx_http_mock_match_t  *match;
 
+    match = mlcf->match;
     names = match->headers->elts;
 
     key->headers = ngx_pcalloc(r->pool,
@@ -607,8 +618,18 @@ ngx_http_mock_request_headers(ngx_http_request_t *r,
                     continue;
                 }
 
+                value = h[i].value;
+
+                if (mlcf->filters
+                    && ngx_http_mock_filter_value(mlcf->filters, &h[i].key,
+                                                  &value)
+                       == NGX_DECLINED)
+                {
+                    continue;
+                }
+
                 if (n == 0) {
-                    len += h[i].value.len + (len ? 2 : 0);
+                    len += value.len + (len ? 2 : 0);
                     continue;
                 }
 
@@ -616,7 +637,7 @@ ngx_http_mock_request_headers(ngx_http_request_t *r,
                     *p++ = ','; *p++ = ' ';
                 }
 
-                p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+                p = ngx_cpymem(p, value.data, value.len);
             }
 
             if (n == 0) {

@@ -21,7 +21,13 @@ static char *ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static void ngx_http_mock_cleanup_parse_pool(void *data);
 static ngx_http_mock_store_t *ngx_http_mock_store_get(ngx_conf_t *cf,
     ngx_http_mock_main_conf_t *mmcf, ngx_http_mock_loc_conf_t *mlcf);
+static ngx_http_mock_writer_t *ngx_http_mock_writer_get(ngx_conf_t *cf,
+    ngx_http_mock_main_conf_t *mmcf, ngx_http_mock_loc_conf_t *mlcf);
+static void ngx_http_mock_writer_cleanup(void *data);
 static ngx_int_t ngx_http_mock_precontent_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_new_episodes(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
+static void ngx_http_mock_precontent_body(ngx_http_request_t *r);
 
 static char *ngx_http_mock_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -33,6 +39,19 @@ static char *ngx_http_mock_upstream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mock_miss_status(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_mock_fallback_status_set(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+
+static ngx_conf_enum_t  ngx_http_mock_modes[] = {
+    { ngx_string("off"), NGX_HTTP_MOCK_MODE_OFF },
+    { ngx_string("replay"), NGX_HTTP_MOCK_MODE_REPLAY },
+    { ngx_string("record"), NGX_HTTP_MOCK_MODE_RECORD },
+    { ngx_string("new_episodes"), NGX_HTTP_MOCK_MODE_NEW_EPISODES },
+    { ngx_string("once"), NGX_HTTP_MOCK_MODE_ONCE },
+    { ngx_string("fallback"), NGX_HTTP_MOCK_MODE_FALLBACK },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_conf_post_handler_pt  ngx_http_mock_miss_status_p =
@@ -82,6 +101,48 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("mock_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, mode),
+      &ngx_http_mock_modes },
+
+    { ngx_string("mock_record_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, record_max_body),
+      NULL },
+
+    { ngx_string("mock_fallback_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_fallback_status_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_filter_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_mock_filter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) NGX_HTTP_MOCK_FILTER_HEADER },
+
+    { ngx_string("mock_filter_query"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_mock_filter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) NGX_HTTP_MOCK_FILTER_QUERY },
+
+    { ngx_string("mock_filter_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_mock_filter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) NGX_HTTP_MOCK_FILTER_BODY },
 
       ngx_null_command
 };
@@ -194,6 +255,10 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_mock_precontent_handler;
 
+    if (mmcf->recording) {
+        return ngx_http_mock_record_init(cf);
+    }
+
     return NGX_OK;
 }
 
@@ -226,6 +291,13 @@ ngx_http_mock_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&mmcf->cassettes, cf->pool, 4,
                        sizeof(ngx_http_mock_cassette_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&mmcf->writers, cf->pool, 1,
+                       sizeof(ngx_http_mock_writer_t *))
         != NGX_OK)
     {
         return NULL;
@@ -282,6 +354,8 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
      *     conf->store = NULL;
      *     conf->replay = { 0, NULL };
      *     conf->cassettes = NULL;
+     *     conf->replay_file = NULL;
+     *     conf->replay_line = 0;
      *     conf->location = { 0, NULL };
      */
 
@@ -289,6 +363,10 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->upstream = NGX_CONF_UNSET_PTR;
     conf->repeats = NGX_CONF_UNSET;
     conf->miss_status = NGX_CONF_UNSET_UINT;
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->record_max_body = NGX_CONF_UNSET_SIZE;
+    conf->fallback_status = NGX_CONF_UNSET_PTR;
+    conf->filters = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -300,15 +378,20 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mock_loc_conf_t *prev = parent;
     ngx_http_mock_loc_conf_t *conf = child;
 
+    ngx_uint_t                  i, *code;
+    ngx_http_mock_writer_t     *writer, **wp;
+    ngx_http_mock_cassette_t  **cassettes;
+    ngx_http_mock_main_conf_t  *mmcf;
+
     static ngx_http_mock_match_t  default_match = {
         NGX_HTTP_MOCK_MATCH_DEFAULT, NULL, ngx_string("method path query")
     };
 
-    ngx_http_mock_main_conf_t  *mmcf;
-
     if (conf->replay.data == NULL) {
         conf->replay = prev->replay;
         conf->cassettes = prev->cassettes;
+        conf->replay_file = prev->replay_file;
+        conf->replay_line = prev->replay_line;
     }
 
     ngx_conf_merge_ptr_value(conf->match, prev->match, &default_match);
@@ -317,9 +400,50 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->repeats, prev->repeats, 0);
     ngx_conf_merge_uint_value(conf->miss_status, prev->miss_status,
                               NGX_HTTP_NOT_FOUND);
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_HTTP_MOCK_MODE_REPLAY);
+    ngx_conf_merge_size_value(conf->record_max_body, prev->record_max_body,
+                              1024 * 1024);
+    ngx_conf_merge_ptr_value(conf->filters, prev->filters, NULL);
+    ngx_conf_merge_ptr_value(conf->fallback_status, prev->fallback_status,
+                             NULL);
 
-    if (conf->replay.len == 0) {
+    if (conf->fallback_status == NULL) {
+        conf->fallback_status = ngx_array_create(cf->pool, 3,
+                                                 sizeof(ngx_uint_t));
+        if (conf->fallback_status == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = NGX_HTTP_BAD_GATEWAY; i <= NGX_HTTP_GATEWAY_TIME_OUT; i++) {
+            code = ngx_array_push(conf->fallback_status);
+            if (code == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *code = i;
+        }
+    }
+
+    if (conf->replay.len == 0 || conf->mode == NGX_HTTP_MOCK_MODE_OFF) {
         return NGX_CONF_OK;
+    }
+
+    cassettes = conf->cassettes->elts;
+
+    if (conf->mode == NGX_HTTP_MOCK_MODE_REPLAY) {
+
+        /* only recording may start from a cassette that does not exist */
+
+        for (i = 0; i < conf->cassettes->nelts; i++) {
+            if (cassettes[i]->missing) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, NGX_ENOENT,
+                              "mock: cassette \"%V\" cannot be read "
+                              "in %s:%ui", &cassettes[i]->name,
+                              conf->replay_file, conf->replay_line);
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mock_module);
@@ -329,7 +453,140 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->mode == NGX_HTTP_MOCK_MODE_REPLAY || conf->store->writer) {
+        return NGX_CONF_OK;
+    }
+
+    writer = ngx_http_mock_writer_get(cf, mmcf, conf);
+    if (writer == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wp = ngx_array_push(&writer->stores);
+    if (wp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *(ngx_http_mock_store_t **) wp = conf->store;
+    conf->store->writer = writer;
+    mmcf->recording = 1;
+
     return NGX_CONF_OK;
+}
+
+
+/* the file that a recording location appends to, checked for writing */
+
+static ngx_http_mock_writer_t *
+ngx_http_mock_writer_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
+    ngx_http_mock_loc_conf_t *mlcf)
+{
+    u_char                     *p, *name;
+    ngx_uint_t                  i;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_mock_writer_t     *writer, **writers, **wp;
+    ngx_http_mock_cassette_t   *cassette;
+
+    cassette = (mlcf->cassettes->nelts == 1)
+               ? ((ngx_http_mock_cassette_t **) mlcf->cassettes->elts)[0]
+               : NULL;
+
+    if (cassette == NULL
+        || cassette->name.len != mlcf->replay.len
+        || ngx_strncmp(cassette->name.data, mlcf->replay.data,
+                       mlcf->replay.len) != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "mock: recording needs \"mock_replay\" to name a "
+                      "cassette file, \"%V\" is a directory in %s:%ui",
+                      &mlcf->replay, mlcf->replay_file, mlcf->replay_line);
+        return NULL;
+    }
+
+    writers = mmcf->writers.elts;
+
+    for (i = 0; i < mmcf->writers.nelts; i++) {
+        if (writers[i]->cassette == cassette) {
+            return writers[i];
+        }
+    }
+
+    /* an unwritable cassette is known now, not at the first request */
+
+    name = cassette->name.data;
+
+    if (cassette->missing) {
+        p = name + cassette->name.len;
+
+        while (p > name && p[-1] != '/') {
+            p--;
+        }
+
+        name = ngx_pnalloc(cf->temp_pool, p - cassette->name.data + 2);
+        if (name == NULL) {
+            return NULL;
+        }
+
+        p = ngx_cpymem(name, cassette->name.data, p - cassette->name.data);
+        if (p == name) {
+            *p++ = '.';
+        }
+
+        *p = '\0';
+    }
+
+    if (access((char *) name, W_OK) == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be written by recording "
+                      "(\"%s\") in %s:%ui", &cassette->name, name,
+                      mlcf->replay_file, mlcf->replay_line);
+        return NULL;
+    }
+
+    writer = ngx_pcalloc(cf->pool, sizeof(ngx_http_mock_writer_t));
+    if (writer == NULL) {
+        return NULL;
+    }
+
+    writer->name = cassette->name;
+    writer->cassette = cassette;
+    writer->fd = NGX_INVALID_FILE;
+
+    if (ngx_array_init(&writer->stores, cf->pool, 1,
+                       sizeof(ngx_http_mock_store_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_mock_writer_cleanup;
+    cln->data = writer;
+
+    wp = ngx_array_push(&mmcf->writers);
+    if (wp == NULL) {
+        return NULL;
+    }
+
+    *wp = writer;
+
+    return writer;
+}
+
+
+static void
+ngx_http_mock_writer_cleanup(void *data)
+{
+    ngx_http_mock_writer_t  *writer = data;
+
+    if (writer->fd != NGX_INVALID_FILE) {
+        (void) ngx_close_file(writer->fd);
+        writer->fd = NGX_INVALID_FILE;
+    }
 }
 
 
@@ -384,6 +641,8 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
 static ngx_int_t
 ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 {
+    ngx_uint_t                 mode;
+    ngx_http_mock_ctx_t       *ctx;
     ngx_http_mock_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
@@ -392,11 +651,129 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    /* replay answers instead of whatever content handler is configured */
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    r->content_handler = ngx_http_mock_replay_handler;
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
+
+    } else if (ctx->decided) {
+        return NGX_DECLINED;
+    }
+
+    mode = mlcf->mode;
+
+    if (mode == NGX_HTTP_MOCK_MODE_ONCE) {
+        /* as vcrpy's "once": record only into a cassette still empty */
+        mode = mlcf->store->index->nloaded ? NGX_HTTP_MOCK_MODE_REPLAY
+                                           : NGX_HTTP_MOCK_MODE_RECORD;
+    }
+
+    ctx->mode = mode;
+
+    switch (mode) {
+
+    case NGX_HTTP_MOCK_MODE_NEW_EPISODES:
+        return ngx_http_mock_new_episodes(r, ctx, mlcf);
+
+    case NGX_HTTP_MOCK_MODE_RECORD:
+        ctx->record = 1;
+        break;
+
+    case NGX_HTTP_MOCK_MODE_FALLBACK:
+        ctx->record = 1;
+        ctx->fallback = 1;
+        break;
+
+    default: /* NGX_HTTP_MOCK_MODE_REPLAY */
+
+        /* replay answers instead of whatever content handler is set */
+        r->content_handler = ngx_http_mock_replay_handler;
+        break;
+    }
+
+    ctx->decided = 1;
 
     return NGX_DECLINED;
+}
+
+
+/* replay what matches; what does not goes to the upstream and is recorded */
+
+static ngx_int_t
+ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_loc_conf_t *mlcf)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    n;
+    ngx_http_mock_key_t           key;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_interaction_t  *it;
+
+    if ((mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)
+        && r->request_body == NULL)
+    {
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_mock_precontent_body);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        ngx_http_finalize_request(r, NGX_DONE);
+        return NGX_DONE;
+    }
+
+    ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
+
+    if (ngx_http_mock_live_key(r, mlcf, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    store = mlcf->store;
+    it = NULL;
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    g = ngx_http_mock_store_find(store->index, &key, mlcf->match);
+
+    if (g) {
+        n = mlcf->repeats ? 0 : ngx_atomic_fetch_add(&g->played, 1);
+
+        if (n < g->n) {
+            it = g->items[n];
+        }
+    }
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    ctx->decided = 1;
+
+    if (it) {
+        ctx->status = NGX_HTTP_MOCK_HIT;
+        ctx->interaction = it;
+        r->content_handler = ngx_http_mock_hit_handler;
+        return NGX_DECLINED;
+    }
+
+    /* the recording will count as the play this request made */
+
+    ctx->record = 1;
+    ctx->consumed = 1;
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_mock_precontent_body(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
 }
 
 
@@ -490,6 +867,8 @@ ngx_http_mock_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     mlcf->replay = value[1];
+    mlcf->replay_file = cf->conf_file->file.name.data;
+    mlcf->replay_line = cf->conf_file->line;
 
     if (ngx_conf_full_name(cf->cycle, &mlcf->replay, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -700,6 +1079,50 @@ ngx_http_mock_upstream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     mlcf->upstream = up;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mock_fallback_status_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i, *code;
+
+    if (mlcf->fallback_status != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    mlcf->fallback_status = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                             sizeof(ngx_uint_t));
+    if (mlcf->fallback_status == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        n = ngx_atoi(value[i].data, value[i].len);
+
+        if (n < 400 || n > 599) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid status \"%V\", expected a code "
+                               "from 400 to 599", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        code = ngx_array_push(mlcf->fallback_status);
+        if (code == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *code = n;
+    }
 
     return NGX_CONF_OK;
 }

@@ -29,12 +29,34 @@
      |NGX_HTTP_MOCK_MATCH_QUERY)
 
 
+/* the comment line that ends every interaction the module records */
+#define NGX_HTTP_MOCK_RECORDED_MARK  "# recorded "
+
+
 /* what happened to a request, as $mock_status tells it */
 #define NGX_HTTP_MOCK_NONE           0
 #define NGX_HTTP_MOCK_HIT            1
 #define NGX_HTTP_MOCK_MISS           2
 #define NGX_HTTP_MOCK_EXHAUSTED      3
 #define NGX_HTTP_MOCK_NOT_ALLOWED    4
+#define NGX_HTTP_MOCK_RECORDED       5
+#define NGX_HTTP_MOCK_PASSTHROUGH    6
+#define NGX_HTTP_MOCK_FALLBACK       7
+
+
+/* mock_mode */
+#define NGX_HTTP_MOCK_MODE_OFF           1
+#define NGX_HTTP_MOCK_MODE_REPLAY        2
+#define NGX_HTTP_MOCK_MODE_RECORD        3
+#define NGX_HTTP_MOCK_MODE_NEW_EPISODES  4
+#define NGX_HTTP_MOCK_MODE_ONCE          5
+#define NGX_HTTP_MOCK_MODE_FALLBACK      6
+
+
+/* mock_filter_* */
+#define NGX_HTTP_MOCK_FILTER_HEADER  1
+#define NGX_HTTP_MOCK_FILTER_QUERY   2
+#define NGX_HTTP_MOCK_FILTER_BODY    3
 
 
 /* how a recorded response header is replayed */
@@ -101,19 +123,35 @@ struct ngx_http_mock_interaction_s {
 typedef struct {
     uint32_t                      hash;
     ngx_uint_t                    n;
+    ngx_uint_t                    cap;          /* 0: items in the arena */
     ngx_atomic_t                  played;
+    ngx_http_mock_interaction_t  *first;        /* the group's key */
     ngx_http_mock_interaction_t **items;
 } ngx_http_mock_group_t;
 
 
-/* a store's data in the shared zone */
+/* the interactions recorded for one path, in file order */
+typedef struct {
+    ngx_http_mock_interaction_t  *head;
+    ngx_http_mock_interaction_t  *tail;
+} ngx_http_mock_path_t;
+
+
+/*
+ * A store's data in the shared zone.  The interactions loaded from files
+ * never change; recording adds interactions and grows the tables under
+ * the zone's mutex, which readers of a recording store hold too.
+ */
 typedef struct {
     ngx_uint_t                    ninteractions;
-    ngx_http_mock_interaction_t  *interactions;
+    ngx_uint_t                    nloaded;
+    ngx_http_mock_interaction_t  *interactions; /* the loaded ones */
+    ngx_uint_t                    ngroups;
     ngx_uint_t                    group_mask;
     ngx_http_mock_group_t       **groups;
+    ngx_uint_t                    npaths;
     ngx_uint_t                    path_mask;
-    ngx_http_mock_interaction_t **paths;
+    ngx_http_mock_path_t         *paths;
     size_t                        size;
 } ngx_http_mock_index_t;
 
@@ -125,6 +163,7 @@ typedef struct {
     ngx_http_mock_key_t           key;          /* without headers */
     ngx_str_t                     uri;
     ngx_array_t                   req_headers;  /* ngx_table_elt_t */
+    ngx_str_t                     req_body;     /* as recorded */
     ngx_uint_t                    status;
     ngx_str_t                     reason;
     ngx_array_t                   headers;      /* ngx_table_elt_t */
@@ -135,7 +174,14 @@ typedef struct {
 typedef struct {
     ngx_str_t                     name;         /* full path */
     ngx_array_t                   records;      /* ngx_http_mock_record_t */
+    off_t                         size;
+    off_t                         valid;        /* before a torn write */
+    unsigned                      missing:1;
+    unsigned                      appendable:1;
 } ngx_http_mock_cassette_t;
+
+
+typedef struct ngx_http_mock_writer_s  ngx_http_mock_writer_t;
 
 
 /* what one location replays: cassettes, indexed under a match spec */
@@ -144,7 +190,28 @@ typedef struct {
     ngx_array_t                  *cassettes;    /* ngx_http_mock_cassette_t * */
     ngx_http_mock_match_t        *match;
     ngx_http_mock_index_t        *index;        /* in the shared zone */
+    ngx_http_mock_writer_t       *writer;       /* when recording */
+    ngx_slab_pool_t              *shpool;
 } ngx_http_mock_store_t;
+
+
+/* a cassette file that recordings are appended to */
+struct ngx_http_mock_writer_s {
+    ngx_str_t                     name;
+    ngx_str_t                    *shm_name;     /* in the shared zone */
+    ngx_http_mock_cassette_t     *cassette;     /* as loaded */
+    ngx_fd_t                      fd;
+    ngx_uint_t                   *count;        /* interactions in the file */
+    ngx_array_t                   stores;       /* ngx_http_mock_store_t * */
+};
+
+
+typedef struct {
+    ngx_uint_t                    type;
+    ngx_str_t                     name;
+    ngx_str_t                     replacement;
+    ngx_uint_t                    drop;         /* unsigned  drop:1; */
+} ngx_http_mock_filter_t;
 
 
 typedef struct {
@@ -152,8 +219,10 @@ typedef struct {
     ngx_slab_pool_t              *shpool;
     ngx_array_t                   stores;       /* ngx_http_mock_store_t * */
     ngx_array_t                   cassettes;    /* ngx_http_mock_cassette_t * */
+    ngx_array_t                   writers;      /* ngx_http_mock_writer_t * */
     ngx_pool_t                   *parse_pool;
     size_t                        size;         /* needed by all stores */
+    ngx_uint_t                    recording;    /* unsigned  recording:1; */
 } ngx_http_mock_main_conf_t;
 
 
@@ -175,12 +244,35 @@ typedef struct {
     ngx_str_t                     location;     /* prefix to replace */
     ngx_flag_t                    repeats;
     ngx_uint_t                    miss_status;
+    ngx_uint_t                    mode;
+    size_t                        record_max_body;
+    ngx_array_t                  *fallback_status;  /* ngx_uint_t */
+    ngx_array_t                  *filters;      /* ngx_http_mock_filter_t */
+    u_char                       *replay_file;  /* where mock_replay is */
+    ngx_uint_t                    replay_line;
 } ngx_http_mock_loc_conf_t;
 
 
 typedef struct {
     ngx_uint_t                    status;
+    ngx_uint_t                    mode;
     ngx_http_mock_interaction_t  *interaction;
+
+    /* the response being recorded */
+    ngx_uint_t                    resp_status;
+    ngx_str_t                     reason;
+    ngx_array_t                  *resp_headers; /* ngx_table_elt_t */
+    ngx_chain_t                  *body;
+    ngx_chain_t                 **last;
+    size_t                        size;
+
+    unsigned                      decided:1;
+    unsigned                      record:1;
+    unsigned                      fallback:1;
+    unsigned                      consumed:1;
+    unsigned                      recording:1;
+    unsigned                      replacing:1;
+    unsigned                      replaced:1;
 } ngx_http_mock_ctx_t;
 
 
@@ -198,6 +290,31 @@ ngx_http_mock_group_t *ngx_http_mock_store_find(ngx_http_mock_index_t *index,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match);
 ngx_http_mock_interaction_t *ngx_http_mock_store_path(
     ngx_http_mock_index_t *index, ngx_str_t *path);
+ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_uint_t consumed,
+    ngx_log_t *log);
+
+/* ngx_http_mock_writer.c */
+ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
+    ngx_cycle_t *cycle);
+ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
+ngx_int_t ngx_http_mock_yaml_entry(ngx_pool_t *pool,
+    ngx_http_mock_record_t *rec, ngx_str_t *out);
+
+/* ngx_http_mock_record.c */
+ngx_int_t ngx_http_mock_record_init(ngx_conf_t *cf);
+
+/* ngx_http_mock_filter.c */
+char *ngx_http_mock_filter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_mock_filter_query(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_str_t *query);
+ngx_int_t ngx_http_mock_filter_body(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_str_t *type, ngx_str_t *body);
+ngx_int_t ngx_http_mock_filter_headers(ngx_pool_t *pool,
+    ngx_array_t *filters, ngx_array_t *headers);
+ngx_int_t ngx_http_mock_filter_value(ngx_array_t *filters, ngx_str_t *name,
+    ngx_str_t *value);
 
 /* ngx_http_mock_match.c */
 char *ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,
@@ -220,9 +337,19 @@ size_t ngx_http_mock_match_names_len(ngx_uint_t mask);
 /* ngx_http_mock_json.c */
 ngx_int_t ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
+ngx_int_t ngx_http_mock_json_filter(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_str_t *in, ngx_str_t *out);
 
 /* ngx_http_mock_replay.c */
 ngx_int_t ngx_http_mock_replay_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_hit_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_mock_live_key(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key);
+ngx_int_t ngx_http_mock_replay_headers(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_replay_send(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it);
 
 /* ngx_http_mock_variables.c */
 ngx_int_t ngx_http_mock_add_variables(ngx_conf_t *cf);

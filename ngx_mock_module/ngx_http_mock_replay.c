@@ -24,10 +24,6 @@ typedef struct {
 
 static void ngx_http_mock_replay_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r,
-    ngx_str_t *body);
-static ngx_int_t ngx_http_mock_replay_send(ngx_http_request_t *r,
-    ngx_http_mock_interaction_t *it);
 static ngx_int_t ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
     ngx_http_mock_interaction_t *chain);
@@ -53,12 +49,16 @@ ngx_http_mock_replay_handler(ngx_http_request_t *r)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
+    }
 
     if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
         rc = ngx_http_read_client_request_body(r,
@@ -91,20 +91,22 @@ ngx_http_mock_replay_body_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mock_replay(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_uint_t                    n, head;
-    ngx_str_t                     body, *type;
     ngx_http_mock_key_t           key;
     ngx_http_mock_ctx_t          *ctx;
     ngx_http_mock_index_t        *index;
     ngx_http_mock_group_t        *g;
     ngx_http_mock_match_t        *match;
+    ngx_http_mock_store_t        *store;
     ngx_http_mock_loc_conf_t     *mlcf;
     ngx_http_mock_interaction_t  *it, *chain;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    index = mlcf->store->index;
+    store = mlcf->store;
+    index = store->index;
     match = mlcf->match;
 
     if (index == NULL) {
@@ -113,23 +115,14 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
     ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
 
-    if (ngx_http_mock_request_key(r, mlcf, &key) != NGX_OK) {
+    if (ngx_http_mock_live_key(r, mlcf, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
-        if (ngx_http_mock_request_body(r, &body) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    /* recording stores change under the zone's mutex */
 
-        type = r->headers_in.content_type ? &r->headers_in.content_type->value
-                                          : NULL;
-
-        if (ngx_http_mock_canon_body(r->pool, type, &body, &key.body)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (store->writer) {
+        ngx_shmtx_lock(&store->shpool->mutex);
     }
 
     head = 0;
@@ -159,6 +152,10 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
         if (n < g->n) {
             it = g->items[n];
+
+            if (store->writer) {
+                ngx_shmtx_unlock(&store->shpool->mutex);
+            }
 
             ctx->status = NGX_HTTP_MOCK_HIT;
             ctx->interaction = it;
@@ -199,17 +196,80 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
         if (it == NULL) {
             ctx->status = NGX_HTTP_MOCK_NOT_ALLOWED;
-            return ngx_http_mock_replay_not_allowed(r, mlcf, &key, chain);
+            rc = ngx_http_mock_replay_not_allowed(r, mlcf, &key, chain);
+            goto done;
         }
     }
 
     ctx->status = g ? NGX_HTTP_MOCK_EXHAUSTED : NGX_HTTP_MOCK_MISS;
 
-    return ngx_http_mock_replay_miss(r, mlcf, &key, g, chain);
+    rc = ngx_http_mock_replay_miss(r, mlcf, &key, g, chain);
+
+done:
+
+    if (store->writer) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    return rc;
 }
 
 
-static ngx_int_t
+/* the parts of this request that the matchers compare, filters applied */
+
+ngx_int_t
+ngx_http_mock_live_key(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_key_t *key)
+{
+    ngx_str_t  body, *type;
+
+    if (ngx_http_mock_request_key(r, mlcf, key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!(mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mock_request_body(r, &body) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (mlcf->filters
+        && ngx_http_mock_filter_body(r->pool, mlcf->filters, type, &body)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_canon_body(r->pool, type, &body, &key->body);
+}
+
+
+/* answers with the interaction chosen before the content phase */
+
+ngx_int_t
+ngx_http_mock_hit_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_mock_replay_send(r, ctx->interaction);
+}
+
+
+ngx_int_t
 ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char       *p;
@@ -273,15 +333,56 @@ ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mock_replay_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it)
 {
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    if (it->body.len == 0) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the body is sent from the shared zone, which outlives the request */
+
+    b->pos = it->body.data;
+    b->last = it->body.data + it->body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* the recorded status and headers, into r->headers_out */
+
+ngx_int_t
+ngx_http_mock_replay_headers(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it)
+{
     u_char                  *p;
-    ngx_int_t                rc;
-    ngx_buf_t               *b;
     ngx_uint_t               i;
-    ngx_chain_t              out;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
 
@@ -346,33 +447,7 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    if (it->body.len == 0) {
-        return ngx_http_send_special(r, NGX_HTTP_LAST);
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* the body is sent from the shared zone, which outlives the request */
-
-    b->pos = it->body.data;
-    b->last = it->body.data + it->body.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return NGX_OK;
 }
 
 

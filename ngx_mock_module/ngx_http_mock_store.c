@@ -1,10 +1,11 @@
 
 /*
- * The shared zone: each store's interactions are copied into one block of
- * the slab, with two open-addressing tables over them: identical requests
- * (a group, played in file order) and recorded paths (for 405 answers
- * and near-miss reports).  Lookups cost the same for 1 or 100,000
- * interactions.
+ * The shared zone.  Each store's loaded interactions are copied into one
+ * block of the slab, and two open-addressing tables index them: identical
+ * requests (a group, played in file order) and recorded paths (for 405
+ * answers and near-miss reports).  Lookups cost the same for 1 or 100,000
+ * interactions.  Recording adds interactions one slab block each and grows
+ * the tables, under the zone's mutex.
  */
 
 
@@ -17,15 +18,22 @@ typedef struct {
 } ngx_http_mock_arena_t;
 
 
+static size_t ngx_http_mock_record_size(ngx_uint_t nh,
+    ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a, ngx_log_t *log);
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a);
 static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
-static ngx_int_t ngx_http_mock_store_groups(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a);
-static ngx_int_t ngx_http_mock_store_paths(ngx_http_mock_index_t *index,
-    ngx_http_mock_arena_t *a, ngx_log_t *log);
+static ngx_int_t ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index, ngx_uint_t n);
+static ngx_int_t ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index);
+static ngx_http_mock_group_t **ngx_http_mock_group_slot(
+    ngx_http_mock_index_t *index, uint32_t hash, ngx_http_mock_key_t *key,
+    ngx_http_mock_match_t *match);
+static ngx_http_mock_path_t *ngx_http_mock_path_slot(
+    ngx_http_mock_index_t *index, ngx_str_t *path);
 static ngx_uint_t ngx_http_mock_store_header_type(ngx_str_t *name);
 static ngx_uint_t ngx_http_mock_table_size(ngx_uint_t n);
 static void *ngx_http_mock_arena_alloc(ngx_http_mock_arena_t *a, size_t size);
@@ -41,7 +49,6 @@ ngx_http_mock_store_size(ngx_http_mock_store_t *store)
 {
     size_t                     size;
     ngx_uint_t                 i, j, n, nh;
-    ngx_table_elt_t           *h;
     ngx_http_mock_record_t    *rec;
     ngx_http_mock_cassette_t **cassettes;
 
@@ -57,45 +64,53 @@ ngx_http_mock_store_size(ngx_http_mock_store_t *store)
 
         rec = cassettes[i]->records.elts;
 
-        for (j = 0; j < cassettes[i]->records.nelts; j++, rec++) {
-            size += ngx_http_mock_aligned(sizeof(ngx_http_mock_interaction_t))
-                    + rec->key.method.len + rec->key.scheme.len
-                    + rec->key.host.len + rec->key.path.len
-                    + rec->key.query.len + rec->key.body.len
-                    + rec->uri.len + sizeof("200 ") - 1 + rec->reason.len
-                    + rec->body.len
-                    + ngx_http_mock_aligned(nh * sizeof(ngx_str_t))
-                    + ngx_http_mock_aligned(rec->headers.nelts
-                                            * sizeof(ngx_http_mock_header_t))
-                    + 8 * sizeof(void *);
-
-            if (nh) {
-                h = rec->req_headers.elts;
-
-                for (n = 0; n < rec->req_headers.nelts; n++) {
-                    size += h[n].value.len + 2;
-                }
-            }
-
-            h = rec->headers.elts;
-
-            for (n = 0; n < rec->headers.nelts; n++) {
-                size += 2 * h[n].key.len + h[n].value.len;
-            }
+        for (j = 0; j < cassettes[i]->records.nelts; j++) {
+            size += ngx_http_mock_record_size(nh, &rec[j]);
         }
-    }
 
-    n = 0;
-
-    for (i = 0; i < store->cassettes->nelts; i++) {
         n += cassettes[i]->records.nelts;
     }
 
-    /* groups with their item lists, and the two tables */
+    /* groups with their item lists */
 
-    size += n * (ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
-                 + 2 * sizeof(void *))
-            + 2 * ngx_http_mock_table_size(n) * sizeof(void *);
+    return size + n * (ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
+                       + 2 * sizeof(void *));
+}
+
+
+/* an upper bound of what ngx_http_mock_store_copy() takes */
+
+static size_t
+ngx_http_mock_record_size(ngx_uint_t nh, ngx_http_mock_record_t *rec)
+{
+    size_t            size;
+    ngx_uint_t        n;
+    ngx_table_elt_t  *h;
+
+    size = ngx_http_mock_aligned(sizeof(ngx_http_mock_interaction_t))
+           + rec->key.method.len + rec->key.scheme.len
+           + rec->key.host.len + rec->key.path.len
+           + rec->key.query.len + rec->key.body.len
+           + rec->uri.len + sizeof("200 ") - 1 + rec->reason.len
+           + rec->body.len
+           + ngx_http_mock_aligned(nh * sizeof(ngx_str_t))
+           + ngx_http_mock_aligned(rec->headers.nelts
+                                   * sizeof(ngx_http_mock_header_t))
+           + 8 * sizeof(void *);
+
+    if (nh) {
+        h = rec->req_headers.elts;
+
+        for (n = 0; n < rec->req_headers.nelts; n++) {
+            size += h[n].value.len + 2;
+        }
+    }
+
+    h = rec->headers.elts;
+
+    for (n = 0; n < rec->headers.nelts; n++) {
+        size += 2 * h[n].key.len + h[n].value.len;
+    }
 
     return size;
 }
@@ -106,13 +121,15 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_mock_main_conf_t *mmcf = shm_zone->data;
 
-    size_t                   size, len;
-    u_char                  *p;
-    ngx_uint_t               i;
-    ngx_slab_pool_t         *shpool;
-    ngx_http_mock_arena_t    a;
-    ngx_http_mock_index_t   *index;
-    ngx_http_mock_store_t  **stores;
+    size_t                      size, len;
+    u_char                     *p;
+    ngx_uint_t                  i, j, n;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_mock_arena_t       a;
+    ngx_http_mock_index_t      *index;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_writer_t    **writers;
+    ngx_http_mock_cassette_t  **cassettes;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
     mmcf->shpool = shpool;
@@ -133,17 +150,12 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     for (i = 0; i < mmcf->stores.nelts; i++) {
 
+        stores[i]->shpool = shpool;
         size = ngx_http_mock_store_size(stores[i]);
 
         p = ngx_slab_alloc(shpool, size);
         if (p == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "mock: zone \"%V\" of %uz bytes is too small for "
-                          "the cassettes in \"%V\", which need %uz bytes "
-                          "(all cassettes: %uz bytes)",
-                          &shm_zone->shm.name, shm_zone->shm.size,
-                          &stores[i]->path, size, mmcf->size);
-            return NGX_ERROR;
+            goto too_small;
         }
 
         a.pos = p;
@@ -157,18 +169,60 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         ngx_memzero(index, sizeof(ngx_http_mock_index_t));
         index->size = size;
 
-        if (ngx_http_mock_store_build(stores[i], index, &a, shm_zone->shm.log)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+        n = 0;
+        cassettes = stores[i]->cassettes->elts;
+
+        for (j = 0; j < stores[i]->cassettes->nelts; j++) {
+            n += cassettes[j]->records.nelts;
+        }
+
+        if (ngx_http_mock_store_tables(shpool, index, n) != NGX_OK) {
+            goto too_small;
         }
 
         stores[i]->index = index;
+
+        if (ngx_http_mock_store_build(stores[i], index, &a) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, shm_zone->shm.log, 0,
+                          "mock: cassettes in \"%V\" do not fit the %uz "
+                          "bytes reserved for them", &stores[i]->path, size);
+            return NGX_ERROR;
+        }
 
         ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
                       "mock: \"%V\": %ui interactions in %uz bytes of "
                       "zone \"%V\"", &stores[i]->path, index->ninteractions,
                       (size_t) (a.pos - p), &shm_zone->shm.name);
+    }
+
+    writers = mmcf->writers.elts;
+
+    for (i = 0; i < mmcf->writers.nelts; i++) {
+        if (ngx_http_mock_writer_open(writers[i], (ngx_cycle_t *) ngx_cycle)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        writers[i]->shm_name = ngx_slab_alloc(shpool, sizeof(ngx_str_t)
+                                              + writers[i]->name.len);
+        if (writers[i]->shm_name == NULL) {
+            return NGX_ERROR;
+        }
+
+        writers[i]->count = ngx_slab_alloc(shpool, sizeof(ngx_uint_t));
+        if (writers[i]->count == NULL) {
+            return NGX_ERROR;
+        }
+
+        *writers[i]->count = writers[i]->cassette->records.nelts;
+
+        writers[i]->shm_name->len = writers[i]->name.len;
+        writers[i]->shm_name->data = (u_char *) (writers[i]->shm_name + 1);
+        ngx_memcpy(writers[i]->shm_name->data, writers[i]->name.data,
+                   writers[i]->name.len);
+
+        writers[i]->cassette = NULL;
     }
 
     /* the parsed cassettes are not needed any more */
@@ -183,18 +237,32 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     return NGX_OK;
+
+too_small:
+
+    ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                  "mock: zone \"%V\" of %uz bytes is too small for "
+                  "the cassettes in \"%V\", which need %uz bytes "
+                  "(all cassettes: %uz bytes)",
+                  &shm_zone->shm.name, shm_zone->shm.size, &stores[i]->path,
+                  ngx_http_mock_store_size(stores[i]), mmcf->size);
+
+    return NGX_ERROR;
 }
 
 
 static ngx_int_t
 ngx_http_mock_store_build(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a, ngx_log_t *log)
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a)
 {
-    ngx_uint_t                   i, j, n;
-    ngx_str_t                   *name;
-    ngx_http_mock_record_t      *rec;
-    ngx_http_mock_cassette_t   **cassettes;
-    ngx_http_mock_interaction_t *it;
+    uint32_t                      hash;
+    ngx_uint_t                    i, j, n, pass;
+    ngx_str_t                    *name;
+    ngx_http_mock_group_t        *g, **gp;
+    ngx_http_mock_path_t         *path;
+    ngx_http_mock_record_t       *rec;
+    ngx_http_mock_cassette_t    **cassettes;
+    ngx_http_mock_interaction_t  *it;
 
     cassettes = store->cassettes->elts;
     n = 0;
@@ -203,8 +271,6 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
         n += cassettes[i]->records.nelts;
     }
 
-    index->ninteractions = n;
-
     if (n == 0) {
         return NGX_OK;
     }
@@ -212,7 +278,7 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
     index->interactions = ngx_http_mock_arena_alloc(a,
                                      n * sizeof(ngx_http_mock_interaction_t));
     if (index->interactions == NULL) {
-        goto failed;
+        return NGX_ERROR;
     }
 
     it = index->interactions;
@@ -224,37 +290,95 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
             || ngx_http_mock_arena_str(a, name, &cassettes[i]->name)
                != NGX_OK)
         {
-            goto failed;
+            return NGX_ERROR;
         }
 
         rec = cassettes[i]->records.elts;
 
         for (j = 0; j < cassettes[i]->records.nelts; j++) {
-            if (ngx_http_mock_store_copy(store, it++, name, &rec[j], a)
+            if (ngx_http_mock_store_copy(store, it, name, &rec[j], a)
                 != NGX_OK)
             {
-                goto failed;
+                return NGX_ERROR;
             }
+
+            it++;
         }
     }
 
-    if (ngx_http_mock_store_groups(store, index, a) != NGX_OK) {
-        goto failed;
+    index->nloaded = n;
+    index->ninteractions = n;
+
+    /* groups: count each group's items, then fill them in file order */
+
+    for (pass = 0; pass < 2; pass++) {
+
+        for (i = 0; i < n; i++) {
+            it = &index->interactions[i];
+            hash = ngx_http_mock_key_hash(&it->key, store->match);
+
+            gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
+            g = *gp;
+
+            if (pass == 1) {
+                g->items[g->n++] = it;
+                continue;
+            }
+
+            if (g == NULL) {
+                g = ngx_http_mock_arena_alloc(a,
+                                              sizeof(ngx_http_mock_group_t));
+                if (g == NULL) {
+                    return NGX_ERROR;
+                }
+
+                ngx_memzero(g, sizeof(ngx_http_mock_group_t));
+                g->hash = hash;
+                g->first = it;
+
+                *gp = g;
+                index->ngroups++;
+            }
+
+            g->n++;
+        }
+
+        if (pass == 1) {
+            break;
+        }
+
+        for (i = 0; i <= index->group_mask; i++) {
+            g = index->groups[i];
+
+            if (g == NULL) {
+                continue;
+            }
+
+            g->items = ngx_http_mock_arena_alloc(a, g->n * sizeof(void *));
+            if (g->items == NULL) {
+                return NGX_ERROR;
+            }
+
+            g->n = 0;
+        }
     }
 
-    if (ngx_http_mock_store_paths(index, a, log) != NGX_OK) {
-        goto failed;
+    for (i = 0; i < n; i++) {
+        it = &index->interactions[i];
+        path = ngx_http_mock_path_slot(index, &it->key.path);
+
+        if (path->head == NULL) {
+            path->head = it;
+            index->npaths++;
+
+        } else {
+            path->tail->next_path = it;
+        }
+
+        path->tail = it;
     }
 
     return NGX_OK;
-
-failed:
-
-    ngx_log_error(NGX_LOG_ALERT, log, 0,
-                  "mock: cassettes in \"%V\" do not fit the %uz bytes "
-                  "reserved for them", &store->path, index->size);
-
-    return NGX_ERROR;
 }
 
 
@@ -430,185 +554,246 @@ ngx_http_mock_store_header_type(ngx_str_t *name)
 }
 
 
-/* identical requests form a group; its items keep file order */
+/*
+ * Adds a recorded interaction to the store's index; "consumed" counts it
+ * as played by the request that recorded it.
+ */
 
-static ngx_int_t
-ngx_http_mock_store_groups(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a)
+ngx_int_t
+ngx_http_mock_store_add(ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_uint_t consumed,
+    ngx_log_t *log)
 {
+    size_t                        size;
+    u_char                       *p;
     uint32_t                      hash;
-    ngx_uint_t                    i, k, pass, size;
-    ngx_http_mock_group_t        *g, **groups;
-    ngx_http_mock_interaction_t  *it;
+    ngx_uint_t                    nh, cap;
+    ngx_slab_pool_t              *shpool;
+    ngx_http_mock_arena_t         a;
+    ngx_http_mock_path_t         *path;
+    ngx_http_mock_index_t        *index;
+    ngx_http_mock_group_t        *g, **gp;
+    ngx_http_mock_interaction_t  *it, **items;
 
-    size = ngx_http_mock_table_size(index->ninteractions);
+    shpool = store->shpool;
+    index = store->index;
 
-    groups = ngx_http_mock_arena_alloc(a, size * sizeof(void *));
-    if (groups == NULL) {
+    nh = store->match->headers ? store->match->headers->nelts : 0;
+    size = ngx_http_mock_record_size(nh, rec);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
+        goto nomem;
+    }
+
+    p = ngx_slab_alloc_locked(shpool, size);
+    if (p == NULL) {
+        goto nomem;
+    }
+
+    a.pos = p;
+    a.last = p + size;
+
+    it = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_interaction_t));
+
+    if (it == NULL
+        || ngx_http_mock_store_copy(store, it, cassette, rec, &a) != NGX_OK)
+    {
+        ngx_slab_free_locked(shpool, p);
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "mock: a recorded interaction does not fit the %uz "
+                      "bytes reserved for it", size);
         return NGX_ERROR;
     }
 
-    ngx_memzero(groups, size * sizeof(void *));
+    hash = ngx_http_mock_key_hash(&it->key, store->match);
 
-    index->groups = groups;
-    index->group_mask = size - 1;
+    gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
+    g = *gp;
 
-    /* the first pass counts each group's items, the second fills them */
-
-    for (pass = 0; pass < 2; pass++) {
-
-        for (i = 0; i < index->ninteractions; i++) {
-            it = &index->interactions[i];
-            hash = ngx_http_mock_key_hash(&it->key, store->match);
-
-            for (k = hash & index->group_mask;
-                 groups[k];
-                 k = (k + 1) & index->group_mask)
-            {
-                g = groups[k];
-
-                if (g->hash == hash
-                    && ngx_http_mock_key_diff(&it->key, &g->items[0]->key,
-                                              store->match)
-                       == 0)
-                {
-                    break;
-                }
-            }
-
-            g = groups[k];
-
-            if (pass == 1) {
-                g->items[g->n++] = it;
-                continue;
-            }
-
-            if (g == NULL) {
-                g = ngx_http_mock_arena_alloc(a,
-                                              sizeof(ngx_http_mock_group_t));
-                if (g == NULL) {
-                    return NGX_ERROR;
-                }
-
-                g->hash = hash;
-                g->n = 0;
-                g->played = 0;
-
-                /* the first item identifies the group during this pass */
-
-                g->items = ngx_http_mock_arena_alloc(a, sizeof(void *));
-                if (g->items == NULL) {
-                    return NGX_ERROR;
-                }
-
-                g->items[0] = it;
-                groups[k] = g;
-            }
-
-            g->n++;
+    if (g == NULL) {
+        g = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_mock_group_t));
+        if (g == NULL) {
+            goto nomem_it;
         }
 
-        if (pass == 1) {
-            break;
+        g->items = ngx_slab_alloc_locked(shpool, 4 * sizeof(void *));
+        if (g->items == NULL) {
+            ngx_slab_free_locked(shpool, g);
+            goto nomem_it;
         }
 
-        for (k = 0; k <= index->group_mask; k++) {
-            g = groups[k];
+        g->hash = hash;
+        g->cap = 4;
+        g->first = it;
+        g->played = consumed ? 1 : 0;
 
-            if (g == NULL || g->n == 1) {
-                if (g) {
-                    g->n = 0;
-                }
+        *gp = g;
+        index->ngroups++;
 
-                continue;
-            }
+    } else if (g->cap == 0 || g->n == g->cap) {
+        cap = 2 * ngx_max(g->n, 2);
 
-            it = g->items[0];
-
-            g->items = ngx_http_mock_arena_alloc(a, g->n * sizeof(void *));
-            if (g->items == NULL) {
-                return NGX_ERROR;
-            }
-
-            g->items[0] = it;
-            g->n = 0;
+        items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
+        if (items == NULL) {
+            goto nomem_it;
         }
+
+        ngx_memcpy(items, g->items, g->n * sizeof(void *));
+
+        if (g->cap) {
+            ngx_slab_free_locked(shpool, g->items);
+        }
+
+        g->items = items;
+        g->cap = cap;
     }
 
+    g->items[g->n++] = it;
+
+    path = ngx_http_mock_path_slot(index, &it->key.path);
+
+    if (path->head == NULL) {
+        path->head = it;
+        index->npaths++;
+
+    } else {
+        path->tail->next_path = it;
+    }
+
+    path->tail = it;
+
+    index->ninteractions++;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
     return NGX_OK;
+
+nomem_it:
+
+    ngx_slab_free_locked(shpool, p);
+
+nomem:
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "mock: zone is full: the recorded interaction is in the "
+                  "cassette file but is replayed only after a reload");
+
+    return NGX_ERROR;
 }
 
 
 static ngx_int_t
-ngx_http_mock_store_paths(ngx_http_mock_index_t *index,
-    ngx_http_mock_arena_t *a, ngx_log_t *log)
+ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index, ngx_uint_t n)
 {
-    uint32_t                      hash;
-    ngx_uint_t                    i, k, size;
-    ngx_http_mock_interaction_t  *it, **paths, **tails;
+    ngx_uint_t  size;
 
-    size = ngx_http_mock_table_size(index->ninteractions);
+    size = ngx_http_mock_table_size(n);
 
-    paths = ngx_http_mock_arena_alloc(a, size * sizeof(void *));
-    if (paths == NULL) {
+    index->groups = ngx_slab_calloc(shpool, size * sizeof(void *));
+    if (index->groups == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memzero(paths, size * sizeof(void *));
+    index->paths = ngx_slab_calloc(shpool,
+                                   size * sizeof(ngx_http_mock_path_t));
+    if (index->paths == NULL) {
+        return NGX_ERROR;
+    }
 
-    index->paths = paths;
+    index->group_mask = size - 1;
     index->path_mask = size - 1;
 
-    tails = ngx_alloc(size * sizeof(void *), log);
-    if (tails == NULL) {
-        return NGX_ERROR;
-    }
+    return NGX_OK;
+}
 
-    for (i = 0; i < index->ninteractions; i++) {
-        it = &index->interactions[i];
-        hash = ngx_http_mock_path_hash(&it->key.path);
 
-        for (k = hash & index->path_mask;
-             paths[k];
-             k = (k + 1) & index->path_mask)
-        {
-            if (paths[k]->key.path.len == it->key.path.len
-                && ngx_memcmp(paths[k]->key.path.data, it->key.path.data,
-                              it->key.path.len) == 0)
-            {
-                break;
+/* keeps both tables at most half full, with room for one more; locked */
+
+static ngx_int_t
+ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index)
+{
+    ngx_uint_t               i, k, size;
+    ngx_http_mock_path_t    *paths;
+    ngx_http_mock_group_t  **groups;
+
+    if (2 * (index->ngroups + 1) > index->group_mask + 1) {
+        size = 2 * (index->group_mask + 1);
+
+        groups = ngx_slab_calloc_locked(shpool, size * sizeof(void *));
+        if (groups == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i <= index->group_mask; i++) {
+            if (index->groups[i] == NULL) {
+                continue;
             }
+
+            for (k = index->groups[i]->hash & (size - 1);
+                 groups[k];
+                 k = (k + 1) & (size - 1))
+            {
+                /* void */
+            }
+
+            groups[k] = index->groups[i];
         }
 
-        if (paths[k] == NULL) {
-            paths[k] = it;
+        ngx_slab_free_locked(shpool, index->groups);
 
-        } else {
-            tails[k]->next_path = it;
-        }
-
-        tails[k] = it;
+        index->groups = groups;
+        index->group_mask = size - 1;
     }
 
-    ngx_free(tails);
+    if (2 * (index->npaths + 1) > index->path_mask + 1) {
+        size = 2 * (index->path_mask + 1);
+
+        paths = ngx_slab_calloc_locked(shpool,
+                                       size * sizeof(ngx_http_mock_path_t));
+        if (paths == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i <= index->path_mask; i++) {
+            if (index->paths[i].head == NULL) {
+                continue;
+            }
+
+            for (k = ngx_http_mock_path_hash(&index->paths[i].head->key.path)
+                     & (size - 1);
+                 paths[k].head;
+                 k = (k + 1) & (size - 1))
+            {
+                /* void */
+            }
+
+            paths[k] = index->paths[i];
+        }
+
+        ngx_slab_free_locked(shpool, index->paths);
+
+        index->paths = paths;
+        index->path_mask = size - 1;
+    }
 
     return NGX_OK;
 }
 
 
-ngx_http_mock_group_t *
-ngx_http_mock_store_find(ngx_http_mock_index_t *index,
+static ngx_http_mock_group_t **
+ngx_http_mock_group_slot(ngx_http_mock_index_t *index, uint32_t hash,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match)
 {
-    uint32_t                hash;
     ngx_uint_t              k;
     ngx_http_mock_group_t  *g;
-
-    if (index->ninteractions == 0) {
-        return NULL;
-    }
-
-    hash = ngx_http_mock_key_hash(key, match);
 
     for (k = hash & index->group_mask;
          index->groups[k];
@@ -617,40 +802,60 @@ ngx_http_mock_store_find(ngx_http_mock_index_t *index,
         g = index->groups[k];
 
         if (g->hash == hash
-            && ngx_http_mock_key_diff(key, &g->items[0]->key, match) == 0)
+            && ngx_http_mock_key_diff(key, &g->first->key, match) == 0)
         {
-            return g;
+            break;
         }
     }
 
-    return NULL;
+    return &index->groups[k];
+}
+
+
+static ngx_http_mock_path_t *
+ngx_http_mock_path_slot(ngx_http_mock_index_t *index, ngx_str_t *path)
+{
+    ngx_uint_t             k;
+    ngx_http_mock_path_t  *p;
+
+    for (k = ngx_http_mock_path_hash(path) & index->path_mask;
+         index->paths[k].head;
+         k = (k + 1) & index->path_mask)
+    {
+        p = &index->paths[k];
+
+        if (p->head->key.path.len == path->len
+            && ngx_memcmp(p->head->key.path.data, path->data, path->len) == 0)
+        {
+            break;
+        }
+    }
+
+    return &index->paths[k];
+}
+
+
+ngx_http_mock_group_t *
+ngx_http_mock_store_find(ngx_http_mock_index_t *index,
+    ngx_http_mock_key_t *key, ngx_http_mock_match_t *match)
+{
+    if (index->ninteractions == 0) {
+        return NULL;
+    }
+
+    return *ngx_http_mock_group_slot(index, ngx_http_mock_key_hash(key, match),
+                                     key, match);
 }
 
 
 ngx_http_mock_interaction_t *
 ngx_http_mock_store_path(ngx_http_mock_index_t *index, ngx_str_t *path)
 {
-    ngx_uint_t                    k;
-    ngx_http_mock_interaction_t  *it;
-
     if (index->ninteractions == 0) {
         return NULL;
     }
 
-    for (k = ngx_http_mock_path_hash(path) & index->path_mask;
-         index->paths[k];
-         k = (k + 1) & index->path_mask)
-    {
-        it = index->paths[k];
-
-        if (it->key.path.len == path->len
-            && ngx_memcmp(it->key.path.data, path->data, path->len) == 0)
-        {
-            return it;
-        }
-    }
-
-    return NULL;
+    return ngx_http_mock_path_slot(index, path)->head;
 }
 
 

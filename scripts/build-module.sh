@@ -34,7 +34,7 @@ else
     configure=./auto/configure
 fi
 
-stamp="$cflags|$conf_flags|$ldflags"
+stamp="$cflags|$conf_flags|$ldflags|$(cksum < "$top/config")"
 if [ ! -f objs/Makefile ] || [ "$(cat .configured 2>/dev/null)" != "$stamp" ]
 then
     # shellcheck disable=SC2086

@@ -1,0 +1,714 @@
+
+/*
+ * Recording through proxy_pass, and falling back to recordings.
+ *
+ * The header filter copies the response as the upstream sent it (status,
+ * reason, every header); the body filter copies the body bytes as they
+ * pass, without changing what the client gets.  When the last buffer
+ * passes, the request as the upstream received it is read back from the
+ * proxied request buffers, secrets are filtered out, and the interaction
+ * is appended to the cassette and indexed for every worker.
+ *
+ * In "fallback" mode a failed upstream answer (an error nginx generates,
+ * or a status listed in mock_fallback_status) is replaced by the recorded
+ * answer: the header filter puts in the recorded headers and the body
+ * filter sends the recorded body instead of the failed one.
+ *
+ * The filters are installed only when a location records.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+static ngx_int_t ngx_http_mock_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_mock_record_headers(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
+static ngx_int_t ngx_http_mock_record_body(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_chain_t *in);
+static void ngx_http_mock_record_done(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
+static ngx_int_t ngx_http_mock_record_request(ngx_http_request_t *r,
+    ngx_http_mock_record_t *rec);
+static void ngx_http_mock_record_skip(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, const char *why);
+static ngx_int_t ngx_http_mock_fallback_status(ngx_http_mock_loc_conf_t *mlcf,
+    ngx_uint_t status);
+static ngx_int_t ngx_http_mock_fallback(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
+static ngx_int_t ngx_http_mock_fallback_body(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_chain_t *in);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_mock_record_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_mock_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_mock_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx == NULL || !ctx->record || r != r->main
+        || ctx->recording || ctx->replaced)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    if (ctx->fallback
+        && ngx_http_mock_fallback_status(mlcf, r->headers_out.status))
+    {
+        if (ngx_http_mock_fallback(r, ctx, mlcf) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (r->upstream == NULL || r->upstream->headers_in.status_n == 0) {
+        /* nginx's own answer, not the upstream's */
+        ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_mock_record_headers(r, ctx) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->recording && r->header_only) {
+        ctx->recording = 0;
+        ngx_http_mock_record_done(r, ctx);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_mock_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx == NULL || r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->replaced) {
+        return ngx_http_mock_fallback_body(r, ctx, in);
+    }
+
+    if (ctx->recording && in) {
+        if (ngx_http_mock_record_body(r, ctx, in) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
+}
+
+
+/* the response as the upstream sent it */
+
+static ngx_int_t
+ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
+{
+    u_char                    *p;
+    ngx_uint_t                 i;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h, *copy;
+    ngx_http_upstream_t       *u;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    u = r->upstream;
+
+    if (r->headers_out.content_length_n > (off_t) mlcf->record_max_body) {
+        ngx_http_mock_record_skip(r, ctx, "its response body is larger than "
+                                  "mock_record_max_body");
+        return NGX_OK;
+    }
+
+    ctx->resp_status = u->headers_in.status_n;
+    ngx_str_null(&ctx->reason);
+
+    /* "200 OK" */
+
+    if (u->headers_in.status_line.len > 4) {
+        ctx->reason.len = u->headers_in.status_line.len - 4;
+        ctx->reason.data = ngx_pnalloc(r->pool, ctx->reason.len);
+        if (ctx->reason.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ctx->reason.data, u->headers_in.status_line.data + 4,
+                   ctx->reason.len);
+    }
+
+    ctx->resp_headers = ngx_array_create(r->pool, 16,
+                                         sizeof(ngx_table_elt_t));
+    if (ctx->resp_headers == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* copied: the upstream's buffer may be reused for the body */
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        copy = ngx_array_push(ctx->resp_headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(copy, sizeof(ngx_table_elt_t));
+
+        p = ngx_pnalloc(r->pool, h[i].key.len + h[i].value.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        copy->hash = 1;
+        copy->key.len = h[i].key.len;
+        copy->key.data = p;
+        p = ngx_cpymem(p, h[i].key.data, h[i].key.len);
+        copy->value.len = h[i].value.len;
+        copy->value.data = p;
+        ngx_memcpy(p, h[i].value.data, h[i].value.len);
+    }
+
+    ctx->body = NULL;
+    ctx->last = &ctx->body;
+    ctx->size = 0;
+    ctx->recording = 1;
+
+    r->filter_need_in_memory = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    size_t                     size;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    for (cl = in; cl; cl = cl->next) {
+
+        if (!ngx_buf_in_memory(cl->buf) && ngx_buf_size(cl->buf)) {
+            ngx_http_mock_record_skip(r, ctx, "its response body is not in "
+                                      "memory");
+            return NGX_OK;
+        }
+
+        size = ngx_buf_in_memory(cl->buf) ? ngx_buf_size(cl->buf) : 0;
+
+        if (size) {
+            if (ctx->size + size > mlcf->record_max_body) {
+                ngx_http_mock_record_skip(r, ctx, "its response body is "
+                                          "larger than mock_record_max_body");
+                return NGX_OK;
+            }
+
+            b = ngx_create_temp_buf(r->pool, size);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->last = ngx_cpymem(b->last, cl->buf->pos, size);
+
+            *ctx->last = ngx_alloc_chain_link(r->pool);
+            if (*ctx->last == NULL) {
+                return NGX_ERROR;
+            }
+
+            (*ctx->last)->buf = b;
+            (*ctx->last)->next = NULL;
+            ctx->last = &(*ctx->last)->next;
+            ctx->size += size;
+        }
+
+        if (cl->buf->last_buf) {
+            ctx->recording = 0;
+            ngx_http_mock_record_done(r, ctx);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_record_skip(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    const char *why)
+{
+    ctx->recording = 0;
+    ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "mock: \"%V %V\" is not recorded: %s",
+                  &r->method_name, &r->unparsed_uri, why);
+}
+
+
+/* the exchange is complete: write it down and index it */
+
+static void
+ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
+{
+    u_char                    *p;
+    char                      *err;
+    ngx_str_t                 *type;
+    ngx_uint_t                 i;
+    ngx_chain_t               *cl;
+    ngx_table_elt_t           *h;
+    ngx_http_mock_store_t    **stores;
+    ngx_http_mock_writer_t    *writer;
+    ngx_http_mock_record_t    *rec;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    writer = mlcf->store->writer;
+
+    ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+    rec = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_record_t));
+    if (rec == NULL) {
+        return;
+    }
+
+    if (ngx_http_mock_record_request(r, rec) != NGX_OK) {
+        ngx_http_mock_record_skip(r, ctx, "the request sent to the upstream "
+                                  "cannot be read back (only proxy_pass is "
+                                  "recorded)");
+        return;
+    }
+
+    rec->status = ctx->resp_status;
+    rec->reason = ctx->reason;
+    rec->headers = *ctx->resp_headers;
+
+    if (ctx->size) {
+        rec->body.data = ngx_pnalloc(r->pool, ctx->size);
+        if (rec->body.data == NULL) {
+            return;
+        }
+
+        p = rec->body.data;
+
+        for (cl = ctx->body; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+
+        rec->body.len = ctx->size;
+    }
+
+    /* secrets never reach the file */
+
+    if (mlcf->filters) {
+        if (ngx_http_mock_filter_headers(r->pool, mlcf->filters,
+                                         &rec->req_headers) != NGX_OK
+            || ngx_http_mock_filter_headers(r->pool, mlcf->filters,
+                                            &rec->headers) != NGX_OK)
+        {
+            return;
+        }
+    }
+
+    type = NULL;
+    h = rec->req_headers.elts;
+
+    for (i = 0; i < rec->req_headers.nelts; i++) {
+        if (h[i].key.len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) == 0)
+        {
+            type = &h[i].value;
+            break;
+        }
+    }
+
+    if (mlcf->filters
+        && ngx_http_mock_filter_body(r->pool, mlcf->filters, type,
+                                     &rec->req_body)
+           != NGX_OK)
+    {
+        return;
+    }
+
+    err = ngx_http_mock_parse_url(r->pool, &rec->uri, &rec->key);
+    if (err) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: \"%V\" is not recorded: %s", &rec->uri, err);
+        return;
+    }
+
+    if (rec->key.path.len == 0) {
+        ngx_str_set(&rec->key.path, "/");
+    }
+
+    if (ngx_http_mock_canon_body(r->pool, type, &rec->req_body,
+                                 &rec->key.body)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ctx->status = NGX_HTTP_MOCK_RECORDED;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mock recorded interaction %ui of \"%V\"",
+                   rec->index, &writer->name);
+
+    stores = writer->stores.elts;
+
+    for (i = 0; i < writer->stores.nelts; i++) {
+        (void) ngx_http_mock_store_add(stores[i], rec, writer->shm_name,
+                                       ctx->consumed
+                                       && stores[i] == mlcf->store,
+                                       r->connection->log);
+    }
+}
+
+
+/*
+ * The request as proxy_pass sent it, read back from the upstream request
+ * buffers: "METHOD target HTTP/1.x", the header lines, and the body.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_request(ngx_http_request_t *r,
+    ngx_http_mock_record_t *rec)
+{
+    u_char               *p, *last, *start, *colon, *end;
+    ngx_str_t             host, target, *v;
+    ngx_buf_t            *b;
+    ngx_table_elt_t      *h;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (u->request_bufs == NULL || u->schema.len == 0) {
+        return NGX_ERROR;
+    }
+
+    b = u->request_bufs->buf;
+
+    if (b->in_file || b->start == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = b->start;
+    last = b->last;
+
+    /* the request line */
+
+    start = p;
+    while (p < last && *p != ' ') {
+        p++;
+    }
+
+    if (p == last || p == start) {
+        return NGX_ERROR;
+    }
+
+    rec->key.method.data = start;
+    rec->key.method.len = p - start;
+
+    target.data = ++p;
+    while (p < last && *p != ' ') {
+        p++;
+    }
+
+    target.len = p - target.data;
+
+    if (p == last || target.len == 0 || last - p < 10
+        || ngx_strncmp(p, " HTTP/1.", 8) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_strlchr(p, last, '\n');
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p++;
+
+    if (ngx_array_init(&rec->req_headers, r->pool, 16, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&host);
+
+    /* header lines up to the empty line */
+
+    while (p < last && *p != '\r' && *p != '\n') {
+        end = ngx_strlchr(p, last, '\n');
+        if (end == NULL) {
+            return NGX_ERROR;
+        }
+
+        colon = ngx_strlchr(p, end, ':');
+        if (colon == NULL) {
+            return NGX_ERROR;
+        }
+
+        h = ngx_array_push(&rec->req_headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(h, sizeof(ngx_table_elt_t));
+
+        h->hash = 1;
+        h->key.data = p;
+        h->key.len = colon - p;
+
+        v = &h->value;
+        v->data = colon + 1;
+
+        while (v->data < end && *v->data == ' ') {
+            v->data++;
+        }
+
+        v->len = end - v->data;
+
+        if (v->len && v->data[v->len - 1] == '\r') {
+            v->len--;
+        }
+
+        if (h->key.len == 4
+            && ngx_strncasecmp(h->key.data, (u_char *) "Host", 4) == 0)
+        {
+            host = *v;
+        }
+
+        p = end + 1;
+    }
+
+    if (host.len == 0) {
+        host = r->headers_in.server;
+    }
+
+    rec->uri.len = u->schema.len + host.len + target.len;
+    rec->uri.data = ngx_pnalloc(r->pool, rec->uri.len);
+    if (rec->uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(rec->uri.data, u->schema.data, u->schema.len);
+    p = ngx_cpymem(p, host.data, host.len);
+    ngx_memcpy(p, target.data, target.len);
+
+    if (ngx_http_mock_request_body(r, &rec->req_body) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->request_body == NULL) {
+        ngx_str_null(&rec->req_body);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_fallback_status(ngx_http_mock_loc_conf_t *mlcf,
+    ngx_uint_t status)
+{
+    ngx_uint_t  i, *codes;
+
+    codes = mlcf->fallback_status->elts;
+
+    for (i = 0; i < mlcf->fallback_status->nelts; i++) {
+        if (codes[i] == status) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the upstream failed: answer with a recording instead, if there is one */
+
+static ngx_int_t
+ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_loc_conf_t *mlcf)
+{
+    ngx_uint_t                    n, failed;
+    ngx_http_mock_key_t           key;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_interaction_t  *it;
+
+    failed = r->headers_out.status;
+    store = mlcf->store;
+
+    ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
+
+    if (ngx_http_mock_live_key(r, mlcf, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    it = NULL;
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    g = ngx_http_mock_store_find(store->index, &key, mlcf->match);
+
+    if (g) {
+        n = mlcf->repeats ? 0 : ngx_atomic_fetch_add(&g->played, 1);
+
+        if (n < g->n) {
+            it = g->items[n];
+        }
+    }
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    if (it == NULL) {
+        ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: upstream answered %ui and no recording of "
+                      "\"%V %V\" is left to fall back on",
+                      failed, &r->method_name, &r->unparsed_uri);
+        return NGX_DECLINED;
+    }
+
+    /* what the failed answer had set goes */
+
+    if (ngx_list_init(&r->headers_out.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&r->headers_out.status_line);
+    ngx_str_null(&r->headers_out.content_type);
+    r->headers_out.content_type_len = 0;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_str_null(&r->headers_out.charset);
+    r->headers_out.content_length = NULL;
+    r->headers_out.content_encoding = NULL;
+    r->headers_out.location = NULL;
+    r->headers_out.refresh = NULL;
+    r->headers_out.last_modified = NULL;
+    r->headers_out.last_modified_time = -1;
+    r->headers_out.etag = NULL;
+    r->headers_out.expires = NULL;
+    r->headers_out.date = NULL;
+    r->headers_out.server = NULL;
+    r->err_status = 0;
+
+    if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->replaced = 1;
+    ctx->interaction = it;
+    ctx->status = NGX_HTTP_MOCK_FALLBACK;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "mock: upstream answered %ui, falling back to interaction "
+                  "%ui of \"%V\"", failed, it->index, it->cassette);
+
+    return NGX_OK;
+}
+
+
+/* the failed answer's body is dropped; the recorded one goes out once */
+
+static ngx_int_t
+ngx_http_mock_fallback_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl, out;
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    if (ctx->replacing) {
+        /* only what is still pending downstream */
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    ctx->replacing = 1;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->interaction->body.len) {
+        b->pos = ctx->interaction->body.data;
+        b->last = b->pos + ctx->interaction->body.len;
+        b->memory = 1;
+    }
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}

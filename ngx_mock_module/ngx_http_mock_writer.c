@@ -1,0 +1,578 @@
+
+/*
+ * Appending recorded interactions to a cassette file.
+ *
+ * A cassette that is recorded into keeps "interactions" as its last key,
+ * a block sequence at column 0, so a new interaction is one more item
+ * appended at the end: the file stays valid YAML after every write and
+ * is never rewritten per request.  Each item is written with one write()
+ * under an fcntl() lock shared by all workers, and ends with a comment
+ * line; a write cut short by a crash leaves an item without it, which
+ * the loader ignores and the next start removes.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+#define NGX_HTTP_MOCK_CASSETTE_HEAD  "version: 1\ninteractions:\n"
+
+
+static ngx_int_t ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len);
+static u_char *ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers,
+    ngx_uint_t indent);
+static size_t ngx_http_mock_yaml_headers_len(ngx_array_t *headers);
+static u_char *ngx_http_mock_yaml_body(u_char *p, ngx_str_t *body);
+static size_t ngx_http_mock_yaml_body_len(ngx_str_t *body);
+static u_char *ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s);
+static size_t ngx_http_mock_yaml_quote_len(ngx_str_t *s);
+static ngx_int_t ngx_http_mock_yaml_printable(uint32_t c);
+static ngx_int_t ngx_http_mock_yaml_text(ngx_str_t *s);
+
+
+/* in the master, before the workers start: the file is made appendable */
+
+ngx_int_t
+ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
+{
+    off_t                      size;
+    ngx_fd_t                   fd;
+    ngx_log_t                 *log;
+    ngx_file_info_t            fi;
+    ngx_http_mock_cassette_t  *cassette;
+
+    if (ngx_test_config) {
+        return NGX_OK;
+    }
+
+    log = cycle->log;
+    cassette = writer->cassette;
+
+    if (!cassette->missing && cassette->size && !cassette->appendable) {
+        if (ngx_http_mock_writer_rewrite(writer, log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_APPEND,
+                       NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be opened for recording",
+                      &writer->name);
+        return NGX_ERROR;
+    }
+
+    writer->fd = fd;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_fd_info_n " \"%V\" failed", &writer->name);
+        return NGX_ERROR;
+    }
+
+    size = ngx_file_size(&fi);
+
+    if (cassette->valid < cassette->size && size == cassette->size) {
+        if (ftruncate(fd, cassette->valid) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                          "mock: ftruncate() \"%V\" failed", &writer->name);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "mock: removed an incomplete interaction after byte %O "
+                      "of cassette \"%V\"", cassette->valid, &writer->name);
+
+        size = cassette->valid;
+    }
+
+    if (size == 0
+        && ngx_http_mock_write_all(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
+                                   sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be written",
+                      &writer->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A cassette written by vcrpy keeps "version" after "interactions"; it is
+ * rewritten once, through a temporary file and rename(), with the same
+ * interactions last.
+ */
+
+static ngx_int_t
+ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    u_char                  *p;
+    ngx_fd_t                 fd;
+    ngx_int_t                rc;
+    ngx_str_t                entry;
+    ngx_uint_t               i;
+    ngx_pool_t              *pool;
+    ngx_http_mock_record_t  *rec;
+    u_char                   tmp[NGX_MAX_PATH];
+
+    p = ngx_snprintf(tmp, NGX_MAX_PATH - 1, "%V.%P.tmp", &writer->name,
+                     ngx_pid);
+    *p = '\0';
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "mock: \"%s\" cannot be created to rewrite cassette "
+                      "\"%V\"", tmp, &writer->name);
+        return NGX_ERROR;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        goto failed;
+    }
+
+    rc = ngx_http_mock_write_all(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
+                                 sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1);
+
+    rec = writer->cassette->records.elts;
+
+    for (i = 0; rc == NGX_OK && i < writer->cassette->records.nelts; i++) {
+        if (ngx_http_mock_yaml_entry(pool, &rec[i], &entry) != NGX_OK) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        rc = ngx_http_mock_write_all(fd, entry.data, entry.len);
+        ngx_reset_pool(pool);
+    }
+
+    ngx_destroy_pool(pool);
+
+    if (rc != NGX_OK || fsync(fd) == -1) {
+        goto failed;
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR
+        || ngx_rename_file(tmp, writer->name.data) == NGX_FILE_ERROR)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be rewritten",
+                      &writer->name);
+        (void) ngx_delete_file(tmp);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "mock: cassette \"%V\" rewritten with \"interactions\" "
+                  "last, so that recordings can be appended", &writer->name);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                  "mock: cassette \"%V\" cannot be rewritten", &writer->name);
+
+    (void) ngx_close_file(fd);
+    (void) ngx_delete_file(tmp);
+
+    return NGX_ERROR;
+}
+
+
+/* in a worker: one more interaction at the end of the file */
+
+ngx_int_t
+ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log)
+{
+    off_t      end;
+    ngx_err_t  err;
+    ngx_str_t  entry;
+
+    if (ngx_http_mock_yaml_entry(pool, rec, &entry) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_lock_fd(writer->fd) == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "mock: cannot lock cassette \"%V\"", &writer->name);
+        return NGX_ERROR;
+    }
+
+    end = lseek(writer->fd, 0, SEEK_END);
+
+    if (end == -1
+        || ngx_http_mock_write_all(writer->fd, entry.data, entry.len)
+           != NGX_OK)
+    {
+        err = ngx_errno;
+
+        /* leave no partial interaction behind: the file stays valid */
+
+        if (end != -1 && ftruncate(writer->fd, end) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          "mock: ftruncate() \"%V\" failed", &writer->name);
+        }
+
+        (void) ngx_unlock_fd(writer->fd);
+
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      "mock: cannot record into cassette \"%V\"",
+                      &writer->name);
+        return NGX_ERROR;
+    }
+
+    rec->index = (*writer->count)++;
+
+    (void) ngx_unlock_fd(writer->fd);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len)
+{
+    ssize_t  n;
+
+    while (len) {
+        n = write(fd, p, len);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (n == 0) {
+            ngx_set_errno(NGX_ENOSPC);
+            return NGX_ERROR;
+        }
+
+        p += n;
+        len -= n;
+    }
+
+    return NGX_OK;
+}
+
+
+/* one interaction as vcrpy writes it, then the "recorded" mark */
+
+ngx_int_t
+ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
+    ngx_str_t *out)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = sizeof("- request:\n    body: \n    headers:\n    method: \n"
+                 "    uri: \n  response:\n    body:\n      string: \n"
+                 "    headers:\n    status:\n      code: 000\n"
+                 "      message: \n") - 1
+          + ngx_http_mock_yaml_body_len(&rec->req_body)
+          + ngx_http_mock_yaml_headers_len(&rec->req_headers)
+          + ngx_http_mock_yaml_quote_len(&rec->key.method)
+          + ngx_http_mock_yaml_quote_len(&rec->uri)
+          + ngx_http_mock_yaml_body_len(&rec->body)
+          + ngx_http_mock_yaml_headers_len(&rec->headers)
+          + ngx_http_mock_yaml_quote_len(&rec->reason)
+          + sizeof(NGX_HTTP_MOCK_RECORDED_MARK "\n") - 1
+          + ngx_cached_http_log_iso8601.len;
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    p = ngx_cpymem(p, "- request:\n    body: ", 21);
+
+    if (rec->req_body.len) {
+        p = ngx_http_mock_yaml_body(p, &rec->req_body);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, "\n    headers:", 13);
+    p = ngx_http_mock_yaml_headers(p, &rec->req_headers, 6);
+    p = ngx_cpymem(p, "\n    method: ", 13);
+    p = ngx_http_mock_yaml_quote(p, &rec->key.method);
+    p = ngx_cpymem(p, "\n    uri: ", 10);
+    p = ngx_http_mock_yaml_quote(p, &rec->uri);
+    p = ngx_cpymem(p, "\n  response:\n    body:\n      string: ", 37);
+    p = ngx_http_mock_yaml_body(p, &rec->body);
+    p = ngx_cpymem(p, "\n    headers:", 13);
+    p = ngx_http_mock_yaml_headers(p, &rec->headers, 6);
+    p = ngx_sprintf(p, "\n    status:\n      code: %03ui\n      message: ",
+                    rec->status);
+    p = ngx_http_mock_yaml_quote(p, &rec->reason);
+    p = ngx_sprintf(p, "\n" NGX_HTTP_MOCK_RECORDED_MARK "%V\n",
+                    &ngx_cached_http_log_iso8601);
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * headers:
+ *   "Name":
+ *   - "value"
+ *
+ * A name that repeats gets all its values in one list, in order.
+ */
+
+static size_t
+ngx_http_mock_yaml_headers_len(ngx_array_t *headers)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    len = sizeof(" {}") - 1;
+    h = headers->elts;
+
+    for (i = 0; i < headers->nelts; i++) {
+        len += sizeof("\n      :\n      - ") - 1
+               + ngx_http_mock_yaml_quote_len(&h[i].key)
+               + ngx_http_mock_yaml_quote_len(&h[i].value);
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
+{
+    ngx_uint_t        i, j;
+    ngx_table_elt_t  *h;
+
+    h = headers->elts;
+
+    if (headers->nelts == 0) {
+        return ngx_cpymem(p, " {}", 3);
+    }
+
+    for (i = 0; i < headers->nelts; i++) {
+
+        for (j = 0; j < i; j++) {
+            if (h[j].key.len == h[i].key.len
+                && ngx_strncasecmp(h[j].key.data, h[i].key.data,
+                                   h[i].key.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < i) {
+            /* listed with the first header of that name */
+            continue;
+        }
+
+        *p++ = '\n';
+        p = ngx_cpymem(p, "            ", indent);
+        p = ngx_http_mock_yaml_quote(p, &h[i].key);
+        *p++ = ':';
+
+        for (j = i; j < headers->nelts; j++) {
+            if (h[j].key.len != h[i].key.len
+                || ngx_strncasecmp(h[j].key.data, h[i].key.data,
+                                   h[i].key.len) != 0)
+            {
+                continue;
+            }
+
+            *p++ = '\n';
+            p = ngx_cpymem(p, "            ", indent);
+            *p++ = '-'; *p++ = ' ';
+            p = ngx_http_mock_yaml_quote(p, &h[j].value);
+        }
+    }
+
+    return p;
+}
+
+
+/* text as a quoted string, anything else as !!binary */
+
+static size_t
+ngx_http_mock_yaml_body_len(ngx_str_t *body)
+{
+    if (ngx_http_mock_yaml_text(body)) {
+        return ngx_http_mock_yaml_quote_len(body);
+    }
+
+    return sizeof("!!binary \"\"") - 1 + ngx_base64_encoded_length(body->len);
+}
+
+
+static u_char *
+ngx_http_mock_yaml_body(u_char *p, ngx_str_t *body)
+{
+    ngx_str_t  b64;
+
+    if (ngx_http_mock_yaml_text(body)) {
+        return ngx_http_mock_yaml_quote(p, body);
+    }
+
+    p = ngx_cpymem(p, "!!binary \"", 10);
+
+    b64.data = p;
+    ngx_encode_base64(&b64, body);
+
+    p += b64.len;
+    *p++ = '"';
+
+    return p;
+}
+
+
+/* what YAML can hold in a scalar as it is */
+
+static ngx_int_t
+ngx_http_mock_yaml_printable(uint32_t c)
+{
+    return c == 0x85
+           || (c >= 0xa0 && c <= 0xd7ff)
+           || (c >= 0xe000 && c <= 0xfffd && c != 0xfeff)
+           || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+
+/* valid UTF-8 without control characters other than white space */
+
+static ngx_int_t
+ngx_http_mock_yaml_text(ngx_str_t *s)
+{
+    u_char    *p, *last;
+    uint32_t   c;
+
+    p = s->data;
+    last = s->data + s->len;
+
+    while (p < last) {
+        if (*p < 0x80) {
+            if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+                || *p == 0x7f)
+            {
+                return 0;
+            }
+
+            p++;
+            continue;
+        }
+
+        c = ngx_utf8_decode(&p, last - p);
+
+        if (!ngx_http_mock_yaml_printable(c) || c == 0x85) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static size_t
+ngx_http_mock_yaml_quote_len(ngx_str_t *s)
+{
+    /* the worst case: every byte escaped as \xNN */
+    return 2 + 4 * s->len;
+}
+
+
+/*
+ * A double-quoted scalar.  Quote, backslash, control characters and the
+ * line breaks that YAML would fold are escaped; a byte that is not part
+ * of valid UTF-8 becomes \xNN, the character of that number.
+ */
+
+static u_char *
+ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s)
+{
+    u_char    *q, *next, *last;
+    uint32_t   c;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    *p++ = '"';
+
+    last = s->data + s->len;
+
+    for (q = s->data; q < last; q++) {
+
+        switch (*q) {
+
+        case '"':
+        case '\\':
+            *p++ = '\\';
+            *p++ = *q;
+            continue;
+
+        case '\n':
+            *p++ = '\\'; *p++ = 'n';
+            continue;
+
+        case '\r':
+            *p++ = '\\'; *p++ = 'r';
+            continue;
+
+        case '\t':
+            *p++ = '\\'; *p++ = 't';
+            continue;
+        }
+
+        if (*q >= 0x20 && *q < 0x7f) {
+            *p++ = *q;
+            continue;
+        }
+
+        if (*q >= 0x80) {
+            next = q;
+            c = ngx_utf8_decode(&next, last - q);
+
+            if (c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff)) {
+
+                if (ngx_http_mock_yaml_printable(c) && c != 0x85) {
+                    p = ngx_cpymem(p, q, next - q);
+
+                } else if (c <= 0xffff) {
+                    p = ngx_sprintf(p, "\\u%04xD", c);
+
+                } else {
+                    p = ngx_sprintf(p, "\\U%08xD", c);
+                }
+
+                q = next - 1;
+                continue;
+            }
+        }
+
+        *p++ = '\\'; *p++ = 'x';
+        *p++ = hex[*q >> 4];
+        *p++ = hex[*q & 0xf];
+    }
+
+    *p++ = '"';
+
+    return p;
+}
