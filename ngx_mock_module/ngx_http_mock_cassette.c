@@ -100,15 +100,26 @@ ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
     ngx_err_t                  err;
     ngx_dir_t                  dir;
     ngx_str_t                 *names, *name;
-    ngx_uint_t                 i, j;
+    ngx_uint_t                 i, j, isdir;
     ngx_array_t                list;
     ngx_file_info_t            fi;
     ngx_http_mock_cassette_t  *cassette, **cp, **cached;
 
+    isdir = 0;
+
     if (ngx_file_info(path->data, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "mock: cassette \"%V\" cannot be read", path);
-        return NGX_ERROR;
+        err = ngx_errno;
+
+        /* a missing file is an error only where nothing records it */
+
+        if (err != NGX_ENOENT) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                               "mock: cassette \"%V\" cannot be read", path);
+            return NGX_ERROR;
+        }
+
+    } else {
+        isdir = ngx_is_dir(&fi);
     }
 
     if (ngx_array_init(&list, cf->temp_pool, 8, sizeof(ngx_str_t))
@@ -117,7 +128,7 @@ ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    if (!ngx_is_dir(&fi)) {
+    if (!isdir) {
         name = ngx_array_push(&list);
         if (name == NULL) {
             return NGX_ERROR;

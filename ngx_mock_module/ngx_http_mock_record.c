@@ -4,7 +4,8 @@
  *
  * The header filter copies the response as the upstream sent it (status,
  * reason, every header); the body filter copies the body bytes as they
- * pass, without changing what the client gets.  When the last buffer
+ * pass, from memory or from proxy_buffering's temporary file, without
+ * changing what the client gets.  When the last buffer
  * passes, the request as the upstream received it is read back from the
  * proxied request buffers, secrets are filtered out, and the interaction
  * is appended to the cassette and indexed for every worker.
@@ -32,6 +33,8 @@ static void ngx_http_mock_record_done(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
 static ngx_int_t ngx_http_mock_record_request(ngx_http_request_t *r,
     ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_filter_uri(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *uri);
 static void ngx_http_mock_record_skip(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, const char *why);
 static ngx_int_t ngx_http_mock_fallback_status(ngx_http_mock_loc_conf_t *mlcf,
@@ -219,8 +222,6 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     ctx->size = 0;
     ctx->recording = 1;
 
-    r->filter_need_in_memory = 1;
-
     return NGX_OK;
 }
 
@@ -230,6 +231,7 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     ngx_chain_t *in)
 {
     size_t                     size;
+    ssize_t                    n;
     ngx_buf_t                 *b;
     ngx_chain_t               *cl;
     ngx_http_mock_loc_conf_t  *mlcf;
@@ -238,13 +240,7 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
 
     for (cl = in; cl; cl = cl->next) {
 
-        if (!ngx_buf_in_memory(cl->buf) && ngx_buf_size(cl->buf)) {
-            ngx_http_mock_record_skip(r, ctx, "its response body is not in "
-                                      "memory");
-            return NGX_OK;
-        }
-
-        size = ngx_buf_in_memory(cl->buf) ? ngx_buf_size(cl->buf) : 0;
+        size = ngx_buf_special(cl->buf) ? 0 : (size_t) ngx_buf_size(cl->buf);
 
         if (size) {
             if (ctx->size + size > mlcf->record_max_body) {
@@ -258,7 +254,24 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
                 return NGX_ERROR;
             }
 
-            b->last = ngx_cpymem(b->last, cl->buf->pos, size);
+            if (ngx_buf_in_memory(cl->buf)) {
+                b->last = ngx_cpymem(b->last, cl->buf->pos, size);
+
+            } else {
+                /* proxy_buffering spooled it to a temporary file */
+
+                n = ngx_read_file(cl->buf->file, b->last, size,
+                                  cl->buf->file_pos);
+
+                if (n != (ssize_t) size) {
+                    ngx_http_mock_record_skip(r, ctx, "its response body "
+                                              "cannot be read back from "
+                                              "the temporary file");
+                    return NGX_OK;
+                }
+
+                b->last += size;
+            }
 
             *ctx->last = ngx_alloc_chain_link(r->pool);
             if (*ctx->last == NULL) {
@@ -376,6 +389,12 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         && ngx_http_mock_filter_body(r->pool, mlcf->filters, type,
                                      &rec->req_body)
            != NGX_OK)
+    {
+        return;
+    }
+
+    if (mlcf->filters
+        && ngx_http_mock_record_filter_uri(r, mlcf, &rec->uri) != NGX_OK)
     {
         return;
     }
@@ -560,6 +579,48 @@ ngx_http_mock_record_request(ngx_http_request_t *r,
     if (r->request_body == NULL) {
         ngx_str_null(&rec->req_body);
     }
+
+    return NGX_OK;
+}
+
+
+/* the recorded URL with mock_filter_query applied to its query */
+
+static ngx_int_t
+ngx_http_mock_record_filter_uri(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *uri)
+{
+    u_char     *p, *q;
+    ngx_str_t   query;
+
+    q = ngx_strlchr(uri->data, uri->data + uri->len, '?');
+    if (q == NULL) {
+        return NGX_OK;
+    }
+
+    query.data = q + 1;
+    query.len = uri->data + uri->len - query.data;
+
+    if (ngx_http_mock_filter_query(r->pool, mlcf->filters, &query) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, (q - uri->data) + 1 + query.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    uri->len = (q - uri->data) + (query.len ? 1 + query.len : 0);
+
+    q = ngx_cpymem(p, uri->data, q - uri->data);
+
+    if (query.len) {
+        *q++ = '?';
+        ngx_memcpy(q, query.data, query.len);
+    }
+
+    uri->data = p;
 
     return NGX_OK;
 }

@@ -36,7 +36,10 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
     ngx_string("hit"),
     ngx_string("miss"),
     ngx_string("exhausted"),
-    ngx_string("not_allowed")
+    ngx_string("not_allowed"),
+    ngx_string("recorded"),
+    ngx_string("passthrough"),
+    ngx_string("fallback")
 };
 
 
