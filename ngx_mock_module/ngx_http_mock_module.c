@@ -24,6 +24,8 @@ static ngx_http_mock_store_t *ngx_http_mock_store_get(ngx_conf_t *cf,
 static ngx_http_mock_writer_t *ngx_http_mock_writer_get(ngx_conf_t *cf,
     ngx_http_mock_main_conf_t *mmcf, ngx_http_mock_loc_conf_t *mlcf);
 static void ngx_http_mock_writer_cleanup(void *data);
+static ngx_int_t ngx_http_mock_store_attach(ngx_conf_t *cf,
+    ngx_http_mock_main_conf_t *mmcf, ngx_http_mock_store_t *store);
 static ngx_int_t ngx_http_mock_precontent_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_new_episodes(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
@@ -211,6 +213,10 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
 
     for (i = 0; i < mmcf->stores.nelts; i++) {
         size += ngx_http_mock_store_size(stores[i]);
+
+        if (ngx_http_mock_store_attach(cf, mmcf, stores[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     mmcf->size = size;
@@ -379,8 +385,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mock_loc_conf_t *conf = child;
 
     ngx_uint_t                  i, *code;
-    ngx_http_mock_writer_t     *writer, **wp;
-    ngx_http_mock_cassette_t  **cassettes;
+    ngx_http_mock_store_t     **sp;
+    ngx_http_mock_writer_t     *writer;
     ngx_http_mock_main_conf_t  *mmcf;
 
     static ngx_http_mock_match_t  default_match = {
@@ -429,23 +435,6 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    cassettes = conf->cassettes->elts;
-
-    if (conf->mode == NGX_HTTP_MOCK_MODE_REPLAY) {
-
-        /* only recording may start from a cassette that does not exist */
-
-        for (i = 0; i < conf->cassettes->nelts; i++) {
-            if (cassettes[i]->missing) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, NGX_ENOENT,
-                              "mock: cassette \"%V\" cannot be read "
-                              "in %s:%ui", &cassettes[i]->name,
-                              conf->replay_file, conf->replay_line);
-                return NGX_CONF_ERROR;
-            }
-        }
-    }
-
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mock_module);
 
     conf->store = ngx_http_mock_store_get(cf, mmcf, conf);
@@ -462,12 +451,12 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    wp = ngx_array_push(&writer->stores);
-    if (wp == NULL) {
+    sp = ngx_array_push(&writer->stores);
+    if (sp == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    *(ngx_http_mock_store_t **) wp = conf->store;
+    *sp = conf->store;
     conf->store->writer = writer;
     mmcf->recording = 1;
 
@@ -578,6 +567,60 @@ ngx_http_mock_writer_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
 }
 
 
+/*
+ * A store that only replays a cassette that another location records
+ * into sees the recordings too.
+ */
+
+static ngx_int_t
+ngx_http_mock_store_attach(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
+    ngx_http_mock_store_t *store)
+{
+    ngx_uint_t                  i, j;
+    ngx_http_mock_store_t     **sp;
+    ngx_http_mock_writer_t    **writers;
+    ngx_http_mock_cassette_t  **cassettes;
+
+    if (store->writer) {
+        return NGX_OK;
+    }
+
+    writers = mmcf->writers.elts;
+    cassettes = store->cassettes->elts;
+
+    for (i = 0; i < mmcf->writers.nelts; i++) {
+        for (j = 0; j < store->cassettes->nelts; j++) {
+            if (cassettes[j] != writers[i]->cassette) {
+                continue;
+            }
+
+            sp = ngx_array_push(&writers[i]->stores);
+            if (sp == NULL) {
+                return NGX_ERROR;
+            }
+
+            *sp = store;
+            store->writer = writers[i];
+
+            return NGX_OK;
+        }
+    }
+
+    /* only recording may start from a cassette that does not exist */
+
+    for (j = 0; j < store->cassettes->nelts; j++) {
+        if (cassettes[j]->missing) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, NGX_ENOENT,
+                          "mock: cassette \"%V\" cannot be read in %s:%ui",
+                          &cassettes[j]->name, store->file, store->line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_mock_writer_cleanup(void *data)
 {
@@ -626,6 +669,8 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     store->path = mlcf->replay;
     store->match = mlcf->match;
     store->cassettes = mlcf->cassettes;
+    store->file = mlcf->replay_file;
+    store->line = mlcf->replay_line;
 
     sp = ngx_array_push(&mmcf->stores);
     if (sp == NULL) {

@@ -192,6 +192,8 @@ typedef struct {
     ngx_http_mock_index_t        *index;        /* in the shared zone */
     ngx_http_mock_writer_t       *writer;       /* when recording */
     ngx_slab_pool_t              *shpool;
+    u_char                       *file;         /* the first mock_replay */
+    ngx_uint_t                    line;
 } ngx_http_mock_store_t;
 
 
