@@ -87,7 +87,7 @@ qr{mock: cassette "\S+/html/bad\.yaml", line 7, column 15: the response body is 
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+/html/nowhere\.yaml" cannot be read \(2: No such file or directory\)}
+qr{mock: cassette "\S+/html/nowhere\.yaml" cannot be read in \S+nginx\.conf:\d+ \(2: No such file or directory\)}
 
 
 
