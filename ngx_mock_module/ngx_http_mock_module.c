@@ -754,10 +754,7 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     ngx_http_mock_loc_conf_t *mlcf)
 {
     ngx_int_t                     rc;
-    ngx_uint_t                    n;
     ngx_http_mock_key_t           key;
-    ngx_http_mock_group_t        *g;
-    ngx_http_mock_store_t        *store;
     ngx_http_mock_interaction_t  *it;
 
     if ((mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)
@@ -779,22 +776,8 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    store = mlcf->store;
-    it = NULL;
-
-    ngx_shmtx_lock(&store->shpool->mutex);
-
-    g = ngx_http_mock_store_find(store->index, &key, mlcf->match);
-
-    if (g) {
-        n = mlcf->repeats ? 0 : ngx_atomic_fetch_add(&g->played, 1);
-
-        if (n < g->n) {
-            it = g->items[n];
-        }
-    }
-
-    ngx_shmtx_unlock(&store->shpool->mutex);
+    it = ngx_http_mock_store_take(mlcf->store, &key, mlcf->match,
+                                  mlcf->repeats);
 
     ctx->decided = 1;
 

@@ -292,6 +292,9 @@ ngx_http_mock_group_t *ngx_http_mock_store_find(ngx_http_mock_index_t *index,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match);
 ngx_http_mock_interaction_t *ngx_http_mock_store_path(
     ngx_http_mock_index_t *index, ngx_str_t *path);
+ngx_http_mock_interaction_t *ngx_http_mock_store_take(
+    ngx_http_mock_store_t *store, ngx_http_mock_key_t *key,
+    ngx_http_mock_match_t *match, ngx_uint_t repeats);
 ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_uint_t consumed,
     ngx_log_t *log);

@@ -650,14 +650,11 @@ static ngx_int_t
 ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     ngx_http_mock_loc_conf_t *mlcf)
 {
-    ngx_uint_t                    n, failed;
+    ngx_uint_t                    failed;
     ngx_http_mock_key_t           key;
-    ngx_http_mock_group_t        *g;
-    ngx_http_mock_store_t        *store;
     ngx_http_mock_interaction_t  *it;
 
     failed = r->headers_out.status;
-    store = mlcf->store;
 
     ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
 
@@ -665,21 +662,8 @@ ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    it = NULL;
-
-    ngx_shmtx_lock(&store->shpool->mutex);
-
-    g = ngx_http_mock_store_find(store->index, &key, mlcf->match);
-
-    if (g) {
-        n = mlcf->repeats ? 0 : ngx_atomic_fetch_add(&g->played, 1);
-
-        if (n < g->n) {
-            it = g->items[n];
-        }
-    }
-
-    ngx_shmtx_unlock(&store->shpool->mutex);
+    it = ngx_http_mock_store_take(mlcf->store, &key, mlcf->match,
+                                  mlcf->repeats);
 
     if (it == NULL) {
         ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;

@@ -34,6 +34,8 @@ static ngx_http_mock_group_t **ngx_http_mock_group_slot(
     ngx_http_mock_match_t *match);
 static ngx_http_mock_path_t *ngx_http_mock_path_slot(
     ngx_http_mock_index_t *index, ngx_str_t *path);
+static void ngx_http_mock_path_append(ngx_http_mock_index_t *index,
+    ngx_http_mock_interaction_t *it);
 static ngx_uint_t ngx_http_mock_store_header_type(ngx_str_t *name);
 static ngx_uint_t ngx_http_mock_table_size(ngx_uint_t n);
 static void *ngx_http_mock_arena_alloc(ngx_http_mock_arena_t *a, size_t size);
@@ -259,7 +261,6 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
     ngx_uint_t                    i, j, n, pass;
     ngx_str_t                    *name;
     ngx_http_mock_group_t        *g, **gp;
-    ngx_http_mock_path_t         *path;
     ngx_http_mock_record_t       *rec;
     ngx_http_mock_cassette_t    **cassettes;
     ngx_http_mock_interaction_t  *it;
@@ -364,18 +365,7 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
     }
 
     for (i = 0; i < n; i++) {
-        it = &index->interactions[i];
-        path = ngx_http_mock_path_slot(index, &it->key.path);
-
-        if (path->head == NULL) {
-            path->head = it;
-            index->npaths++;
-
-        } else {
-            path->tail->next_path = it;
-        }
-
-        path->tail = it;
+        ngx_http_mock_path_append(index, &index->interactions[i]);
     }
 
     return NGX_OK;
@@ -570,7 +560,6 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_uint_t                    nh, cap;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
-    ngx_http_mock_path_t         *path;
     ngx_http_mock_index_t        *index;
     ngx_http_mock_group_t        *g, **gp;
     ngx_http_mock_interaction_t  *it, **items;
@@ -654,17 +643,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
     g->items[g->n++] = it;
 
-    path = ngx_http_mock_path_slot(index, &it->key.path);
-
-    if (path->head == NULL) {
-        path->head = it;
-        index->npaths++;
-
-    } else {
-        path->tail->next_path = it;
-    }
-
-    path->tail = it;
+    ngx_http_mock_path_append(index, it);
 
     index->ninteractions++;
 
@@ -832,6 +811,66 @@ ngx_http_mock_path_slot(ngx_http_mock_index_t *index, ngx_str_t *path)
     }
 
     return &index->paths[k];
+}
+
+
+/* the path chains keep file order, then recording order */
+
+static void
+ngx_http_mock_path_append(ngx_http_mock_index_t *index,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_http_mock_path_t  *path;
+
+    path = ngx_http_mock_path_slot(index, &it->key.path);
+
+    if (path->head == NULL) {
+        path->head = it;
+        index->npaths++;
+
+    } else {
+        path->tail->next_path = it;
+    }
+
+    path->tail = it;
+}
+
+
+/*
+ * The next interaction of the sequence of requests like this one, or the
+ * first one with mock_repeats; NULL when there is none or all are played.
+ */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_store_take(ngx_http_mock_store_t *store,
+    ngx_http_mock_key_t *key, ngx_http_mock_match_t *match,
+    ngx_uint_t repeats)
+{
+    ngx_uint_t                    n;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_interaction_t  *it;
+
+    it = NULL;
+
+    if (store->writer) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    g = ngx_http_mock_store_find(store->index, key, match);
+
+    if (g) {
+        n = repeats ? 0 : ngx_atomic_fetch_add(&g->played, 1);
+
+        if (n < g->n) {
+            it = g->items[n];
+        }
+    }
+
+    if (store->writer) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    return it;
 }
 
 
