@@ -43,6 +43,11 @@ static char *ngx_http_mock_miss_status(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_mock_fallback_status_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_mock_force_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mock_admin(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_mock_log_handler(ngx_http_request_t *r);
 
 
 static ngx_conf_enum_t  ngx_http_mock_modes[] = {
@@ -125,6 +130,34 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mock_session"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, session),
+      NULL },
+
+    { ngx_string("mock_force_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_force_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mock_admin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_journal"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_mock_main_conf_t, journal_size),
+      NULL },
+
     { ngx_string("mock_filter_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_mock_filter,
@@ -204,6 +237,10 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mock_module);
 
+    if (mmcf->journal_size == NGX_CONF_UNSET_UINT) {
+        mmcf->journal_size = 1000;
+    }
+
     if (mmcf->stores.nelts == 0) {
         return NGX_OK;
     }
@@ -261,6 +298,13 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_mock_precontent_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_mock_log_handler;
+
     if (mmcf->recording) {
         return ngx_http_mock_record_init(cf);
     }
@@ -286,7 +330,11 @@ ngx_http_mock_create_main_conf(ngx_conf_t *cf)
      *     mmcf->shm_zone = NULL;
      *     mmcf->shpool = NULL;
      *     mmcf->size = 0;
+     *     mmcf->sh = NULL;
+     *     mmcf->session_writers = NULL;
      */
+
+    mmcf->journal_size = NGX_CONF_UNSET_UINT;
 
     if (ngx_array_init(&mmcf->stores, cf->pool, 4,
                        sizeof(ngx_http_mock_store_t *))
@@ -362,6 +410,7 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
      *     conf->cassettes = NULL;
      *     conf->replay_file = NULL;
      *     conf->replay_line = 0;
+     *     conf->force_header = { 0, NULL };
      *     conf->location = { 0, NULL };
      */
 
@@ -373,6 +422,8 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->record_max_body = NGX_CONF_UNSET_SIZE;
     conf->fallback_status = NGX_CONF_UNSET_PTR;
     conf->filters = NGX_CONF_UNSET_PTR;
+    conf->session = NGX_CONF_UNSET_PTR;
+    conf->admin = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -413,6 +464,9 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->filters, prev->filters, NULL);
     ngx_conf_merge_ptr_value(conf->fallback_status, prev->fallback_status,
                              NULL);
+    ngx_conf_merge_ptr_value(conf->session, prev->session, NULL);
+    ngx_conf_merge_str_value(conf->force_header, prev->force_header, "");
+    ngx_conf_merge_value(conf->admin, prev->admin, 0);
 
     if (conf->fallback_status == NULL) {
         conf->fallback_status = ngx_array_create(cf->pool, 3,
@@ -443,6 +497,13 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->mode == NGX_HTTP_MOCK_MODE_REPLAY || conf->store->writer) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->store->sessions) {
+        /* each session records into its own cassette, opened by workers */
+        conf->store->records = 1;
+        mmcf->recording = 1;
         return NGX_CONF_OK;
     }
 
@@ -487,7 +548,8 @@ ngx_http_mock_writer_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "mock: recording needs \"mock_replay\" to name a "
-                      "cassette file, \"%V\" is a directory in %s:%ui",
+                      "cassette file, or \"mock_session\" with a directory; "
+                      "\"%V\" is a directory in %s:%ui",
                       &mlcf->replay, mlcf->replay_file, mlcf->replay_line);
         return NULL;
     }
@@ -642,8 +704,17 @@ static ngx_http_mock_store_t *
 ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     ngx_http_mock_loc_conf_t *mlcf)
 {
-    ngx_uint_t               i;
-    ngx_http_mock_store_t   *store, **stores, **sp;
+    ngx_uint_t                  i, sessions;
+    ngx_http_mock_store_t      *store, **stores, **sp;
+    ngx_http_mock_cassette_t  **cassettes;
+
+    /* a session directory: a mock_session and not a single file */
+
+    cassettes = mlcf->cassettes->elts;
+
+    sessions = (mlcf->session != NULL
+                && !(mlcf->cassettes->nelts == 1
+                     && cassettes[0]->name.len == mlcf->replay.len));
 
     stores = mmcf->stores.elts;
 
@@ -655,7 +726,8 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
                            mlcf->replay.len) == 0
             && store->match->text.len == mlcf->match->text.len
             && ngx_strncmp(store->match->text.data, mlcf->match->text.data,
-                           mlcf->match->text.len) == 0)
+                           mlcf->match->text.len) == 0
+            && store->sessions == sessions)
         {
             return store;
         }
@@ -671,6 +743,10 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     store->cassettes = mlcf->cassettes;
     store->file = mlcf->replay_file;
     store->line = mlcf->replay_line;
+    store->sessions = sessions;
+    store->id = ngx_crc32_long(mlcf->replay.data, mlcf->replay.len)
+                ^ ngx_crc32_long(mlcf->match->text.data,
+                                 mlcf->match->text.len);
 
     sp = ngx_array_push(&mmcf->stores);
     if (sp == NULL) {
@@ -686,13 +762,17 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
 static ngx_int_t
 ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                  rc;
     ngx_uint_t                 mode;
     ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_store_t     *store;
     ngx_http_mock_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
 
-    if (mlcf->store == NULL) {
+    store = mlcf->store;
+
+    if (store == NULL) {
         return NGX_DECLINED;
     }
 
@@ -706,6 +786,29 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 
         ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
 
+        rc = ngx_http_mock_session_value(r, mlcf, &ctx->session);
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "mock: session is longer than %d bytes",
+                          NGX_HTTP_MOCK_SESSION_MAX);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (store->sessions) {
+            ngx_shmtx_lock(&store->shpool->mutex);
+            ctx->index = ngx_http_mock_session_index(store, &ctx->session, 0,
+                                                     NULL, NULL);
+            ngx_shmtx_unlock(&store->shpool->mutex);
+
+        } else {
+            ctx->index = store->index;
+        }
+
     } else if (ctx->decided) {
         return NGX_DECLINED;
     }
@@ -714,8 +817,8 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 
     if (mode == NGX_HTTP_MOCK_MODE_ONCE) {
         /* as vcrpy's "once": record only into a cassette still empty */
-        mode = mlcf->store->index->nloaded ? NGX_HTTP_MOCK_MODE_REPLAY
-                                           : NGX_HTTP_MOCK_MODE_RECORD;
+        mode = (ctx->index && ctx->index->nloaded) ? NGX_HTTP_MOCK_MODE_REPLAY
+                                                   : NGX_HTTP_MOCK_MODE_RECORD;
     }
 
     ctx->mode = mode;
@@ -776,8 +879,12 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    it = ngx_http_mock_store_take(mlcf->store, &key, mlcf->match,
-                                  mlcf->repeats);
+    it = ngx_http_mock_replay_forced(r, mlcf, &key);
+
+    if (it == NULL) {
+        it = ngx_http_mock_store_take(mlcf->store, ctx->index, &ctx->session,
+                                      &key, mlcf->match, mlcf->repeats);
+    }
 
     ctx->decided = 1;
 
@@ -1153,6 +1260,72 @@ ngx_http_mock_fallback_status_set(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mock_force_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (mlcf->force_header.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        ngx_str_set(&mlcf->force_header, "");
+        return NGX_CONF_OK;
+    }
+
+    mlcf->force_header = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mock_admin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (mlcf->admin == 1) {
+        return "is duplicate";
+    }
+
+    mlcf->admin = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mock_admin_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the journal of recent requests that a mock location handled */
+
+static ngx_int_t
+ngx_http_mock_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t        *ctx;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_MOCK_NONE) {
+        return NGX_OK;
+    }
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+
+    ngx_http_mock_journal_add(mmcf->sh, r, ctx);
+
+    return NGX_OK;
 }
 
 

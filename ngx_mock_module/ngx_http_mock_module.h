@@ -184,7 +184,13 @@ typedef struct {
 typedef struct ngx_http_mock_writer_s  ngx_http_mock_writer_t;
 
 
-/* what one location replays: cassettes, indexed under a match spec */
+typedef struct ngx_http_mock_shctx_s  ngx_http_mock_shctx_t;
+
+
+/*
+ * What one location replays: cassettes, indexed under a match spec.  In a
+ * session directory each session has its own cassette and index.
+ */
 typedef struct {
     ngx_str_t                     path;         /* file or directory */
     ngx_array_t                  *cassettes;    /* ngx_http_mock_cassette_t * */
@@ -192,9 +198,58 @@ typedef struct {
     ngx_http_mock_index_t        *index;        /* in the shared zone */
     ngx_http_mock_writer_t       *writer;       /* when recording */
     ngx_slab_pool_t              *shpool;
+    ngx_http_mock_shctx_t        *sh;
     u_char                       *file;         /* the first mock_replay */
     ngx_uint_t                    line;
+    uint32_t                      id;           /* the same on every host */
+    unsigned                      sessions:1;   /* a session directory */
+    unsigned                      records:1;    /* sessions record */
 } ngx_http_mock_store_t;
+
+
+/* per-session state in the shared zone, in one rbtree */
+
+#define NGX_HTTP_MOCK_STATE_COUNTER  1      /* a group's next play */
+#define NGX_HTTP_MOCK_STATE_PLAYS    2      /* an interaction's plays */
+#define NGX_HTTP_MOCK_STATE_FORCE    3      /* an endpoint's forced answer */
+#define NGX_HTTP_MOCK_STATE_INDEX    4      /* a session directory's cassette */
+
+#define NGX_HTTP_MOCK_SESSION_MAX    128
+
+
+typedef struct {
+    ngx_rbtree_node_t             node;
+    ngx_uint_t                    kind;
+    void                         *object;
+    void                         *value_ptr;    /* forced interaction, index */
+    ngx_uint_t                    value;
+    ngx_str_t                     session;
+    ngx_str_t                     extra;        /* endpoint; cassette name */
+} ngx_http_mock_state_t;
+
+
+typedef struct {
+    ngx_atomic_t                  seq;          /* odd while written */
+    time_t                        time;
+    ngx_uint_t                    status;       /* $mock_status */
+    ngx_uint_t                    interaction;  /* or NGX_CONF_UNSET_UINT */
+    ngx_uint_t                    code;         /* HTTP status */
+    u_char                        session[64];
+    u_char                        method[16];
+    u_char                        uri[240];
+    u_char                        cassette[160];
+} ngx_http_mock_journal_entry_t;
+
+
+struct ngx_http_mock_shctx_s {
+    ngx_slab_pool_t              *shpool;
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    ngx_atomic_t                  redis_down;
+    ngx_uint_t                    journal_size;
+    ngx_atomic_t                  journal_next;
+    ngx_http_mock_journal_entry_t *journal;
+};
 
 
 /* a cassette file that recordings are appended to */
@@ -225,6 +280,9 @@ typedef struct {
     ngx_pool_t                   *parse_pool;
     size_t                        size;         /* needed by all stores */
     ngx_uint_t                    recording;    /* unsigned  recording:1; */
+    ngx_http_mock_shctx_t        *sh;
+    ngx_uint_t                    journal_size;
+    ngx_array_t                  *session_writers;  /* per worker */
 } ngx_http_mock_main_conf_t;
 
 
@@ -252,6 +310,9 @@ typedef struct {
     ngx_array_t                  *filters;      /* ngx_http_mock_filter_t */
     u_char                       *replay_file;  /* where mock_replay is */
     ngx_uint_t                    replay_line;
+    ngx_http_complex_value_t     *session;
+    ngx_str_t                     force_header;
+    ngx_flag_t                    admin;
 } ngx_http_mock_loc_conf_t;
 
 
@@ -259,6 +320,8 @@ typedef struct {
     ngx_uint_t                    status;
     ngx_uint_t                    mode;
     ngx_http_mock_interaction_t  *interaction;
+    ngx_str_t                     session;      /* sanitized */
+    ngx_http_mock_index_t        *index;        /* the session's */
 
     /* the response being recorded */
     ngx_uint_t                    resp_status;
@@ -293,13 +356,48 @@ ngx_http_mock_group_t *ngx_http_mock_store_find(ngx_http_mock_index_t *index,
 ngx_http_mock_interaction_t *ngx_http_mock_store_path(
     ngx_http_mock_index_t *index, ngx_str_t *path);
 ngx_http_mock_interaction_t *ngx_http_mock_store_take(
-    ngx_http_mock_store_t *store, ngx_http_mock_key_t *key,
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
+    ngx_str_t *session, ngx_http_mock_key_t *key,
     ngx_http_mock_match_t *match, ngx_uint_t repeats);
 ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
-    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_uint_t consumed,
-    ngx_log_t *log);
+    ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
+    ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
+ngx_http_mock_index_t *ngx_http_mock_store_index_create(
+    ngx_slab_pool_t *shpool);
+
+/* ngx_http_mock_session.c */
+ngx_int_t ngx_http_mock_session_value(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *session);
+ngx_int_t ngx_http_mock_session_name(ngx_pool_t *pool, ngx_str_t *value,
+    ngx_str_t *name);
+ngx_http_mock_index_t *ngx_http_mock_session_index(
+    ngx_http_mock_store_t *store, ngx_str_t *session, ngx_uint_t create,
+    ngx_str_t **cassette, ngx_uint_t **count);
+void ngx_http_mock_state_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+ngx_int_t ngx_http_mock_session_register(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
+    ngx_uint_t count);
+ngx_uint_t ngx_http_mock_session_next(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_group_t *g, ngx_uint_t peek);
+void ngx_http_mock_session_played(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_interaction_t *it);
+ngx_uint_t ngx_http_mock_session_plays(ngx_http_mock_shctx_t *sh,
+    ngx_str_t *session, ngx_http_mock_interaction_t *it);
+ngx_http_mock_interaction_t *ngx_http_mock_session_forced(
+    ngx_http_mock_store_t *store, ngx_str_t *session, ngx_str_t *method,
+    ngx_str_t *path);
+ngx_int_t ngx_http_mock_session_force(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_str_t *method, ngx_str_t *path,
+    ngx_http_mock_interaction_t *it);
+ngx_uint_t ngx_http_mock_session_reset(ngx_http_mock_shctx_t *sh,
+    ngx_str_t *session, ngx_uint_t kind);
+ngx_http_mock_writer_t *ngx_http_mock_session_writer(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_str_t *session);
 
 /* ngx_http_mock_writer.c */
+ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
+    ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
     ngx_cycle_t *cycle);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
@@ -355,9 +453,21 @@ ngx_int_t ngx_http_mock_replay_headers(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it);
 ngx_int_t ngx_http_mock_replay_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it);
+ngx_http_mock_interaction_t *ngx_http_mock_replay_forced(
+    ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_key_t *key);
+ngx_http_mock_interaction_t *ngx_http_mock_interaction_find(
+    ngx_http_mock_index_t *index, ngx_str_t *path, ngx_str_t *cassette,
+    ngx_uint_t n);
+
+/* ngx_http_mock_admin.c */
+ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);
+void ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh,
+    ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx);
 
 /* ngx_http_mock_variables.c */
 ngx_int_t ngx_http_mock_add_variables(ngx_conf_t *cf);
+ngx_str_t *ngx_http_mock_status_name(ngx_uint_t status);
 
 
 extern ngx_module_t  ngx_http_mock_module;

@@ -318,14 +318,17 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     ngx_str_t                 *type;
     ngx_uint_t                 i;
     ngx_chain_t               *cl;
+    ngx_str_t                 *consumed;
     ngx_table_elt_t           *h;
-    ngx_http_mock_store_t    **stores;
+    ngx_http_mock_index_t     *index;
+    ngx_http_mock_store_t     *store, **stores;
     ngx_http_mock_writer_t    *writer;
     ngx_http_mock_record_t    *rec;
     ngx_http_mock_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
-    writer = mlcf->store->writer;
+    store = mlcf->store;
+    writer = store->writer;
 
     ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
 
@@ -417,6 +420,13 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
+    if (store->sessions) {
+        writer = ngx_http_mock_session_writer(r, store, &ctx->session);
+        if (writer == NULL) {
+            return;
+        }
+    }
+
     if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log)
         != NGX_OK)
     {
@@ -429,12 +439,29 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
                    "mock recorded interaction %ui of \"%V\"",
                    rec->index, &writer->name);
 
+    consumed = ctx->consumed ? &ctx->session : NULL;
+
+    if (store->sessions) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+        index = ngx_http_mock_session_index(store, &ctx->session, 1, NULL,
+                                            NULL);
+        ngx_shmtx_unlock(&store->shpool->mutex);
+
+        if (index) {
+            (void) ngx_http_mock_store_add(store, index, rec,
+                                           writer->shm_name, consumed,
+                                           r->connection->log);
+        }
+
+        return;
+    }
+
     stores = writer->stores.elts;
 
     for (i = 0; i < writer->stores.nelts; i++) {
-        (void) ngx_http_mock_store_add(stores[i], rec, writer->shm_name,
-                                       ctx->consumed
-                                       && stores[i] == mlcf->store,
+        (void) ngx_http_mock_store_add(stores[i], stores[i]->index, rec,
+                                       writer->shm_name,
+                                       stores[i] == store ? consumed : NULL,
                                        r->connection->log);
     }
 }
@@ -662,8 +689,12 @@ ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    it = ngx_http_mock_store_take(mlcf->store, &key, mlcf->match,
-                                  mlcf->repeats);
+    it = ngx_http_mock_replay_forced(r, mlcf, &key);
+
+    if (it == NULL) {
+        it = ngx_http_mock_store_take(mlcf->store, ctx->index, &ctx->session,
+                                      &key, mlcf->match, mlcf->repeats);
+    }
 
     if (it == NULL) {
         ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;

@@ -28,11 +28,14 @@ static ngx_int_t ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
     ngx_http_mock_interaction_t *chain);
 static ngx_int_t ngx_http_mock_replay_miss(ngx_http_request_t *r,
-    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
-    ngx_http_mock_group_t *played, ngx_http_mock_interaction_t *chain);
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_index_t *index,
+    ngx_http_mock_key_t *key, ngx_http_mock_group_t *played,
+    ngx_http_mock_interaction_t *chain);
 static ngx_uint_t ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
-    ngx_http_mock_key_t *key, ngx_http_mock_interaction_t *chain,
-    ngx_http_mock_near_t *near);
+    ngx_http_mock_index_t *index, ngx_http_mock_key_t *key,
+    ngx_http_mock_interaction_t *chain, ngx_http_mock_near_t *near);
+static ngx_int_t ngx_http_mock_cassette_named(ngx_str_t *name,
+    ngx_str_t *file);
 static ngx_int_t ngx_http_mock_send_text(ngx_http_request_t *r,
     ngx_uint_t status, u_char *text, size_t len);
 
@@ -92,7 +95,8 @@ static ngx_int_t
 ngx_http_mock_replay(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_uint_t                    n, head;
+    ngx_uint_t                    n, head, lock;
+    ngx_str_t                    *session;
     ngx_http_mock_key_t           key;
     ngx_http_mock_ctx_t          *ctx;
     ngx_http_mock_index_t        *index;
@@ -106,12 +110,8 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
     store = mlcf->store;
-    index = store->index;
     match = mlcf->match;
-
-    if (index == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    session = &ctx->session;
 
     ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
 
@@ -119,10 +119,32 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* recording stores change under the zone's mutex */
+    it = ngx_http_mock_replay_forced(r, mlcf, &key);
 
-    if (store->writer) {
+    if (it) {
+        ctx->status = NGX_HTTP_MOCK_HIT;
+        ctx->interaction = it;
+
+        return ngx_http_mock_replay_send(r, it);
+    }
+
+    /* what recording or sessions change is read under the zone's mutex */
+
+    lock = (store->writer || store->sessions || session->len);
+
+    if (lock) {
         ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    index = ctx->index;
+
+    if (index == NULL && store->sessions) {
+        /* a session that recording has started since */
+        index = ngx_http_mock_session_index(store, session, 0, NULL, NULL);
+    }
+
+    if (index == NULL) {
+        index = store->index;
     }
 
     head = 0;
@@ -143,6 +165,9 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         if (mlcf->repeats) {
             n = 0;
 
+        } else if (session->len) {
+            n = ngx_http_mock_session_next(store, session, g, head);
+
         } else if (head) {
             n = g->played;
 
@@ -153,7 +178,11 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         if (n < g->n) {
             it = g->items[n];
 
-            if (store->writer) {
+            if (session->len && !head) {
+                ngx_http_mock_session_played(store, session, it);
+            }
+
+            if (lock) {
                 ngx_shmtx_unlock(&store->shpool->mutex);
             }
 
@@ -203,15 +232,170 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
     ctx->status = g ? NGX_HTTP_MOCK_EXHAUSTED : NGX_HTTP_MOCK_MISS;
 
-    rc = ngx_http_mock_replay_miss(r, mlcf, &key, g, chain);
+    rc = ngx_http_mock_replay_miss(r, mlcf, index, &key, g, chain);
 
 done:
 
-    if (store->writer) {
+    if (lock) {
         ngx_shmtx_unlock(&store->shpool->mutex);
     }
 
     return rc;
+}
+
+
+/*
+ * An answer chosen for the request rather than by its sequence: named in
+ * the request header that mock_force_header allows, or pinned to the
+ * endpoint for the request's session.
+ */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_replay_forced(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key)
+{
+    u_char                       *p, *last;
+    ngx_int_t                     n;
+    ngx_str_t                     cassette, *value;
+    ngx_uint_t                    i, lock;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_mock_ctx_t          *ctx;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_interaction_t  *it;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    store = mlcf->store;
+
+    value = NULL;
+
+    if (mlcf->force_header.len) {
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */ ; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].key.len == mlcf->force_header.len
+                && ngx_strncasecmp(h[i].key.data, mlcf->force_header.data,
+                                   h[i].key.len) == 0)
+            {
+                value = &h[i].value;
+                break;
+            }
+        }
+    }
+
+    if (value == NULL && ctx->session.len == 0) {
+        return NULL;
+    }
+
+    lock = (store->writer || store->sessions || ctx->session.len);
+
+    if (lock) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    it = NULL;
+
+    if (value) {
+
+        /* "N", or "cassette.yaml#N" */
+
+        last = value->data + value->len;
+        p = ngx_strlchr(value->data, last, '#');
+
+        ngx_str_null(&cassette);
+
+        if (p) {
+            cassette.data = value->data;
+            cassette.len = p - value->data;
+            p++;
+
+        } else {
+            p = value->data;
+        }
+
+        n = ngx_atoi(p, last - p);
+
+        if (n != NGX_ERROR) {
+            it = ngx_http_mock_interaction_find(ctx->index ? ctx->index
+                                                           : store->index,
+                                                &key->path,
+                                                cassette.len ? &cassette
+                                                             : NULL,
+                                                n);
+        }
+
+        if (it == NULL) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: \"%V: %V\" names no recorded interaction",
+                          &mlcf->force_header, value);
+        }
+
+    } else {
+        it = ngx_http_mock_session_forced(store, &ctx->session,
+                                          &key->method, &key->path);
+    }
+
+    if (it && ctx->session.len) {
+        ngx_http_mock_session_played(store, &ctx->session, it);
+    }
+
+    if (lock) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    return it;
+}
+
+
+/*
+ * Interaction n of a cassette (any, or the one whose file name is given):
+ * on the path's chain, which holds recordings too, or among those loaded.
+ */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_interaction_find(ngx_http_mock_index_t *index, ngx_str_t *path,
+    ngx_str_t *cassette, ngx_uint_t n)
+{
+    ngx_uint_t                    i;
+    ngx_http_mock_interaction_t  *it;
+
+    if (index == NULL) {
+        return NULL;
+    }
+
+    it = path ? ngx_http_mock_store_path(index, path) : NULL;
+
+    for ( /* void */ ; it; it = it->next_path) {
+        if (it->index == n
+            && ngx_http_mock_cassette_named(it->cassette, cassette))
+        {
+            return it;
+        }
+    }
+
+    for (i = 0; i < index->nloaded; i++) {
+        it = &index->interactions[i];
+
+        if (it->index == n
+            && ngx_http_mock_cassette_named(it->cassette, cassette))
+        {
+            return it;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -536,8 +720,9 @@ ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_mock_replay_miss(ngx_http_request_t *r,
-    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
-    ngx_http_mock_group_t *played, ngx_http_mock_interaction_t *chain)
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_index_t *index,
+    ngx_http_mock_key_t *key, ngx_http_mock_group_t *played,
+    ngx_http_mock_interaction_t *chain)
 {
     u_char                       *text, *p, *last;
     size_t                        len;
@@ -556,7 +741,7 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
         }
 
     } else {
-        n = ngx_http_mock_near_misses(mlcf, key, chain, near);
+        n = ngx_http_mock_near_misses(mlcf, index, key, chain, near);
 
         for (i = 0; i < n; i++) {
             it = near[i].it;
@@ -648,21 +833,19 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
 
 static ngx_uint_t
 ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
-    ngx_http_mock_key_t *key, ngx_http_mock_interaction_t *chain,
-    ngx_http_mock_near_t *near)
+    ngx_http_mock_index_t *index, ngx_http_mock_key_t *key,
+    ngx_http_mock_interaction_t *chain, ngx_http_mock_near_t *near)
 {
     ngx_uint_t                    i, j, n, scanned, diff, score;
-    ngx_http_mock_index_t        *index;
     ngx_http_mock_interaction_t  *it;
 
-    index = mlcf->store->index;
     n = 0;
 
     it = chain ? chain : index->interactions;
 
     for (scanned = 0;
          it && scanned < NGX_HTTP_MOCK_NEAR_SCAN
-         && (chain || scanned < index->ninteractions);
+         && (chain || scanned < index->nloaded);
          scanned++)
     {
         diff = ngx_http_mock_key_diff(key, &it->key, mlcf->match);
@@ -695,6 +878,22 @@ ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
     }
 
     return n;
+}
+
+
+/* the cassette is the file (its base name), or any when file is NULL */
+
+static ngx_int_t
+ngx_http_mock_cassette_named(ngx_str_t *name, ngx_str_t *file)
+{
+    if (file == NULL) {
+        return 1;
+    }
+
+    return name->len >= file->len + 1
+           && name->data[name->len - file->len - 1] == '/'
+           && ngx_strncmp(name->data + name->len - file->len, file->data,
+                          file->len) == 0;
 }
 
 

@@ -20,8 +20,14 @@ typedef struct {
 
 static size_t ngx_http_mock_record_size(ngx_uint_t nh,
     ngx_http_mock_record_t *rec);
+static size_t ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
+    ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes);
+static ngx_int_t ngx_http_mock_store_load(ngx_http_mock_store_t *store,
+    ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes,
+    ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a);
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a,
+    ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes);
 static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
@@ -49,20 +55,44 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 size_t
 ngx_http_mock_store_size(ngx_http_mock_store_t *store)
 {
-    size_t                     size;
-    ngx_uint_t                 i, j, n, nh;
-    ngx_http_mock_record_t    *rec;
-    ngx_http_mock_cassette_t **cassettes;
+    size_t                      size;
+    ngx_uint_t                  i;
+    ngx_http_mock_cassette_t  **cassettes;
+
+    cassettes = store->cassettes->elts;
+
+    if (!store->sessions) {
+        return ngx_http_mock_cassettes_size(store, cassettes,
+                                            store->cassettes->nelts);
+    }
+
+    /* a session directory: an index for each cassette */
+
+    size = 0;
+
+    for (i = 0; i < store->cassettes->nelts; i++) {
+        size += ngx_http_mock_cassettes_size(store, &cassettes[i], 1);
+    }
+
+    return size;
+}
+
+
+static size_t
+ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
+    ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes)
+{
+    size_t                   size;
+    ngx_uint_t               i, j, n, nh;
+    ngx_http_mock_record_t  *rec;
 
     nh = store->match->headers ? store->match->headers->nelts : 0;
     size = ngx_http_mock_aligned(sizeof(ngx_http_mock_index_t));
     n = 0;
 
-    cassettes = store->cassettes->elts;
-
-    for (i = 0; i < store->cassettes->nelts; i++) {
+    for (i = 0; i < ncassettes; i++) {
         size += ngx_http_mock_aligned(sizeof(ngx_str_t))
-                + ngx_http_mock_aligned(cassettes[i]->name.len);
+                + 2 * ngx_http_mock_aligned(cassettes[i]->name.len);
 
         rec = cassettes[i]->records.elts;
 
@@ -123,11 +153,12 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_mock_main_conf_t *mmcf = shm_zone->data;
 
-    size_t                      size, len;
-    u_char                     *p;
+    size_t                      len;
+    ngx_int_t                   rc;
+    ngx_str_t                   name, session;
     ngx_uint_t                  i, j, n;
     ngx_slab_pool_t            *shpool;
-    ngx_http_mock_arena_t       a;
+    ngx_http_mock_shctx_t      *sh;
     ngx_http_mock_index_t      *index;
     ngx_http_mock_store_t     **stores;
     ngx_http_mock_writer_t    **writers;
@@ -148,53 +179,84 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool->log_nomem = 0;
 
+    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_mock_shctx_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    sh->shpool = shpool;
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_http_mock_state_insert);
+
+    mmcf->sh = sh;
+
     stores = mmcf->stores.elts;
 
     for (i = 0; i < mmcf->stores.nelts; i++) {
 
         stores[i]->shpool = shpool;
-        size = ngx_http_mock_store_size(stores[i]);
+        stores[i]->sh = sh;
 
-        p = ngx_slab_alloc(shpool, size);
-        if (p == NULL) {
-            goto too_small;
-        }
-
-        a.pos = p;
-        a.last = p + size;
-
-        index = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_index_t));
-        if (index == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(index, sizeof(ngx_http_mock_index_t));
-        index->size = size;
-
-        n = 0;
         cassettes = stores[i]->cassettes->elts;
+        n = stores[i]->cassettes->nelts;
 
-        for (j = 0; j < stores[i]->cassettes->nelts; j++) {
-            n += cassettes[j]->records.nelts;
+        if (!stores[i]->sessions) {
+            rc = ngx_http_mock_store_load(stores[i], cassettes, n,
+                                          &stores[i]->index, NULL,
+                                          shm_zone->shm.log);
+            if (rc != NGX_OK) {
+                goto failed;
+            }
+
+            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                          "mock: \"%V\": %ui interactions in %uz bytes of "
+                          "zone \"%V\"", &stores[i]->path,
+                          stores[i]->index->ninteractions,
+                          stores[i]->index->size, &shm_zone->shm.name);
+            continue;
         }
 
-        if (ngx_http_mock_store_tables(shpool, index, n) != NGX_OK) {
+        /* a session directory: each cassette is a session's */
+
+        ngx_shmtx_lock(&shpool->mutex);
+        stores[i]->index = ngx_http_mock_store_index_create(shpool);
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        if (stores[i]->index == NULL) {
             goto too_small;
         }
 
-        stores[i]->index = index;
+        for (j = 0; j < n; j++) {
+            rc = ngx_http_mock_store_load(stores[i], &cassettes[j], 1, &index,
+                                          &name, shm_zone->shm.log);
+            if (rc != NGX_OK) {
+                goto failed;
+            }
 
-        if (ngx_http_mock_store_build(stores[i], index, &a) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, shm_zone->shm.log, 0,
-                          "mock: cassettes in \"%V\" do not fit the %uz "
-                          "bytes reserved for them", &stores[i]->path, size);
-            return NGX_ERROR;
+            session.data = name.data + stores[i]->path.len + 1;
+            session.len = name.len - stores[i]->path.len - 1;
+            session.len -= (session.len > 5
+                            && ngx_strncmp(session.data + session.len - 5,
+                                           ".yaml", 5) == 0) ? 5 : 4;
+
+            if (ngx_http_mock_session_register(stores[i], &session, index,
+                                               &name,
+                                               cassettes[j]->records.nelts)
+                != NGX_OK)
+            {
+                goto too_small;
+            }
+
+            if (stores[i]->records
+                && ngx_http_mock_writer_prepare(cassettes[j], shm_zone->shm.log)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
 
         ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                      "mock: \"%V\": %ui interactions in %uz bytes of "
-                      "zone \"%V\"", &stores[i]->path, index->ninteractions,
-                      (size_t) (a.pos - p), &shm_zone->shm.name);
+                      "mock: \"%V\": %ui session cassettes in zone \"%V\"",
+                      &stores[i]->path, n, &shm_zone->shm.name);
     }
 
     writers = mmcf->writers.elts;
@@ -227,6 +289,21 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         writers[i]->cassette = NULL;
     }
 
+    if (mmcf->journal_size) {
+        sh->journal = ngx_slab_calloc(shpool, mmcf->journal_size
+                                      * sizeof(ngx_http_mock_journal_entry_t));
+        if (sh->journal == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "mock: zone \"%V\" of %uz bytes is too small for "
+                          "a journal of %ui requests (mock_journal)",
+                          &shm_zone->shm.name, shm_zone->shm.size,
+                          mmcf->journal_size);
+            return NGX_ERROR;
+        }
+
+        sh->journal_size = mmcf->journal_size;
+    }
+
     /* the parsed cassettes are not needed any more */
 
     for (i = 0; i < mmcf->stores.nelts; i++) {
@@ -239,6 +316,12 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     return NGX_OK;
+
+failed:
+
+    if (rc != NGX_DECLINED) {
+        return NGX_ERROR;
+    }
 
 too_small:
 
@@ -253,22 +336,90 @@ too_small:
 }
 
 
+/*
+ * Copies cassettes into one block of the slab, with their index.
+ * NGX_DECLINED: the zone is too small.
+ */
+
+static ngx_int_t
+ngx_http_mock_store_load(ngx_http_mock_store_t *store,
+    ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes,
+    ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_log_t *log)
+{
+    u_char                 *p;
+    size_t                  size;
+    ngx_uint_t              i, n;
+    ngx_http_mock_arena_t   a;
+    ngx_http_mock_index_t  *index;
+
+    size = ngx_http_mock_cassettes_size(store, cassettes, ncassettes);
+
+    p = ngx_slab_alloc(store->shpool, size);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    a.pos = p;
+    a.last = p + size;
+
+    index = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_index_t));
+    if (index == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(index, sizeof(ngx_http_mock_index_t));
+
+    n = 0;
+
+    for (i = 0; i < ncassettes; i++) {
+        n += cassettes[i]->records.nelts;
+    }
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+    i = ngx_http_mock_store_tables(store->shpool, index, n);
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    if (i != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (name) {
+        if (ngx_http_mock_arena_str(&a, name, &cassettes[0]->name) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_mock_store_build(store, index, &a, cassettes, ncassettes)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "mock: cassettes in \"%V\" do not fit the %uz bytes "
+                      "reserved for them", &store->path, size);
+        return NGX_ERROR;
+    }
+
+    index->size = a.pos - p;
+    *indexp = index;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_mock_store_build(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a)
+    ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a,
+    ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes)
 {
     uint32_t                      hash;
     ngx_uint_t                    i, j, n, pass;
     ngx_str_t                    *name;
     ngx_http_mock_group_t        *g, **gp;
     ngx_http_mock_record_t       *rec;
-    ngx_http_mock_cassette_t    **cassettes;
     ngx_http_mock_interaction_t  *it;
 
-    cassettes = store->cassettes->elts;
     n = 0;
 
-    for (i = 0; i < store->cassettes->nelts; i++) {
+    for (i = 0; i < ncassettes; i++) {
         n += cassettes[i]->records.nelts;
     }
 
@@ -284,7 +435,7 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 
     it = index->interactions;
 
-    for (i = 0; i < store->cassettes->nelts; i++) {
+    for (i = 0; i < ncassettes; i++) {
 
         name = ngx_http_mock_arena_alloc(a, sizeof(ngx_str_t));
         if (name == NULL
@@ -545,14 +696,16 @@ ngx_http_mock_store_header_type(ngx_str_t *name)
 
 
 /*
- * Adds a recorded interaction to the store's index; "consumed" counts it
- * as played by the request that recorded it.
+ * Adds a recorded interaction to an index of the store.  With "consumed"
+ * (the session, maybe empty), a group it starts counts it as played by
+ * the request that recorded it; in a group that existed, that request's
+ * play was already counted when it missed.
  */
 
 ngx_int_t
 ngx_http_mock_store_add(ngx_http_mock_store_t *store,
-    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_uint_t consumed,
-    ngx_log_t *log)
+    ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
+    ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log)
 {
     size_t                        size;
     u_char                       *p;
@@ -560,12 +713,10 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_uint_t                    nh, cap;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
-    ngx_http_mock_index_t        *index;
     ngx_http_mock_group_t        *g, **gp;
     ngx_http_mock_interaction_t  *it, **items;
 
     shpool = store->shpool;
-    index = store->index;
 
     nh = store->match->headers ? store->match->headers->nelts : 0;
     size = ngx_http_mock_record_size(nh, rec);
@@ -618,10 +769,20 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
         g->hash = hash;
         g->cap = 4;
         g->first = it;
-        g->played = consumed ? 1 : 0;
 
         *gp = g;
         index->ngroups++;
+
+        if (consumed) {
+            /* the recording request has played the group's first */
+
+            if (consumed->len) {
+                (void) ngx_http_mock_session_next(store, consumed, g, 0);
+
+            } else {
+                g->played = 1;
+            }
+        }
 
     } else if (g->cap == 0 || g->n == g->cap) {
         cap = 2 * ngx_max(g->n, 2);
@@ -675,13 +836,13 @@ ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
 
     size = ngx_http_mock_table_size(n);
 
-    index->groups = ngx_slab_calloc(shpool, size * sizeof(void *));
+    index->groups = ngx_slab_calloc_locked(shpool, size * sizeof(void *));
     if (index->groups == NULL) {
         return NGX_ERROR;
     }
 
-    index->paths = ngx_slab_calloc(shpool,
-                                   size * sizeof(ngx_http_mock_path_t));
+    index->paths = ngx_slab_calloc_locked(shpool,
+                                          size * sizeof(ngx_http_mock_path_t));
     if (index->paths == NULL) {
         return NGX_ERROR;
     }
@@ -690,6 +851,26 @@ ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
     index->path_mask = size - 1;
 
     return NGX_OK;
+}
+
+
+/* an empty index that recording fills; locked */
+
+ngx_http_mock_index_t *
+ngx_http_mock_store_index_create(ngx_slab_pool_t *shpool)
+{
+    ngx_http_mock_index_t  *index;
+
+    index = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_mock_index_t));
+    if (index == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_mock_store_tables(shpool, index, 0) != NGX_OK) {
+        return NULL;
+    }
+
+    return index;
 }
 
 
@@ -843,30 +1024,43 @@ ngx_http_mock_path_append(ngx_http_mock_index_t *index,
 
 ngx_http_mock_interaction_t *
 ngx_http_mock_store_take(ngx_http_mock_store_t *store,
-    ngx_http_mock_key_t *key, ngx_http_mock_match_t *match,
-    ngx_uint_t repeats)
+    ngx_http_mock_index_t *index, ngx_str_t *session, ngx_http_mock_key_t *key,
+    ngx_http_mock_match_t *match, ngx_uint_t repeats)
 {
-    ngx_uint_t                    n;
+    ngx_uint_t                    n, lock;
     ngx_http_mock_group_t        *g;
     ngx_http_mock_interaction_t  *it;
 
     it = NULL;
+    lock = (store->writer || store->sessions || session->len);
 
-    if (store->writer) {
+    if (lock) {
         ngx_shmtx_lock(&store->shpool->mutex);
     }
 
-    g = ngx_http_mock_store_find(store->index, key, match);
+    g = index ? ngx_http_mock_store_find(index, key, match) : NULL;
 
     if (g) {
-        n = repeats ? 0 : ngx_atomic_fetch_add(&g->played, 1);
+        if (repeats) {
+            n = 0;
+
+        } else if (session->len) {
+            n = ngx_http_mock_session_next(store, session, g, 0);
+
+        } else {
+            n = ngx_atomic_fetch_add(&g->played, 1);
+        }
 
         if (n < g->n) {
             it = g->items[n];
+
+            if (session->len) {
+                ngx_http_mock_session_played(store, session, it);
+            }
         }
     }
 
-    if (store->writer) {
+    if (lock) {
         ngx_shmtx_unlock(&store->shpool->mutex);
     }
 

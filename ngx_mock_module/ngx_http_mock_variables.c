@@ -43,6 +43,13 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
 };
 
 
+ngx_str_t *
+ngx_http_mock_status_name(ngx_uint_t status)
+{
+    return &ngx_http_mock_status_names[status];
+}
+
+
 ngx_int_t
 ngx_http_mock_add_variables(ngx_conf_t *cf)
 {

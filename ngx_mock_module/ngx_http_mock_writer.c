@@ -18,8 +18,8 @@
 #define NGX_HTTP_MOCK_CASSETTE_HEAD  "version: 1\ninteractions:\n"
 
 
-static ngx_int_t ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer,
-    ngx_log_t *log);
+static ngx_int_t ngx_http_mock_writer_rewrite(
+    ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len);
 static u_char *ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers,
     ngx_uint_t indent);
@@ -35,32 +35,78 @@ static ngx_int_t ngx_http_mock_yaml_text(ngx_str_t *s);
 /* in the master, before the workers start: the file is made appendable */
 
 ngx_int_t
+ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
+    ngx_log_t *log)
+{
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_info_t  fi;
+
+    if (ngx_test_config || cassette->missing || cassette->size == 0) {
+        return NGX_OK;
+    }
+
+    if (!cassette->appendable) {
+        return ngx_http_mock_writer_rewrite(cassette, log);
+    }
+
+    if (cassette->valid == cassette->size) {
+        return NGX_OK;
+    }
+
+    fd = ngx_open_file(cassette->name.data, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be opened for recording",
+                      &cassette->name);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    /* unless the file changed since it was read */
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) == cassette->size)
+    {
+        if (ftruncate(fd, cassette->valid) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                          "mock: ftruncate() \"%V\" failed", &cassette->name);
+            rc = NGX_ERROR;
+
+        } else {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "mock: removed an incomplete interaction after byte "
+                          "%O of cassette \"%V\"", cassette->valid,
+                          &cassette->name);
+        }
+    }
+
+    (void) ngx_close_file(fd);
+
+    return rc;
+}
+
+
+ngx_int_t
 ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
 {
-    off_t                      size;
-    ngx_fd_t                   fd;
-    ngx_log_t                 *log;
-    ngx_file_info_t            fi;
-    ngx_http_mock_cassette_t  *cassette;
+    ngx_fd_t  fd;
 
     if (ngx_test_config) {
         return NGX_OK;
     }
 
-    log = cycle->log;
-    cassette = writer->cassette;
-
-    if (!cassette->missing && cassette->size && !cassette->appendable) {
-        if (ngx_http_mock_writer_rewrite(writer, log) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    if (ngx_http_mock_writer_prepare(writer->cassette, cycle->log) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     fd = ngx_open_file(writer->name.data, NGX_FILE_APPEND,
                        NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
                       "mock: cassette \"%V\" cannot be opened for recording",
                       &writer->name);
         return NGX_ERROR;
@@ -68,34 +114,14 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
 
     writer->fd = fd;
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_fd_info_n " \"%V\" failed", &writer->name);
-        return NGX_ERROR;
-    }
+    /* a new cassette is valid YAML before anything is recorded */
 
-    size = ngx_file_size(&fi);
-
-    if (cassette->valid < cassette->size && size == cassette->size) {
-        if (ftruncate(fd, cassette->valid) == -1) {
-            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                          "mock: ftruncate() \"%V\" failed", &writer->name);
-            return NGX_ERROR;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "mock: removed an incomplete interaction after byte %O "
-                      "of cassette \"%V\"", cassette->valid, &writer->name);
-
-        size = cassette->valid;
-    }
-
-    if (size == 0
+    if (lseek(fd, 0, SEEK_END) == 0
         && ngx_http_mock_write_all(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
                                    sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1)
            != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
                       "mock: cassette \"%V\" cannot be written",
                       &writer->name);
         return NGX_ERROR;
@@ -112,7 +138,8 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
  */
 
 static ngx_int_t
-ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+ngx_http_mock_writer_rewrite(ngx_http_mock_cassette_t *cassette,
+    ngx_log_t *log)
 {
     u_char                  *p;
     ngx_fd_t                 fd;
@@ -123,7 +150,7 @@ ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     ngx_http_mock_record_t  *rec;
     u_char                   tmp[NGX_MAX_PATH];
 
-    p = ngx_snprintf(tmp, NGX_MAX_PATH - 1, "%V.%P.tmp", &writer->name,
+    p = ngx_snprintf(tmp, NGX_MAX_PATH - 1, "%V.%P.tmp", &cassette->name,
                      ngx_pid);
     *p = '\0';
 
@@ -133,7 +160,7 @@ ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
                       "mock: \"%s\" cannot be created to rewrite cassette "
-                      "\"%V\"", tmp, &writer->name);
+                      "\"%V\"", tmp, &cassette->name);
         return NGX_ERROR;
     }
 
@@ -145,9 +172,9 @@ ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     rc = ngx_http_mock_write_all(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
                                  sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1);
 
-    rec = writer->cassette->records.elts;
+    rec = cassette->records.elts;
 
-    for (i = 0; rc == NGX_OK && i < writer->cassette->records.nelts; i++) {
+    for (i = 0; rc == NGX_OK && i < cassette->records.nelts; i++) {
         if (ngx_http_mock_yaml_entry(pool, &rec[i], &entry) != NGX_OK) {
             rc = NGX_ERROR;
             break;
@@ -164,25 +191,25 @@ ngx_http_mock_writer_rewrite(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     }
 
     if (ngx_close_file(fd) == NGX_FILE_ERROR
-        || ngx_rename_file(tmp, writer->name.data) == NGX_FILE_ERROR)
+        || ngx_rename_file(tmp, cassette->name.data) == NGX_FILE_ERROR)
     {
         ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
                       "mock: cassette \"%V\" cannot be rewritten",
-                      &writer->name);
+                      &cassette->name);
         (void) ngx_delete_file(tmp);
         return NGX_ERROR;
     }
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "mock: cassette \"%V\" rewritten with \"interactions\" "
-                  "last, so that recordings can be appended", &writer->name);
+                  "last, so that recordings can be appended", &cassette->name);
 
     return NGX_OK;
 
 failed:
 
     ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                  "mock: cassette \"%V\" cannot be rewritten", &writer->name);
+                  "mock: cassette \"%V\" cannot be rewritten", &cassette->name);
 
     (void) ngx_close_file(fd);
     (void) ngx_delete_file(tmp);
@@ -214,6 +241,11 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     end = lseek(writer->fd, 0, SEEK_END);
 
     if (end == -1
+        || (end == 0
+            && ngx_http_mock_write_all(writer->fd,
+                                    (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
+                                    sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1)
+               != NGX_OK)
         || ngx_http_mock_write_all(writer->fd, entry.data, entry.len)
            != NGX_OK)
     {

@@ -470,7 +470,7 @@ interactions: []
     }
 --- must_die
 --- error_log eval
-qr{mock: recording needs "mock_replay" to name a cassette file, "\S+/html/dir" is a directory in \S+nginx\.conf:\d+}
+qr{mock: recording needs "mock_replay" to name a cassette file, or "mock_session" with a directory; "\S+/html/dir" is a directory in \S+nginx\.conf:\d+}
 
 
 

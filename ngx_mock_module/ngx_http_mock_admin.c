@@ -1,0 +1,1542 @@
+
+/*
+ * The admin API (mock_admin): JSON over HTTP to list cassettes and
+ * interactions with their plays per session, reset counters, pin and
+ * unpin forced answers, read the journal of recent requests, list the
+ * interactions a session never used, and reload cassettes from disk.
+ * The operator protects the location with allow/deny or auth as usual.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+#define NGX_HTTP_MOCK_ADMIN_BODY_MAX  65536
+#define NGX_HTTP_MOCK_ADMIN_PARAMS    16
+
+
+typedef struct {
+    ngx_str_t                     name;
+    ngx_str_t                     value;
+} ngx_http_mock_param_t;
+
+
+typedef struct {
+    ngx_http_request_t           *r;
+    ngx_chain_t                  *out;
+    ngx_chain_t                 **last;
+    ngx_buf_t                    *b;
+    ngx_http_mock_param_t         params[NGX_HTTP_MOCK_ADMIN_PARAMS];
+    ngx_uint_t                    nparams;
+    ngx_str_t                     error;        /* of a cassette */
+} ngx_http_mock_admin_t;
+
+
+typedef ngx_int_t (*ngx_http_mock_admin_pt)(ngx_http_mock_admin_t *a);
+
+
+typedef struct {
+    ngx_str_t                     name;
+    ngx_uint_t                    methods;
+    ngx_http_mock_admin_pt        handler;
+} ngx_http_mock_endpoint_t;
+
+
+static void ngx_http_mock_admin_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_admin_dispatch(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_admin_params(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_json_string(u_char **pp, u_char *last,
+    ngx_pool_t *pool, ngx_str_t *out);
+static ngx_str_t *ngx_http_mock_admin_param(ngx_http_mock_admin_t *a,
+    char *name);
+static ngx_int_t ngx_http_mock_admin_store(ngx_http_mock_admin_t *a,
+    ngx_http_mock_store_t **storep);
+static ngx_int_t ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_interactions(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_unused(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_list(ngx_http_mock_admin_t *a,
+    ngx_uint_t unused);
+static ngx_int_t ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
+    ngx_str_t *session, ngx_http_mock_interaction_t *it, ngx_uint_t unused,
+    ngx_uint_t *n);
+static ngx_int_t ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
+static ngx_uint_t ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it);
+static void ngx_http_mock_admin_log_writer(ngx_log_t *log, ngx_uint_t level,
+    u_char *buf, size_t len);
+static ngx_int_t ngx_http_mock_admin_error(ngx_http_request_t *r,
+    ngx_uint_t status, char *fmt, ...);
+static ngx_int_t ngx_http_mock_admin_send(ngx_http_mock_admin_t *a,
+    ngx_uint_t status);
+static ngx_int_t ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...);
+static ngx_int_t ngx_http_mock_out_str(ngx_http_mock_admin_t *a,
+    ngx_str_t *s);
+
+
+static ngx_http_mock_endpoint_t  ngx_http_mock_endpoints[] = {
+
+    { ngx_string(""), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_mock_admin_stores },
+
+    { ngx_string("cassettes"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_mock_admin_stores },
+
+    { ngx_string("interactions"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_mock_admin_interactions },
+
+    { ngx_string("unused"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_mock_admin_unused },
+
+    { ngx_string("journal"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_mock_admin_journal },
+
+    { ngx_string("reset"), NGX_HTTP_POST,
+      ngx_http_mock_admin_reset },
+
+    { ngx_string("force"), NGX_HTTP_POST|NGX_HTTP_DELETE,
+      ngx_http_mock_admin_force },
+
+    { ngx_string("reload"), NGX_HTTP_POST,
+      ngx_http_mock_admin_reload },
+
+    { ngx_null_string, 0, NULL }
+};
+
+
+ngx_int_t
+ngx_http_mock_admin_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r->headers_in.content_length_n > NGX_HTTP_MOCK_ADMIN_BODY_MAX) {
+        return ngx_http_mock_admin_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "the body is larger than %d bytes",
+                                         NGX_HTTP_MOCK_ADMIN_BODY_MAX);
+    }
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_mock_admin_dispatch(r);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_mock_admin_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_mock_admin_body(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_mock_admin_dispatch(r));
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  name;
+    ngx_http_mock_admin_t     *a;
+    ngx_http_mock_endpoint_t  *e;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /* the endpoint: what follows the location's prefix */
+
+    name = r->uri;
+
+    if (!clcf->named && name.len >= clcf->name.len
+        && ngx_strncmp(name.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        name.data += clcf->name.len;
+        name.len -= clcf->name.len;
+    }
+
+    while (name.len && name.data[0] == '/') {
+        name.data++;
+        name.len--;
+    }
+
+    while (name.len && name.data[name.len - 1] == '/') {
+        name.len--;
+    }
+
+    for (e = ngx_http_mock_endpoints; e->handler; e++) {
+        if (e->name.len == name.len
+            && ngx_strncmp(e->name.data, name.data, name.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (e->handler == NULL) {
+        return ngx_http_mock_admin_error(r, NGX_HTTP_NOT_FOUND,
+                                         "no endpoint \"%V\"; try cassettes, "
+                                         "interactions, unused, journal, "
+                                         "reset, force or reload", &name);
+    }
+
+    if (!(r->method & e->methods)) {
+        return ngx_http_mock_admin_error(r, NGX_HTTP_NOT_ALLOWED,
+                                         "%V does not take %V", &e->name,
+                                         &r->method_name);
+    }
+
+    a = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_admin_t));
+    if (a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a->r = r;
+    a->last = &a->out;
+
+    rc = ngx_http_mock_admin_params(a);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_mock_admin_param(a, "session")
+        && ngx_http_mock_admin_param(a, "session")->len
+           > NGX_HTTP_MOCK_SESSION_MAX)
+    {
+        return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "\"session\" is longer than %d "
+                                         "bytes", NGX_HTTP_MOCK_SESSION_MAX);
+    }
+
+    return e->handler(a);
+}
+
+
+/*
+ * Parameters come from the query string and from a JSON object in the
+ * body, whose values are strings, numbers, booleans or null.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_params(ngx_http_mock_admin_t *a)
+{
+    u_char                 *p, *last, *start, *eq, *dst, *src;
+    ngx_str_t               body;
+    ngx_http_request_t     *r;
+    ngx_http_mock_param_t  *prm;
+
+    r = a->r;
+
+    p = r->args.data;
+    last = r->args.data + r->args.len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        if (p > start) {
+            if (a->nparams == NGX_HTTP_MOCK_ADMIN_PARAMS) {
+                return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                                 "too many parameters");
+            }
+
+            prm = &a->params[a->nparams++];
+            eq = ngx_strlchr(start, p, '=');
+
+            prm->name.data = start;
+            prm->name.len = (eq ? eq : p) - start;
+
+            ngx_str_null(&prm->value);
+
+            if (eq) {
+                dst = ngx_pnalloc(r->pool, p - eq);
+                if (dst == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                prm->value.data = dst;
+                src = eq + 1;
+                ngx_unescape_uri(&dst, &src, p - eq - 1, NGX_UNESCAPE_URI);
+                prm->value.len = dst - prm->value.data;
+            }
+        }
+
+        p++;
+    }
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mock_request_body(r, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = body.data;
+    last = body.data + body.len;
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+    }
+
+    if (p == last) {
+        return NGX_OK;
+    }
+
+    if (*p++ != '{') {
+        goto invalid;
+    }
+
+    for ( ;; ) {
+        while (p < last && (*p == ' ' || *p == '\t' || *p == '\r'
+                            || *p == '\n' || *p == ','))
+        {
+            p++;
+        }
+
+        if (p == last) {
+            goto invalid;
+        }
+
+        if (*p == '}') {
+            return NGX_OK;
+        }
+
+        if (a->nparams == NGX_HTTP_MOCK_ADMIN_PARAMS) {
+            return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "too many parameters");
+        }
+
+        prm = &a->params[a->nparams++];
+
+        if (ngx_http_mock_admin_json_string(&p, last, r->pool, &prm->name)
+            != NGX_OK)
+        {
+            goto invalid;
+        }
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last || *p++ != ':') {
+            goto invalid;
+        }
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last) {
+            goto invalid;
+        }
+
+        if (*p == '"') {
+            if (ngx_http_mock_admin_json_string(&p, last, r->pool,
+                                                &prm->value)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (*p == '{' || *p == '[') {
+            return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "\"%V\" must be a string, a "
+                                             "number or null", &prm->name);
+        }
+
+        /* numbers, true, false, null: their text */
+
+        start = p;
+
+        while (p < last && *p != ',' && *p != '}' && *p != ' '
+               && *p != '\r' && *p != '\n' && *p != '\t')
+        {
+            p++;
+        }
+
+        prm->value.data = start;
+        prm->value.len = p - start;
+
+        if (prm->value.len == 0) {
+            goto invalid;
+        }
+
+        if (prm->value.len == 4 && ngx_strncmp(start, "null", 4) == 0) {
+            a->nparams--;
+        }
+    }
+
+invalid:
+
+    return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "the body is not a flat JSON object");
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_json_string(u_char **pp, u_char *last, ngx_pool_t *pool,
+    ngx_str_t *out)
+{
+    u_char     *p, *dst, c;
+    ngx_int_t   n;
+
+    p = *pp;
+
+    if (p == last || *p != '"') {
+        return NGX_ERROR;
+    }
+
+    p++;
+
+    out->data = ngx_pnalloc(pool, last - p);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = out->data;
+
+    while (p < last && *p != '"') {
+        c = *p++;
+
+        if (c < 0x20) {
+            return NGX_ERROR;
+        }
+
+        if (c != '\\') {
+            *dst++ = c;
+            continue;
+        }
+
+        if (p == last) {
+            return NGX_ERROR;
+        }
+
+        c = *p++;
+
+        switch (c) {
+        case 'n': *dst++ = '\n'; break;
+        case 't': *dst++ = '\t'; break;
+        case 'r': *dst++ = '\r'; break;
+        case 'b': *dst++ = '\b'; break;
+        case 'f': *dst++ = '\f'; break;
+        case '"': case '\\': case '/': *dst++ = c; break;
+
+        case 'u':
+            if (last - p < 4) {
+                return NGX_ERROR;
+            }
+
+            n = ngx_hextoi(p, 4);
+            if (n == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            p += 4;
+
+            if (n < 0x80) {
+                *dst++ = (u_char) n;
+
+            } else if (n < 0x800) {
+                *dst++ = (u_char) (0xc0 | (n >> 6));
+                *dst++ = (u_char) (0x80 | (n & 0x3f));
+
+            } else {
+                *dst++ = (u_char) (0xe0 | (n >> 12));
+                *dst++ = (u_char) (0x80 | ((n >> 6) & 0x3f));
+                *dst++ = (u_char) (0x80 | (n & 0x3f));
+            }
+
+            break;
+
+        default:
+            return NGX_ERROR;
+        }
+    }
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    out->len = dst - out->data;
+    *pp = p + 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_str_t *
+ngx_http_mock_admin_param(ngx_http_mock_admin_t *a, char *name)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = ngx_strlen(name);
+
+    for (i = 0; i < a->nparams; i++) {
+        if (a->params[i].name.len == len
+            && ngx_strncmp(a->params[i].name.data, name, len) == 0)
+        {
+            return &a->params[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* "store": its number in the list, or its path; alone it may be left out */
+
+static ngx_int_t
+ngx_http_mock_admin_store(ngx_http_mock_admin_t *a,
+    ngx_http_mock_store_t **storep)
+{
+    ngx_int_t                   n;
+    ngx_str_t                  *value;
+    ngx_uint_t                  i;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+    stores = mmcf->stores.elts;
+
+    value = ngx_http_mock_admin_param(a, "store");
+
+    if (value == NULL) {
+        if (mmcf->stores.nelts == 1) {
+            *storep = stores[0];
+            return NGX_OK;
+        }
+
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                         "there are %ui cassette stores: "
+                                         "name one with \"store\"",
+                                         mmcf->stores.nelts);
+    }
+
+    n = ngx_atoi(value->data, value->len);
+
+    if (n != NGX_ERROR && (ngx_uint_t) n < mmcf->stores.nelts) {
+        *storep = stores[n];
+        return NGX_OK;
+    }
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        if (stores[i]->path.len == value->len
+            && ngx_strncmp(stores[i]->path.data, value->data, value->len)
+               == 0)
+        {
+            *storep = stores[i];
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                     "no cassette store \"%V\"", value);
+}
+
+
+/* GET cassettes */
+
+static ngx_int_t
+ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
+{
+    ngx_uint_t                  i, j;
+    ngx_rbtree_node_t          *node;
+    ngx_http_mock_state_t      *st;
+    ngx_http_mock_store_t      *store, **stores;
+    ngx_http_mock_index_t      *index;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+    stores = mmcf->stores.elts;
+
+    if (ngx_http_mock_out(a, "{\"stores\": [") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        store = stores[i];
+
+        ngx_shmtx_lock(&store->shpool->mutex);
+
+        if (ngx_http_mock_out(a, "%s\n{\"store\": %ui, \"path\": ",
+                              i ? "," : "", i) != NGX_OK
+            || ngx_http_mock_out_str(a, &store->path) != NGX_OK
+            || ngx_http_mock_out(a, ", \"match\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &store->match->text) != NGX_OK
+            || ngx_http_mock_out(a, ", \"recording\": %s, \"interactions\": "
+                                 "%ui, \"loaded\": %ui, \"sessions\": ",
+                                 (store->writer || store->records) ? "true"
+                                                                   : "false",
+                                 store->index->ninteractions,
+                                 store->index->nloaded) != NGX_OK)
+        {
+            goto failed;
+        }
+
+        if (!store->sessions) {
+            if (ngx_http_mock_out(a, "null}") != NGX_OK) {
+                goto failed;
+            }
+
+            ngx_shmtx_unlock(&store->shpool->mutex);
+            continue;
+        }
+
+        if (ngx_http_mock_out(a, "[") != NGX_OK) {
+            goto failed;
+        }
+
+        node = (store->sh->rbtree.root == store->sh->rbtree.sentinel)
+               ? NULL
+               : ngx_rbtree_min(store->sh->rbtree.root,
+                                store->sh->rbtree.sentinel);
+
+        for (j = 0; node; node = ngx_rbtree_next(&store->sh->rbtree, node)) {
+            st = (ngx_http_mock_state_t *) node;
+
+            if (st->kind != NGX_HTTP_MOCK_STATE_INDEX || st->object != store) {
+                continue;
+            }
+
+            index = st->value_ptr;
+
+            if (ngx_http_mock_out(a, "%s{\"session\": ", j++ ? ", " : "")
+                   != NGX_OK
+                || ngx_http_mock_out_str(a, &st->session) != NGX_OK
+                || ngx_http_mock_out(a, ", \"cassette\": ") != NGX_OK
+                || ngx_http_mock_out_str(a, &st->extra) != NGX_OK
+                || ngx_http_mock_out(a, ", \"interactions\": %ui}",
+                                     index->ninteractions) != NGX_OK)
+            {
+                goto failed;
+            }
+        }
+
+        ngx_shmtx_unlock(&store->shpool->mutex);
+
+        if (ngx_http_mock_out(a, "]}") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_mock_out(a, "\n]}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+
+failed:
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_interactions(ngx_http_mock_admin_t *a)
+{
+    return ngx_http_mock_admin_list(a, 0);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_unused(ngx_http_mock_admin_t *a)
+{
+    return ngx_http_mock_admin_list(a, 1);
+}
+
+
+/*
+ * GET interactions[?store=&session=] and GET unused: the loaded ones in
+ * file order, then the recorded ones, each with its plays.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                    *value, session;
+    ngx_uint_t                    i, n;
+    ngx_http_mock_index_t        *index;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_interaction_t  *it;
+
+    rc = ngx_http_mock_admin_store(a, &store);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_str_null(&session);
+
+    value = ngx_http_mock_admin_param(a, "session");
+
+    if (value && value->len
+        && ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (session.len == 0 && store->sessions) {
+        ngx_str_set(&session, "default");
+    }
+
+    if (ngx_http_mock_out(a, "{\"store\": ") != NGX_OK
+        || ngx_http_mock_out_str(a, &store->path) != NGX_OK
+        || ngx_http_mock_out(a, ", \"session\": ") != NGX_OK
+        || (session.len ? ngx_http_mock_out_str(a, &session)
+                        : ngx_http_mock_out(a, "null")) != NGX_OK
+        || ngx_http_mock_out(a, ", \"%s\": [", unused ? "unused"
+                                                      : "interactions")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    index = store->sessions
+            ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
+            : store->index;
+
+    n = 0;
+    rc = NGX_OK;
+
+    if (index) {
+        for (i = 0; rc == NGX_OK && i < index->nloaded; i++) {
+            rc = ngx_http_mock_admin_item(a, store, index, &session,
+                                          &index->interactions[i], unused,
+                                          &n);
+        }
+
+        /* the recorded ones are on the path chains only */
+
+        for (i = 0; rc == NGX_OK && i <= index->path_mask; i++) {
+            for (it = index->paths[i].head;
+                 rc == NGX_OK && it;
+                 it = it->next_path)
+            {
+                if (it >= index->interactions
+                    && it < index->interactions + index->nloaded)
+                {
+                    continue;
+                }
+
+                rc = ngx_http_mock_admin_item(a, store, index, &session, it,
+                                              unused, &n);
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    if (rc != NGX_OK || ngx_http_mock_out(a, "\n]}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
+    ngx_str_t *session, ngx_http_mock_interaction_t *it, ngx_uint_t unused,
+    ngx_uint_t *n)
+{
+    ngx_uint_t  plays;
+
+    plays = ngx_http_mock_admin_plays(store, index, session, it);
+
+    if (unused && plays) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mock_out(a, "%s\n{\"cassette\": ", (*n)++ ? "," : "")
+           != NGX_OK
+        || ngx_http_mock_out_str(a, it->cassette) != NGX_OK
+        || ngx_http_mock_out(a, ", \"interaction\": %ui, \"method\": ",
+                             it->index) != NGX_OK
+        || ngx_http_mock_out_str(a, &it->key.method) != NGX_OK
+        || ngx_http_mock_out(a, ", \"uri\": ") != NGX_OK
+        || ngx_http_mock_out_str(a, &it->uri) != NGX_OK
+        || ngx_http_mock_out(a, ", \"status\": %ui, \"plays\": %ui}",
+                             it->status, plays) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A session's plays are counted; without a session, an interaction has
+ * been played when its group's sequence has passed it.  Locked.
+ */
+
+static ngx_uint_t
+ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_uint_t              k;
+    ngx_http_mock_group_t  *g;
+
+    if (session->len) {
+        return ngx_http_mock_session_plays(store->sh, session, it);
+    }
+
+    g = ngx_http_mock_store_find(index, &it->key, store->match);
+
+    if (g == NULL) {
+        return 0;
+    }
+
+    for (k = 0; k < g->n; k++) {
+        if (g->items[k] == it) {
+            return (k < g->played) ? 1 : 0;
+        }
+    }
+
+    return 0;
+}
+
+
+/* POST reset[?session=]: counters and plays, of a session or of all */
+
+static ngx_int_t
+ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
+{
+    ngx_str_t                  *value, session;
+    ngx_uint_t                  i, k, n;
+    ngx_rbtree_node_t          *node;
+    ngx_http_mock_index_t      *index;
+    ngx_http_mock_state_t      *st;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+
+    if (mmcf->sh == NULL) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                         "no cassettes are configured");
+    }
+
+    ngx_str_null(&session);
+
+    value = ngx_http_mock_admin_param(a, "session");
+
+    if (value && value->len
+        && ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_lock(&mmcf->shpool->mutex);
+
+    n = ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                    NGX_HTTP_MOCK_STATE_COUNTER);
+
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_PLAYS);
+
+    if (session.len == 0) {
+
+        /* the sequences of requests without a session */
+
+        stores = mmcf->stores.elts;
+
+        for (i = 0; i < mmcf->stores.nelts; i++) {
+            index = stores[i]->index;
+
+            for (k = 0; k <= index->group_mask; k++) {
+                if (index->groups[k] && index->groups[k]->played) {
+                    index->groups[k]->played = 0;
+                    n++;
+                }
+            }
+        }
+
+        node = (mmcf->sh->rbtree.root == mmcf->sh->rbtree.sentinel)
+               ? NULL
+               : ngx_rbtree_min(mmcf->sh->rbtree.root,
+                                mmcf->sh->rbtree.sentinel);
+
+        for ( /* void */ ; node; node = ngx_rbtree_next(&mmcf->sh->rbtree,
+                                                         node))
+        {
+            st = (ngx_http_mock_state_t *) node;
+
+            if (st->kind != NGX_HTTP_MOCK_STATE_INDEX) {
+                continue;
+            }
+
+            index = st->value_ptr;
+
+            for (k = 0; k <= index->group_mask; k++) {
+                if (index->groups[k]) {
+                    index->groups[k]->played = 0;
+                }
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&mmcf->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, a->r->connection->log, 0,
+                  "mock: admin reset the counters of %s%V",
+                  session.len ? "session " : "all sessions", &session);
+
+    if (ngx_http_mock_out(a, "{\"reset\": ") != NGX_OK
+        || (session.len ? ngx_http_mock_out_str(a, &session)
+                        : ngx_http_mock_out(a, "\"all\"")) != NGX_OK
+        || ngx_http_mock_out(a, ", \"counters\": %ui}\n", n) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+/*
+ * POST force {"session", "method", "path", "interaction"[, "cassette",
+ * "store"]} pins an answer; DELETE force?session=&method=&path= unpins.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
+{
+    ngx_int_t                     rc, n;
+    ngx_str_t                    *value, *method, *path, *cassette, session;
+    ngx_http_mock_index_t        *index;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_interaction_t  *it;
+
+    rc = ngx_http_mock_admin_store(a, &store);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    value = ngx_http_mock_admin_param(a, "session");
+    method = ngx_http_mock_admin_param(a, "method");
+    path = ngx_http_mock_admin_param(a, "path");
+    cassette = ngx_http_mock_admin_param(a, "cassette");
+
+    if (value == NULL || value->len == 0 || method == NULL
+        || method->len == 0 || path == NULL || path->len == 0)
+    {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                         "\"session\", \"method\" and "
+                                         "\"path\" are needed");
+    }
+
+    if (method->len + path->len > 500) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                         "\"method\" and \"path\" are too "
+                                         "long");
+    }
+
+    if (ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    it = NULL;
+    n = 0;
+
+    if (a->r->method == NGX_HTTP_POST) {
+        value = ngx_http_mock_admin_param(a, "interaction");
+
+        n = value ? ngx_atoi(value->data, value->len) : NGX_ERROR;
+
+        if (n == NGX_ERROR) {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"interaction\" must be the "
+                                             "number of an interaction in "
+                                             "its cassette");
+        }
+    }
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    if (a->r->method == NGX_HTTP_POST) {
+        index = store->sessions
+                ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
+                : store->index;
+
+        it = ngx_http_mock_interaction_find(index, path,
+                                            (cassette && cassette->len)
+                                            ? cassette : NULL, n);
+        if (it == NULL) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
+
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                             "no interaction %i%s%V for "
+                                             "session \"%V\"", n,
+                                             cassette ? " in " : "",
+                                             cassette ? cassette : &session,
+                                             &session);
+        }
+    }
+
+    rc = ngx_http_mock_session_force(store, &session, method, path, it);
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                         "nothing is forced for \"%V %V\" in "
+                                         "session \"%V\"", method, path,
+                                         &session);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_mock_admin_error(a->r,
+                                         NGX_HTTP_INSUFFICIENT_STORAGE,
+                                         "the zone is full");
+    }
+
+    if (ngx_http_mock_out(a, "{\"session\": ") != NGX_OK
+        || ngx_http_mock_out_str(a, &session) != NGX_OK
+        || ngx_http_mock_out(a, ", \"method\": ") != NGX_OK
+        || ngx_http_mock_out_str(a, method) != NGX_OK
+        || ngx_http_mock_out(a, ", \"path\": ") != NGX_OK
+        || ngx_http_mock_out_str(a, path) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (it) {
+        if (ngx_http_mock_out(a, ", \"forced\": {\"cassette\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, it->cassette) != NGX_OK
+            || ngx_http_mock_out(a, ", \"interaction\": %ui}}\n", it->index)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (ngx_http_mock_out(a, ", \"forced\": null}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+/* GET journal[?limit=&session=]: the most recent requests, oldest first */
+
+static ngx_int_t
+ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
+{
+    size_t                          len;
+    ngx_int_t                       limit;
+    ngx_str_t                      *value, s, session;
+    ngx_uint_t                      i, n, next, first, size, seq;
+    ngx_http_mock_shctx_t          *sh;
+    ngx_http_mock_main_conf_t      *mmcf;
+    ngx_http_mock_journal_entry_t  *e, copy;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+    sh = mmcf->sh;
+
+    size = sh ? sh->journal_size : 0;
+    limit = size;
+
+    value = ngx_http_mock_admin_param(a, "limit");
+
+    if (value) {
+        limit = ngx_atoi(value->data, value->len);
+
+        if (limit == NGX_ERROR) {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"limit\" must be a number");
+        }
+    }
+
+    ngx_str_null(&session);
+
+    value = ngx_http_mock_admin_param(a, "session");
+
+    if (value && value->len
+        && ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mock_out(a, "{\"journal\": [") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    next = size ? sh->journal_next : 0;
+    first = (next > size) ? next - size : 0;
+
+    if ((ngx_uint_t) limit < next - first) {
+        first = next - limit;
+    }
+
+    for (n = 0, i = first; i < next; i++) {
+        e = &sh->journal[i % size];
+
+        /* a consistent copy, or none while a worker writes it */
+
+        seq = e->seq;
+        ngx_memory_barrier();
+        copy = *e;
+        ngx_memory_barrier();
+
+        if ((seq & 1) || seq != e->seq || copy.time == 0) {
+            continue;
+        }
+
+        s.data = copy.session;
+        s.len = ngx_strnlen(copy.session, sizeof(copy.session));
+
+        if (session.len
+            && (s.len != session.len
+                || ngx_strncmp(s.data, session.data, s.len) != 0))
+        {
+            continue;
+        }
+
+        if (ngx_http_mock_out(a, "%s\n{\"time\": %T, \"session\": ",
+                              n++ ? "," : "", copy.time) != NGX_OK
+            || (s.len ? ngx_http_mock_out_str(a, &s)
+                      : ngx_http_mock_out(a, "null")) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        s.data = copy.method;
+        s.len = ngx_strnlen(copy.method, sizeof(copy.method));
+
+        if (ngx_http_mock_out(a, ", \"method\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &s) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        s.data = copy.uri;
+        s.len = ngx_strnlen(copy.uri, sizeof(copy.uri));
+
+        if (ngx_http_mock_out(a, ", \"uri\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &s) != NGX_OK
+            || ngx_http_mock_out(a, ", \"result\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, ngx_http_mock_status_name(copy.status))
+               != NGX_OK
+            || ngx_http_mock_out(a, ", \"status\": %ui, \"cassette\": ",
+                                 copy.code) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        s.data = copy.cassette;
+        len = ngx_strnlen(copy.cassette, sizeof(copy.cassette));
+        s.len = len;
+
+        if ((len ? ngx_http_mock_out_str(a, &s)
+                 : ngx_http_mock_out(a, "null")) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (copy.interaction == NGX_CONF_UNSET_UINT) {
+            if (ngx_http_mock_out(a, ", \"interaction\": null}") != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+        } else if (ngx_http_mock_out(a, ", \"interaction\": %ui}",
+                                     copy.interaction) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_mock_out(a, "\n]}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+/* in the log phase of every request a mock location handled */
+
+void
+ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx)
+{
+    size_t                          len;
+    ngx_http_mock_journal_entry_t  *e;
+
+    if (sh == NULL || sh->journal_size == 0) {
+        return;
+    }
+
+    e = &sh->journal[ngx_atomic_fetch_add(&sh->journal_next, 1)
+                     % sh->journal_size];
+
+    (void) ngx_atomic_fetch_add(&e->seq, 1);
+    ngx_memory_barrier();
+
+    e->time = ngx_time();
+    e->status = ctx->status;
+    e->code = r->headers_out.status;
+    e->interaction = ctx->interaction ? ctx->interaction->index
+                                      : NGX_CONF_UNSET_UINT;
+
+    ngx_memzero(e->session, sizeof(e->session));
+    ngx_memcpy(e->session, ctx->session.data,
+               ngx_min(ctx->session.len, sizeof(e->session)));
+
+    ngx_memzero(e->method, sizeof(e->method));
+    ngx_memcpy(e->method, r->method_name.data,
+               ngx_min(r->method_name.len, sizeof(e->method)));
+
+    len = ngx_min(r->unparsed_uri.len, sizeof(e->uri));
+    ngx_memzero(e->uri, sizeof(e->uri));
+    ngx_memcpy(e->uri, r->unparsed_uri.data, len);
+
+    ngx_memzero(e->cassette, sizeof(e->cassette));
+
+    if (ctx->interaction) {
+        len = ctx->interaction->cassette->len;
+
+        /* the end of a long path says more than its start */
+
+        if (len > sizeof(e->cassette)) {
+            ngx_memcpy(e->cassette, ctx->interaction->cassette->data
+                                    + len - sizeof(e->cassette),
+                       sizeof(e->cassette));
+
+        } else {
+            ngx_memcpy(e->cassette, ctx->interaction->cassette->data, len);
+        }
+    }
+
+    ngx_memory_barrier();
+    (void) ngx_atomic_fetch_add(&e->seq, 1);
+}
+
+
+/*
+ * POST reload: the cassettes on disk are parsed here first, so that a bad
+ * one is answered with its error; then the master is asked to reload,
+ * as "nginx -s reload" does.  Sequences start anew with the new zone.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  i, n;
+    ngx_log_t                   log;
+    ngx_pool_t                 *pool;
+    ngx_conf_t                  cf;
+    ngx_array_t                 cassettes, cache;
+    ngx_conf_file_t             conf_file;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_CONFLICT,
+                                         "reload needs nginx's master "
+                                         "process");
+    }
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, a->r->connection->log);
+    if (pool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    log = *a->r->connection->log;
+    log.writer = ngx_http_mock_admin_log_writer;
+    log.wdata = a;
+    log.log_level = NGX_LOG_WARN;
+    log.handler = NULL;
+    log.next = NULL;
+
+    ngx_memzero(&conf_file, sizeof(ngx_conf_file_t));
+    ngx_str_set(&conf_file.file.name, "the admin reload");
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.pool = pool;
+    cf.temp_pool = pool;
+    cf.log = &log;
+    cf.cycle = (ngx_cycle_t *) ngx_cycle;
+    cf.conf_file = &conf_file;
+
+    rc = NGX_OK;
+    n = 0;
+
+    if (ngx_array_init(&cache, pool, 4, sizeof(ngx_http_mock_cassette_t *))
+        != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
+    stores = mmcf->stores.elts;
+
+    for (i = 0; rc == NGX_OK && i < mmcf->stores.nelts; i++) {
+        if (ngx_array_init(&cassettes, pool, 4,
+                           sizeof(ngx_http_mock_cassette_t *))
+            != NGX_OK
+            || ngx_http_mock_cassettes_open(&cf, pool, &stores[i]->path,
+                                            &cassettes, &cache)
+               != NGX_OK)
+        {
+            rc = NGX_ERROR;
+        }
+    }
+
+    n = cache.nelts;
+
+    ngx_destroy_pool(pool);
+
+    if (rc != NGX_OK) {
+        return ngx_http_mock_admin_error(a->r, 422, "%V",
+                                         a->error.len ? &a->error
+                                         : &conf_file.file.name);
+    }
+
+    if (kill(getppid(), ngx_signal_value(NGX_RECONFIGURE_SIGNAL)) == -1) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         "the master cannot be signalled");
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, a->r->connection->log, 0,
+                  "mock: admin asked for a reload of %ui cassettes", n);
+
+    if (ngx_http_mock_out(a, "{\"reload\": \"started\", \"cassettes\": %ui}\n",
+                          n) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_ACCEPTED);
+}
+
+
+/* keeps the first error a cassette reports, for the answer */
+
+static void
+ngx_http_mock_admin_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
+    size_t len)
+{
+    u_char                 *p;
+    ngx_http_mock_admin_t  *a = log->wdata;
+
+    if (a->error.len || level > NGX_LOG_ERR) {
+        return;
+    }
+
+    /* after the time, pid and level */
+
+    p = ngx_strlcasestrn(buf, buf + len, (u_char *) "mock:", 5 - 1);
+    if (p == NULL) {
+        p = buf;
+    }
+
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        len--;
+    }
+
+    a->error.data = ngx_pnalloc(a->r->pool, buf + len - p);
+    if (a->error.data == NULL) {
+        return;
+    }
+
+    a->error.len = buf + len - p;
+    ngx_memcpy(a->error.data, p, a->error.len);
+
+    return;
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_error(ngx_http_request_t *r, ngx_uint_t status,
+    char *fmt, ...)
+{
+    u_char                 *p;
+    va_list                 args;
+    ngx_str_t               text;
+    ngx_http_mock_admin_t   a;
+    u_char                  buf[NGX_MAX_ERROR_STR];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    text.data = buf;
+    text.len = p - buf;
+
+    ngx_memzero(&a, sizeof(ngx_http_mock_admin_t));
+    a.r = r;
+    a.last = &a.out;
+
+    if (ngx_http_mock_out(&a, "{\"error\": ") != NGX_OK
+        || ngx_http_mock_out_str(&a, &text) != NGX_OK
+        || ngx_http_mock_out(&a, "}\n") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(&a, status);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_send(ngx_http_mock_admin_t *a, ngx_uint_t status)
+{
+    off_t                len;
+    ngx_int_t            rc;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r;
+
+    r = a->r;
+
+    len = 0;
+
+    for (cl = a->out; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+
+        if (cl->next == NULL) {
+            cl->buf->last_buf = (r == r->main) ? 1 : 0;
+            cl->buf->last_in_chain = 1;
+        }
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, a->out);
+}
+
+
+/* appends printf-style text to the answer */
+
+static ngx_int_t
+ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...)
+{
+    u_char       *p;
+    va_list       args;
+    ngx_chain_t  *cl;
+    u_char        buf[NGX_MAX_ERROR_STR];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    if (a->b == NULL || (size_t) (a->b->end - a->b->last) < (size_t) (p - buf))
+    {
+        a->b = ngx_create_temp_buf(a->r->pool,
+                                   ngx_max(4096, (size_t) (p - buf)));
+        if (a->b == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl = ngx_alloc_chain_link(a->r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = a->b;
+        cl->next = NULL;
+        *a->last = cl;
+        a->last = &cl->next;
+    }
+
+    a->b->last = ngx_cpymem(a->b->last, buf, p - buf);
+
+    return NGX_OK;
+}
+
+
+/* a JSON string, escaped */
+
+static ngx_int_t
+ngx_http_mock_out_str(ngx_http_mock_admin_t *a, ngx_str_t *s)
+{
+    u_char       *p, *last, *dst;
+    size_t        len;
+    ngx_chain_t  *cl;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    len = 2 + 6 * s->len;
+
+    if (a->b == NULL || (size_t) (a->b->end - a->b->last) < len) {
+        a->b = ngx_create_temp_buf(a->r->pool, ngx_max(4096, len));
+        if (a->b == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl = ngx_alloc_chain_link(a->r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = a->b;
+        cl->next = NULL;
+        *a->last = cl;
+        a->last = &cl->next;
+    }
+
+    dst = a->b->last;
+    *dst++ = '"';
+
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p++) {
+        if (*p == '"' || *p == '\\') {
+            *dst++ = '\\';
+            *dst++ = *p;
+
+        } else if (*p < 0x20 || *p == 0x7f) {
+            *dst++ = '\\'; *dst++ = 'u'; *dst++ = '0'; *dst++ = '0';
+            *dst++ = hex[*p >> 4];
+            *dst++ = hex[*p & 0xf];
+
+        } else {
+            *dst++ = *p;
+        }
+    }
+
+    *dst++ = '"';
+    a->b->last = dst;
+
+    return NGX_OK;
+}

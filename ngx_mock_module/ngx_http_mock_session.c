@@ -1,0 +1,666 @@
+
+/*
+ * Sessions: the test a request belongs to (mock_session).  Each session
+ * has its own sequence counters and forced answers, and in a cassette
+ * directory its own cassette, <dir>/<session>.yaml.  All of it lives in
+ * one rbtree in the shared zone; callers hold the zone's mutex.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+static ngx_http_mock_state_t *ngx_http_mock_state_find(
+    ngx_http_mock_shctx_t *sh, ngx_uint_t kind, void *object,
+    ngx_str_t *session, ngx_str_t *extra);
+static ngx_http_mock_state_t *ngx_http_mock_state_add(
+    ngx_http_mock_store_t *store, ngx_uint_t kind, void *object,
+    ngx_str_t *session, ngx_str_t *extra);
+static uint32_t ngx_http_mock_state_hash(ngx_uint_t kind, void *object,
+    ngx_str_t *session, ngx_str_t *extra);
+static ngx_int_t ngx_http_mock_state_cmp(ngx_http_mock_state_t *st,
+    ngx_uint_t kind, void *object, ngx_str_t *session, ngx_str_t *extra);
+static ngx_int_t ngx_http_mock_endpoint(ngx_pool_t *pool, ngx_str_t *method,
+    ngx_str_t *path, ngx_str_t *endpoint);
+
+
+/* the sanitized session of a request; NGX_DECLINED: too long */
+
+ngx_int_t
+ngx_http_mock_session_value(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *session)
+{
+    ngx_str_t  value;
+
+    ngx_str_null(session);
+
+    if (mlcf->session == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, mlcf->session, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (value.len > NGX_HTTP_MOCK_SESSION_MAX) {
+        return NGX_DECLINED;
+    }
+
+    if (value.len == 0) {
+        if (mlcf->store && mlcf->store->sessions) {
+            ngx_str_set(session, "default");
+        }
+
+        return NGX_OK;
+    }
+
+    return ngx_http_mock_session_name(r->pool, &value, session);
+}
+
+
+/*
+ * A session as a file name: letters, digits, "-", "_" and "." (but not
+ * first) are kept, any other byte becomes %XX.  No session can name a
+ * path outside the directory, and two sessions never share a name.
+ */
+
+ngx_int_t
+ngx_http_mock_session_name(ngx_pool_t *pool, ngx_str_t *value,
+    ngx_str_t *name)
+{
+    u_char  *p, *q, *last, c;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    name->data = ngx_pnalloc(pool, 3 * value->len);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    q = name->data;
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+        c = *p;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_'
+            || (c == '.' && p != value->data))
+        {
+            *q++ = c;
+            continue;
+        }
+
+        *q++ = '%';
+        *q++ = hex[c >> 4];
+        *q++ = hex[c & 0xf];
+    }
+
+    name->len = q - name->data;
+
+    return NGX_OK;
+}
+
+
+/* the index of a session's own cassette in a session directory */
+
+ngx_http_mock_index_t *
+ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_uint_t create, ngx_str_t **cassette, ngx_uint_t **count)
+{
+    u_char                 *p;
+    ngx_str_t               empty, name;
+    ngx_http_mock_state_t  *st;
+    ngx_http_mock_index_t  *index;
+
+    ngx_str_null(&empty);
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_INDEX, store,
+                                  session, &empty);
+
+    if (st == NULL) {
+        if (!create) {
+            return NULL;
+        }
+
+        index = ngx_http_mock_store_index_create(store->shpool);
+        if (index == NULL) {
+            return NULL;
+        }
+
+        name.len = store->path.len + 1 + session->len + sizeof(".yaml") - 1;
+        name.data = ngx_slab_alloc_locked(store->shpool, name.len);
+        if (name.data == NULL) {
+            return NULL;
+        }
+
+        p = ngx_cpymem(name.data, store->path.data, store->path.len);
+        *p++ = '/';
+        p = ngx_cpymem(p, session->data, session->len);
+        ngx_memcpy(p, ".yaml", sizeof(".yaml") - 1);
+
+        if (ngx_http_mock_session_register(store, session, index, &name, 0)
+            != NGX_OK)
+        {
+            return NULL;
+        }
+
+        st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_INDEX,
+                                      store, session, &empty);
+        if (st == NULL) {
+            return NULL;
+        }
+    }
+
+    if (cassette) {
+        *cassette = &st->extra;
+    }
+
+    if (count) {
+        *count = &st->value;
+    }
+
+    return st->value_ptr;
+}
+
+
+/*
+ * The "extra" of an index state is its cassette's name, which is not part
+ * of the key: it is set after the state is found by session alone.
+ */
+
+ngx_int_t
+ngx_http_mock_session_register(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
+    ngx_uint_t count)
+{
+    ngx_str_t               empty;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&empty);
+
+    st = ngx_http_mock_state_add(store, NGX_HTTP_MOCK_STATE_INDEX, store,
+                                 session, &empty);
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->value_ptr = index;
+    st->value = count;
+    st->extra = *cassette;
+
+    return NGX_OK;
+}
+
+
+/* the play a request of this session makes in a group's sequence */
+
+ngx_uint_t
+ngx_http_mock_session_next(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_http_mock_group_t *g, ngx_uint_t peek)
+{
+    ngx_str_t               empty;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&empty);
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_COUNTER, g,
+                                  session, &empty);
+
+    if (st == NULL) {
+        if (peek) {
+            return 0;
+        }
+
+        st = ngx_http_mock_state_add(store, NGX_HTTP_MOCK_STATE_COUNTER, g,
+                                     session, &empty);
+        if (st == NULL) {
+            /* a full zone: the session plays as if it had just begun */
+            return 0;
+        }
+    }
+
+    return peek ? st->value : st->value++;
+}
+
+
+void
+ngx_http_mock_session_played(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_str_t               empty;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&empty);
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_PLAYS, it,
+                                  session, &empty);
+
+    if (st == NULL) {
+        st = ngx_http_mock_state_add(store, NGX_HTTP_MOCK_STATE_PLAYS, it,
+                                     session, &empty);
+        if (st == NULL) {
+            return;
+        }
+    }
+
+    st->value++;
+}
+
+
+ngx_uint_t
+ngx_http_mock_session_plays(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_str_t               empty;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&empty);
+
+    st = ngx_http_mock_state_find(sh, NGX_HTTP_MOCK_STATE_PLAYS, it, session,
+                                  &empty);
+
+    return st ? st->value : 0;
+}
+
+
+/* the interaction pinned to "METHOD path" for a session, if any */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_session_forced(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_str_t *method, ngx_str_t *path)
+{
+    u_char                  buf[512];
+    ngx_str_t               endpoint;
+    ngx_http_mock_state_t  *st;
+
+    if (method->len + 1 + path->len > sizeof(buf)) {
+        return NULL;
+    }
+
+    endpoint.data = buf;
+    endpoint.len = ngx_sprintf(buf, "%V %V", method, path) - buf;
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_FORCE, store,
+                                  session, &endpoint);
+
+    return st ? st->value_ptr : NULL;
+}
+
+
+/* pins (or, with it NULL, unpins) an endpoint's answer for a session */
+
+ngx_int_t
+ngx_http_mock_session_force(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_str_t *method, ngx_str_t *path, ngx_http_mock_interaction_t *it)
+{
+    ngx_int_t               rc;
+    ngx_str_t               endpoint;
+    ngx_pool_t             *pool;
+    ngx_http_mock_state_t  *st;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if (ngx_http_mock_endpoint(pool, method, path, &endpoint) != NGX_OK) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_FORCE, store,
+                                  session, &endpoint);
+
+    if (it == NULL) {
+        if (st) {
+            ngx_rbtree_delete(&store->sh->rbtree, &st->node);
+            ngx_slab_free_locked(store->shpool, st);
+
+        } else {
+            rc = NGX_DECLINED;
+        }
+
+        goto done;
+    }
+
+    if (st == NULL) {
+        st = ngx_http_mock_state_add(store, NGX_HTTP_MOCK_STATE_FORCE, store,
+                                     session, &endpoint);
+        if (st == NULL) {
+            rc = NGX_ERROR;
+            goto done;
+        }
+    }
+
+    st->value_ptr = it;
+
+done:
+
+    ngx_destroy_pool(pool);
+
+    return rc;
+}
+
+
+/*
+ * Forgets the states of one kind (counters, plays or forced answers) of a
+ * session, or of every session when session is NULL; returns how many.
+ */
+
+ngx_uint_t
+ngx_http_mock_session_reset(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
+    ngx_uint_t kind)
+{
+    ngx_uint_t              n;
+    ngx_rbtree_node_t      *node, *next;
+    ngx_http_mock_state_t  *st;
+
+    n = 0;
+
+    if (sh->rbtree.root == sh->rbtree.sentinel) {
+        return 0;
+    }
+
+    node = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+
+    while (node) {
+        next = ngx_rbtree_next(&sh->rbtree, node);
+        st = (ngx_http_mock_state_t *) node;
+
+        if (st->kind == kind
+            && (session == NULL
+                || (st->session.len == session->len
+                    && ngx_strncmp(st->session.data, session->data,
+                                   session->len) == 0)))
+        {
+            ngx_rbtree_delete(&sh->rbtree, node);
+            ngx_slab_free_locked(sh->shpool, st);
+            n++;
+        }
+
+        node = next;
+    }
+
+    return n;
+}
+
+
+/*
+ * The file a session records into, opened by this worker on first use:
+ * workers open session cassettes themselves, as they appear at run time.
+ */
+
+ngx_http_mock_writer_t *
+ngx_http_mock_session_writer(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_str_t *session)
+{
+    ngx_uint_t                  i, *count;
+    ngx_str_t                  *cassette;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_mock_writer_t     *writer, **writers, **wp;
+    ngx_http_mock_main_conf_t  *mmcf;
+    ngx_pool_cleanup_file_t    *clnf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    if (ngx_http_mock_session_index(store, session, 1, &cassette, &count)
+        == NULL)
+    {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+        return NULL;
+    }
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    if (mmcf->session_writers == NULL) {
+        mmcf->session_writers = ngx_array_create(ngx_cycle->pool, 4,
+                                               sizeof(ngx_http_mock_writer_t *));
+        if (mmcf->session_writers == NULL) {
+            return NULL;
+        }
+    }
+
+    writers = mmcf->session_writers->elts;
+
+    for (i = 0; i < mmcf->session_writers->nelts; i++) {
+        if (writers[i]->shm_name == cassette) {
+            return writers[i];
+        }
+    }
+
+    writer = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_http_mock_writer_t));
+    if (writer == NULL) {
+        return NULL;
+    }
+
+    writer->name.len = cassette->len;
+    writer->name.data = ngx_pnalloc(ngx_cycle->pool, cassette->len + 1);
+    if (writer->name.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(writer->name.data, cassette->data, cassette->len);
+    writer->name.data[cassette->len] = '\0';
+
+    writer->shm_name = cassette;
+    writer->count = count;
+
+    writer->fd = ngx_open_file(writer->name.data, NGX_FILE_APPEND,
+                               NGX_FILE_CREATE_OR_OPEN,
+                               NGX_FILE_DEFAULT_ACCESS);
+
+    if (writer->fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      "mock: session cassette \"%V\" cannot be opened for "
+                      "recording", &writer->name);
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(ngx_cycle->pool,
+                               sizeof(ngx_pool_cleanup_file_t));
+    if (cln == NULL) {
+        (void) ngx_close_file(writer->fd);
+        return NULL;
+    }
+
+    clnf = cln->data;
+    clnf->fd = writer->fd;
+    clnf->name = writer->name.data;
+    clnf->log = ngx_cycle->log;
+    cln->handler = ngx_pool_cleanup_file;
+
+    wp = ngx_array_push(mmcf->session_writers);
+    if (wp == NULL) {
+        return NULL;
+    }
+
+    *wp = writer;
+
+    return writer;
+}
+
+
+static ngx_http_mock_state_t *
+ngx_http_mock_state_find(ngx_http_mock_shctx_t *sh, ngx_uint_t kind,
+    void *object, ngx_str_t *session, ngx_str_t *extra)
+{
+    uint32_t                hash;
+    ngx_int_t               rc;
+    ngx_rbtree_node_t      *node, *sentinel;
+    ngx_http_mock_state_t  *st;
+
+    hash = ngx_http_mock_state_hash(kind, object, session, extra);
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        st = (ngx_http_mock_state_t *) node;
+
+        rc = ngx_http_mock_state_cmp(st, kind, object, session, extra);
+
+        if (rc == 0) {
+            return st;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_mock_state_t *
+ngx_http_mock_state_add(ngx_http_mock_store_t *store, ngx_uint_t kind,
+    void *object, ngx_str_t *session, ngx_str_t *extra)
+{
+    u_char                 *p;
+    ngx_http_mock_state_t  *st;
+
+    st = ngx_slab_alloc_locked(store->shpool, sizeof(ngx_http_mock_state_t)
+                                              + session->len + extra->len);
+    if (st == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(st, sizeof(ngx_http_mock_state_t));
+
+    p = (u_char *) (st + 1);
+
+    st->node.key = ngx_http_mock_state_hash(kind, object, session, extra);
+    st->kind = kind;
+    st->object = object;
+
+    st->session.len = session->len;
+    st->session.data = p;
+    p = ngx_cpymem(p, session->data, session->len);
+
+    st->extra.len = extra->len;
+    st->extra.data = p;
+    ngx_memcpy(p, extra->data, extra->len);
+
+    ngx_rbtree_insert(&store->sh->rbtree, &st->node);
+
+    return st;
+}
+
+
+/* the rbtree's order: the hash, then the whole key */
+
+void
+ngx_http_mock_state_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t      **p;
+    ngx_http_mock_state_t   *st;
+
+    st = (ngx_http_mock_state_t *) node;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            p = (ngx_http_mock_state_cmp((ngx_http_mock_state_t *) temp,
+                                         st->kind, st->object, &st->session,
+                                         &st->extra)
+                 < 0) ? &temp->right : &temp->left;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* < 0: the key sorts after st */
+
+static ngx_int_t
+ngx_http_mock_state_cmp(ngx_http_mock_state_t *st, ngx_uint_t kind,
+    void *object, ngx_str_t *session, ngx_str_t *extra)
+{
+    ngx_int_t  rc;
+
+    if (kind != st->kind) {
+        return (kind < st->kind) ? -1 : 1;
+    }
+
+    if (object != st->object) {
+        return ((uintptr_t) object < (uintptr_t) st->object) ? -1 : 1;
+    }
+
+    rc = ngx_memn2cmp(session->data, st->session.data, session->len,
+                      st->session.len);
+    if (rc) {
+        return rc;
+    }
+
+    if (kind == NGX_HTTP_MOCK_STATE_INDEX) {
+        /* an index is found by its session alone */
+        return 0;
+    }
+
+    return ngx_memn2cmp(extra->data, st->extra.data, extra->len,
+                        st->extra.len);
+}
+
+
+static uint32_t
+ngx_http_mock_state_hash(ngx_uint_t kind, void *object, ngx_str_t *session,
+    ngx_str_t *extra)
+{
+    uint32_t  crc;
+    u_char    k;
+
+    k = (u_char) kind;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, &k, 1);
+    ngx_crc32_update(&crc, (u_char *) &object, sizeof(void *));
+    ngx_crc32_update(&crc, session->data, session->len);
+
+    if (kind != NGX_HTTP_MOCK_STATE_INDEX) {
+        ngx_crc32_update(&crc, extra->data, extra->len);
+    }
+
+    ngx_crc32_final(crc);
+
+    return crc;
+}
+
+
+static ngx_int_t
+ngx_http_mock_endpoint(ngx_pool_t *pool, ngx_str_t *method, ngx_str_t *path,
+    ngx_str_t *endpoint)
+{
+    endpoint->len = method->len + 1 + path->len;
+    endpoint->data = ngx_pnalloc(pool, endpoint->len);
+    if (endpoint->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(endpoint->data, "%V %V", method, path);
+
+    return NGX_OK;
+}
