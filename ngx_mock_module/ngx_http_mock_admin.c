@@ -589,8 +589,8 @@ ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
                                  "%ui, \"loaded\": %ui, \"sessions\": ",
                                  (store->writer || store->records) ? "true"
                                                                    : "false",
-                                 store->index->ninteractions,
-                                 store->index->nloaded) != NGX_OK)
+                                 store->shared->index->ninteractions,
+                                 store->shared->index->nloaded) != NGX_OK)
         {
             goto failed;
         }
@@ -719,7 +719,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
 
     index = store->sessions
             ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
-            : store->index;
+            : store->shared->index;
 
     n = 0;
     rc = NGX_OK;
@@ -870,7 +870,7 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
         stores = mmcf->stores.elts;
 
         for (i = 0; i < mmcf->stores.nelts; i++) {
-            index = stores[i]->index;
+            index = stores[i]->shared->index;
 
             for (k = 0; k <= index->group_mask; k++) {
                 if (index->groups[k] && index->groups[k]->played) {
@@ -985,7 +985,7 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
     if (a->r->method == NGX_HTTP_POST) {
         index = store->sessions
                 ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
-                : store->index;
+                : store->shared->index;
 
         it = ngx_http_mock_interaction_find(index, path,
                                             (cassette && cassette->len)
@@ -1242,9 +1242,9 @@ ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
 
 
 /*
- * POST reload: the cassettes on disk are parsed here first, so that a bad
- * one is answered with its error; then the master is asked to reload,
- * as "nginx -s reload" does.  Sequences start anew with the new zone.
+ * POST reload: the cassettes on disk are parsed again, here, and their
+ * indexes replace the old ones in the zone for every worker at once.  A
+ * bad cassette is answered with its error and changes nothing.
  */
 
 static ngx_int_t
@@ -1255,23 +1255,25 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
     ngx_log_t                   log;
     ngx_pool_t                 *pool;
     ngx_conf_t                  cf;
-    ngx_array_t                 cassettes, cache;
+    ngx_array_t                *lists, cache;
     ngx_conf_file_t             conf_file;
     ngx_http_mock_store_t     **stores;
+    ngx_http_mock_cassette_t  **cassettes;
     ngx_http_mock_main_conf_t  *mmcf;
 
-    if (ngx_process != NGX_PROCESS_WORKER) {
-        return ngx_http_mock_admin_error(a->r, NGX_HTTP_CONFLICT,
-                                         "reload needs nginx's master "
-                                         "process");
-    }
-
     mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+
+    if (mmcf->sh == NULL) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                         "no cassettes are configured");
+    }
 
     pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, a->r->connection->log);
     if (pool == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* a cassette's error goes into the answer */
 
     log = *a->r->connection->log;
     log.writer = ngx_http_mock_admin_log_writer;
@@ -1290,54 +1292,76 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
     cf.cycle = (ngx_cycle_t *) ngx_cycle;
     cf.conf_file = &conf_file;
 
-    rc = NGX_OK;
-    n = 0;
-
-    if (ngx_array_init(&cache, pool, 4, sizeof(ngx_http_mock_cassette_t *))
-        != NGX_OK)
-    {
-        rc = NGX_ERROR;
-    }
-
     stores = mmcf->stores.elts;
 
+    lists = ngx_pcalloc(pool, mmcf->stores.nelts * sizeof(ngx_array_t));
+
+    if (lists == NULL
+        || ngx_array_init(&cache, pool, 4, sizeof(ngx_http_mock_cassette_t *))
+           != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = NGX_OK;
+
     for (i = 0; rc == NGX_OK && i < mmcf->stores.nelts; i++) {
-        if (ngx_array_init(&cassettes, pool, 4,
+        if (ngx_array_init(&lists[i], pool, 4,
                            sizeof(ngx_http_mock_cassette_t *))
             != NGX_OK
             || ngx_http_mock_cassettes_open(&cf, pool, &stores[i]->path,
-                                            &cassettes, &cache)
+                                            &lists[i], &cache)
                != NGX_OK)
         {
             rc = NGX_ERROR;
         }
     }
 
-    n = cache.nelts;
-
-    ngx_destroy_pool(pool);
-
     if (rc != NGX_OK) {
+        ngx_destroy_pool(pool);
+
         return ngx_http_mock_admin_error(a->r, 422, "%V",
                                          a->error.len ? &a->error
                                          : &conf_file.file.name);
     }
 
-    if (kill(getppid(), ngx_signal_value(NGX_RECONFIGURE_SIGNAL)) == -1) {
-        return ngx_http_mock_admin_error(a->r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                         "the master cannot be signalled");
+    n = 0;
+    cassettes = cache.elts;
+
+    for (i = 0; i < cache.nelts; i++) {
+        n += cassettes[i]->records.nelts;
+    }
+
+    ngx_shmtx_lock(&mmcf->shpool->mutex);
+    rc = ngx_http_mock_store_reload(mmcf, lists, a->r->connection->log);
+    ngx_shmtx_unlock(&mmcf->shpool->mutex);
+
+    ngx_destroy_pool(pool);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                         "the zone is too small to hold the "
+                                         "cassettes twice; \"nginx -s "
+                                         "reload\" can load them");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_log_error(NGX_LOG_NOTICE, a->r->connection->log, 0,
-                  "mock: admin asked for a reload of %ui cassettes", n);
+                  "mock: admin reloaded %ui cassettes, %ui interactions",
+                  cache.nelts, n);
 
-    if (ngx_http_mock_out(a, "{\"reload\": \"started\", \"cassettes\": %ui}\n",
-                          n) != NGX_OK)
+    if (ngx_http_mock_out(a, "{\"reload\": \"done\", \"cassettes\": %ui, "
+                          "\"interactions\": %ui}\n", cache.nelts, n)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_mock_admin_send(a, NGX_HTTP_ACCEPTED);
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
 }
 
 
@@ -1347,7 +1371,7 @@ static void
 ngx_http_mock_admin_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     size_t len)
 {
-    u_char                 *p;
+    u_char                 *p, *q;
     ngx_http_mock_admin_t  *a = log->wdata;
 
     if (a->error.len || level > NGX_LOG_ERR) {
@@ -1363,6 +1387,14 @@ ngx_http_mock_admin_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
 
     while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
         len--;
+    }
+
+    /* no configuration file is involved */
+
+    q = ngx_strlcasestrn(p, buf + len, (u_char *) " in the admin reload",
+                         sizeof(" in the admin reload") - 2);
+    if (q) {
+        len = q - buf;
     }
 
     a->error.data = ngx_pnalloc(a->r->pool, buf + len - p);

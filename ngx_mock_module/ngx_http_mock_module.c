@@ -241,6 +241,8 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
         mmcf->journal_size = 1000;
     }
 
+    mmcf->cycle = cf->cycle;
+
     if (mmcf->stores.nelts == 0) {
         return NGX_OK;
     }
@@ -806,7 +808,7 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
             ngx_shmtx_unlock(&store->shpool->mutex);
 
         } else {
-            ctx->index = store->index;
+            ctx->index = store->shared->index;
         }
 
     } else if (ctx->decided) {

@@ -187,6 +187,13 @@ typedef struct ngx_http_mock_writer_s  ngx_http_mock_writer_t;
 typedef struct ngx_http_mock_shctx_s  ngx_http_mock_shctx_t;
 
 
+/* a store's part of the zone: what every worker sees the same */
+typedef struct {
+    ngx_http_mock_index_t        *index;        /* swapped by a reload */
+    ngx_http_mock_index_t        *previous;     /* freed by the next one */
+} ngx_http_mock_shared_t;
+
+
 /*
  * What one location replays: cassettes, indexed under a match spec.  In a
  * session directory each session has its own cassette and index.
@@ -195,7 +202,7 @@ typedef struct {
     ngx_str_t                     path;         /* file or directory */
     ngx_array_t                  *cassettes;    /* ngx_http_mock_cassette_t * */
     ngx_http_mock_match_t        *match;
-    ngx_http_mock_index_t        *index;        /* in the shared zone */
+    ngx_http_mock_shared_t       *shared;       /* in the shared zone */
     ngx_http_mock_writer_t       *writer;       /* when recording */
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_shctx_t        *sh;
@@ -281,6 +288,7 @@ typedef struct {
     size_t                        size;         /* needed by all stores */
     ngx_uint_t                    recording;    /* unsigned  recording:1; */
     ngx_http_mock_shctx_t        *sh;
+    ngx_cycle_t                  *cycle;
     ngx_uint_t                    journal_size;
     ngx_array_t                  *session_writers;  /* per worker */
 } ngx_http_mock_main_conf_t;
@@ -364,6 +372,8 @@ ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
 ngx_http_mock_index_t *ngx_http_mock_store_index_create(
     ngx_slab_pool_t *shpool);
+ngx_int_t ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
+    ngx_array_t *lists, ngx_log_t *log);
 
 /* ngx_http_mock_session.c */
 ngx_int_t ngx_http_mock_session_value(ngx_http_request_t *r,
@@ -376,6 +386,9 @@ ngx_http_mock_index_t *ngx_http_mock_session_index(
 void ngx_http_mock_state_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 ngx_int_t ngx_http_mock_session_register(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
+    ngx_uint_t count);
+ngx_int_t ngx_http_mock_session_update(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
     ngx_uint_t count);
 ngx_uint_t ngx_http_mock_session_next(ngx_http_mock_store_t *store,

@@ -459,7 +459,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     stores = writer->stores.elts;
 
     for (i = 0; i < writer->stores.nelts; i++) {
-        (void) ngx_http_mock_store_add(stores[i], stores[i]->index, rec,
+        (void) ngx_http_mock_store_add(stores[i], stores[i]->shared->index, rec,
                                        writer->shm_name,
                                        stores[i] == store ? consumed : NULL,
                                        r->connection->log);

@@ -144,7 +144,7 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     }
 
     if (index == NULL) {
-        index = store->index;
+        index = store->shared->index;
     }
 
     head = 0;
@@ -329,7 +329,7 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
 
         if (n != NGX_ERROR) {
             it = ngx_http_mock_interaction_find(ctx->index ? ctx->index
-                                                           : store->index,
+                                                           : store->shared->index,
                                                 &key->path,
                                                 cassette.len ? &cassette
                                                              : NULL,

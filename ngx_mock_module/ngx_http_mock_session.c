@@ -193,6 +193,31 @@ ngx_http_mock_session_register(ngx_http_mock_store_t *store,
 }
 
 
+/* a session's cassette read again by an admin reload */
+
+ngx_int_t
+ngx_http_mock_session_update(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_http_mock_index_t *index, ngx_str_t *cassette, ngx_uint_t count)
+{
+    ngx_str_t               empty;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&empty);
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_INDEX, store,
+                                  session, &empty);
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->value_ptr = index;
+    st->value = count;
+    st->extra = *cassette;
+
+    return NGX_OK;
+}
+
+
 /* the play a request of this session makes in a group's sequence */
 
 ngx_uint_t

@@ -24,7 +24,14 @@ static size_t ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes);
 static ngx_int_t ngx_http_mock_store_load(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes,
-    ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_log_t *log);
+    ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_uint_t locked,
+    ngx_log_t *log);
+static void ngx_http_mock_store_free(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index);
+static ngx_int_t ngx_http_mock_store_writable(ngx_cycle_t *cycle,
+    ngx_str_t *dir, ngx_log_t *log);
+static ngx_str_t *ngx_http_mock_session_of(ngx_http_mock_store_t *store,
+    ngx_str_t *name, ngx_str_t *session);
 static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_arena_t *a,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes);
@@ -196,12 +203,18 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         stores[i]->shpool = shpool;
         stores[i]->sh = sh;
 
+        stores[i]->shared = ngx_slab_calloc(shpool,
+                                            sizeof(ngx_http_mock_shared_t));
+        if (stores[i]->shared == NULL) {
+            goto too_small;
+        }
+
         cassettes = stores[i]->cassettes->elts;
         n = stores[i]->cassettes->nelts;
 
         if (!stores[i]->sessions) {
             rc = ngx_http_mock_store_load(stores[i], cassettes, n,
-                                          &stores[i]->index, NULL,
+                                          &stores[i]->shared->index, NULL, 0,
                                           shm_zone->shm.log);
             if (rc != NGX_OK) {
                 goto failed;
@@ -210,39 +223,39 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
                           "mock: \"%V\": %ui interactions in %uz bytes of "
                           "zone \"%V\"", &stores[i]->path,
-                          stores[i]->index->ninteractions,
-                          stores[i]->index->size, &shm_zone->shm.name);
+                          stores[i]->shared->index->ninteractions,
+                          stores[i]->shared->index->size, &shm_zone->shm.name);
             continue;
         }
 
         /* a session directory: each cassette is a session's */
 
         ngx_shmtx_lock(&shpool->mutex);
-        stores[i]->index = ngx_http_mock_store_index_create(shpool);
+        stores[i]->shared->index = ngx_http_mock_store_index_create(shpool);
         ngx_shmtx_unlock(&shpool->mutex);
 
-        if (stores[i]->index == NULL) {
+        if (stores[i]->shared->index == NULL) {
             goto too_small;
         }
 
         for (j = 0; j < n; j++) {
             rc = ngx_http_mock_store_load(stores[i], &cassettes[j], 1, &index,
-                                          &name, shm_zone->shm.log);
+                                          &name, 0, shm_zone->shm.log);
             if (rc != NGX_OK) {
                 goto failed;
             }
 
-            session.data = name.data + stores[i]->path.len + 1;
-            session.len = name.len - stores[i]->path.len - 1;
-            session.len -= (session.len > 5
-                            && ngx_strncmp(session.data + session.len - 5,
-                                           ".yaml", 5) == 0) ? 5 : 4;
+            ngx_shmtx_lock(&shpool->mutex);
 
-            if (ngx_http_mock_session_register(stores[i], &session, index,
-                                               &name,
-                                               cassettes[j]->records.nelts)
-                != NGX_OK)
-            {
+            rc = ngx_http_mock_session_register(stores[i],
+                                   ngx_http_mock_session_of(stores[i], &name,
+                                                            &session),
+                                   index,
+                                   &name, cassettes[j]->records.nelts);
+
+            ngx_shmtx_unlock(&shpool->mutex);
+
+            if (rc != NGX_OK) {
                 goto too_small;
             }
 
@@ -252,6 +265,14 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             {
                 return NGX_ERROR;
             }
+        }
+
+        if (stores[i]->records
+            && ngx_http_mock_store_writable(mmcf->cycle, &stores[i]->path,
+                                            shm_zone->shm.log)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
@@ -344,7 +365,8 @@ too_small:
 static ngx_int_t
 ngx_http_mock_store_load(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes,
-    ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_log_t *log)
+    ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_uint_t locked,
+    ngx_log_t *log)
 {
     u_char                 *p;
     size_t                  size;
@@ -354,7 +376,8 @@ ngx_http_mock_store_load(ngx_http_mock_store_t *store,
 
     size = ngx_http_mock_cassettes_size(store, cassettes, ncassettes);
 
-    p = ngx_slab_alloc(store->shpool, size);
+    p = locked ? ngx_slab_alloc_locked(store->shpool, size)
+               : ngx_slab_alloc(store->shpool, size);
     if (p == NULL) {
         return NGX_DECLINED;
     }
@@ -375,11 +398,18 @@ ngx_http_mock_store_load(ngx_http_mock_store_t *store,
         n += cassettes[i]->records.nelts;
     }
 
-    ngx_shmtx_lock(&store->shpool->mutex);
+    if (!locked) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
     i = ngx_http_mock_store_tables(store->shpool, index, n);
-    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    if (!locked) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
 
     if (i != NGX_OK) {
+        ngx_http_mock_store_free(store->shpool, index);
         return NGX_DECLINED;
     }
 
@@ -400,6 +430,243 @@ ngx_http_mock_store_load(ngx_http_mock_store_t *store,
 
     index->size = a.pos - p;
     *indexp = index;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Workers create and append to session cassettes themselves, as the user
+ * they run as: a directory they cannot write to is known now.
+ */
+
+static ngx_int_t
+ngx_http_mock_store_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
+    ngx_log_t *log)
+{
+    ngx_core_conf_t  *ccf;
+    ngx_file_info_t   fi;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
+        || ccf->user == 0)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_file_info(dir->data, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_file_info_n " \"%V\" failed", dir);
+        return NGX_ERROR;
+    }
+
+    if ((fi.st_uid == ccf->user && (fi.st_mode & S_IWUSR))
+        || (fi.st_gid == ccf->group && (fi.st_mode & S_IWGRP))
+        || (fi.st_mode & S_IWOTH))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, log, 0,
+                  "mock: sessions record into \"%V\", which user \"%s\" of "
+                  "the worker processes cannot write to",
+                  dir, ccf->username);
+
+    return NGX_ERROR;
+}
+
+
+/* the session of a cassette in a session directory: its file name */
+
+static ngx_str_t *
+ngx_http_mock_session_of(ngx_http_mock_store_t *store, ngx_str_t *name,
+    ngx_str_t *session)
+{
+    session->data = name->data + store->path.len + 1;
+    session->len = name->len - store->path.len - 1;
+    session->len -= (session->len > 5
+                     && ngx_strncmp(session->data + session->len - 5, ".yaml",
+                                    5) == 0) ? 5 : 4;
+
+    return session;
+}
+
+
+static void
+ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
+{
+    if (index->groups) {
+        ngx_slab_free_locked(shpool, index->groups);
+    }
+
+    if (index->paths) {
+        ngx_slab_free_locked(shpool, index->paths);
+    }
+
+    /* the index starts its block */
+    ngx_slab_free_locked(shpool, index);
+}
+
+
+/*
+ * The admin reload: every store gets new indexes built from cassettes
+ * parsed again (lists[i] for store i).  All are built before any is
+ * swapped in, so a zone too small changes nothing.  The replaced indexes
+ * stay until the next reload: a worker may still be sending a body from
+ * them.  Counters,
+ * plays and forced answers refer to the old interactions and are
+ * dropped, as "nginx -s reload" drops them.  Locked.
+ */
+
+ngx_int_t
+ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
+    ngx_array_t *lists, ngx_log_t *log)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   session;
+    ngx_uint_t                  i, j, k, n;
+    ngx_pool_t                 *pool;
+    ngx_array_t                 built;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_writer_t    **writers;
+    ngx_http_mock_cassette_t  **cassettes;
+
+    typedef struct {
+        ngx_http_mock_index_t  *index;
+        ngx_str_t               name;
+        ngx_uint_t              count;
+    } built_t;
+
+    built_t                    *b;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&built, pool, 8, sizeof(built_t)) != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    stores = mmcf->stores.elts;
+    rc = NGX_OK;
+
+    for (i = 0; rc == NGX_OK && i < mmcf->stores.nelts; i++) {
+        cassettes = lists[i].elts;
+        n = stores[i]->sessions ? lists[i].nelts : 1;
+
+        for (j = 0; j < n; j++) {
+            b = ngx_array_push(&built);
+            if (b == NULL) {
+                rc = NGX_ERROR;
+                break;
+            }
+
+            ngx_memzero(b, sizeof(built_t));
+
+            if (stores[i]->sessions) {
+                rc = ngx_http_mock_store_load(stores[i], &cassettes[j], 1,
+                                              &b->index, &b->name, 1, log);
+                b->count = cassettes[j]->records.nelts;
+
+            } else {
+                rc = ngx_http_mock_store_load(stores[i], cassettes,
+                                              lists[i].nelts, &b->index,
+                                              NULL, 1, log);
+            }
+
+            if (rc != NGX_OK) {
+                built.nelts--;
+                break;
+            }
+        }
+    }
+
+    b = built.elts;
+
+    if (rc != NGX_OK) {
+        for (k = 0; k < built.nelts; k++) {
+            ngx_http_mock_store_free(mmcf->shpool, b[k].index);
+        }
+
+        ngx_destroy_pool(pool);
+        return rc;
+    }
+
+    (void) ngx_http_mock_session_reset(mmcf->sh, NULL,
+                                       NGX_HTTP_MOCK_STATE_COUNTER);
+    (void) ngx_http_mock_session_reset(mmcf->sh, NULL,
+                                       NGX_HTTP_MOCK_STATE_PLAYS);
+    (void) ngx_http_mock_session_reset(mmcf->sh, NULL,
+                                       NGX_HTTP_MOCK_STATE_FORCE);
+
+    for (i = 0, k = 0; i < mmcf->stores.nelts; i++) {
+
+        if (!stores[i]->sessions) {
+
+            /*
+             * The index two reloads old is freed: no response can still
+             * be sending from it.  The one just replaced is kept for
+             * responses in flight.
+             */
+
+            if (stores[i]->shared->previous) {
+                ngx_http_mock_store_free(mmcf->shpool,
+                                         stores[i]->shared->previous);
+            }
+
+            stores[i]->shared->previous = stores[i]->shared->index;
+            stores[i]->shared->index = b[k++].index;
+            continue;
+        }
+
+        for (j = 0; j < lists[i].nelts; j++, k++) {
+            (void) ngx_http_mock_session_of(stores[i], &b[k].name, &session);
+
+            if (ngx_http_mock_session_index(stores[i], &session, 0, NULL,
+                                            NULL))
+            {
+                rc = ngx_http_mock_session_update(stores[i], &session,
+                                                  b[k].index, &b[k].name,
+                                                  b[k].count);
+
+            } else {
+                rc = ngx_http_mock_session_register(stores[i], &session,
+                                                    b[k].index, &b[k].name,
+                                                    b[k].count);
+            }
+
+            if (rc != NGX_OK) {
+                ngx_log_error(NGX_LOG_ERR, log, 0,
+                              "mock: zone is full: session \"%V\" keeps "
+                              "its cassette as it was", &session);
+            }
+        }
+    }
+
+    /* what the files hold now: the next recording's number */
+
+    writers = mmcf->writers.elts;
+
+    for (i = 0; i < mmcf->writers.nelts; i++) {
+        for (j = 0; j < mmcf->stores.nelts; j++) {
+            cassettes = lists[j].elts;
+
+            for (k = 0; k < lists[j].nelts; k++) {
+                if (cassettes[k]->name.len == writers[i]->name.len
+                    && ngx_strncmp(cassettes[k]->name.data,
+                                   writers[i]->name.data,
+                                   writers[i]->name.len) == 0)
+                {
+                    *writers[i]->count = cassettes[k]->records.nelts;
+                }
+            }
+        }
+    }
+
+    ngx_destroy_pool(pool);
 
     return NGX_OK;
 }
