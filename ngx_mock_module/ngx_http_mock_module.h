@@ -290,6 +290,7 @@ typedef struct {
     ngx_http_mock_shctx_t        *sh;
     ngx_cycle_t                  *cycle;
     ngx_uint_t                    journal_size;
+    void                         *redis;        /* mock_redis */
     ngx_array_t                  *session_writers;  /* per worker */
 } ngx_http_mock_main_conf_t;
 
@@ -330,6 +331,8 @@ typedef struct {
     ngx_http_mock_interaction_t  *interaction;
     ngx_str_t                     session;      /* sanitized */
     ngx_http_mock_index_t        *index;        /* the session's */
+    ngx_http_mock_key_t           key;
+    ngx_http_mock_group_t        *group;
 
     /* the response being recorded */
     ngx_uint_t                    resp_status;
@@ -340,6 +343,7 @@ typedef struct {
     size_t                        size;
 
     unsigned                      decided:1;
+    unsigned                      head:1;
     unsigned                      record:1;
     unsigned                      fallback:1;
     unsigned                      consumed:1;
@@ -466,12 +470,22 @@ ngx_int_t ngx_http_mock_replay_headers(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it);
 ngx_int_t ngx_http_mock_replay_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
+    ngx_uint_t locked);
 ngx_http_mock_interaction_t *ngx_http_mock_replay_forced(
     ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_key_t *key);
 ngx_http_mock_interaction_t *ngx_http_mock_interaction_find(
     ngx_http_mock_index_t *index, ngx_str_t *path, ngx_str_t *cassette,
     ngx_uint_t n);
+
+/* ngx_http_mock_redis.c */
+char *ngx_http_mock_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_mock_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_mock_redis_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_mock_redis_enabled(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_redis_next(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g);
 
 /* ngx_http_mock_admin.c */
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);

@@ -95,16 +95,16 @@ static ngx_int_t
 ngx_http_mock_replay(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_uint_t                    n, head, lock;
+    ngx_uint_t                    n, lock;
     ngx_str_t                    *session;
-    ngx_http_mock_key_t           key;
+    ngx_http_mock_key_t          *key;
     ngx_http_mock_ctx_t          *ctx;
     ngx_http_mock_index_t        *index;
     ngx_http_mock_group_t        *g;
     ngx_http_mock_match_t        *match;
     ngx_http_mock_store_t        *store;
     ngx_http_mock_loc_conf_t     *mlcf;
-    ngx_http_mock_interaction_t  *it, *chain;
+    ngx_http_mock_interaction_t  *it;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -112,14 +112,13 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     store = mlcf->store;
     match = mlcf->match;
     session = &ctx->session;
+    key = &ctx->key;
 
-    ngx_memzero(&key, sizeof(ngx_http_mock_key_t));
-
-    if (ngx_http_mock_live_key(r, mlcf, &key) != NGX_OK) {
+    if (ngx_http_mock_live_key(r, mlcf, key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    it = ngx_http_mock_replay_forced(r, mlcf, &key);
+    it = ngx_http_mock_replay_forced(r, mlcf, key);
 
     if (it) {
         ctx->status = NGX_HTTP_MOCK_HIT;
@@ -147,8 +146,10 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         index = store->shared->index;
     }
 
-    head = 0;
-    g = ngx_http_mock_store_find(index, &key, match);
+    ctx->index = index;
+    ctx->head = 0;
+
+    g = ngx_http_mock_store_find(index, key, match);
 
     if (g == NULL
         && r->method == NGX_HTTP_HEAD
@@ -156,55 +157,121 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     {
         /* HEAD gets the headers of the GET recording, and plays nothing */
 
-        key.method = ngx_http_mock_get;
-        g = ngx_http_mock_store_find(index, &key, match);
-        head = 1;
+        key->method = ngx_http_mock_get;
+        g = ngx_http_mock_store_find(index, key, match);
+        ctx->head = 1;
     }
 
-    if (g) {
-        if (mlcf->repeats) {
-            n = 0;
+    ctx->group = g;
+    n = 0;
 
-        } else if (session->len) {
-            n = ngx_http_mock_session_next(store, session, g, head);
+    if (g && !mlcf->repeats) {
 
-        } else if (head) {
+        if (ngx_http_mock_redis_enabled(r)) {
+            if (lock) {
+                ngx_shmtx_unlock(&store->shpool->mutex);
+            }
+
+            /* the answer is sent when Redis has counted */
+
+            rc = ngx_http_mock_redis_next(r, store, g);
+
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+
+            /* Redis is out of reach: this worker counts */
+
+            if (lock) {
+                ngx_shmtx_lock(&store->shpool->mutex);
+            }
+        }
+
+        if (session->len) {
+            n = ngx_http_mock_session_next(store, session, g, ctx->head);
+
+        } else if (ctx->head) {
             n = g->played;
 
         } else {
             n = ngx_atomic_fetch_add(&g->played, 1);
         }
+    }
 
-        if (n < g->n) {
-            it = g->items[n];
+    rc = ngx_http_mock_replay_play(r, n, 1);
 
-            if (session->len && !head) {
-                ngx_http_mock_session_played(store, session, it);
-            }
+    if (lock) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
 
-            if (lock) {
-                ngx_shmtx_unlock(&store->shpool->mutex);
-            }
+    return rc;
+}
 
-            ctx->status = NGX_HTTP_MOCK_HIT;
-            ctx->interaction = it;
 
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "mock hit: interaction %ui of \"%V\", play %ui",
-                           it->index, it->cassette, n + 1);
+/*
+ * Answers with play n of the request's group, or reports the miss; with
+ * "locked" the caller holds the zone's mutex where the store needs it.
+ */
 
-            return ngx_http_mock_replay_send(r, it);
+ngx_int_t
+ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
+    ngx_uint_t locked)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    lock;
+    ngx_str_t                    *session;
+    ngx_http_mock_key_t          *key;
+    ngx_http_mock_ctx_t          *ctx;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_match_t        *match;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_loc_conf_t     *mlcf;
+    ngx_http_mock_interaction_t  *it, *chain;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    store = mlcf->store;
+    match = mlcf->match;
+    session = &ctx->session;
+    key = &ctx->key;
+    g = ctx->group;
+
+    lock = !locked && (store->writer || store->sessions || session->len);
+
+    if (lock) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    if (g && n < g->n) {
+        it = g->items[n];
+
+        if (session->len && !ctx->head) {
+            ngx_http_mock_session_played(store, session, it);
         }
 
-        if (head) {
-            key.method = r->method_name;
+        if (lock) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
         }
+
+        ctx->status = NGX_HTTP_MOCK_HIT;
+        ctx->interaction = it;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "mock hit: interaction %ui of \"%V\", play %ui",
+                       it->index, it->cassette, n + 1);
+
+        return ngx_http_mock_replay_send(r, it);
+    }
+
+    if (ctx->head) {
+        key->method = r->method_name;
     }
 
     chain = NULL;
 
     if (match->mask & NGX_HTTP_MOCK_MATCH_PATH) {
-        chain = ngx_http_mock_store_path(index, &key.path);
+        chain = ngx_http_mock_store_path(ctx->index, &key->path);
     }
 
     if (g == NULL
@@ -212,9 +279,9 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         && (match->mask & NGX_HTTP_MOCK_MATCH_METHOD))
     {
         for (it = chain; it; it = it->next_path) {
-            if ((it->key.method.len == key.method.len
-                 && ngx_strncmp(it->key.method.data, key.method.data,
-                                key.method.len) == 0)
+            if ((it->key.method.len == key->method.len
+                 && ngx_strncmp(it->key.method.data, key->method.data,
+                                key->method.len) == 0)
                 || (r->method == NGX_HTTP_HEAD
                     && it->key.method.len == 3
                     && ngx_strncmp(it->key.method.data, "GET", 3) == 0))
@@ -225,14 +292,14 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
         if (it == NULL) {
             ctx->status = NGX_HTTP_MOCK_NOT_ALLOWED;
-            rc = ngx_http_mock_replay_not_allowed(r, mlcf, &key, chain);
+            rc = ngx_http_mock_replay_not_allowed(r, mlcf, key, chain);
             goto done;
         }
     }
 
     ctx->status = g ? NGX_HTTP_MOCK_EXHAUSTED : NGX_HTTP_MOCK_MISS;
 
-    rc = ngx_http_mock_replay_miss(r, mlcf, index, &key, g, chain);
+    rc = ngx_http_mock_replay_miss(r, mlcf, ctx->index, key, g, chain);
 
 done:
 
