@@ -64,6 +64,7 @@ nginx=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
     || die "nginx binary not found: $nginx"
 export TEST_NGINX_BINARY=$nginx
 export TEST_NGINX_NO_SHUFFLE=1
+export TEST_NGINX_REDIS_PORT=${TEST_NGINX_REDIS_PORT:-16379}
 
 if [ -n "${MOCK_MODULE:-}" ]; then
     case " ${TEST_NGINX_LOAD_MODULES:-} " in
