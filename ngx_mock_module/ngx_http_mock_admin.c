@@ -29,6 +29,8 @@ typedef struct {
     ngx_http_mock_param_t         params[NGX_HTTP_MOCK_ADMIN_PARAMS];
     ngx_uint_t                    nparams;
     ngx_str_t                     error;        /* of a cassette */
+    ngx_uint_t                    status;       /* of bad input */
+    ngx_str_t                     reason;
 } ngx_http_mock_admin_t;
 
 
@@ -71,6 +73,10 @@ static void ngx_http_mock_admin_log_writer(ngx_log_t *log, ngx_uint_t level,
     u_char *buf, size_t len);
 static ngx_int_t ngx_http_mock_admin_error(ngx_http_request_t *r,
     ngx_uint_t status, char *fmt, ...);
+static ngx_int_t ngx_http_mock_admin_fail(ngx_http_mock_admin_t *a,
+    ngx_uint_t status, char *fmt, ...);
+static ngx_int_t ngx_http_mock_admin_failed(ngx_http_mock_admin_t *a,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_mock_admin_send(ngx_http_mock_admin_t *a,
     ngx_uint_t status);
 static ngx_int_t ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...);
@@ -210,7 +216,7 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
 
     rc = ngx_http_mock_admin_params(a);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_mock_admin_failed(a, rc);
     }
 
     if (ngx_http_mock_admin_param(a, "session")
@@ -253,7 +259,7 @@ ngx_http_mock_admin_params(ngx_http_mock_admin_t *a)
 
         if (p > start) {
             if (a->nparams == NGX_HTTP_MOCK_ADMIN_PARAMS) {
-                return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                return ngx_http_mock_admin_fail(a, NGX_HTTP_BAD_REQUEST,
                                                  "too many parameters");
             }
 
@@ -320,7 +326,7 @@ ngx_http_mock_admin_params(ngx_http_mock_admin_t *a)
         }
 
         if (a->nparams == NGX_HTTP_MOCK_ADMIN_PARAMS) {
-            return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mock_admin_fail(a, NGX_HTTP_BAD_REQUEST,
                                              "too many parameters");
         }
 
@@ -360,7 +366,7 @@ ngx_http_mock_admin_params(ngx_http_mock_admin_t *a)
         }
 
         if (*p == '{' || *p == '[') {
-            return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mock_admin_fail(a, NGX_HTTP_BAD_REQUEST,
                                              "\"%V\" must be a string, a "
                                              "number or null", &prm->name);
         }
@@ -389,7 +395,7 @@ ngx_http_mock_admin_params(ngx_http_mock_admin_t *a)
 
 invalid:
 
-    return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+    return ngx_http_mock_admin_fail(a, NGX_HTTP_BAD_REQUEST,
                                      "the body is not a flat JSON object");
 }
 
@@ -528,7 +534,7 @@ ngx_http_mock_admin_store(ngx_http_mock_admin_t *a,
             return NGX_OK;
         }
 
-        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mock_admin_fail(a, NGX_HTTP_BAD_REQUEST,
                                          "there are %ui cassette stores: "
                                          "name one with \"store\"",
                                          mmcf->stores.nelts);
@@ -551,7 +557,7 @@ ngx_http_mock_admin_store(ngx_http_mock_admin_t *a,
         }
     }
 
-    return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+    return ngx_http_mock_admin_fail(a, NGX_HTTP_NOT_FOUND,
                                      "no cassette store \"%V\"", value);
 }
 
@@ -686,7 +692,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
 
     rc = ngx_http_mock_admin_store(a, &store);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_mock_admin_failed(a, rc);
     }
 
     ngx_str_null(&session);
@@ -718,7 +724,8 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
     ngx_shmtx_lock(&store->shpool->mutex);
 
     index = store->sessions
-            ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
+            ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL,
+                                          NULL)
             : store->shared->index;
 
     n = 0;
@@ -938,7 +945,7 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
 
     rc = ngx_http_mock_admin_store(a, &store);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_mock_admin_failed(a, rc);
     }
 
     value = ngx_http_mock_admin_param(a, "session");
@@ -984,7 +991,8 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
 
     if (a->r->method == NGX_HTTP_POST) {
         index = store->sessions
-                ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
+                ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL,
+                                          NULL)
                 : store->shared->index;
 
         it = ngx_http_mock_interaction_find(index, path,
@@ -993,12 +1001,17 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
         if (it == NULL) {
             ngx_shmtx_unlock(&store->shpool->mutex);
 
+            if (cassette && cassette->len) {
+                return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                                 "no interaction %i in "
+                                                 "\"%V\" for session "
+                                                 "\"%V\"", n, cassette,
+                                                 &session);
+            }
+
             return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
-                                             "no interaction %i%s%V for "
-                                             "session \"%V\"", n,
-                                             cassette ? " in " : "",
-                                             cassette ? cassette : &session,
-                                             &session);
+                                             "no interaction %i for session "
+                                             "\"%V\"", n, &session);
         }
     }
 
@@ -1438,6 +1451,45 @@ ngx_http_mock_admin_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     return ngx_http_mock_admin_send(&a, status);
+}
+
+
+/* bad input found before anything is sent: remembered, then answered */
+
+static ngx_int_t
+ngx_http_mock_admin_fail(ngx_http_mock_admin_t *a, ngx_uint_t status,
+    char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+    u_char    buf[NGX_MAX_ERROR_STR];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    a->status = status;
+    a->reason.len = p - buf;
+    a->reason.data = ngx_pnalloc(a->r->pool, a->reason.len);
+
+    if (a->reason.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(a->reason.data, buf, a->reason.len);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_failed(ngx_http_mock_admin_t *a, ngx_int_t rc)
+{
+    if (rc != NGX_DECLINED) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_error(a->r, a->status, "%V", &a->reason);
 }
 
 

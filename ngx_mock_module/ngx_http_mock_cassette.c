@@ -269,11 +269,16 @@ ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
         return NULL;
     }
 
+    /* a C string too: it is opened and checked by name */
+
     cassette->name.len = name->len;
-    cassette->name.data = ngx_pstrdup(pool, name);
+    cassette->name.data = ngx_pnalloc(pool, name->len + 1);
     if (cassette->name.data == NULL) {
         return NULL;
     }
+
+    ngx_memcpy(cassette->name.data, name->data, name->len);
+    cassette->name.data[name->len] = '\0';
 
     if (ngx_array_init(&cassette->records, pool, 16,
                        sizeof(ngx_http_mock_record_t))
@@ -436,7 +441,10 @@ ngx_http_mock_cassette_parse(ngx_http_mock_yaml_t *y, u_char *data,
 }
 
 
-/* the end of the last interaction that recording completed */
+/*
+ * The end of the last interaction that recording completed, or of the
+ * head recording writes before the first one.
+ */
 
 static size_t
 ngx_http_mock_cassette_tail(u_char *data, size_t len)
@@ -444,6 +452,7 @@ ngx_http_mock_cassette_tail(u_char *data, size_t len)
     u_char  *p, *nl;
 
     static u_char  mark[] = NGX_HTTP_MOCK_RECORDED_MARK;
+    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
 
     for (p = data + len; p > data; p--) {
         if (p[-1] != '\n') {
@@ -458,6 +467,12 @@ ngx_http_mock_cassette_tail(u_char *data, size_t len)
                 return nl + 1 - data;
             }
         }
+    }
+
+    if (len > sizeof(head) - 1
+        && ngx_strncmp(data, head, sizeof(head) - 1) == 0)
+    {
+        return sizeof(head) - 1;
     }
 
     return 0;

@@ -608,7 +608,16 @@ ngx_http_mock_writer_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
         return NULL;
     }
 
-    writer->name = cassette->name;
+    /* the parsed cassette goes once the zone holds its copy */
+
+    writer->name.len = cassette->name.len;
+    writer->name.data = ngx_pnalloc(cf->pool, cassette->name.len + 1);
+    if (writer->name.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(writer->name.data, cassette->name.data, cassette->name.len + 1);
+
     writer->cassette = cassette;
     writer->fd = NGX_INVALID_FILE;
 
@@ -811,7 +820,7 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
         if (store->sessions) {
             ngx_shmtx_lock(&store->shpool->mutex);
             ctx->index = ngx_http_mock_session_index(store, &ctx->session, 0,
-                                                     NULL, NULL);
+                                                     NULL, NULL, NULL);
             ngx_shmtx_unlock(&store->shpool->mutex);
 
         } else {

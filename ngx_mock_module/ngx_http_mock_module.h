@@ -32,6 +32,9 @@
 /* the comment line that ends every interaction the module records */
 #define NGX_HTTP_MOCK_RECORDED_MARK  "# recorded "
 
+/* what a cassette that recording creates begins with */
+#define NGX_HTTP_MOCK_CASSETTE_HEAD  "version: 1\ninteractions:\n"
+
 
 /* what happened to a request, as $mock_status tells it */
 #define NGX_HTTP_MOCK_NONE           0
@@ -230,6 +233,7 @@ typedef struct {
     void                         *object;
     void                         *value_ptr;    /* forced interaction, index */
     ngx_uint_t                    value;
+    off_t                         end;          /* an index's cassette's */
     ngx_str_t                     session;
     ngx_str_t                     extra;        /* endpoint; cassette name */
 } ngx_http_mock_state_t;
@@ -266,6 +270,7 @@ struct ngx_http_mock_writer_s {
     ngx_http_mock_cassette_t     *cassette;     /* as loaded */
     ngx_fd_t                      fd;
     ngx_uint_t                   *count;        /* interactions in the file */
+    off_t                        *end;          /* of the last complete one */
     ngx_array_t                   stores;       /* ngx_http_mock_store_t * */
 };
 
@@ -386,15 +391,15 @@ ngx_int_t ngx_http_mock_session_name(ngx_pool_t *pool, ngx_str_t *value,
     ngx_str_t *name);
 ngx_http_mock_index_t *ngx_http_mock_session_index(
     ngx_http_mock_store_t *store, ngx_str_t *session, ngx_uint_t create,
-    ngx_str_t **cassette, ngx_uint_t **count);
+    ngx_str_t **cassette, ngx_uint_t **count, off_t **end);
 void ngx_http_mock_state_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 ngx_int_t ngx_http_mock_session_register(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
-    ngx_uint_t count);
+    ngx_uint_t count, off_t end);
 ngx_int_t ngx_http_mock_session_update(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
-    ngx_uint_t count);
+    ngx_uint_t count, off_t end);
 ngx_uint_t ngx_http_mock_session_next(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_group_t *g, ngx_uint_t peek);
 void ngx_http_mock_session_played(ngx_http_mock_store_t *store,
@@ -416,7 +421,7 @@ ngx_http_mock_writer_t *ngx_http_mock_session_writer(ngx_http_request_t *r,
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
-    ngx_cycle_t *cycle);
+    ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
 ngx_int_t ngx_http_mock_yaml_entry(ngx_pool_t *pool,

@@ -106,7 +106,7 @@ ngx_http_mock_session_name(ngx_pool_t *pool, ngx_str_t *value,
 
 ngx_http_mock_index_t *
 ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
-    ngx_uint_t create, ngx_str_t **cassette, ngx_uint_t **count)
+    ngx_uint_t create, ngx_str_t **cassette, ngx_uint_t **count, off_t **end)
 {
     u_char                 *p;
     ngx_str_t               empty, name;
@@ -139,7 +139,7 @@ ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
         p = ngx_cpymem(p, session->data, session->len);
         ngx_memcpy(p, ".yaml", sizeof(".yaml") - 1);
 
-        if (ngx_http_mock_session_register(store, session, index, &name, 0)
+        if (ngx_http_mock_session_register(store, session, index, &name, 0, 0)
             != NGX_OK)
         {
             return NULL;
@@ -160,6 +160,10 @@ ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
         *count = &st->value;
     }
 
+    if (end) {
+        *end = &st->end;
+    }
+
     return st->value_ptr;
 }
 
@@ -172,7 +176,7 @@ ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
 ngx_int_t
 ngx_http_mock_session_register(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_index_t *index, ngx_str_t *cassette,
-    ngx_uint_t count)
+    ngx_uint_t count, off_t end)
 {
     ngx_str_t               empty;
     ngx_http_mock_state_t  *st;
@@ -187,6 +191,7 @@ ngx_http_mock_session_register(ngx_http_mock_store_t *store,
 
     st->value_ptr = index;
     st->value = count;
+    st->end = end;
     st->extra = *cassette;
 
     return NGX_OK;
@@ -197,7 +202,8 @@ ngx_http_mock_session_register(ngx_http_mock_store_t *store,
 
 ngx_int_t
 ngx_http_mock_session_update(ngx_http_mock_store_t *store, ngx_str_t *session,
-    ngx_http_mock_index_t *index, ngx_str_t *cassette, ngx_uint_t count)
+    ngx_http_mock_index_t *index, ngx_str_t *cassette, ngx_uint_t count,
+    off_t end)
 {
     ngx_str_t               empty;
     ngx_http_mock_state_t  *st;
@@ -212,6 +218,7 @@ ngx_http_mock_session_update(ngx_http_mock_store_t *store, ngx_str_t *session,
 
     st->value_ptr = index;
     st->value = count;
+    st->end = end;
     st->extra = *cassette;
 
     return NGX_OK;
@@ -422,6 +429,7 @@ ngx_http_mock_writer_t *
 ngx_http_mock_session_writer(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_str_t *session)
 {
+    off_t                      *end;
     ngx_uint_t                  i, *count;
     ngx_str_t                  *cassette;
     ngx_pool_cleanup_t         *cln;
@@ -433,7 +441,8 @@ ngx_http_mock_session_writer(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&store->shpool->mutex);
 
-    if (ngx_http_mock_session_index(store, session, 1, &cassette, &count)
+    if (ngx_http_mock_session_index(store, session, 1, &cassette, &count,
+                                    &end)
         == NULL)
     {
         ngx_shmtx_unlock(&store->shpool->mutex);
@@ -474,6 +483,7 @@ ngx_http_mock_session_writer(ngx_http_request_t *r,
 
     writer->shm_name = cassette;
     writer->count = count;
+    writer->end = end;
 
     writer->fd = ngx_open_file(writer->name.data, NGX_FILE_APPEND,
                                NGX_FILE_CREATE_OR_OPEN,

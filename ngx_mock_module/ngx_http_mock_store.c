@@ -160,9 +160,11 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_mock_main_conf_t *mmcf = shm_zone->data;
 
+    off_t                       end;
     size_t                      len;
     ngx_int_t                   rc;
     ngx_str_t                   name, session;
+    ngx_file_info_t             fi;
     ngx_uint_t                  i, j, n;
     ngx_slab_pool_t            *shpool;
     ngx_http_mock_shctx_t      *sh;
@@ -245,25 +247,37 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                 goto failed;
             }
 
+            /* a file made appendable may have been rewritten: its end now */
+
+            end = cassettes[j]->valid;
+
+            if (stores[i]->records && !ngx_test_config) {
+                if (ngx_http_mock_writer_prepare(cassettes[j],
+                                                 shm_zone->shm.log)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                if (ngx_file_info(cassettes[j]->name.data, &fi)
+                    != NGX_FILE_ERROR)
+                {
+                    end = ngx_file_size(&fi);
+                }
+            }
+
             ngx_shmtx_lock(&shpool->mutex);
 
             rc = ngx_http_mock_session_register(stores[i],
                                    ngx_http_mock_session_of(stores[i], &name,
                                                             &session),
-                                   index,
-                                   &name, cassettes[j]->records.nelts);
+                                   index, &name, cassettes[j]->records.nelts,
+                                   end);
 
             ngx_shmtx_unlock(&shpool->mutex);
 
             if (rc != NGX_OK) {
                 goto too_small;
-            }
-
-            if (stores[i]->records
-                && ngx_http_mock_writer_prepare(cassettes[j], shm_zone->shm.log)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
             }
         }
 
@@ -283,11 +297,17 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     writers = mmcf->writers.elts;
 
     for (i = 0; i < mmcf->writers.nelts; i++) {
-        if (ngx_http_mock_writer_open(writers[i], (ngx_cycle_t *) ngx_cycle)
-            != NGX_OK)
-        {
+        if (ngx_http_mock_writer_open(writers[i], shm_zone->shm.log) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        writers[i]->end = ngx_slab_alloc(shpool, sizeof(off_t));
+        if (writers[i]->end == NULL) {
+            return NGX_ERROR;
+        }
+
+        *writers[i]->end = (writers[i]->fd == NGX_INVALID_FILE)
+                           ? 0 : lseek(writers[i]->fd, 0, SEEK_END);
 
         writers[i]->shm_name = ngx_slab_alloc(shpool, sizeof(ngx_str_t)
                                               + writers[i]->name.len);
@@ -536,6 +556,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
         ngx_http_mock_index_t  *index;
         ngx_str_t               name;
         ngx_uint_t              count;
+        off_t                   end;
     } built_t;
 
     built_t                    *b;
@@ -570,6 +591,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
                 rc = ngx_http_mock_store_load(stores[i], &cassettes[j], 1,
                                               &b->index, &b->name, 1, log);
                 b->count = cassettes[j]->records.nelts;
+                b->end = cassettes[j]->valid;
 
             } else {
                 rc = ngx_http_mock_store_load(stores[i], cassettes,
@@ -626,16 +648,16 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
             (void) ngx_http_mock_session_of(stores[i], &b[k].name, &session);
 
             if (ngx_http_mock_session_index(stores[i], &session, 0, NULL,
-                                            NULL))
+                                            NULL, NULL))
             {
                 rc = ngx_http_mock_session_update(stores[i], &session,
                                                   b[k].index, &b[k].name,
-                                                  b[k].count);
+                                                  b[k].count, b[k].end);
 
             } else {
                 rc = ngx_http_mock_session_register(stores[i], &session,
                                                     b[k].index, &b[k].name,
-                                                    b[k].count);
+                                                    b[k].count, b[k].end);
             }
 
             if (rc != NGX_OK) {

@@ -15,9 +15,6 @@
 #include "ngx_http_mock_module.h"
 
 
-#define NGX_HTTP_MOCK_CASSETTE_HEAD  "version: 1\ninteractions:\n"
-
-
 static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len);
@@ -90,7 +87,7 @@ ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
 
 
 ngx_int_t
-ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
+ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
     ngx_fd_t  fd;
 
@@ -98,7 +95,7 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_mock_writer_prepare(writer->cassette, cycle->log) != NGX_OK) {
+    if (ngx_http_mock_writer_prepare(writer->cassette, log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -106,7 +103,7 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
                        NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
                       "mock: cassette \"%V\" cannot be opened for recording",
                       &writer->name);
         return NGX_ERROR;
@@ -121,7 +118,7 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle)
                                    sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1)
            != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
                       "mock: cassette \"%V\" cannot be written",
                       &writer->name);
         return NGX_ERROR;
@@ -240,6 +237,25 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
 
     end = lseek(writer->fd, 0, SEEK_END);
 
+    /*
+     * A worker killed in the middle of a write left part of an interaction
+     * after the last complete one: it goes before anything is appended.
+     */
+
+    if (end != -1 && end > *writer->end) {
+        if (ftruncate(writer->fd, *writer->end) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          "mock: ftruncate() \"%V\" failed", &writer->name);
+
+        } else {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "mock: removed an incomplete interaction after byte "
+                          "%O of cassette \"%V\"", *writer->end,
+                          &writer->name);
+            end = *writer->end;
+        }
+    }
+
     if (end == -1
         || (end == 0
             && ngx_http_mock_write_all(writer->fd,
@@ -267,6 +283,7 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     }
 
     rec->index = (*writer->count)++;
+    *writer->end = lseek(writer->fd, 0, SEEK_END);
 
     (void) ngx_unlock_fd(writer->fd);
 

@@ -1,0 +1,490 @@
+# Cassettes recorded by the module replay in vcrpy.
+#
+# nginx records a few exchanges through proxy_pass from an upstream that
+# is a location of the same nginx: a JSON GET with a query, a POST with a
+# JSON body, a response with two Set-Cookie headers, a gzip-compressed
+# response, a binary body and a 404.  What nginx returned to the client
+# for each is kept.  Then nginx is stopped and Debian's python3-vcr
+# replays the cassette with record_mode "none" to python3-requests,
+# which sends the same requests to the recorded upstream URLs: with
+# nginx stopped, every answer comes from the cassette.  The statuses,
+# reasons, bodies and headers must be those nginx returned.
+#
+# Bodies are compared as raw bytes: the script asks for the response
+# undecoded (stream=True, then raw.read(decode_content=False)), so the
+# gzip body is compared byte for byte as it was sent compressed.  As
+# requests decodes gzip by default, the gzip request is played once more
+# the ordinary way, and its decoded content must be the uncompressed
+# JSON, which is also what Perl's IO::Uncompress::Gunzip gets from the
+# bytes nginx returned.
+#
+# vcrpy matches on its defaults (method, scheme, host, port, path,
+# query) and on the request body too, so the recorded POST body must be
+# the one that was sent (vcrpy compares JSON bodies parsed).
+#
+# This file runs its own nginx under t/servroot-vcrpy-roundtrip/.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Fcntl qw(:flock);
+use FindBin;
+use File::Path qw(make_path remove_tree);
+use File::Spec;
+use HTTP::Tiny;
+use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
+use JSON::PP ();
+use MIME::Base64 qw(encode_base64 decode_base64);
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+    plan skip_all => 'this file runs its own nginx, not under valgrind';
+}
+
+my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+if (!defined $module) {
+    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
+                     . '(run through scripts/run-tests.sh or "make test")';
+}
+$module = File::Spec->rel2abs($module);
+if (!-f $module) {
+    plan skip_all => "module not found: $module";
+}
+
+my $python = '/usr/bin/python3';
+if (system("$python -c 'import vcr, requests' >/dev/null 2>&1") != 0) {
+    plan skip_all => "$python cannot import vcr and requests, needed to "
+                     . 'replay the cassette (Debian: apt-get install '
+                     . 'python3-vcr python3-requests)';
+}
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+my $port  = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 24;
+my $root  = "$FindBin::Bin/servroot-vcrpy-roundtrip";
+my $conf  = "$root/conf/nginx.conf";
+my $cassette = "$root/html/rec.yaml";
+
+my $WORKERS = 1;
+my $WAIT    = 10;   # seconds to wait for nginx to start, stop, answer
+
+my $upstream = "http://127.0.0.1:$port/backend";
+
+# The binary file the upstream serves: every byte value, and no valid
+# UTF-8 text.
+my $BLOB = join '', map { chr(($_ * 7 + 3) % 256) } 0 .. 4095;
+
+# What the gzip location compresses.
+my $GZ_JSON = '{"compressed":"' . ('yes ' x 50) . 'done"}';
+
+# The JSON GET's body has UTF-8 text in it ("Zo\x{eb} \x{2713}"), which
+# the cassette keeps as text.
+my $NAME = "Zo\x{c3}\x{ab} \x{e2}\x{9c}\x{93}";
+
+my $master_pid;
+my %seen_workers;   # every worker seen, see stop_nginx()
+
+# Stop nginx whatever happens.
+END {
+    local $?;
+    stop_nginx();
+}
+
+# Two runs of this file at once would share the server root and the
+# port: the second run waits for the first.
+open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
+if (!flock $lock, LOCK_EX | LOCK_NB) {
+    diag("waiting for another run of this test to finish");
+    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
+}
+
+# An nginx left over by an interrupted earlier run would hold the port.
+if (open my $fh, '<', "$root/logs/nginx.pid") {
+    my $pid = <$fh>;
+    close $fh;
+    # Only when the pid is still an nginx: pids get reused.
+    if (defined $pid && $pid =~ /^(\d+)/
+        && slurp("/proc/$1/cmdline") =~ /nginx/)
+    {
+        $master_pid = $1;
+        stop_nginx();
+    }
+}
+
+remove_tree($root);
+make_path("$root/conf", "$root/logs", "$root/html/bin");
+write_file("$root/html/bin/blob.bin", $BLOB);
+
+write_file($conf, <<"EOF");
+load_module $module;
+@{[ $> == 0 ? 'user root;' : '' ]}
+daemon on;
+master_process on;
+worker_processes $WORKERS;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+
+events {
+    worker_connections 64;
+}
+
+http {
+    access_log logs/access.log;
+
+    server {
+        listen 127.0.0.1:$port;
+
+        # the service being recorded
+
+        location = /backend/json {
+            default_type application/json;
+            return 200 '{"id":7,"name":"$NAME","q":"\$arg_q"}';
+        }
+
+        location = /backend/post {
+            default_type application/json;
+            return 201 '{"created":true}';
+        }
+
+        location = /backend/cookies {
+            add_header Set-Cookie "a=1; Path=/";
+            add_header Set-Cookie "b=2; HttpOnly";
+            return 200 "two cookies\\n";
+        }
+
+        # The proxy speaks HTTP/1.0 to its upstream: gzip_http_version
+        # 1.0 lets the upstream compress all the same.
+        location = /backend/gz {
+            gzip on;
+            gzip_types text/plain application/json;
+            gzip_min_length 1;
+            gzip_http_version 1.0;
+            default_type application/json;
+            return 200 '$GZ_JSON';
+        }
+
+        # blob.bin, and a 404 for anything else
+        location /backend/bin/ {
+            alias html/bin/;
+            default_type application/octet-stream;
+        }
+
+        location /api/ {
+            proxy_pass $upstream/;
+            mock_replay html/rec.yaml;
+            mock_mode record;
+        }
+    }
+}
+EOF
+
+# The exchanges: nginx gets /api$path, the upstream /backend$path.
+my @exchanges = (
+    { name => 'JSON GET with a query', method => 'GET',
+      path => '/json?q=hello%20world&n=1' },
+    { name => 'POST with a JSON body', method => 'POST', path => '/post',
+      headers => { 'Content-Type' => 'application/json' },
+      body => '{"name":"widget","tags":["a","b"],"n":2}' },
+    { name => 'two Set-Cookie headers', method => 'GET', path => '/cookies' },
+    { name => 'gzip-compressed body', method => 'GET', path => '/gz',
+      headers => { 'Accept-Encoding' => 'gzip' } },
+    { name => 'binary body', method => 'GET', path => '/bin/blob.bin' },
+    { name => '404', method => 'GET', path => '/bin/nothing.bin' },
+);
+
+start_nginx();
+
+my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
+for my $x (@exchanges) {
+    $x->{got} = $http->request(
+        $x->{method}, "http://127.0.0.1:$port/api$x->{path}",
+        { headers => $x->{headers} // {},
+          defined $x->{body} ? (content => $x->{body}) : () });
+}
+
+stop_nginx();
+ok(!masters_of_this_root(), 'nginx stopped before vcrpy replays');
+
+# What nginx returned through the proxy.
+my %by = map { $_->{path} => $_ } @exchanges;
+is($by{'/json?q=hello%20world&n=1'}{got}{content},
+   qq{{"id":7,"name":"$NAME","q":"hello%20world"}}, 'JSON GET: the JSON');
+is($by{'/post'}{got}{status}, 201, 'POST: 201');
+is_deeply($by{'/cookies'}{got}{headers}{'set-cookie'},
+          [ 'a=1; Path=/', 'b=2; HttpOnly' ], 'two Set-Cookie headers');
+is($by{'/gz'}{got}{headers}{'content-encoding'}, 'gzip',
+   'the gzip body came compressed');
+gunzip(\$by{'/gz'}{got}{content} => \my $gunzipped)
+    or diag("gunzip: $GunzipError");
+is($gunzipped, $GZ_JSON, 'and uncompresses to the JSON');
+ok($by{'/bin/blob.bin'}{got}{content} eq $BLOB, 'the binary body');
+is($by{'/bin/nothing.bin'}{got}{status}, 404, 'the 404');
+
+my $log = slurp("$root/logs/error.log");
+unlike($log, qr/exited on signal|\[alert\]|\[crit\]/, 'no worker crashed');
+unlike($log, qr/mock: cannot record|is not recorded/,
+       'every exchange was recorded');
+
+# The cassette as written.
+
+my $text = slurp($cassette);
+my @uris = $text =~ /^    uri: "(.*)"$/mg;
+is_deeply(\@uris, [ map { "$upstream$_->{path}" } @exchanges ],
+          'the cassette has the upstream URLs, in order');
+my ($head, @items) = split_items($text);
+is(scalar(@items), scalar(@exchanges), 'one item per exchange');
+my ($gz_item) = grep { m{^    uri: ".*/backend/gz"$}m } @items;
+like($gz_item // '', qr/^  response:\n    body:\n      string: !!binary "/m,
+     'the gzip body is stored as !!binary');
+like($gz_item // '', qr/^      "Content-Encoding":\n      - "gzip"$/m,
+     'with its Content-Encoding: gzip');
+my ($json_item) = grep { m{^    uri: ".*/backend/json\?.*"$}m } @items;
+like($json_item // '', qr/^\ {6} string:\ "\{ \\"id\\":7,
+                          \\"name\\":\\"\Q$NAME\E\\"/xm,
+     'the UTF-8 JSON body is stored as text');
+my ($bin_item) = grep { m{^    uri: ".*/backend/bin/blob\.bin"$}m } @items;
+like($bin_item // '', qr/^      string: !!binary "/m,
+     'the binary body is stored as !!binary');
+
+# vcrpy replays it.
+
+write_file("$root/replay.py", <<'PY');
+# Replays the cassette in argv[1] with vcrpy to requests; the requests
+# are in the JSON file argv[2]; prints what requests got, as JSON.
+import base64, json, sys
+
+import requests
+import vcr
+
+cassette, spec = sys.argv[1], sys.argv[2]
+with open(spec) as f:
+    exchanges = json.load(f)
+
+match_on = ["method", "scheme", "host", "port", "path", "query", "body"]
+out = {"raw": [], "decoded_gz": None}
+
+# record_mode "none": a request that the cassette does not have raises
+# CannotOverwriteExistingCassetteException instead of going out.
+my_vcr = vcr.VCR(record_mode="none")
+
+with my_vcr.use_cassette(cassette, match_on=match_on) as cass:
+    for x in exchanges:
+        body = base64.b64decode(x["body"]) if x["body"] is not None else None
+        r = requests.request(x["method"], x["url"], data=body,
+                             headers=x["headers"], stream=True)
+        raw = r.raw.read(decode_content=False)
+        headers = {}
+        for name in r.raw.headers.keys():
+            headers[name.lower()] = r.raw.headers.getlist(name)
+        out["raw"].append({
+            "status": r.status_code,
+            "reason": r.reason,
+            "body": base64.b64encode(raw).decode("ascii"),
+            "headers": headers,
+        })
+    out["all_played"] = cass.all_played
+    out["play_count"] = cass.play_count
+
+# The gzip exchange again, decoded the ordinary way.
+with my_vcr.use_cassette(cassette, match_on=match_on):
+    x = [x for x in exchanges if x["path"] == "/gz"][0]
+    r = requests.request(x["method"], x["url"], headers=x["headers"])
+    out["decoded_gz"] = base64.b64encode(r.content).decode("ascii")
+
+print(json.dumps(out))
+PY
+
+my $json = JSON::PP->new->canonical;
+write_file("$root/spec.json", $json->encode([
+    map { { path => $_->{path}, method => $_->{method},
+            url => "$upstream$_->{path}",
+            headers => $_->{headers} // {},
+            body => defined $_->{body} ? encode_base64($_->{body}, '')
+                                       : undef } } @exchanges ]));
+
+my ($rc, $out, $err) = run_cmd($python, "$root/replay.py", $cassette,
+                               "$root/spec.json");
+is($rc, 0, 'vcrpy replays the cassette') or diag($err);
+my $replay = eval { $json->decode($out) } // { raw => [] };
+
+is($replay->{play_count}, scalar(@exchanges),
+   'vcrpy played ' . scalar(@exchanges) . ' interactions');
+ok($replay->{all_played}, 'vcrpy played every interaction');
+
+for my $i (0 .. $#exchanges) {
+    my $x = $exchanges[$i];
+    my $got = $x->{got};
+    my $v = $replay->{raw}[$i] // {};
+    my $name = "vcrpy, $x->{name}";
+
+    is($v->{status}, $got->{status}, "$name: status $got->{status}");
+    is($v->{reason}, $got->{reason}, "$name: reason \"$got->{reason}\"");
+    my $body = decode_base64($v->{body} // '');
+    ok($body eq $got->{content}, "$name: the same body bytes ("
+       . length($got->{content}) . ')')
+        or diag('vcrpy: ' . unpack('H*', substr($body, 0, 64))
+                . "\nnginx: " . unpack('H*', substr($got->{content}, 0, 64)));
+
+    for my $h (qw(content-type content-encoding set-cookie)) {
+        my $want = $got->{headers}{$h};
+        next unless defined $want;
+        $want = [ $want ] unless ref $want;
+        is_deeply($v->{headers}{$h}, $want, "$name: $h @$want");
+    }
+}
+
+is(decode_base64($replay->{decoded_gz} // ''), $GZ_JSON,
+   'vcrpy, gzip-compressed body decoded by requests: the JSON');
+
+ok(!masters_of_this_root(), 'nginx is not running');
+
+done_testing();
+
+
+# A cassette written by the module: its head ("version: 1" and
+# "interactions:"), then its items, each from its "- request:" line at
+# column 0 up to the next one.
+sub split_items {
+    my ($text) = @_;
+    my @parts = split /^(?=- request:)/m, $text;
+    my $head = (@parts && $parts[0] !~ /^- request:/) ? shift @parts : '';
+    return ($head, @parts);
+}
+
+sub write_file {
+    my ($file, $text) = @_;
+    open my $fh, '>', "$file.tmp" or die "cannot write $file.tmp: $!";
+    print {$fh} $text;
+    close $fh or die "cannot write $file.tmp: $!";
+    rename "$file.tmp", $file or die "cannot rename $file.tmp: $!";
+}
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+# Runs a command; returns its wait status, its stdout and its stderr.
+sub run_cmd {
+    my @cmd = @_;
+    my ($outfile, $errfile) = ("$root/cmd.stdout", "$root/cmd.stderr");
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', $outfile;
+        open STDERR, '>', $errfile;
+        exec @cmd or do {
+            print STDERR "exec $cmd[0]: $!\n";
+            POSIX::_exit(127);
+        };
+    }
+    waitpid $pid, 0;
+    my $rc = $?;
+    my ($out, $err) = (slurp($outfile), slurp($errfile));
+    unlink $outfile, $errfile;
+    return ($rc, $out, $err);
+}
+
+sub read_pid {
+    my $pid = slurp("$root/logs/nginx.pid");
+    return $pid =~ /^(\d+)/ ? $1 : undef;
+}
+
+# The children of a master process, from /proc: its workers.
+sub children_of {
+    my ($ppid) = @_;
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $line = slurp($stat) or next;
+        # pid (comm) state ppid ...; comm may contain spaces.
+        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
+                          && $2 == $ppid;
+    }
+    @pids = sort { $a <=> $b } @pids;
+    return @pids;
+}
+
+sub worker_pids {
+    my @pids = $master_pid ? children_of($master_pid) : ();
+    $seen_workers{$_} = 1 for @pids;
+    return @pids;
+}
+
+# nginx masters still running from this server root (their command line
+# names it).
+sub masters_of_this_root {
+    my @pids;
+    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
+        my $cmd = slurp($cmdline);
+        push @pids, $cmdline =~ m{(\d+)} if index($cmd, $root) >= 0;
+    }
+    return @pids;
+}
+
+# Starts nginx; returns what it wrote to stderr before it detached (the
+# warnings about the configuration, which it loads before it opens the
+# error log).
+sub start_nginx {
+    my ($rc, $out, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
+    die "nginx did not start:\n$err" if $rc != 0;
+
+    # The daemon writes its pid file once it has detached.
+    my $deadline = time + $WAIT;
+    until (defined($master_pid = read_pid())
+           && worker_pids() >= $WORKERS)
+    {
+        if (time > $deadline) {
+            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
+        }
+        sleep 0.05;
+    }
+    return $err;
+}
+
+# A process that exited but was not reaped yet (the daemonized master is
+# reaped by init) counts as gone.
+sub alive {
+    my ($pid) = @_;
+    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
+}
+
+sub stop_nginx {
+    if ($master_pid && alive($master_pid)) {
+        worker_pids();
+
+        # QUIT first for a graceful stop, TERM and KILL if it hangs.
+        for my $sig (qw(QUIT TERM KILL)) {
+            kill $sig, $master_pid;
+            my $deadline = time + $WAIT;
+            while (alive($master_pid) && time < $deadline) {
+                sleep 0.05;
+            }
+            last unless alive($master_pid);
+            diag("nginx master $master_pid ignored SIG$sig");
+        }
+    }
+
+    # Workers whose master died would go on holding the port.
+    for my $pid (keys %seen_workers) {
+        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
+    }
+    %seen_workers = ();
+    unlink "$root/logs/nginx.pid";
+    undef $master_pid;
+}
+
+sub get {
+    my ($path) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
+    return $http->get("http://127.0.0.1:$port$path");
+}
+
+sub is_response {
+    my ($r, $status, $body, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $ok = is("$r->{status} $r->{content}", "$status $body", $name);
+    diag(slurp("$root/logs/error.log")) unless $ok;
+    return $ok;
+}
