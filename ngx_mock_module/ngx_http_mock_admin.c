@@ -724,8 +724,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
     ngx_shmtx_lock(&store->shpool->mutex);
 
     index = store->sessions
-            ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL,
-                                          NULL)
+            ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
             : store->shared->index;
 
     n = 0;
@@ -991,8 +990,7 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
 
     if (a->r->method == NGX_HTTP_POST) {
         index = store->sessions
-                ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL,
-                                          NULL)
+                ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
                 : store->shared->index;
 
         it = ngx_http_mock_interaction_find(index, path,

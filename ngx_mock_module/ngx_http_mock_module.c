@@ -820,7 +820,7 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
         if (store->sessions) {
             ngx_shmtx_lock(&store->shpool->mutex);
             ctx->index = ngx_http_mock_session_index(store, &ctx->session, 0,
-                                                     NULL, NULL, NULL);
+                                                     NULL, NULL);
             ngx_shmtx_unlock(&store->shpool->mutex);
 
         } else {

@@ -187,6 +187,14 @@ typedef struct {
 typedef struct ngx_http_mock_writer_s  ngx_http_mock_writer_t;
 
 
+/* a cassette file being recorded into, as all workers see it */
+typedef struct {
+    ngx_atomic_t                  lock;         /* the writing worker's pid */
+    off_t                         end;          /* of the last complete one */
+    ngx_uint_t                    count;        /* interactions in it */
+} ngx_http_mock_file_t;
+
+
 typedef struct ngx_http_mock_shctx_s  ngx_http_mock_shctx_t;
 
 
@@ -233,7 +241,7 @@ typedef struct {
     void                         *object;
     void                         *value_ptr;    /* forced interaction, index */
     ngx_uint_t                    value;
-    off_t                         end;          /* an index's cassette's */
+    ngx_http_mock_file_t          file;         /* an index's cassette */
     ngx_str_t                     session;
     ngx_str_t                     extra;        /* endpoint; cassette name */
 } ngx_http_mock_state_t;
@@ -257,6 +265,8 @@ struct ngx_http_mock_shctx_s {
     ngx_rbtree_t                  rbtree;
     ngx_rbtree_node_t             sentinel;
     ngx_atomic_t                  redis_down;
+    u_char                       *chunk_pos;    /* for recordings */
+    u_char                       *chunk_last;
     ngx_uint_t                    journal_size;
     ngx_atomic_t                  journal_next;
     ngx_http_mock_journal_entry_t *journal;
@@ -269,8 +279,7 @@ struct ngx_http_mock_writer_s {
     ngx_str_t                    *shm_name;     /* in the shared zone */
     ngx_http_mock_cassette_t     *cassette;     /* as loaded */
     ngx_fd_t                      fd;
-    ngx_uint_t                   *count;        /* interactions in the file */
-    off_t                        *end;          /* of the last complete one */
+    ngx_http_mock_file_t         *file;         /* in the shared zone */
     ngx_array_t                   stores;       /* ngx_http_mock_store_t * */
 };
 
@@ -391,7 +400,7 @@ ngx_int_t ngx_http_mock_session_name(ngx_pool_t *pool, ngx_str_t *value,
     ngx_str_t *name);
 ngx_http_mock_index_t *ngx_http_mock_session_index(
     ngx_http_mock_store_t *store, ngx_str_t *session, ngx_uint_t create,
-    ngx_str_t **cassette, ngx_uint_t **count, off_t **end);
+    ngx_str_t **cassette, ngx_http_mock_file_t **file);
 void ngx_http_mock_state_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 ngx_int_t ngx_http_mock_session_register(ngx_http_mock_store_t *store,

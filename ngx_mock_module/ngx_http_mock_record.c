@@ -444,7 +444,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     if (store->sessions) {
         ngx_shmtx_lock(&store->shpool->mutex);
         index = ngx_http_mock_session_index(store, &ctx->session, 1, NULL,
-                                            NULL, NULL);
+                                            NULL);
         ngx_shmtx_unlock(&store->shpool->mutex);
 
         if (index) {

@@ -139,8 +139,7 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
     if (index == NULL && store->sessions) {
         /* a session that recording has started since */
-        index = ngx_http_mock_session_index(store, session, 0, NULL, NULL,
-                                            NULL);
+        index = ngx_http_mock_session_index(store, session, 0, NULL, NULL);
     }
 
     if (index == NULL) {

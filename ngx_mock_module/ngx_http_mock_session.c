@@ -106,7 +106,7 @@ ngx_http_mock_session_name(ngx_pool_t *pool, ngx_str_t *value,
 
 ngx_http_mock_index_t *
 ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
-    ngx_uint_t create, ngx_str_t **cassette, ngx_uint_t **count, off_t **end)
+    ngx_uint_t create, ngx_str_t **cassette, ngx_http_mock_file_t **file)
 {
     u_char                 *p;
     ngx_str_t               empty, name;
@@ -156,12 +156,8 @@ ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
         *cassette = &st->extra;
     }
 
-    if (count) {
-        *count = &st->value;
-    }
-
-    if (end) {
-        *end = &st->end;
+    if (file) {
+        *file = &st->file;
     }
 
     return st->value_ptr;
@@ -190,8 +186,8 @@ ngx_http_mock_session_register(ngx_http_mock_store_t *store,
     }
 
     st->value_ptr = index;
-    st->value = count;
-    st->end = end;
+    st->file.count = count;
+    st->file.end = end;
     st->extra = *cassette;
 
     return NGX_OK;
@@ -217,8 +213,8 @@ ngx_http_mock_session_update(ngx_http_mock_store_t *store, ngx_str_t *session,
     }
 
     st->value_ptr = index;
-    st->value = count;
-    st->end = end;
+    st->file.count = count;
+    st->file.end = end;
     st->extra = *cassette;
 
     return NGX_OK;
@@ -429,9 +425,9 @@ ngx_http_mock_writer_t *
 ngx_http_mock_session_writer(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_str_t *session)
 {
-    off_t                      *end;
-    ngx_uint_t                  i, *count;
+    ngx_uint_t                  i;
     ngx_str_t                  *cassette;
+    ngx_http_mock_file_t       *file;
     ngx_pool_cleanup_t         *cln;
     ngx_http_mock_writer_t     *writer, **writers, **wp;
     ngx_http_mock_main_conf_t  *mmcf;
@@ -441,8 +437,7 @@ ngx_http_mock_session_writer(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&store->shpool->mutex);
 
-    if (ngx_http_mock_session_index(store, session, 1, &cassette, &count,
-                                    &end)
+    if (ngx_http_mock_session_index(store, session, 1, &cassette, &file)
         == NULL)
     {
         ngx_shmtx_unlock(&store->shpool->mutex);
@@ -482,10 +477,9 @@ ngx_http_mock_session_writer(ngx_http_request_t *r,
     writer->name.data[cassette->len] = '\0';
 
     writer->shm_name = cassette;
-    writer->count = count;
-    writer->end = end;
+    writer->file = file;
 
-    writer->fd = ngx_open_file(writer->name.data, NGX_FILE_APPEND,
+    writer->fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY,
                                NGX_FILE_CREATE_OR_OPEN,
                                NGX_FILE_DEFAULT_ACCESS);
 

@@ -58,6 +58,8 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 
 #define ngx_http_mock_aligned(size)  ngx_align(size, sizeof(void *))
 
+#define NGX_HTTP_MOCK_CHUNK          (256 * 1024)
+
 
 size_t
 ngx_http_mock_store_size(ngx_http_mock_store_t *store)
@@ -301,13 +303,15 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             return NGX_ERROR;
         }
 
-        writers[i]->end = ngx_slab_alloc(shpool, sizeof(off_t));
-        if (writers[i]->end == NULL) {
+        writers[i]->file = ngx_slab_calloc(shpool,
+                                           sizeof(ngx_http_mock_file_t));
+        if (writers[i]->file == NULL) {
             return NGX_ERROR;
         }
 
-        *writers[i]->end = (writers[i]->fd == NGX_INVALID_FILE)
-                           ? 0 : lseek(writers[i]->fd, 0, SEEK_END);
+        writers[i]->file->end = (writers[i]->fd == NGX_INVALID_FILE)
+                                ? 0 : lseek(writers[i]->fd, 0, SEEK_END);
+        writers[i]->file->count = writers[i]->cassette->records.nelts;
 
         writers[i]->shm_name = ngx_slab_alloc(shpool, sizeof(ngx_str_t)
                                               + writers[i]->name.len);
@@ -315,12 +319,6 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             return NGX_ERROR;
         }
 
-        writers[i]->count = ngx_slab_alloc(shpool, sizeof(ngx_uint_t));
-        if (writers[i]->count == NULL) {
-            return NGX_ERROR;
-        }
-
-        *writers[i]->count = writers[i]->cassette->records.nelts;
 
         writers[i]->shm_name->len = writers[i]->name.len;
         writers[i]->shm_name->data = (u_char *) (writers[i]->shm_name + 1);
@@ -648,7 +646,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
             (void) ngx_http_mock_session_of(stores[i], &b[k].name, &session);
 
             if (ngx_http_mock_session_index(stores[i], &session, 0, NULL,
-                                            NULL, NULL))
+                                            NULL))
             {
                 rc = ngx_http_mock_session_update(stores[i], &session,
                                                   b[k].index, &b[k].name,
@@ -682,7 +680,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
                                    writers[i]->name.data,
                                    writers[i]->name.len) == 0)
                 {
-                    *writers[i]->count = cassettes[k]->records.nelts;
+                    writers[i]->file->count = cassettes[k]->records.nelts;
                 }
             }
         }
@@ -999,8 +997,10 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     size_t                        size;
     u_char                       *p;
     uint32_t                      hash;
+    size_t                        n;
     ngx_uint_t                    nh, cap;
     ngx_slab_pool_t              *shpool;
+    ngx_http_mock_shctx_t        *sh;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_group_t        *g, **gp;
     ngx_http_mock_interaction_t  *it, **items;
@@ -1016,20 +1016,33 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
         goto nomem;
     }
 
-    p = ngx_slab_alloc_locked(shpool, size);
-    if (p == NULL) {
-        goto nomem;
+    /*
+     * Recordings are carved from chunks of the slab, as loaded cassettes
+     * are: one slab page or more for each would waste most of it.
+     */
+
+    sh = store->sh;
+
+    if ((size_t) (sh->chunk_last - sh->chunk_pos) < size) {
+        n = ngx_max(size, NGX_HTTP_MOCK_CHUNK);
+
+        p = ngx_slab_alloc_locked(shpool, n);
+        if (p == NULL) {
+            goto nomem;
+        }
+
+        sh->chunk_pos = p;
+        sh->chunk_last = p + n;
     }
 
-    a.pos = p;
-    a.last = p + size;
+    a.pos = sh->chunk_pos;
+    a.last = sh->chunk_pos + size;
 
     it = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_interaction_t));
 
     if (it == NULL
         || ngx_http_mock_store_copy(store, it, cassette, rec, &a) != NGX_OK)
     {
-        ngx_slab_free_locked(shpool, p);
         ngx_shmtx_unlock(&shpool->mutex);
 
         ngx_log_error(NGX_LOG_ALERT, log, 0,
@@ -1037,6 +1050,8 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
                       "bytes reserved for it", size);
         return NGX_ERROR;
     }
+
+    sh->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
 
     hash = ngx_http_mock_key_hash(&it->key, store->match);
 
@@ -1046,13 +1061,13 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     if (g == NULL) {
         g = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_mock_group_t));
         if (g == NULL) {
-            goto nomem_it;
+            goto nomem;
         }
 
         g->items = ngx_slab_alloc_locked(shpool, 4 * sizeof(void *));
         if (g->items == NULL) {
             ngx_slab_free_locked(shpool, g);
-            goto nomem_it;
+            goto nomem;
         }
 
         g->hash = hash;
@@ -1078,7 +1093,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
         items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
         if (items == NULL) {
-            goto nomem_it;
+            goto nomem;
         }
 
         ngx_memcpy(items, g->items, g->n * sizeof(void *));
@@ -1100,10 +1115,6 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_shmtx_unlock(&shpool->mutex);
 
     return NGX_OK;
-
-nomem_it:
-
-    ngx_slab_free_locked(shpool, p);
 
 nomem:
 

@@ -5,10 +5,11 @@
  * A cassette that is recorded into keeps "interactions" as its last key,
  * a block sequence at column 0, so a new interaction is one more item
  * appended at the end: the file stays valid YAML after every write and
- * is never rewritten per request.  Each item is written with one write()
- * under an fcntl() lock shared by all workers, and ends with a comment
- * line; a write cut short by a crash leaves an item without it, which
- * the loader ignores and the next start removes.
+ * is never rewritten per request.  Each item is written at the end kept
+ * in the shared zone, under a lock there that all workers share, and
+ * ends with a comment line; a write cut short by a crash leaves an item
+ * without it, which the next writer, the loader and the next start cut
+ * off.
  */
 
 
@@ -18,6 +19,10 @@
 static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len);
+static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
+    off_t offset);
+static ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
+static void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
 static u_char *ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers,
     ngx_uint_t indent);
 static size_t ngx_http_mock_yaml_headers_len(ngx_array_t *headers);
@@ -99,7 +104,9 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         return NGX_ERROR;
     }
 
-    fd = ngx_open_file(writer->name.data, NGX_FILE_APPEND,
+    /* written at the end the zone keeps: no O_APPEND, which pwrite ignores */
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY,
                        NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
@@ -215,77 +222,157 @@ failed:
 }
 
 
-/* in a worker: one more interaction at the end of the file */
+/*
+ * In a worker: one more interaction at the end of the file.  The end of
+ * the last complete interaction is kept in the zone, and the writer holds
+ * a lock there with its pid: a worker killed while it writes leaves the
+ * lock to be taken over, and its partial interaction to be cut off.
+ */
 
 ngx_int_t
 ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log)
 {
-    off_t      end;
-    ngx_err_t  err;
-    ngx_str_t  entry;
+    off_t                  end;
+    ngx_err_t              err;
+    ngx_str_t              entry;
+    ngx_http_mock_file_t  *file;
+
+    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
 
     if (ngx_http_mock_yaml_entry(pool, rec, &entry) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ngx_lock_fd(writer->fd) == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "mock: cannot lock cassette \"%V\"", &writer->name);
-        return NGX_ERROR;
-    }
+    file = writer->file;
 
-    end = lseek(writer->fd, 0, SEEK_END);
+    if (ngx_http_mock_writer_lock(&file->lock)) {
+        if (ftruncate(writer->fd, file->end) == -1) {
+            err = ngx_errno;
+            ngx_http_mock_writer_unlock(&file->lock);
 
-    /*
-     * A worker killed in the middle of a write left part of an interaction
-     * after the last complete one: it goes before anything is appended.
-     */
-
-    if (end != -1 && end > *writer->end) {
-        if (ftruncate(writer->fd, *writer->end) == -1) {
-            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+            ngx_log_error(NGX_LOG_ALERT, log, err,
                           "mock: ftruncate() \"%V\" failed", &writer->name);
-
-        } else {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "mock: removed an incomplete interaction after byte "
-                          "%O of cassette \"%V\"", *writer->end,
-                          &writer->name);
-            end = *writer->end;
-        }
-    }
-
-    if (end == -1
-        || (end == 0
-            && ngx_http_mock_write_all(writer->fd,
-                                    (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
-                                    sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1)
-               != NGX_OK)
-        || ngx_http_mock_write_all(writer->fd, entry.data, entry.len)
-           != NGX_OK)
-    {
-        err = ngx_errno;
-
-        /* leave no partial interaction behind: the file stays valid */
-
-        if (end != -1 && ftruncate(writer->fd, end) == -1) {
-            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                          "mock: ftruncate() \"%V\" failed", &writer->name);
+            return NGX_ERROR;
         }
 
-        (void) ngx_unlock_fd(writer->fd);
-
-        ngx_log_error(NGX_LOG_ERR, log, err,
-                      "mock: cannot record into cassette \"%V\"",
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "mock: cut what a worker that died while recording "
+                      "left after byte %O of cassette \"%V\"", file->end,
                       &writer->name);
-        return NGX_ERROR;
     }
 
-    rec->index = (*writer->count)++;
-    *writer->end = lseek(writer->fd, 0, SEEK_END);
+    end = file->end;
 
-    (void) ngx_unlock_fd(writer->fd);
+    if (end == 0) {
+        if (ngx_http_mock_write_at(writer->fd, head, sizeof(head) - 1, 0)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        end = sizeof(head) - 1;
+    }
+
+    if (ngx_http_mock_write_at(writer->fd, entry.data, entry.len, end)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    file->end = end + entry.len;
+    rec->index = file->count++;
+
+    ngx_http_mock_writer_unlock(&file->lock);
+
+    return NGX_OK;
+
+failed:
+
+    err = ngx_errno;
+
+    /* leave no partial interaction behind: the file stays valid */
+
+    if (ftruncate(writer->fd, file->end) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: ftruncate() \"%V\" failed", &writer->name);
+    }
+
+    ngx_http_mock_writer_unlock(&file->lock);
+
+    ngx_log_error(NGX_LOG_ERR, log, err,
+                  "mock: cannot record into cassette \"%V\"", &writer->name);
+
+    return NGX_ERROR;
+}
+
+
+/* 1: taken over from a worker that died holding it */
+
+static ngx_uint_t
+ngx_http_mock_writer_lock(ngx_atomic_t *lock)
+{
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  holder;
+
+    for ( ;; ) {
+
+        for (i = 0; i < 2048; i++) {
+            holder = *lock;
+
+            if (holder == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
+                return 0;
+            }
+
+            ngx_cpu_pause();
+        }
+
+        holder = *lock;
+
+        if (holder
+            && kill((ngx_pid_t) holder, 0) == -1 && ngx_errno == NGX_ESRCH
+            && ngx_atomic_cmp_set(lock, holder, ngx_pid))
+        {
+            return 1;
+        }
+
+        ngx_sched_yield();
+    }
+}
+
+
+static void
+ngx_http_mock_writer_unlock(ngx_atomic_t *lock)
+{
+    (void) ngx_atomic_cmp_set(lock, ngx_pid, 0);
+}
+
+
+static ngx_int_t
+ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len, off_t offset)
+{
+    ssize_t  n;
+
+    while (len) {
+        n = pwrite(fd, p, len, offset);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (n == 0) {
+            ngx_set_errno(NGX_ENOSPC);
+            return NGX_ERROR;
+        }
+
+        p += n;
+        len -= n;
+        offset += n;
+    }
 
     return NGX_OK;
 }
