@@ -21,13 +21,42 @@
 # names and values plus body), and how long nginx takes to load the
 # 100,000-interaction cassette ("nginx -t" with it, minus "nginx -t" without).
 #
+# Recording.  A second server in the same nginx, on another loopback port,
+# stands in for the upstream: it answers every /items/N with the same
+# "return 200", 1 KiB body and headers.  Two locations proxy to it over
+# upstream keep-alive connections:
+#
+#   proxy_pass      plain proxy_pass, the ceiling
+#   record          the same, with "mock_mode record" into a cassette that
+#                   starts missing
+#
+# Each request asks for a random /items/N out of 1,000,000,000, so nearly
+# every recorded interaction is new and the cassette and its index keep
+# growing.  The two cases run in paired windows of BENCH_RECORD_SECONDS,
+# the order alternating, until the cassette holds BENCH_RECORD_TARGET
+# interactions (at least 3 windows).  Each window reports the recording
+# rate and the cassette's size, so a rate that falls as the cassette grows
+# shows.  After the windows, the interactions in the file (its "# recorded"
+# lines) are checked against the 200 responses wrk counted, and the file is
+# loaded back for replay with "nginx -t".
+#
+# Recorded interactions are indexed in the shared zone, which therefore
+# gets an explicit size (mock_zone): room for the replay cassettes plus
+# 4 x BENCH_RECORD_TARGET recorded interactions (at least 400,000).
+# Untouched pages of the zone cost no memory.  The shared memory that
+# recording takes is measured from the zone's pages in use (/proc/PID/smaps).
+#
 # Environment:
-#   BENCH_SECONDS   seconds of each measured run (default 10)
-#   BENCH_ROUNDS    interleaved rounds (default 3)
-#   BENCH_WARMUP    seconds of warm-up per case (default 1)
-#   BENCH_PORT      port on 127.0.0.1 (default: a free one)
-#   MOCK_MODULE     the module (default build/ngx_http_mock_module.so)
-#   NGINX_BIN       nginx binary (default /usr/sbin/nginx)
+#   BENCH_SECONDS          seconds of each measured run (default 10)
+#   BENCH_ROUNDS           interleaved rounds (default 3)
+#   BENCH_WARMUP           seconds of warm-up per case (default 1)
+#   BENCH_RECORD_SECONDS   seconds of each recording window (default 2)
+#   BENCH_RECORD_TARGET    interactions the recorded cassette must reach
+#                          (default 100000)
+#   BENCH_PORT             port on 127.0.0.1 (default: a free one)
+#   BENCH_UPSTREAM_PORT    port of the upstream server (default: a free one)
+#   MOCK_MODULE            the module (default build/ngx_http_mock_module.so)
+#   NGINX_BIN              nginx binary (default /usr/sbin/nginx)
 #
 # The targets are reported, not enforced: the exit status is non-zero only
 # when the benchmark itself could not run.
@@ -41,6 +70,10 @@ module=${MOCK_MODULE:-$top/build/ngx_http_mock_module.so}
 seconds=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-3}
 warmup=${BENCH_WARMUP:-1}
+record_seconds=${BENCH_RECORD_SECONDS:-2}
+record_target=${BENCH_RECORD_TARGET:-100000}
+record_min_windows=3
+record_max_windows=100
 threads=2
 connections=32
 
@@ -49,6 +82,8 @@ min_replay_ratio=0.9        # replay 1 / return 200
 min_scale_ratio=0.9         # replay 100k / replay 1
 max_memory_ratio=1.5        # zone bytes / raw bytes, per interaction ...
 memory_slack=256            # ... plus this many bytes per interaction
+min_record_ratio=0.7        # record / proxy_pass
+min_growth_ratio=0.9        # record rate, last window / first window
 
 die() {
     echo "bench.sh: $*" >&2
@@ -65,9 +100,11 @@ case $module in
 esac
 [ -f "$module" ] || die "no module at $module (run make)"
 
-for n in "$seconds" "$rounds" "$warmup"; do
+for n in "$seconds" "$rounds" "$warmup" "$record_seconds" "$record_target"
+do
     [[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] \
-        || die "BENCH_SECONDS, BENCH_ROUNDS and BENCH_WARMUP must be" \
+        || die "BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP," \
+               "BENCH_RECORD_SECONDS and BENCH_RECORD_TARGET must be" \
                "positive whole numbers"
 done
 
@@ -98,14 +135,16 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ -n "${BENCH_PORT:-}" ]; then
-    port=$BENCH_PORT
-else
-    port=$("$python" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-fi
+# two distinct free ports on 127.0.0.1
+read -r free1 free2 < <("$python" -c 'import socket
+s1, s2 = socket.socket(), socket.socket()
+s1.bind(("127.0.0.1", 0))
+s2.bind(("127.0.0.1", 0))
+print(s1.getsockname()[1], s2.getsockname()[1])')
+port=${BENCH_PORT:-$free1}
+upstream_port=${BENCH_UPSTREAM_PORT:-$free2}
+[ "$port" != "$upstream_port" ] \
+    || die "BENCH_PORT and BENCH_UPSTREAM_PORT must differ"
 
 # median of the numbers on stdin
 median() {
@@ -141,10 +180,17 @@ stat_of() {
     awk -v k="$2" '$1 == k { print $2 }' "$1"
 }
 
+# the zone: twice the YAML of the replay cassettes (they take less), and
+# 5 KiB for each interaction that may be recorded: 4 x the target, or
+# 400,000 for a small target (the windows may overshoot it)
+replay_yaml=$(cat "$tmp/one.yaml" "$tmp/10k.yaml" "$tmp/100k.yaml" | wc -c)
+record_room=$((4 * (record_target > 100000 ? record_target : 100000)))
+zone_mb=$(( (64 * 1048576 + 2 * replay_yaml + record_room * 5120) / 1048576 ))
+
 
 # --- nginx configuration -----------------------------------------------------
 
-# $1: file, $2: error log, $3: locations
+# $1: file, $2: error log, $3: locations, $4: more of the http block
 write_conf() {
     cat > "$1" <<EOF
 load_module $module;
@@ -167,7 +213,7 @@ http {
     fastcgi_temp_path $tmp/temp/fastcgi;
     uwsgi_temp_path $tmp/temp/uwsgi;
     scgi_temp_path $tmp/temp/scgi;
-
+${4:-}
     server {
         listen 127.0.0.1:$port;
 $3
@@ -196,7 +242,37 @@ write_conf "$tmp/nginx.conf" "$tmp/error.log" "
         location /100k/ {
             mock_replay $tmp/100k.yaml;
             mock_repeats on;
-        }"
+        }
+
+        location /proxy/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }
+
+        location /record/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            mock_replay $tmp/record.yaml;
+            mock_mode record;
+        }" "
+    mock_zone zone=mock:${zone_mb}m;
+
+    upstream backend {
+        server 127.0.0.1:$upstream_port;
+        keepalive 32;
+    }
+
+    # the upstream of /proxy/ and /record/
+    server {
+        listen 127.0.0.1:$upstream_port;
+
+        location / {
+            include $tmp/return.conf;
+        }
+    }
+"
 
 write_conf "$tmp/load-100k.conf" "$tmp/load.log" "
         location /100k/ {
@@ -232,7 +308,8 @@ load_100k=$(time_test "$tmp/load-100k.conf")
 
 # --- start -----------------------------------------------------------------------
 
-echo "starting nginx on 127.0.0.1:$port ..."
+echo "starting nginx on 127.0.0.1:$port (upstream on 127.0.0.1:$upstream_port," \
+     "mock zone ${zone_mb} MB) ..."
 
 "$nginx" -p "$tmp" -e "$tmp/error.log" -c "$tmp/nginx.conf" \
     || { tail -5 "$tmp/error.log" >&2; die "nginx did not start"; }
@@ -255,9 +332,30 @@ check() {
 }
 
 for path in /return/items/1 /one/items/1 /10k/items/1 /10k/items/10000 \
-            /100k/items/1 /100k/items/100000; do
+            /100k/items/1 /100k/items/100000 /proxy/items/1 /record/items/1; do
     check "$path"
 done
+
+# interactions in the recorded cassette: its "# recorded" lines
+recorded() {
+    [ -f "$tmp/record.yaml" ] || { echo 0; return; }
+    grep -c '^# recorded ' "$tmp/record.yaml" || true
+}
+
+# the same, once requests still in nginx when wrk stopped are done
+recorded_settled() {
+    local n m
+
+    n=$(recorded)
+    while sleep 0.2; m=$(recorded); [ "$m" != "$n" ]; do
+        n=$m
+    done
+    echo "$n"
+}
+
+n=$(recorded_settled)
+[ "$n" = 1 ] || die "GET /record/items/1 left $n interactions in" \
+                    "$tmp/record.yaml (expected 1)"
 
 # the ceiling must send what the replay sends (except Date)
 headers() {
@@ -298,13 +396,17 @@ end
 EOF
 
 cases=(return one 10k 100k)
-declare -A prefix=([return]=/return [one]=/one [10k]=/10k [100k]=/100k)
-declare -A count=([return]=1 [one]=1 [10k]=10000 [100k]=100000)
+declare -A prefix=([return]=/return [one]=/one [10k]=/10k [100k]=/100k
+                   [proxy]=/proxy [record]=/record)
+declare -A count=([return]=1 [one]=1 [10k]=10000 [100k]=100000
+                  [proxy]=1000000000 [record]=1000000000)
 declare -A label=(
     [return]="return 200 (ceiling)"
     [one]="replay, 1 interaction"
     [10k]="replay, 10,000 interactions"
     [100k]="replay, 100,000 interactions"
+    [proxy]="proxy_pass (ceiling)"
+    [record]="proxy_pass + mock_mode record"
 )
 
 # $1: case, $2: seconds, $3: output file
@@ -334,6 +436,11 @@ parse_wrk() {
         }
         END { printf "%s %s %d %d\n", rps, p99, bad, errors }
     ' "$1"
+}
+
+# responses wrk counted ("N requests in ...")
+wrk_responses() {
+    awk '/ requests in / { print $1 }' "$1"
 }
 
 echo "warming up ($warmup s per case) ..."
@@ -366,6 +473,110 @@ for ((r = 0; r < rounds; r++)); do
             $((r + 1)) "${label[$c]}" "$rps" "$p99"
     done
 done
+
+
+# --- recording ---------------------------------------------------------------------
+
+echo "warming up proxy_pass and recording ($warmup s each) ..."
+for c in proxy record; do
+    run_wrk "$c" "$warmup" "$tmp/warmup.out"
+done
+
+# kB of the mock zone in memory: the Pss of the zone's mapping (the one
+# "/dev/zero" mapping of the zone's size) summed over nginx's processes,
+# which counts each page in use once
+zone_kb() {
+    local master
+
+    master=$(cat "$pidfile")
+    for pid in "$master" $(ps -o pid= --ppid "$master"); do
+        cat "/proc/$pid/smaps" 2> /dev/null || true
+    done | awk -v size=$((zone_mb * 1024)) '
+        /^[0-9a-f]+-[0-9a-f]+ / {
+            zone = ($(NF - 1) == "/dev/zero" && $NF == "(deleted)")
+            next
+        }
+        zone && $1 == "Size:" && $2 != size { zone = 0 }
+        zone && $1 == "Pss:" { kb += $2 }
+        END { print kb + 0 }'
+}
+
+record_start=$(recorded_settled)
+zone_start=$(zone_kb)
+
+echo "recording: proxy_pass and proxy_pass + mock_mode record in paired" \
+     "windows of $record_seconds s, until the cassette holds" \
+     "$record_target interactions ..."
+
+# one line per window:
+#   window proxy_rps proxy_p99 record_rps record_p99 cassette_before
+#   cassette_after record_responses
+: > "$tmp/windows"
+record_bad=0
+record_errors=0
+proxy_bad=0
+proxy_errors=0
+record_responses=0
+zone_full=0
+
+for ((w = 1; w <= record_max_windows; w++)); do
+    if ((w % 2)); then order=(proxy record); else order=(record proxy); fi
+
+    for c in "${order[@]}"; do
+        [ "$c" = record ] && before=$(recorded_settled)
+        run_wrk "$c" "$record_seconds" "$tmp/wrk.out"
+        read -r rps p99 nbad nerr < <(parse_wrk "$tmp/wrk.out")
+        [ -n "$rps" ] || { cat "$tmp/wrk.out" >&2; die "no result from wrk"; }
+
+        if [ "$c" = proxy ]; then
+            proxy_rps=$rps proxy_p99=$p99
+            proxy_bad=$((proxy_bad + nbad))
+            proxy_errors=$((proxy_errors + nerr))
+            printf '  window %-3d %-30s %10.0f req/s  p99 %7.2f ms\n' \
+                "$w" "${label[$c]}" "$rps" "$p99"
+        else
+            after=$(recorded_settled)
+            responses=$(wrk_responses "$tmp/wrk.out")
+            record_rps=$rps record_p99=$p99 record_n=$responses
+            record_responses=$((record_responses + responses))
+            record_bad=$((record_bad + nbad))
+            record_errors=$((record_errors + nerr))
+            printf '  window %-3d %-30s %10.0f req/s  p99 %7.2f ms' \
+                "$w" "${label[$c]}" "$rps" "$p99"
+            printf '  cassette %d -> %d\n' "$before" "$after"
+        fi
+    done
+
+    echo "$w $proxy_rps $proxy_p99 $record_rps $record_p99 $before $after" \
+         "$record_n" >> "$tmp/windows"
+
+    if grep -q 'mock: zone is full' "$tmp/error.log"; then
+        zone_full=1
+        break
+    fi
+
+    [ "$w" -ge "$record_min_windows" ] && [ "$after" -ge "$record_target" ] \
+        && break
+done
+
+record_end=$(recorded_settled)
+zone_end=$(zone_kb)
+record_bytes=$(stat -c %s "$tmp/record.yaml")
+# interactions begun in the file, complete or not
+record_items=$(grep -c '^- request:' "$tmp/record.yaml" || true)
+
+# the recorded cassette must load back for replay
+write_conf "$tmp/load-record.conf" "$tmp/load.log" "
+        location /record/ {
+            mock_replay $tmp/record.yaml;
+        }"
+
+record_loads=ok
+"$nginx" -t -p "$tmp" -e "$tmp/load.log" -c "$tmp/load-record.conf" \
+    > "$tmp/load-record.out" 2>&1 || record_loads=failed
+if grep -q 'mock:' "$tmp/load-record.out"; then
+    record_loads="$record_loads, with messages"
+fi
 
 
 # --- report ------------------------------------------------------------------------
@@ -433,6 +644,7 @@ echo "  plus body); target <= ${max_memory_ratio}x raw + $memory_slack B"
 echo
 printf '  %-10s %12s %12s %8s %12s\n' cassette "zone B/int" "raw B/int" \
     ratio verdict
+declare -A zone_per=()
 for c in 10k 100k; do
     n=$(stat_of "$tmp/$c.stats" interactions)
     raw=$(calc %.1f "$(stat_of "$tmp/$c.stats" raw_bytes) / $n")
@@ -445,6 +657,7 @@ for c in 10k 100k; do
         continue
     fi
     per=$(calc %.1f "$zone / $n")
+    zone_per[$c]=$per
     printf '  %-10s %12s %12s %7.3fx %12s\n' "$c" "$per" "$raw" \
         "$(calc %.6f "$per / $raw")" \
         "$(verdict "$per" '<=' "$max_memory_ratio * $raw + $memory_slack")"
@@ -456,6 +669,138 @@ printf '  loading 100,000 interactions (%s MB of YAML): %.2f s\n' "$yaml_mb" \
     "$(calc %.6f "$load_100k - $load_none")"
 printf '  (nginx -t: %.3f s with the cassette, %.3f s without; median of 3)\n' \
     "$load_100k" "$load_none"
+
+
+# --- report: recording -------------------------------------------------------------
+
+windows=$(wc -l < "$tmp/windows")
+
+echo
+echo "recording through proxy_pass"
+echo "  upstream: a server in the same nginx answering \"return 200\", upstream"
+echo "  keep-alive; each request a random /items/N of 1,000,000,000; windows"
+echo "  of $record_seconds s ($windows), each pairing the two cases (order alternating)"
+echo
+printf '  %-6s %11s %7s %12s %7s %6s  %-21s %9s\n' window "proxy req/s" \
+    "p99 ms" "record req/s" "p99 ms" ratio "cassette" "in flight"
+# "in flight": interactions recorded in the window minus the responses wrk
+# counted; requests wrk had sent when it stopped are answered and recorded,
+# but not counted; 0 to one per connection is expected
+odd_windows=0
+while read -r w prps pp99 rrps rp99 before after n; do
+    extra=$((after - before - n))
+    if [ "$extra" -lt 0 ] || [ "$extra" -gt "$connections" ]; then
+        odd_windows=$((odd_windows + 1))
+        flag=" !"
+    else
+        flag=""
+    fi
+    printf '  %-6d %11.0f %7.2f %12.0f %7.2f %6.3f  %8d -> %-8d %9d%s\n' \
+        "$w" "$prps" "$pp99" "$rrps" "$rp99" "$(calc %.6f "$rrps / $prps")" \
+        "$before" "$after" "$extra" "$flag"
+done < "$tmp/windows"
+
+proxy_med=$(awk '{ print $2 }' "$tmp/windows" | median)
+proxy_p99=$(awk '{ print $3 }' "$tmp/windows" | median)
+record_med=$(awk '{ print $4 }' "$tmp/windows" | median)
+record_p99=$(awk '{ print $5 }' "$tmp/windows" | median)
+
+echo
+printf '  %-30s %10s %10s %10s %7s\n' case req/s "p99 ms" "vs proxy" errors
+printf '  %-30s %10.0f %10.2f %10.3f %7d\n' "${label[proxy]}" "$proxy_med" \
+    "$proxy_p99" 1 $((proxy_bad + proxy_errors))
+printf '  %-30s %10.0f %10.2f %10.3f %7d\n' "${label[record]}" "$record_med" \
+    "$record_p99" "$(calc %.6f "$record_med / $proxy_med")" \
+    $((record_bad + record_errors))
+echo "  (median of the windows; errors: non-2xx responses plus socket errors)"
+
+record_ratio=$(calc %.3f "$record_med / $proxy_med")
+read -r first_rps first_proxy first_before first_after < <(
+    awk 'NR == 1 { print $4, $2, $6, $7 }' "$tmp/windows")
+read -r last_rps last_proxy last_before last_after < <(
+    awk 'END { print $4, $2, $6, $7 }' "$tmp/windows")
+growth_ratio=$(calc %.3f "$last_rps / $first_rps")
+proxy_growth=$(calc %.3f "$last_proxy / $first_proxy")
+# the same, each window's rate taken relative to its paired proxy_pass run
+paired_growth=$(calc %.3f "($last_rps / $last_proxy) / ($first_rps / $first_proxy)")
+
+echo
+printf '  %-16s %6s   target >= %s   %-6s  (by window: %s)\n' "record/proxy" \
+    "$record_ratio" "$min_record_ratio" \
+    "$(verdict "$record_ratio" '>=' "$min_record_ratio")" \
+    "$(awk '{ print $4 / $2 }' "$tmp/windows" | sort -g \
+       | awk '{ v[NR] = $1 } END { printf "%.3f to %.3f", v[1], v[NR] }')"
+printf '  %-16s %6s   target >= %s   %-6s  (record rate, last window / first)\n' \
+    "last/first" "$growth_ratio" "$min_growth_ratio" \
+    "$(verdict "$growth_ratio" '>=' "$min_growth_ratio")"
+printf '  %-16s first window %.0f req/s (cassette %d -> %d),\n' "" \
+    "$first_rps" "$first_before" "$first_after"
+printf '  %-16s last window %.0f req/s (cassette %d -> %d)\n' "" \
+    "$last_rps" "$last_before" "$last_after"
+printf '  %-16s same windows, proxy_pass alone: %s; record/proxy: %s\n' "" \
+    "$proxy_growth" "$paired_growth"
+if awk "BEGIN { exit !($proxy_growth < 0.9 || $proxy_growth > 1.1) }"; then
+    echo "  note: proxy_pass alone changed by more than 10% between the first"
+    echo "  and the last window, so the machine's speed changed; record/proxy"
+    echo "  (the record rate relative to its paired proxy_pass run) is the"
+    echo "  better measure of a fall"
+fi
+
+echo
+printf '  cassette: %d interactions, %d bytes (%.0f bytes per interaction)\n' \
+    "$record_end" "$record_bytes" "$(calc %.6f "$record_bytes / $record_end")"
+echo "  loaded back for replay (nginx -t): $record_loads"
+if [ "$record_loads" != ok ]; then
+    grep -v 'syntax is ok\|test is successful' "$tmp/load-record.out" \
+        | head -5 | sed 's/^/    /'
+fi
+recorded_windows=$((record_end - record_start))
+if [ "$recorded_windows" -gt 0 ] && [ "$zone_end" -gt "$zone_start" ]; then
+    printf '  shared memory: %d bytes per recorded interaction (the zone pages\n' \
+        "$(( (zone_end - zone_start) * 1024 / recorded_windows ))"
+    printf '  in use grew by %d MB); %s bytes per interaction loaded from the\n' \
+        $(( (zone_end - zone_start) / 1024 )) "${zone_per[100k]:-?}"
+    echo "  100k cassette"
+fi
+echo
+printf '  recorded in the windows: %d interactions\n' "$recorded_windows"
+printf '  wrk counted:             %d responses (%d non-2xx, %d socket errors)\n' \
+    "$record_responses" "$record_bad" "$record_errors"
+printf '  difference:              %d, requests in flight when wrk stopped\n' \
+    $((recorded_windows - record_responses))
+printf '                           (recorded, not counted; 0 to %d a window)\n' \
+    "$connections"
+
+if [ "$recorded_windows" -lt "$record_responses" ]; then
+    echo "  WARNING: $((record_responses - recorded_windows)) responses that" \
+         "wrk counted are not in the cassette"
+fi
+if [ "$odd_windows" -gt 0 ]; then
+    echo "  WARNING: in $odd_windows windows (marked !) the interactions" \
+         "recorded differ from wrk's responses by more than the requests in" \
+         "flight"
+fi
+if [ "$record_bad" -gt 0 ] || [ "$record_errors" -gt 0 ]; then
+    echo "  WARNING: recording answered $record_bad non-2xx responses and had" \
+         "$record_errors socket errors"
+fi
+if [ "$record_items" != "$record_end" ]; then
+    echo "  WARNING: the cassette has $record_items interactions begun but" \
+         "$record_end ended by a \"# recorded\" line"
+fi
+if [ "$record_end" -lt "$record_target" ]; then
+    echo "  WARNING: the cassette reached $record_end interactions, not" \
+         "$record_target"
+fi
+if [ "$zone_full" = 1 ]; then
+    echo "  WARNING: the ${zone_mb} MB zone filled up during window $windows;" \
+         "the windows stopped there"
+fi
+skipped=$(grep -c 'mock: .* is not recorded' "$tmp/error.log" || true)
+if [ "$skipped" -gt 0 ]; then
+    echo "  WARNING: the error log names $skipped requests that were not" \
+         "recorded"
+fi
 
 problems=$(grep -E '\[(error|crit|alert|emerg)\]' "$tmp/error.log" || true)
 if [ -n "$problems" ]; then
