@@ -47,7 +47,17 @@ static char *ngx_http_mock_force_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mock_admin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mock_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_mock_log_handler(ngx_http_request_t *r);
+
+
+static ngx_conf_enum_t  ngx_http_mock_switches[] = {
+    { ngx_string("off"), NGX_HTTP_MOCK_SWITCH_OFF },
+    { ngx_string("on"), NGX_HTTP_MOCK_SWITCH_ON },
+    { ngx_string("forbid"), NGX_HTTP_MOCK_SWITCH_FORBID },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_conf_enum_t  ngx_http_mock_modes[] = {
@@ -147,6 +157,27 @@ static ngx_command_t  ngx_http_mock_commands[] = {
     { ngx_string("mock_admin"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_mock_admin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_request_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, request_mode),
+      &ngx_http_mock_switches },
+
+    { ngx_string("mock_token_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_token_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_header,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -314,11 +345,9 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_mock_log_handler;
 
-    if (mmcf->recording) {
-        return ngx_http_mock_record_init(cf);
-    }
+    /* the response header, and recording where a location records */
 
-    return NGX_OK;
+    return ngx_http_mock_record_init(cf);
 }
 
 
@@ -361,6 +390,13 @@ ngx_http_mock_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&mmcf->writers, cf->pool, 1,
                        sizeof(ngx_http_mock_writer_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&mmcf->slots, cf->pool, 4,
+                       sizeof(ngx_http_mock_slot_t))
         != NGX_OK)
     {
         return NULL;
@@ -420,6 +456,7 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
      *     conf->replay_file = NULL;
      *     conf->replay_line = 0;
      *     conf->force_header = { 0, NULL };
+     *     conf->header = { 0, NULL };
      *     conf->location = { 0, NULL };
      */
 
@@ -433,6 +470,9 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->filters = NGX_CONF_UNSET_PTR;
     conf->session = NGX_CONF_UNSET_PTR;
     conf->admin = NGX_CONF_UNSET;
+    conf->request_mode = NGX_CONF_UNSET_UINT;
+    conf->secrets = NGX_CONF_UNSET_PTR;
+    conf->slot = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -445,8 +485,10 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mock_loc_conf_t *conf = child;
 
     ngx_uint_t                  i, *code;
+    ngx_http_mock_slot_t       *slot;
     ngx_http_mock_store_t     **sp;
     ngx_http_mock_writer_t     *writer;
+    ngx_http_core_loc_conf_t   *clcf;
     ngx_http_mock_main_conf_t  *mmcf;
 
     static ngx_http_mock_match_t  default_match = {
@@ -476,6 +518,35 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->session, prev->session, NULL);
     ngx_conf_merge_str_value(conf->force_header, prev->force_header, "");
     ngx_conf_merge_value(conf->admin, prev->admin, 0);
+    ngx_conf_merge_ptr_value(conf->secrets, prev->secrets, NULL);
+    ngx_conf_merge_str_value(conf->header, prev->header, "X-Mock");
+
+    /* where an operator forbids switching, nothing inside may allow it */
+
+    if (prev->request_mode == NGX_HTTP_MOCK_SWITCH_FORBID
+        && conf->request_mode == NGX_HTTP_MOCK_SWITCH_ON)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mock_request_mode on\" where an enclosing "
+                           "block has \"mock_request_mode forbid\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->request_mode == NGX_CONF_UNSET_UINT
+        || prev->request_mode == NGX_HTTP_MOCK_SWITCH_FORBID)
+    {
+        conf->request_mode = (prev->request_mode == NGX_CONF_UNSET_UINT)
+                             ? NGX_HTTP_MOCK_SWITCH_OFF : prev->request_mode;
+    }
+
+    if (conf->request_mode == NGX_HTTP_MOCK_SWITCH_ON
+        && (conf->secrets == NULL || conf->secrets->nelts == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mock_request_mode on\" needs "
+                           "\"mock_token_secret\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->fallback_status == NULL) {
         conf->fallback_status = ngx_array_create(cf->pool, 3,
@@ -494,7 +565,10 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->replay.len == 0 || conf->mode == NGX_HTTP_MOCK_MODE_OFF) {
+    if (conf->replay.len == 0
+        || (conf->mode == NGX_HTTP_MOCK_MODE_OFF
+            && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
+    {
         return NGX_CONF_OK;
     }
 
@@ -505,7 +579,26 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->mode == NGX_HTTP_MOCK_MODE_REPLAY || conf->store->writer) {
+    /* the metrics count per location */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->name.len && conf->slot == NGX_CONF_UNSET_UINT) {
+        slot = ngx_array_push(&mmcf->slots);
+        if (slot == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        slot->location = clcf->name;
+        slot->cassette = conf->replay;
+        conf->slot = mmcf->slots.nelts - 1;
+    }
+
+    if (conf->store->writer
+        || ((conf->mode == NGX_HTTP_MOCK_MODE_REPLAY
+             || conf->mode == NGX_HTTP_MOCK_MODE_OFF)
+            && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
+    {
         return NGX_CONF_OK;
     }
 
@@ -817,6 +910,16 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ctx->mode = mlcf->mode;
+
+        if (mlcf->request_mode == NGX_HTTP_MOCK_SWITCH_ON) {
+            rc = ngx_http_mock_switch(r, mlcf, ctx, &ctx->mode);
+
+            if (rc != NGX_OK && rc != NGX_DECLINED) {
+                return rc;
+            }
+        }
+
         if (store->sessions) {
             ngx_shmtx_lock(&store->shpool->mutex);
             ctx->index = ngx_http_mock_session_index(store, &ctx->session, 0,
@@ -831,7 +934,13 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    mode = mlcf->mode;
+    mode = ctx->mode;
+
+    if (mode == NGX_HTTP_MOCK_MODE_OFF) {
+        /* switched off for this request: plain proxying */
+        ctx->decided = 1;
+        return NGX_DECLINED;
+    }
 
     if (mode == NGX_HTTP_MOCK_MODE_ONCE) {
         /* as vcrpy's "once": record only into a cassette still empty */
@@ -1306,6 +1415,30 @@ ngx_http_mock_force_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_mock_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (mlcf->header.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        ngx_str_set(&mlcf->header, "");
+        return NGX_CONF_OK;
+    }
+
+    mlcf->header = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_mock_admin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mock_loc_conf_t *mlcf = conf;
@@ -1331,6 +1464,7 @@ static ngx_int_t
 ngx_http_mock_log_handler(ngx_http_request_t *r)
 {
     ngx_http_mock_ctx_t        *ctx;
+    ngx_http_mock_loc_conf_t   *mlcf;
     ngx_http_mock_main_conf_t  *mmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -1340,6 +1474,17 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    if (mmcf->sh == NULL) {
+        return NGX_OK;
+    }
+
+    if (mlcf->slot != NGX_CONF_UNSET_UINT) {
+        (void) ngx_atomic_fetch_add(&mmcf->sh->metrics[mlcf->slot
+                                                       * NGX_HTTP_MOCK_NRESULTS
+                                                       + ctx->status], 1);
+    }
 
     ngx_http_mock_journal_add(mmcf->sh, r, ctx);
 

@@ -45,6 +45,14 @@
 #define NGX_HTTP_MOCK_RECORDED       5
 #define NGX_HTTP_MOCK_PASSTHROUGH    6
 #define NGX_HTTP_MOCK_FALLBACK       7
+#define NGX_HTTP_MOCK_REFUSED        8
+#define NGX_HTTP_MOCK_NRESULTS       9
+
+
+/* mock_request_mode */
+#define NGX_HTTP_MOCK_SWITCH_OFF     1
+#define NGX_HTTP_MOCK_SWITCH_ON      2
+#define NGX_HTTP_MOCK_SWITCH_FORBID  3
 
 
 /* mock_mode */
@@ -265,6 +273,7 @@ struct ngx_http_mock_shctx_s {
     ngx_rbtree_t                  rbtree;
     ngx_rbtree_node_t             sentinel;
     ngx_atomic_t                  redis_down;
+    ngx_atomic_t                 *metrics;      /* slot * NRESULTS */
     u_char                       *chunk_pos;    /* for recordings */
     u_char                       *chunk_last;
     ngx_uint_t                    journal_size;
@@ -305,6 +314,7 @@ typedef struct {
     ngx_cycle_t                  *cycle;
     ngx_uint_t                    journal_size;
     void                         *redis;        /* mock_redis */
+    ngx_array_t                   slots;        /* ngx_http_mock_slot_t */
     ngx_array_t                  *session_writers;  /* per worker */
 } ngx_http_mock_main_conf_t;
 
@@ -336,7 +346,18 @@ typedef struct {
     ngx_http_complex_value_t     *session;
     ngx_str_t                     force_header;
     ngx_flag_t                    admin;
+    ngx_uint_t                    request_mode;
+    ngx_array_t                  *secrets;      /* ngx_str_t */
+    ngx_str_t                     header;       /* the response header */
+    ngx_uint_t                    slot;         /* of the metrics */
 } ngx_http_mock_loc_conf_t;
+
+
+/* what the metrics count: a location and its cassettes */
+typedef struct {
+    ngx_str_t                     location;
+    ngx_str_t                     cassette;
+} ngx_http_mock_slot_t;
 
 
 typedef struct {
@@ -358,6 +379,7 @@ typedef struct {
 
     unsigned                      decided:1;
     unsigned                      head:1;
+    unsigned                      switched:1;
     unsigned                      record:1;
     unsigned                      fallback:1;
     unsigned                      consumed:1;
@@ -500,6 +522,14 @@ void ngx_http_mock_redis_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_mock_redis_enabled(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_redis_next(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_http_mock_group_t *g);
+
+/* ngx_http_mock_switch.c */
+char *ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mock_switch(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx,
+    ngx_uint_t *mode);
+ngx_str_t *ngx_http_mock_mode_name(ngx_uint_t mode);
 
 /* ngx_http_mock_admin.c */
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);

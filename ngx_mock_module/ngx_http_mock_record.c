@@ -15,7 +15,9 @@
  * answer: the header filter puts in the recorded headers and the body
  * filter sends the recorded body instead of the failed one.
  *
- * The filters are installed only when a location records.
+ * The header filter also adds the response header (mock_header) that says
+ * what the module did.  The filters are installed when a location mocks,
+ * and do nothing for requests of other locations.
  */
 
 
@@ -23,6 +25,8 @@
 
 
 static ngx_int_t ngx_http_mock_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_response_header(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
 static ngx_int_t ngx_http_mock_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_mock_record_headers(ngx_http_request_t *r,
@@ -70,40 +74,90 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    if (ctx == NULL || !ctx->record || r != r->main
-        || ctx->recording || ctx->replaced)
-    {
+    if (ctx == NULL || r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
 
-    if (ctx->fallback
-        && ngx_http_mock_fallback_status(mlcf, r->headers_out.status))
-    {
-        if (ngx_http_mock_fallback(r, ctx, mlcf) == NGX_ERROR) {
+    if (ctx->record && !ctx->recording && !ctx->replaced) {
+
+        if (ctx->fallback
+            && ngx_http_mock_fallback_status(mlcf, r->headers_out.status))
+        {
+            if (ngx_http_mock_fallback(r, ctx, mlcf) == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+        } else if (r->upstream == NULL
+                   || r->upstream->headers_in.status_n == 0)
+        {
+            /* nginx's own answer, not the upstream's */
+            ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+        } else {
+            if (ngx_http_mock_record_headers(r, ctx) == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (ctx->recording && r->header_only) {
+                ctx->recording = 0;
+                ngx_http_mock_record_done(r, ctx);
+            }
+        }
+    }
+
+    if (mlcf->header.len && ctx->mode) {
+        if (ngx_http_mock_response_header(r, ctx, mlcf) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        return ngx_http_next_header_filter(r);
-    }
-
-    if (r->upstream == NULL || r->upstream->headers_in.status_n == 0) {
-        /* nginx's own answer, not the upstream's */
-        ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
-        return ngx_http_next_header_filter(r);
-    }
-
-    if (ngx_http_mock_record_headers(r, ctx) == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->recording && r->header_only) {
-        ctx->recording = 0;
-        ngx_http_mock_record_done(r, ctx);
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/* "X-Mock: replay; hit": the mode that ran, and the result once known */
+
+static ngx_int_t
+ngx_http_mock_response_header(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_loc_conf_t *mlcf)
+{
+    u_char           *p;
+    ngx_str_t        *mode, *status;
+    ngx_table_elt_t  *h;
+
+    mode = ngx_http_mock_mode_name(ctx->mode);
+    status = ngx_http_mock_status_name(ctx->status);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, mode->len + 2 + status->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = mlcf->header;
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    h->value.data = p;
+    p = ngx_cpymem(p, mode->data, mode->len);
+
+    if (status->len) {
+        *p++ = ';'; *p++ = ' ';
+        p = ngx_cpymem(p, status->data, status->len);
+    }
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
 }
 
 

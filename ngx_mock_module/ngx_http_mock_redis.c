@@ -327,13 +327,12 @@ ngx_http_mock_redis_connected(const redisAsyncContext *ac, int status)
         return;
     }
 
-    redis->connected = 1;
+    /*
+     * A stalled Redis still accepts connections: it is back only when it
+     * answers a command.
+     */
 
-    if (ngx_atomic_cmp_set(redis->down, 1, 0)) {
-        ngx_log_error(NGX_LOG_NOTICE, redis->log, 0,
-                      "mock: Redis \"%V\" is back; counting there again",
-                      &redis->name);
-    }
+    redis->connected = 1;
 }
 
 

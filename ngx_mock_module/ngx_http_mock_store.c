@@ -328,6 +328,13 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         writers[i]->cassette = NULL;
     }
 
+    sh->metrics = ngx_slab_calloc(shpool, (mmcf->slots.nelts + 1)
+                                          * NGX_HTTP_MOCK_NRESULTS
+                                          * sizeof(ngx_atomic_t));
+    if (sh->metrics == NULL) {
+        return NGX_ERROR;
+    }
+
     if (mmcf->journal_size) {
         sh->journal = ngx_slab_calloc(shpool, mmcf->journal_size
                                       * sizeof(ngx_http_mock_journal_entry_t));

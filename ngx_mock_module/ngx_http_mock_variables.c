@@ -1,6 +1,7 @@
 
 /*
- * $mock_status, $mock_cassette, $mock_interaction.
+ * $mock_status, $mock_cassette, $mock_interaction, $mock_mode,
+ * $mock_session.
  */
 
 
@@ -12,6 +13,10 @@ static ngx_int_t ngx_http_mock_variable_status(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_variable_cassette(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_mock_variable_interaction(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_mock_variable_mode(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_mock_variable_session(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -27,6 +32,12 @@ static ngx_http_variable_t  ngx_http_mock_vars[] = {
       ngx_http_mock_variable_interaction,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("mock_mode"), NULL, ngx_http_mock_variable_mode,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("mock_session"), NULL, ngx_http_mock_variable_session,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -39,7 +50,8 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
     ngx_string("not_allowed"),
     ngx_string("recorded"),
     ngx_string("passthrough"),
-    ngx_string("fallback")
+    ngx_string("fallback"),
+    ngx_string("refused")
 };
 
 
@@ -136,6 +148,57 @@ ngx_http_mock_variable_interaction(ngx_http_request_t *r,
 
     v->len = ngx_sprintf(p, "%ui", ctx->interaction->index) - p;
     v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the mode that ran for this request, as configured or as switched to */
+
+static ngx_int_t
+ngx_http_mock_variable_mode(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t            *name;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx == NULL || ctx->mode == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    name = ngx_http_mock_mode_name(ctx->mode);
+
+    v->len = name->len;
+    v->data = name->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_variable_session(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx == NULL || ctx->session.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->session.len;
+    v->data = ctx->session.data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

@@ -87,7 +87,7 @@ interactions:
         mock_filter_query api_key KEY;
         mock_filter_body password;
         mock_filter_body card ****;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
     location /backend/ {
         add_header Set-Cookie "session=sekrit-cookie";
@@ -106,7 +106,7 @@ interactions:
  "Content-Type: application/json\r\nAuthorization: Bearer auth-s3cret-2\r\n",
  ""]
 --- response_headers eval
-["!X-Mock", "X-Mock: hit", ""]
+["!X-Mock-Status", "X-Mock-Status: hit", ""]
 --- response_body_like eval
 ["^ok\$", "^ok\$", qr{"Authorization":\n      - "REDACTED"}]
 --- response_body_unlike eval
@@ -129,7 +129,7 @@ interactions:
         mock_replay html/ne.yaml;
         mock_mode new_episodes;
         mock_upstream http://svc/;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
     location /backend/ {
         return 200 "live $uri\n";
@@ -140,7 +140,7 @@ interactions:
 ["from cassette", "live /backend/unknown\n", "live /backend/known\n",
  "live /backend/unknown\n"]
 --- response_headers eval
-["X-Mock: hit", "!X-Mock", "!X-Mock", "!X-Mock"]
+["X-Mock-Status: hit", "!X-Mock-Status", "!X-Mock-Status", "!X-Mock-Status"]
 --- no_error_log
 [error]
 
@@ -157,7 +157,7 @@ interactions:
         mock_replay html/shared.yaml;
         mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
         mock_repeats on;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
     location /backend/ {
         return 200 "recorded $uri\n";
@@ -167,7 +167,7 @@ interactions:
 --- response_body_like eval
 ["^recorded /backend/a\$", "^recorded /backend/a\$", "no recorded interaction"]
 --- response_headers eval
-["!X-Mock", "X-Mock: hit", "X-Mock: miss"]
+["!X-Mock-Status", "X-Mock-Status: hit", "X-Mock-Status: miss"]
 --- error_code eval
 [200, 200, 404]
 --- no_error_log
@@ -234,7 +234,7 @@ interactions:
         mock_mode fallback;
         mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
         mock_repeats on;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
     location /flaky/ {
         if ($http_x_fail) {
@@ -252,7 +252,7 @@ interactions:
 --- response_body eval
 ["fresh /flaky/a\n", "fresh /flaky/a\n", "down\n"]
 --- response_headers eval
-["!X-Mock", "X-Mock: fallback", "X-Mock: passthrough"]
+["!X-Mock-Status", "X-Mock-Status: fallback", "X-Mock-Status: passthrough"]
 --- no_error_log
 [error]
 
@@ -275,7 +275,7 @@ interactions:
         proxy_connect_timeout 1s;
         mock_replay html/down.yaml;
         mock_mode fallback;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
 --- request
 GET /api/status
@@ -283,7 +283,7 @@ GET /api/status
 {"status": "recorded"}
 --- response_headers
 Content-Type: application/json
-X-Mock: fallback
+X-Mock-Status: fallback
 --- error_log
 upstream answered 502, falling back to interaction 0
 
@@ -299,7 +299,7 @@ interactions: []
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
         mock_replay html/empty.yaml;
         mock_mode fallback;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
     location /backend/ {
         return 504 "late\n";
@@ -310,7 +310,7 @@ GET /nothing
 --- response_body
 late
 --- response_headers
-X-Mock: passthrough
+X-Mock-Status: passthrough
 --- error_log
 mock: upstream answered 504 and no recording of "GET /nothing" is left to fall back on
 --- no_error_log
@@ -441,7 +441,7 @@ mock: "GET /api/big" is not recorded: its response body is larger than mock_reco
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
         mock_replay html/never.yaml;
         mock_mode off;
-        add_header X-Mock "[$mock_status]" always;
+        add_header X-Mock-Status "[$mock_status]" always;
     }
     location /backend/ {
         return 200 "live\n";
@@ -451,7 +451,7 @@ GET /api/x
 --- response_body
 live
 --- response_headers
-X-Mock: []
+X-Mock-Status: []
 --- no_error_log
 [error]
 

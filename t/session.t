@@ -95,7 +95,7 @@ interactions:
         mock_session $http_x_test_id;
         mock_mode new_episodes;
         mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
-        add_header X-Mock $mock_status always;
+        add_header X-Mock-Status $mock_status always;
     }
     location /backend/ {
         return 200 "live $uri $http_x_test_id\n";
