@@ -31,6 +31,7 @@ typedef struct {
     ngx_str_t                     error;        /* of a cassette */
     ngx_uint_t                    status;       /* of bad input */
     ngx_str_t                     reason;
+    ngx_uint_t                    prometheus;   /* unsigned  prometheus:1; */
 } ngx_http_mock_admin_t;
 
 
@@ -66,6 +67,9 @@ static ngx_int_t ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_out_label(ngx_http_mock_admin_t *a,
+    ngx_str_t *s);
 static ngx_uint_t ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *session,
     ngx_http_mock_interaction_t *it);
@@ -109,6 +113,9 @@ static ngx_http_mock_endpoint_t  ngx_http_mock_endpoints[] = {
 
     { ngx_string("reload"), NGX_HTTP_POST,
       ngx_http_mock_admin_reload },
+
+    { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_mock_admin_metrics },
 
     { ngx_null_string, 0, NULL }
 };
@@ -197,7 +204,8 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         return ngx_http_mock_admin_error(r, NGX_HTTP_NOT_FOUND,
                                          "no endpoint \"%V\"; try cassettes, "
                                          "interactions, unused, journal, "
-                                         "reset, force or reload", &name);
+                                         "metrics, reset, force or reload",
+                                         &name);
     }
 
     if (!(r->method & e->methods)) {
@@ -1376,6 +1384,146 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
 }
 
 
+/*
+ * GET metrics: what each mock location did, by result, in JSON, or with
+ * ?format=prometheus in Prometheus's text format.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a)
+{
+    ngx_str_t                  *value, *result;
+    ngx_uint_t                  i, k, prometheus;
+    ngx_atomic_t               *counts;
+    ngx_http_mock_slot_t       *slots;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+
+    value = ngx_http_mock_admin_param(a, "format");
+
+    prometheus = 0;
+
+    if (value) {
+        if (value->len == 10
+            && ngx_strncmp(value->data, "prometheus", 10) == 0)
+        {
+            prometheus = 1;
+
+        } else if (!(value->len == 4
+                     && ngx_strncmp(value->data, "json", 4) == 0))
+        {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"format\" is json or "
+                                             "prometheus");
+        }
+    }
+
+    slots = mmcf->slots.elts;
+
+    if (prometheus) {
+        if (ngx_http_mock_out(a, "# HELP nginx_mock_requests_total Requests "
+                              "a mock location handled, by result.\n"
+                              "# TYPE nginx_mock_requests_total counter\n")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (ngx_http_mock_out(a, "{\"locations\": [") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; mmcf->sh && i < mmcf->slots.nelts; i++) {
+        counts = &mmcf->sh->metrics[i * NGX_HTTP_MOCK_NRESULTS];
+
+        if (!prometheus) {
+            if (ngx_http_mock_out(a, "%s\n{\"location\": ", i ? "," : "")
+                   != NGX_OK
+                || ngx_http_mock_out_str(a, &slots[i].location) != NGX_OK
+                || ngx_http_mock_out(a, ", \"cassette\": ") != NGX_OK
+                || ngx_http_mock_out_str(a, &slots[i].cassette) != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        for (k = NGX_HTTP_MOCK_HIT; k < NGX_HTTP_MOCK_NRESULTS; k++) {
+            result = ngx_http_mock_status_name(k);
+
+            if (prometheus) {
+                if (ngx_http_mock_out(a, "nginx_mock_requests_total{"
+                                      "location=\"") != NGX_OK
+                    || ngx_http_mock_out_label(a, &slots[i].location)
+                       != NGX_OK
+                    || ngx_http_mock_out(a, "\",cassette=\"") != NGX_OK
+                    || ngx_http_mock_out_label(a, &slots[i].cassette)
+                       != NGX_OK
+                    || ngx_http_mock_out(a, "\",result=\"%V\"} %uA\n",
+                                         result, counts[k]) != NGX_OK)
+                {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                continue;
+            }
+
+            if (ngx_http_mock_out(a, ", \"%V\": %uA", result, counts[k])
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        if (!prometheus && ngx_http_mock_out(a, "}") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (!prometheus && ngx_http_mock_out(a, "\n]}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (a->out == NULL && ngx_http_mock_out(a, "\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a->prometheus = prometheus;
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+/* a Prometheus label value: backslash, quote and newline escaped */
+
+static ngx_int_t
+ngx_http_mock_out_label(ngx_http_mock_admin_t *a, ngx_str_t *s)
+{
+    u_char  *p, *last;
+    u_char   c[3];
+
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p++) {
+        if (*p == '\\' || *p == '"' || *p == '\n') {
+            c[0] = '\\';
+            c[1] = (*p == '\n') ? 'n' : *p;
+            c[2] = '\0';
+
+        } else {
+            c[0] = *p;
+            c[1] = '\0';
+        }
+
+        if (ngx_http_mock_out(a, "%s", c) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /* keeps the first error a cassette reports, for the answer */
 
 static void
@@ -1514,9 +1662,17 @@ ngx_http_mock_admin_send(ngx_http_mock_admin_t *a, ngx_uint_t status)
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
     r->headers_out.content_type_lowcase = NULL;
+
+    if (a->prometheus) {
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4");
+        r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = sizeof("application/json") - 1;
+    }
 
     rc = ngx_http_send_header(r);
 

@@ -18,6 +18,7 @@ start)
     ln -sfn "$top/build/ngx_http_mock_module.so" \
         "$prefix/modules/ngx_http_mock_module.so"
     ln -sfn "$top/conf-examples/cassettes" "$prefix/cassettes"
+    ln -sfn "$top/conf-examples/secrets" "$prefix/secrets"
 
     if [ -f "$prefix/logs/nginx.pid" ] \
         && kill -0 "$(cat "$prefix/logs/nginx.pid")" 2>/dev/null

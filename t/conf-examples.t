@@ -5,6 +5,7 @@
 #
 #   <prefix>/modules/ngx_http_mock_module.so   the module
 #   <prefix>/cassettes/...                     conf-examples/cassettes
+#   <prefix>/secrets/...                       conf-examples/secrets
 #   <prefix>/logs/                             logs and the pid file
 #
 # so they begin with "load_module modules/ngx_http_mock_module.so;" and
@@ -46,6 +47,7 @@ my $examples  = File::Spec->catdir($FindBin::Bin, File::Spec->updir,
                                    'conf-examples');
 $examples  = Cwd::abs_path($examples) // $examples;
 my $cassettes = "$examples/cassettes";
+my $secrets   = "$examples/secrets";
 
 my @confs = sort glob "$examples/*.conf";
 
@@ -73,6 +75,10 @@ for my $conf (@confs) {
     if (-d $cassettes) {
         symlink $cassettes, "$prefix/cassettes"
             or die "symlink to $cassettes: $!";
+    }
+    if (-d $secrets) {
+        symlink $secrets, "$prefix/secrets"
+            or die "symlink to $secrets: $!";
     }
 
     my ($rc, $err) = run_cmd($nginx, '-t', '-p', "$prefix/", '-c', $conf);
