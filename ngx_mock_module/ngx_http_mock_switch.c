@@ -62,7 +62,7 @@ ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -12,6 +12,28 @@ port=${TEST_NGINX_REDIS_PORT:-16379}
 dir=$top/t/servroot-redis
 pidfile=$dir/redis.pid
 
+stop_redis() {
+    [ -f "$pidfile" ] || return 0
+
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+
+    # until it has let go of its port
+    i=0
+    while kill -0 "$pid" 2>/dev/null \
+        && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+    do
+        i=$((i + 1))
+        if [ "$i" -gt 50 ]; then
+            kill -9 "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+
+    rm -f "$pidfile"
+}
+
 case "${1:-}" in
 
 start)
@@ -22,10 +44,8 @@ start)
 
     mkdir -p "$dir"
 
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-        kill "$(cat "$pidfile")" 2>/dev/null || true
-        sleep 0.5
-    fi
+    # one left by an interrupted run goes first
+    stop_redis
 
     redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
         --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log" \
@@ -44,10 +64,7 @@ start)
     ;;
 
 stop)
-    if [ -f "$pidfile" ]; then
-        kill "$(cat "$pidfile")" 2>/dev/null || true
-        rm -f "$pidfile"
-    fi
+    stop_redis
     ;;
 
 *)
