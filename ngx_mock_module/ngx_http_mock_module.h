@@ -33,7 +33,9 @@
 #define NGX_HTTP_MOCK_RECORDED_MARK  "# recorded "
 
 /* what a cassette that recording creates begins with */
-#define NGX_HTTP_MOCK_CASSETTE_HEAD  "version: 1\ninteractions:\n"
+#define NGX_HTTP_MOCK_CASSETTE_HEAD                                          \
+    "# recorded by nginx: new interactions are appended at the end\n"         \
+    "version: 1\ninteractions:\n"
 
 
 /* what happened to a request, as $mock_status tells it */

@@ -154,7 +154,7 @@ unlike($log, qr/mock: cannot record|is not recorded/,
 my $text = slurp($cassette);
 my ($head, @items) = split_items($text);
 
-is($head, "version: 1\ninteractions:\n", 'the cassette starts with its '
+is($head, "# recorded by nginx: new interactions are appended at the end\nversion: 1\ninteractions:\n", 'the cassette starts with its '
    . 'version and the interactions key');
 is(scalar(() = $text =~ /^- request:$/mg), $N,
    "$N \"- request:\" items at column 0");

@@ -57,7 +57,7 @@ my $REQUESTS = 30;
 my $WORKERS  = 2;
 my $WAIT     = 10;   # seconds to wait for nginx to start, stop, answer
 
-my $HEAD = "version: 1\ninteractions:\n";
+my $HEAD = "# recorded by nginx: new interactions are appended at the end\nversion: 1\ninteractions:\n";
 
 # The upstream's body: the path it got, then 8,000 bytes of padding.
 # nginx refuses a configuration token over 4 KB, so the padding is built

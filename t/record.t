@@ -38,7 +38,7 @@ __DATA__
 --- response_body_like eval
 ["^made /backend/things b=2&a=1\$",
  "^made /backend/things \$",
- qr{\Aversion: 1
+ qr{\A\# recorded by nginx: new interactions are appended at the end\nversion: 1
 interactions:
 - request:
     body: null
@@ -367,7 +367,7 @@ interactions:
 --- request eval
 ["GET /api/big", "GET /cassette"]
 --- response_body eval
-["this body is longer than sixteen bytes\n", "version: 1\ninteractions:\n"]
+["this body is longer than sixteen bytes\n", "# recorded by nginx: new interactions are appended at the end\nversion: 1\ninteractions:\n"]
 --- no_error_log
 [error]
 
