@@ -43,12 +43,11 @@ static char *ngx_http_mock_miss_status(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_mock_fallback_status_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_mock_force_header(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_mock_header_name(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mock_admin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_mock_header(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+
 static ngx_int_t ngx_http_mock_log_handler(ngx_http_request_t *r);
 
 
@@ -149,9 +148,9 @@ static ngx_command_t  ngx_http_mock_commands[] = {
 
     { ngx_string("mock_force_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_mock_force_header,
+      ngx_http_mock_header_name,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_mock_loc_conf_t, force_header),
       NULL },
 
     { ngx_string("mock_admin"),
@@ -177,9 +176,9 @@ static ngx_command_t  ngx_http_mock_commands[] = {
 
     { ngx_string("mock_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_mock_header,
+      ngx_http_mock_header_name,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_mock_loc_conf_t, header),
       NULL },
 
     { ngx_string("mock_redis"),
@@ -1390,49 +1389,29 @@ ngx_http_mock_fallback_status_set(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* a header name, or "off" for none (an empty name) */
+
 static char *
-ngx_http_mock_force_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_mock_header_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_mock_loc_conf_t *mlcf = conf;
+    char  *p = conf;
 
-    ngx_str_t  *value;
+    ngx_str_t  *field, *value;
 
-    if (mlcf->force_header.data) {
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
-        ngx_str_set(&mlcf->force_header, "");
+        ngx_str_set(field, "");
         return NGX_CONF_OK;
     }
 
-    mlcf->force_header = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_mock_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_mock_loc_conf_t *mlcf = conf;
-
-    ngx_str_t  *value;
-
-    if (mlcf->header.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
-        ngx_str_set(&mlcf->header, "");
-        return NGX_CONF_OK;
-    }
-
-    mlcf->header = value[1];
+    *field = value[1];
 
     return NGX_CONF_OK;
 }

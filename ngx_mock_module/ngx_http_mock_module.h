@@ -489,6 +489,8 @@ ngx_uint_t ngx_http_mock_key_diff(ngx_http_mock_key_t *a,
     ngx_http_mock_key_t *b, ngx_http_mock_match_t *match);
 uint32_t ngx_http_mock_path_hash(ngx_str_t *path);
 u_char *ngx_http_mock_match_names(u_char *p, ngx_uint_t mask);
+ngx_table_elt_t *ngx_http_mock_header_in(ngx_http_request_t *r,
+    ngx_str_t *name);
 ngx_uint_t ngx_http_mock_matcher_mask(ngx_str_t *name);
 size_t ngx_http_mock_match_names_len(ngx_uint_t mask);
 

@@ -36,6 +36,8 @@ static ngx_uint_t ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_interaction_t *chain, ngx_http_mock_near_t *near);
 static ngx_int_t ngx_http_mock_cassette_named(ngx_str_t *name,
     ngx_str_t *file);
+static ngx_int_t ngx_http_mock_send(ngx_http_request_t *r, u_char *data,
+    size_t len);
 static ngx_int_t ngx_http_mock_send_text(ngx_http_request_t *r,
     ngx_uint_t status, u_char *text, size_t len);
 
@@ -324,10 +326,10 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
     u_char                       *p, *last;
     ngx_int_t                     n;
     ngx_str_t                     cassette, *value;
-    ngx_uint_t                    i, lock;
-    ngx_list_part_t              *part;
+    ngx_uint_t                    lock;
     ngx_table_elt_t              *h;
     ngx_http_mock_ctx_t          *ctx;
+    ngx_http_mock_index_t        *index;
     ngx_http_mock_store_t        *store;
     ngx_http_mock_interaction_t  *it;
 
@@ -337,29 +339,8 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
     value = NULL;
 
     if (mlcf->force_header.len) {
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */ ; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == mlcf->force_header.len
-                && ngx_strncasecmp(h[i].key.data, mlcf->force_header.data,
-                                   h[i].key.len) == 0)
-            {
-                value = &h[i].value;
-                break;
-            }
-        }
+        h = ngx_http_mock_header_in(r, &mlcf->force_header);
+        value = h ? &h->value : NULL;
     }
 
     if (value == NULL && ctx->session.len == 0) {
@@ -395,9 +376,9 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
         n = ngx_atoi(p, last - p);
 
         if (n != NGX_ERROR) {
-            it = ngx_http_mock_interaction_find(ctx->index ? ctx->index
-                                                           : store->shared->index,
-                                                &key->path,
+            index = ctx->index ? ctx->index : store->shared->index;
+
+            it = ngx_http_mock_interaction_find(index, &key->path,
                                                 cassette.len ? &cassette
                                                              : NULL,
                                                 n);
@@ -588,13 +569,24 @@ ngx_int_t
 ngx_http_mock_replay_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
     if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    /* the body is sent from the shared zone, which outlives the request */
+
+    return ngx_http_mock_send(r, it->body.data, it->body.len);
+}
+
+
+/* the headers set, then the body from memory that outlives the request */
+
+static ngx_int_t
+ngx_http_mock_send(ngx_http_request_t *r, u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     rc = ngx_http_send_header(r);
 
@@ -602,7 +594,7 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
         return rc;
     }
 
-    if (it->body.len == 0) {
+    if (len == 0) {
         return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
 
@@ -611,10 +603,8 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* the body is sent from the shared zone, which outlives the request */
-
-    b->pos = it->body.data;
-    b->last = it->body.data + it->body.len;
+    b->pos = data;
+    b->last = data + len;
     b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -968,34 +958,10 @@ static ngx_int_t
 ngx_http_mock_send_text(ngx_http_request_t *r, ngx_uint_t status,
     u_char *text, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "text/plain");
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = text;
-    b->last = text + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_mock_send(r, text, len);
 }

@@ -16,6 +16,9 @@ static ngx_http_mock_state_t *ngx_http_mock_state_find(
 static ngx_http_mock_state_t *ngx_http_mock_state_add(
     ngx_http_mock_store_t *store, ngx_uint_t kind, void *object,
     ngx_str_t *session, ngx_str_t *extra);
+static void ngx_http_mock_session_set(ngx_http_mock_state_t *st,
+    ngx_http_mock_index_t *index, ngx_str_t *cassette, ngx_uint_t count,
+    off_t end);
 static uint32_t ngx_http_mock_state_hash(ngx_uint_t kind, void *object,
     ngx_str_t *session, ngx_str_t *extra);
 static ngx_int_t ngx_http_mock_state_cmp(ngx_http_mock_state_t *st,
@@ -185,10 +188,7 @@ ngx_http_mock_session_register(ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
-    st->value_ptr = index;
-    st->file.count = count;
-    st->file.end = end;
-    st->extra = *cassette;
+    ngx_http_mock_session_set(st, index, cassette, count, end);
 
     return NGX_OK;
 }
@@ -212,12 +212,21 @@ ngx_http_mock_session_update(ngx_http_mock_store_t *store, ngx_str_t *session,
         return NGX_ERROR;
     }
 
+    ngx_http_mock_session_set(st, index, cassette, count, end);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_session_set(ngx_http_mock_state_t *st,
+    ngx_http_mock_index_t *index, ngx_str_t *cassette, ngx_uint_t count,
+    off_t end)
+{
     st->value_ptr = index;
     st->file.count = count;
     st->file.end = end;
     st->extra = *cassette;
-
-    return NGX_OK;
 }
 
 
@@ -448,7 +457,7 @@ ngx_http_mock_session_writer(ngx_http_request_t *r,
 
     if (mmcf->session_writers == NULL) {
         mmcf->session_writers = ngx_array_create(ngx_cycle->pool, 4,
-                                               sizeof(ngx_http_mock_writer_t *));
+                                       sizeof(ngx_http_mock_writer_t *));
         if (mmcf->session_writers == NULL) {
             return NULL;
         }

@@ -299,7 +299,9 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     writers = mmcf->writers.elts;
 
     for (i = 0; i < mmcf->writers.nelts; i++) {
-        if (ngx_http_mock_writer_open(writers[i], shm_zone->shm.log) != NGX_OK) {
+        if (ngx_http_mock_writer_open(writers[i], shm_zone->shm.log)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 

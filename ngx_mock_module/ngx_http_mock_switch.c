@@ -19,8 +19,6 @@
 #define NGX_HTTP_MOCK_SECRET_MAX  4096
 
 
-static ngx_table_elt_t *ngx_http_mock_switch_header(ngx_http_request_t *r,
-    char *name, size_t len);
 static ngx_int_t ngx_http_mock_switch_verify(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *mode, ngx_str_t *session,
     ngx_str_t *token, const char **reason);
@@ -147,21 +145,22 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_ctx_t *ctx, ngx_uint_t *mode)
 {
     ngx_int_t         rc;
-    ngx_str_t         session, empty;
+    ngx_str_t         session, empty, name;
     ngx_uint_t        i;
     const char       *reason;
     ngx_table_elt_t  *hmode, *hsession, *htoken;
 
-    hmode = ngx_http_mock_switch_header(r, "X-Mock-Mode",
-                                        sizeof("X-Mock-Mode") - 1);
+    ngx_str_set(&name, "X-Mock-Mode");
+    hmode = ngx_http_mock_header_in(r, &name);
     if (hmode == NULL) {
         return NGX_DECLINED;
     }
 
-    hsession = ngx_http_mock_switch_header(r, "X-Mock-Session",
-                                           sizeof("X-Mock-Session") - 1);
-    htoken = ngx_http_mock_switch_header(r, "X-Mock-Token",
-                                         sizeof("X-Mock-Token") - 1);
+    ngx_str_set(&name, "X-Mock-Session");
+    hsession = ngx_http_mock_header_in(r, &name);
+
+    ngx_str_set(&name, "X-Mock-Token");
+    htoken = ngx_http_mock_header_in(r, &name);
 
     ngx_str_null(&empty);
 
@@ -228,37 +227,6 @@ refused:
                   &hmode->value, reason);
 
     return NGX_HTTP_FORBIDDEN;
-}
-
-
-static ngx_table_elt_t *
-ngx_http_mock_switch_header(ngx_http_request_t *r, char *name, size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
 }
 
 
