@@ -68,6 +68,8 @@ static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a);
+static void ngx_http_mock_journal_copy(u_char *dst, size_t size,
+    ngx_str_t *s);
 static ngx_int_t ngx_http_mock_out_label(ngx_http_mock_admin_t *a,
     ngx_str_t *s);
 static ngx_uint_t ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
@@ -1201,6 +1203,19 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
 }
 
 
+/* as much of s as fits, zero-padded */
+
+static void
+ngx_http_mock_journal_copy(u_char *dst, size_t size, ngx_str_t *s)
+{
+    ngx_memzero(dst, size);
+
+    if (s->len) {
+        ngx_memcpy(dst, s->data, ngx_min(s->len, size));
+    }
+}
+
+
 /* in the log phase of every request a mock location handled */
 
 void
@@ -1226,17 +1241,10 @@ ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
     e->interaction = ctx->interaction ? ctx->interaction->index
                                       : NGX_CONF_UNSET_UINT;
 
-    ngx_memzero(e->session, sizeof(e->session));
-    ngx_memcpy(e->session, ctx->session.data,
-               ngx_min(ctx->session.len, sizeof(e->session)));
-
-    ngx_memzero(e->method, sizeof(e->method));
-    ngx_memcpy(e->method, r->method_name.data,
-               ngx_min(r->method_name.len, sizeof(e->method)));
-
-    len = ngx_min(r->unparsed_uri.len, sizeof(e->uri));
-    ngx_memzero(e->uri, sizeof(e->uri));
-    ngx_memcpy(e->uri, r->unparsed_uri.data, len);
+    ngx_http_mock_journal_copy(e->session, sizeof(e->session),
+                               &ctx->session);
+    ngx_http_mock_journal_copy(e->method, sizeof(e->method), &r->method_name);
+    ngx_http_mock_journal_copy(e->uri, sizeof(e->uri), &r->unparsed_uri);
 
     ngx_memzero(e->cassette, sizeof(e->cassette));
 
@@ -1717,7 +1725,7 @@ ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...)
         a->last = &cl->next;
     }
 
-    a->b->last = ngx_cpymem(a->b->last, buf, p - buf);
+    a->b->last = ngx_http_mock_cpymem(a->b->last, buf, p - buf);
 
     return NGX_OK;
 }

@@ -184,9 +184,9 @@ ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
                 return NGX_ERROR;
             }
 
-            p = ngx_cpymem(name->data, path->data, path->len);
+            p = ngx_http_mock_cpymem(name->data, path->data, path->len);
             *p++ = '/';
-            p = ngx_cpymem(p, ngx_de_name(&dir), len);
+            p = ngx_http_mock_cpymem(p, ngx_de_name(&dir), len);
             *p = '\0';
         }
 

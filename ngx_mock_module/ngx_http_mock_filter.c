@@ -287,14 +287,14 @@ ngx_http_mock_filter_form(ngx_pool_t *pool, ngx_array_t *filters,
                 *dst++ = '&';
             }
 
-            dst = ngx_cpymem(dst, field, p - field);
+            dst = ngx_http_mock_cpymem(dst, field, p - field);
 
         } else if (!f->drop) {
             if (dst != start) {
                 *dst++ = '&';
             }
 
-            dst = ngx_cpymem(dst, field, (eq ? eq : p) - field);
+            dst = ngx_http_mock_cpymem(dst, field, (eq ? eq : p) - field);
             *dst++ = '=';
             dst = (u_char *) ngx_escape_uri(dst, f->replacement.data,
                                             f->replacement.len,

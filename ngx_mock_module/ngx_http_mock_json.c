@@ -227,11 +227,11 @@ done:
         }
 
         if (object) {
-            p = ngx_cpymem(p, m[i].name.data, m[i].name.len);
+            p = ngx_http_mock_cpymem(p, m[i].name.data, m[i].name.len);
             *p++ = ':';
         }
 
-        p = ngx_cpymem(p, m[i].value.data, m[i].value.len);
+        p = ngx_http_mock_cpymem(p, m[i].value.data, m[i].value.len);
     }
 
     *p++ = close;

@@ -514,7 +514,8 @@ ngx_http_mock_request_key(ngx_http_request_t *r,
                     return NGX_ERROR;
                 }
 
-                p = ngx_cpymem(key->path.data, up->path.data, up->path.len);
+                p = ngx_http_mock_cpymem(key->path.data, up->path.data,
+                                         up->path.len);
                 ngx_memcpy(p, r->uri.data + mlcf->location.len,
                            r->uri.len - mlcf->location.len);
             }
@@ -637,7 +638,7 @@ ngx_http_mock_request_headers(ngx_http_request_t *r,
                     *p++ = ','; *p++ = ' ';
                 }
 
-                p = ngx_cpymem(p, value.data, value.len);
+                p = ngx_http_mock_cpymem(p, value.data, value.len);
             }
 
             if (n == 0) {
@@ -859,8 +860,9 @@ ngx_http_mock_match_names(u_char *p, ngx_uint_t mask)
                 *p++ = ','; *p++ = ' ';
             }
 
-            p = ngx_cpymem(p, ngx_http_mock_matcher_names[i].name.data,
-                           ngx_http_mock_matcher_names[i].name.len);
+            p = ngx_http_mock_cpymem(p,
+                                     ngx_http_mock_matcher_names[i].name.data,
+                                     ngx_http_mock_matcher_names[i].name.len);
         }
     }
 

@@ -679,7 +679,8 @@ ngx_http_mock_writer_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
             return NULL;
         }
 
-        p = ngx_cpymem(name, cassette->name.data, p - cassette->name.data);
+        p = ngx_http_mock_cpymem(name, cassette->name.data,
+                                 p - cassette->name.data);
         if (p == name) {
             *p++ = '.';
         }
@@ -1264,7 +1265,7 @@ ngx_http_mock_match(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             *p++ = ' ';
         }
 
-        p = ngx_cpymem(p, value[i].data, value[i].len);
+        p = ngx_http_mock_cpymem(p, value[i].data, value[i].len);
     }
 
     match->text.len = p - match->text.data;

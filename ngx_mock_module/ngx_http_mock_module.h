@@ -14,6 +14,11 @@
 #include <ngx_http.h>
 
 
+/* ngx_cpymem() for strings that may be empty, with no data pointer */
+#define ngx_http_mock_cpymem(dst, src, n)                                    \
+    (((n) == 0) ? (u_char *) (dst) : ngx_cpymem(dst, src, n))
+
+
 /* matchers: which parts of a request must equal the recorded one */
 #define NGX_HTTP_MOCK_MATCH_METHOD   0x0001
 #define NGX_HTTP_MOCK_MATCH_SCHEME   0x0002

@@ -148,11 +148,11 @@ ngx_http_mock_response_header(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
 #endif
 
     h->value.data = p;
-    p = ngx_cpymem(p, mode->data, mode->len);
+    p = ngx_http_mock_cpymem(p, mode->data, mode->len);
 
     if (status->len) {
         *p++ = ';'; *p++ = ' ';
-        p = ngx_cpymem(p, status->data, status->len);
+        p = ngx_http_mock_cpymem(p, status->data, status->len);
     }
 
     h->value.len = p - h->value.data;
@@ -265,7 +265,7 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         copy->hash = 1;
         copy->key.len = h[i].key.len;
         copy->key.data = p;
-        p = ngx_cpymem(p, h[i].key.data, h[i].key.len);
+        p = ngx_http_mock_cpymem(p, h[i].key.data, h[i].key.len);
         copy->value.len = h[i].value.len;
         copy->value.data = p;
         ngx_memcpy(p, h[i].value.data, h[i].value.len);
@@ -309,7 +309,7 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
             }
 
             if (ngx_buf_in_memory(cl->buf)) {
-                b->last = ngx_cpymem(b->last, cl->buf->pos, size);
+                b->last = ngx_http_mock_cpymem(b->last, cl->buf->pos, size);
 
             } else {
                 /* proxy_buffering spooled it to a temporary file */
@@ -411,7 +411,8 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         p = rec->body.data;
 
         for (cl = ctx->body; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            p = ngx_http_mock_cpymem(p, cl->buf->pos,
+                                     cl->buf->last - cl->buf->pos);
         }
 
         rec->body.len = ctx->size;
@@ -649,8 +650,8 @@ ngx_http_mock_record_request(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(rec->uri.data, u->schema.data, u->schema.len);
-    p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_http_mock_cpymem(rec->uri.data, u->schema.data, u->schema.len);
+    p = ngx_http_mock_cpymem(p, host.data, host.len);
     ngx_memcpy(p, target.data, target.len);
 
     if (ngx_http_mock_request_body(r, &rec->req_body) != NGX_OK) {
@@ -694,7 +695,7 @@ ngx_http_mock_record_filter_uri(ngx_http_request_t *r,
 
     uri->len = (q - uri->data) + (query.len ? 1 + query.len : 0);
 
-    q = ngx_cpymem(p, uri->data, q - uri->data);
+    q = ngx_http_mock_cpymem(p, uri->data, q - uri->data);
 
     if (query.len) {
         *q++ = '?';

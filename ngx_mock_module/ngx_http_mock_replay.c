@@ -544,7 +544,7 @@ ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            p = ngx_http_mock_cpymem(p, b->pos, b->last - b->pos);
             continue;
         }
 
@@ -740,7 +740,7 @@ ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
             *p++ = ','; *p++ = ' ';
         }
 
-        p = ngx_cpymem(p, methods[i].data, methods[i].len);
+        p = ngx_http_mock_cpymem(p, methods[i].data, methods[i].len);
     }
 
     h->hash = 1;

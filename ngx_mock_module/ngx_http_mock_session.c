@@ -137,9 +137,9 @@ ngx_http_mock_session_index(ngx_http_mock_store_t *store, ngx_str_t *session,
             return NULL;
         }
 
-        p = ngx_cpymem(name.data, store->path.data, store->path.len);
+        p = ngx_http_mock_cpymem(name.data, store->path.data, store->path.len);
         *p++ = '/';
-        p = ngx_cpymem(p, session->data, session->len);
+        p = ngx_http_mock_cpymem(p, session->data, session->len);
         ngx_memcpy(p, ".yaml", sizeof(".yaml") - 1);
 
         if (ngx_http_mock_session_register(store, session, index, &name, 0, 0)
@@ -582,11 +582,17 @@ ngx_http_mock_state_add(ngx_http_mock_store_t *store, ngx_uint_t kind,
 
     st->session.len = session->len;
     st->session.data = p;
-    p = ngx_cpymem(p, session->data, session->len);
+
+    if (session->len) {
+        p = ngx_http_mock_cpymem(p, session->data, session->len);
+    }
 
     st->extra.len = extra->len;
     st->extra.data = p;
-    ngx_memcpy(p, extra->data, extra->len);
+
+    if (extra->len) {
+        ngx_memcpy(p, extra->data, extra->len);
+    }
 
     ngx_rbtree_insert(&store->sh->rbtree, &st->node);
 

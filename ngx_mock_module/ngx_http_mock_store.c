@@ -891,7 +891,7 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
                     *p++ = ','; *p++ = ' ';
                 }
 
-                p = ngx_cpymem(p, h[j].value.data, h[j].value.len);
+                p = ngx_http_mock_cpymem(p, h[j].value.data, h[j].value.len);
             }
 
             v->len = p - v->data;

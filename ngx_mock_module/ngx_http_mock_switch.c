@@ -299,9 +299,9 @@ ngx_http_mock_switch_verify(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(msg, mode->data, mode->len);
+    p = ngx_http_mock_cpymem(msg, mode->data, mode->len);
     *p++ = '\n';
-    p = ngx_cpymem(p, session->data, session->len);
+    p = ngx_http_mock_cpymem(p, session->data, session->len);
     *p++ = '\n';
     ngx_memcpy(p, token->data, dot - token->data);
 

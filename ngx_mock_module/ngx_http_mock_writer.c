@@ -437,24 +437,24 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
 
     out->data = p;
 
-    p = ngx_cpymem(p, "- request:\n    body: ", 21);
+    p = ngx_http_mock_cpymem(p, "- request:\n    body: ", 21);
 
     if (rec->req_body.len) {
         p = ngx_http_mock_yaml_body(p, &rec->req_body);
 
     } else {
-        p = ngx_cpymem(p, "null", 4);
+        p = ngx_http_mock_cpymem(p, "null", 4);
     }
 
-    p = ngx_cpymem(p, "\n    headers:", 13);
+    p = ngx_http_mock_cpymem(p, "\n    headers:", 13);
     p = ngx_http_mock_yaml_headers(p, &rec->req_headers, 6);
-    p = ngx_cpymem(p, "\n    method: ", 13);
+    p = ngx_http_mock_cpymem(p, "\n    method: ", 13);
     p = ngx_http_mock_yaml_quote(p, &rec->key.method);
-    p = ngx_cpymem(p, "\n    uri: ", 10);
+    p = ngx_http_mock_cpymem(p, "\n    uri: ", 10);
     p = ngx_http_mock_yaml_quote(p, &rec->uri);
-    p = ngx_cpymem(p, "\n  response:\n    body:\n      string: ", 37);
+    p = ngx_http_mock_cpymem(p, "\n  response:\n    body:\n      string: ", 37);
     p = ngx_http_mock_yaml_body(p, &rec->body);
-    p = ngx_cpymem(p, "\n    headers:", 13);
+    p = ngx_http_mock_cpymem(p, "\n    headers:", 13);
     p = ngx_http_mock_yaml_headers(p, &rec->headers, 6);
     p = ngx_sprintf(p, "\n    status:\n      code: %03ui\n      message: ",
                     rec->status);
@@ -505,7 +505,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
     h = headers->elts;
 
     if (headers->nelts == 0) {
-        return ngx_cpymem(p, " {}", 3);
+        return ngx_http_mock_cpymem(p, " {}", 3);
     }
 
     for (i = 0; i < headers->nelts; i++) {
@@ -525,7 +525,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
         }
 
         *p++ = '\n';
-        p = ngx_cpymem(p, "            ", indent);
+        p = ngx_http_mock_cpymem(p, "            ", indent);
         p = ngx_http_mock_yaml_quote(p, &h[i].key);
         *p++ = ':';
 
@@ -538,7 +538,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
             }
 
             *p++ = '\n';
-            p = ngx_cpymem(p, "            ", indent);
+            p = ngx_http_mock_cpymem(p, "            ", indent);
             *p++ = '-'; *p++ = ' ';
             p = ngx_http_mock_yaml_quote(p, &h[j].value);
         }
@@ -570,7 +570,7 @@ ngx_http_mock_yaml_body(u_char *p, ngx_str_t *body)
         return ngx_http_mock_yaml_quote(p, body);
     }
 
-    p = ngx_cpymem(p, "!!binary \"", 10);
+    p = ngx_http_mock_cpymem(p, "!!binary \"", 10);
 
     b64.data = p;
     ngx_encode_base64(&b64, body);
@@ -689,7 +689,7 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s)
             if (c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff)) {
 
                 if (ngx_http_mock_yaml_printable(c) && c != 0x85) {
-                    p = ngx_cpymem(p, q, next - q);
+                    p = ngx_http_mock_cpymem(p, q, next - q);
 
                 } else if (c <= 0xffff) {
                     p = ngx_sprintf(p, "\\u%04xD", c);
