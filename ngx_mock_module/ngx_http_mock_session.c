@@ -253,6 +253,17 @@ ngx_http_mock_session_next(ngx_http_mock_store_t *store, ngx_str_t *session,
                                      session, &empty);
         if (st == NULL) {
             /* a full zone: the session plays as if it had just begun */
+
+            if (ngx_time() - store->sh->full_logged >= 60) {
+                store->sh->full_logged = ngx_time();
+
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "mock: zone is full: session \"%V\" cannot "
+                              "be counted and plays from the start; reset "
+                              "finished sessions with the admin API or make "
+                              "mock_zone larger", session);
+            }
+
             return 0;
         }
     }

@@ -18,6 +18,24 @@ sub main::token {
 
 $ENV{TEST_NGINX_SERVER_PORT} ||= server_port();
 
+# scripts/mock-token, as a CI job runs it
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempfile);
+
+my ($fh, $secret_file) = tempfile(UNLINK => 1);
+print $fh "$Secret\n";
+close $fh;
+
+our $Script = abs_path(dirname(__FILE__) . '/../scripts/mock-token');
+
+sub main::script_token {
+    my ($mode, $session) = @_;
+    my $token = qx{$Script --secret $secret_file --mode $mode --session $session --ttl 60};
+    chomp $token;
+    return $token;
+}
+
 repeat_each(1);
 no_shuffle();
 no_root_location();
@@ -413,3 +431,32 @@ $}]
 --- response_headers eval
 ["X-Cache: MISS\nX-Mock: off", "X-Mock: replay; hit", "X-Cache: HIT\nX-Mock: off",
  "X-Cache: MISS", "X-Cache: HIT\nX-Mock: off"]
+
+
+
+=== TEST 18: scripts/mock-token makes tokens nginx accepts
+--- user_files eval
+[["secret" => "$main::Secret\n"],
+ ["c.yaml" => "version: 1\ninteractions:\n- request: {method: GET, uri: 'http://svc/api/x'}\n  response: {status: {code: 200}, body: {string: 'mocked'}}\n"]]
+--- config
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/real/;
+        mock_replay html/c.yaml;
+        mock_mode off;
+        mock_repeats on;
+        mock_request_mode on;
+        mock_token_secret html/secret;
+    }
+    location /real/ {
+        return 200 "real\n";
+    }
+--- request
+GET /api/x
+--- more_headers eval
+"X-Mock-Mode: replay\r\nX-Mock-Session: ci-7\r\nX-Mock-Token: " . main::script_token("replay", "ci-7") . "\r\n"
+--- response_body chomp
+mocked
+--- response_headers
+X-Mock: replay; hit
+--- no_error_log
+[warn]
