@@ -809,8 +809,9 @@ ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
 
 
 /*
- * A session's plays are counted; without a session, an interaction has
- * been played when its group's sequence has passed it.  Locked.
+ * An interaction has been played when its group's sequence has passed
+ * it; forced answers and plays under mock_repeats are counted too.
+ * Locked.
  */
 
 static ngx_uint_t
@@ -818,26 +819,30 @@ ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *session,
     ngx_http_mock_interaction_t *it)
 {
-    ngx_uint_t              k;
+    ngx_uint_t              k, plays, played;
     ngx_http_mock_group_t  *g;
 
-    if (session->len) {
-        return ngx_http_mock_session_plays(store->sh, session, it);
-    }
+    /* forced answers and mock_repeats plays are counted one by one */
+
+    plays = session->len ? ngx_http_mock_session_plays(store->sh, session, it)
+                         : 0;
 
     g = ngx_http_mock_store_find(index, &it->key, store->match);
 
     if (g == NULL) {
-        return 0;
+        return plays;
     }
+
+    played = session->len ? ngx_http_mock_session_next(store, session, g, 1)
+                          : g->played;
 
     for (k = 0; k < g->n; k++) {
         if (g->items[k] == it) {
-            return (k < g->played) ? 1 : 0;
+            return plays + ((k < played) ? 1 : 0);
         }
     }
 
-    return 0;
+    return plays;
 }
 
 

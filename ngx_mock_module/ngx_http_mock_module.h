@@ -280,6 +280,7 @@ struct ngx_http_mock_shctx_s {
     ngx_rbtree_t                  rbtree;
     ngx_rbtree_node_t             sentinel;
     ngx_atomic_t                  redis_down;
+    ngx_atomic_t                  nforced;      /* forced answers pinned */
     time_t                        full_logged;  /* when "zone is full" was */
     ngx_atomic_t                 *metrics;      /* slot * NRESULTS */
     u_char                       *chunk_pos;    /* for recordings */

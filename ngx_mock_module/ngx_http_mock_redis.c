@@ -76,26 +76,11 @@ static void ngx_http_mock_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_mock_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply,
     void *data);
+static ngx_int_t ngx_http_mock_redis_play(redisReply *rep);
 static void ngx_http_mock_redis_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_request_cleanup(void *data);
 static void ngx_http_mock_redis_resume(ngx_http_mock_redis_cmd_t *cmd,
     ngx_int_t n);
-
-
-/*
- * INCR (or, for a HEAD request, GET) with the key's expiry renewed: the
- * value before this request's play.
- */
-
-static char  ngx_http_mock_redis_script[] =
-    "local n "
-    "if ARGV[2] == '1' then "
-    "  n = tonumber(redis.call('GET', KEYS[1]) or '0') "
-    "else "
-    "  n = redis.call('INCR', KEYS[1]) - 1 "
-    "end "
-    "redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
-    "return n";
 
 
 /* mock_redis host:port [prefix=...] [timeout=...] [ttl=...] */
@@ -561,6 +546,7 @@ ngx_int_t
 ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     ngx_http_mock_group_t *g)
 {
+    int                         rc;
     u_char                     *p;
     size_t                      len;
     ngx_http_cleanup_t         *cln;
@@ -614,13 +600,28 @@ ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
+    /*
+     * INCR, with the expiry renewed in the same write, gives the play;
+     * a HEAD request reads the counter and plays nothing.
+     */
+
     (void) ngx_sprintf(ttl, "%T%Z", redis->ttl * 1000);
 
-    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
-                          "EVAL %s 1 %b %s %s", ngx_http_mock_redis_script,
-                          p, len, ttl, ctx->head ? "1" : "0")
-        != REDIS_OK)
-    {
+    if (ctx->head) {
+        rc = redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
+                               "GET %b", p, len);
+
+    } else {
+        rc = redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
+                               "INCR %b", p, len);
+
+        if (rc == REDIS_OK) {
+            (void) redisAsyncCommand(redis->ac, NULL, NULL, "PEXPIRE %b %s",
+                                     p, len, ttl);
+        }
+    }
+
+    if (rc != REDIS_OK) {
         ngx_free(cmd);
         return NGX_DECLINED;
     }
@@ -647,6 +648,7 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
     ngx_http_mock_redis_cmd_t  *cmd = data;
 
     redisReply             *rep = reply;
+    ngx_int_t               n;
     ngx_http_mock_redis_t  *redis;
 
     redis = cmd->redis;
@@ -661,7 +663,7 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
     } else if (rep == NULL) {
         ngx_http_mock_redis_resume(cmd, -1);
 
-    } else if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0) {
+    } else if ((n = ngx_http_mock_redis_play(rep)) < 0) {
         ngx_http_mock_redis_outage(redis, "answered with an error",
                                    rep->type == REDIS_REPLY_ERROR ? rep->str
                                    : "not a counter");
@@ -674,10 +676,38 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
                           &redis->name);
         }
 
-        ngx_http_mock_redis_resume(cmd, (ngx_int_t) rep->integer);
+        ngx_http_mock_redis_resume(cmd, n);
     }
 
     ngx_free(cmd);
+}
+
+
+/*
+ * The plays before this request: INCR's value less one, or for HEAD the
+ * counter as it is (none yet: 0).  -1: not a counter.
+ */
+
+static ngx_int_t
+ngx_http_mock_redis_play(redisReply *rep)
+{
+    ngx_int_t  n;
+
+    switch (rep->type) {
+
+    case REDIS_REPLY_INTEGER:
+        return (rep->integer >= 1) ? (ngx_int_t) rep->integer - 1 : -1;
+
+    case REDIS_REPLY_NIL:
+        return 0;
+
+    case REDIS_REPLY_STRING:
+        n = ngx_atoi((u_char *) rep->str, rep->len);
+        return (n == NGX_ERROR) ? -1 : n;
+
+    default:
+        return -1;
+    }
 }
 
 

@@ -129,9 +129,9 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         return ngx_http_mock_replay_send(r, it);
     }
 
-    /* what recording or sessions change is read under the zone's mutex */
+    /* what recording changes is read under the zone's mutex */
 
-    lock = (store->writer || store->sessions || session->len);
+    lock = (store->writer || store->sessions);
 
     if (lock) {
         ngx_shmtx_lock(&store->shpool->mutex);
@@ -190,7 +190,15 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         }
 
         if (session->len) {
+            if (!lock) {
+                ngx_shmtx_lock(&store->shpool->mutex);
+            }
+
             n = ngx_http_mock_session_next(store, session, g, ctx->head);
+
+            if (!lock) {
+                ngx_shmtx_unlock(&store->shpool->mutex);
+            }
 
         } else if (ctx->head) {
             n = g->played;
@@ -239,7 +247,13 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
     key = &ctx->key;
     g = ctx->group;
 
-    lock = !locked && (store->writer || store->sessions || session->len);
+    /*
+     * A session's plays of a sequence are its counters; the first
+     * interaction's plays under mock_repeats are counted apart.
+     */
+
+    lock = !locked && (store->writer || store->sessions
+                       || (session->len && mlcf->repeats));
 
     if (lock) {
         ngx_shmtx_lock(&store->shpool->mutex);
@@ -248,8 +262,15 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
     if (g && n < g->n) {
         it = g->items[n];
 
-        if (session->len && !ctx->head) {
-            ngx_http_mock_session_played(store, session, it);
+        if (session->len && mlcf->repeats && !ctx->head) {
+            if (locked && !(store->writer || store->sessions)) {
+                ngx_shmtx_lock(&store->shpool->mutex);
+                ngx_http_mock_session_played(store, session, it);
+                ngx_shmtx_unlock(&store->shpool->mutex);
+
+            } else {
+                ngx_http_mock_session_played(store, session, it);
+            }
         }
 
         if (lock) {
@@ -343,7 +364,11 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
         value = h ? &h->value : NULL;
     }
 
-    if (value == NULL && ctx->session.len == 0) {
+    /* most requests are not forced: no lock for them */
+
+    if (value == NULL
+        && (ctx->session.len == 0 || store->sh->nforced == 0))
+    {
         return NULL;
     }
 

@@ -366,6 +366,7 @@ ngx_http_mock_session_force(ngx_http_mock_store_t *store, ngx_str_t *session,
         if (st) {
             ngx_rbtree_delete(&store->sh->rbtree, &st->node);
             ngx_slab_free_locked(store->shpool, st);
+            store->sh->nforced--;
 
         } else {
             rc = NGX_DECLINED;
@@ -381,6 +382,8 @@ ngx_http_mock_session_force(ngx_http_mock_store_t *store, ngx_str_t *session,
             rc = NGX_ERROR;
             goto done;
         }
+
+        store->sh->nforced++;
     }
 
     st->value_ptr = it;
@@ -427,6 +430,10 @@ ngx_http_mock_session_reset(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
             ngx_rbtree_delete(&sh->rbtree, node);
             ngx_slab_free_locked(sh->shpool, st);
             n++;
+
+            if (kind == NGX_HTTP_MOCK_STATE_FORCE) {
+                sh->nforced--;
+            }
         }
 
         node = next;

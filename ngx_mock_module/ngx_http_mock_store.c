@@ -1363,7 +1363,7 @@ ngx_http_mock_store_take(ngx_http_mock_store_t *store,
         if (n < g->n) {
             it = g->items[n];
 
-            if (session->len) {
+            if (session->len && repeats) {
                 ngx_http_mock_session_played(store, session, it);
             }
         }

@@ -64,7 +64,7 @@
 # and a non-2xx answer means that a counter went wrong.  All four cases
 # send the header.  Before every run, the counters of both instances are
 # reset through the admin API (every played request keeps a state in the
-# zone until then) and Redis is emptied.  After each Redis run, the EVALs
+# zone until then) and Redis is emptied.  After each Redis run, the INCRs
 # Redis executed are checked against the answered requests: a request
 # that Redis did not count was counted in the zone instead.  This section
 # runs first; its report comes last.
@@ -372,7 +372,7 @@ declare -A counter_bad=() counter_errors=() counter_responses=()
 declare -A counter_zone_per=()
 # lines of the error logs of Z and R before the measured runs
 declare -A counter_log_start=()
-redis_evals_total=0         # EVALs Redis executed in the R sequence runs
+redis_evals_total=0         # INCRs Redis executed in the R sequence runs
 redis_keys_max=0            # keys in Redis after such a run, at most
 zone_peak_z=0               # kB of the zones touched at the end
 zone_peak_r=0
@@ -385,10 +385,10 @@ rcli() {
     redis-cli -h 127.0.0.1 -p "$redis_port" "$@"
 }
 
-# the EVALs Redis executed since its statistics were reset
+# the INCRs Redis executed since its statistics were reset
 redis_evals() {
     rcli INFO commandstats | tr -d '\r' \
-        | awk -F '[:=,]' '$1 == "cmdstat_eval" { n = $3 } END { print n + 0 }'
+        | awk -F '[:=,]' '$1 == "cmdstat_incr" { n = $3 } END { print n + 0 }'
 }
 
 start_redis() {
@@ -728,7 +728,7 @@ report_counters() {
     fi
 
     echo
-    printf '  Redis executed %d EVALs for the %d answers of the R sequence runs\n' \
+    printf '  Redis executed %d INCRs for the %d answers of the R sequence runs\n' \
         "$redis_evals_total" "${counter_responses[rseq]}"
     printf '  (at most %d more: requests in flight when wrk stopped); at most\n' \
         "$((rounds * connections))"
