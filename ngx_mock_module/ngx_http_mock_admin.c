@@ -64,6 +64,8 @@ static ngx_int_t ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
     ngx_str_t *session, ngx_http_mock_interaction_t *it, ngx_uint_t unused,
     ngx_uint_t *n);
 static ngx_int_t ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_reset_done(ngx_http_request_t *r,
+    void *data, ngx_int_t n);
 static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
@@ -851,6 +853,7 @@ ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
 static ngx_int_t
 ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
 {
+    ngx_int_t                   rc;
     ngx_str_t                  *value, session;
     ngx_uint_t                  i, k, n;
     ngx_rbtree_node_t          *node;
@@ -934,7 +937,43 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
     if (ngx_http_mock_out(a, "{\"reset\": ") != NGX_OK
         || (session.len ? ngx_http_mock_out_str(a, &session)
                         : ngx_http_mock_out(a, "\"all\"")) != NGX_OK
-        || ngx_http_mock_out(a, ", \"counters\": %ui}\n", n) != NGX_OK)
+        || ngx_http_mock_out(a, ", \"counters\": %ui", n) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mock_redis_enabled(a->r)) {
+
+        /* the answer is sent when Redis has forgotten them too */
+
+        rc = ngx_http_mock_redis_reset(a->r, session.len ? &session : NULL,
+                                       ngx_http_mock_admin_reset_done, a);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        return ngx_http_mock_admin_reset_done(a->r, a, -1);
+    }
+
+    if (ngx_http_mock_out(a, "}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+/* "redis": the counters Redis deleted, or null when it could not */
+
+static ngx_int_t
+ngx_http_mock_admin_reset_done(ngx_http_request_t *r, void *data,
+    ngx_int_t n)
+{
+    ngx_http_mock_admin_t  *a = data;
+
+    if ((n >= 0 ? ngx_http_mock_out(a, ", \"redis\": %i}\n", n)
+                : ngx_http_mock_out(a, ", \"redis\": null}\n"))
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

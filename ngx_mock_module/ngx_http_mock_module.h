@@ -534,6 +534,12 @@ ngx_int_t ngx_http_mock_redis_enabled(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_redis_next(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_http_mock_group_t *g);
 
+typedef ngx_int_t (*ngx_http_mock_redis_done_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t n);
+
+ngx_int_t ngx_http_mock_redis_reset(ngx_http_request_t *r,
+    ngx_str_t *session, ngx_http_mock_redis_done_pt done, void *data);
+
 /* ngx_http_mock_switch.c */
 char *ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -54,6 +54,8 @@ typedef struct {
     ngx_http_mock_redis_t        *redis;
     ngx_http_mock_store_t        *store;
     ngx_http_mock_group_t        *group;
+    ngx_http_mock_redis_done_pt   done;         /* or a play is resumed */
+    void                         *data;
 } ngx_http_mock_redis_cmd_t;
 
 
@@ -81,6 +83,10 @@ static void ngx_http_mock_redis_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_request_cleanup(void *data);
 static void ngx_http_mock_redis_resume(ngx_http_mock_redis_cmd_t *cmd,
     ngx_int_t n);
+static ngx_http_mock_redis_cmd_t *ngx_http_mock_redis_command(
+    ngx_http_request_t *r, ngx_http_mock_redis_t *redis);
+static void ngx_http_mock_redis_wait(ngx_http_request_t *r,
+    ngx_http_mock_redis_cmd_t *cmd);
 
 
 /* mock_redis host:port [prefix=...] [timeout=...] [ttl=...] */
@@ -549,7 +555,6 @@ ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     int                         rc;
     u_char                     *p;
     size_t                      len;
-    ngx_http_cleanup_t         *cln;
     ngx_http_mock_ctx_t        *ctx;
     ngx_http_mock_redis_t      *redis;
     ngx_http_mock_redis_cmd_t  *cmd;
@@ -582,23 +587,13 @@ ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
                       store->id, &ctx->session, g->hash, g->first->index)
           - p;
 
-    cmd = ngx_alloc(sizeof(ngx_http_mock_redis_cmd_t), r->connection->log);
+    cmd = ngx_http_mock_redis_command(r, redis);
     if (cmd == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memzero(cmd, sizeof(ngx_http_mock_redis_cmd_t));
-
-    cmd->r = r;
-    cmd->redis = redis;
     cmd->store = store;
     cmd->group = g;
-
-    cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
-        ngx_free(cmd);
-        return NGX_ERROR;
-    }
 
     /*
      * INCR, with the expiry renewed in the same write, gives the play;
@@ -626,15 +621,7 @@ ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         return NGX_DECLINED;
     }
 
-    cln->handler = ngx_http_mock_redis_request_cleanup;
-    cln->data = cmd;
-    cmd->cln = cln;
-
-    cmd->timer.handler = ngx_http_mock_redis_timeout;
-    cmd->timer.data = cmd;
-    cmd->timer.log = r->connection->log;
-
-    ngx_add_timer(&cmd->timer, redis->timeout);
+    ngx_http_mock_redis_wait(r, cmd);
 
     r->main->count++;
 
@@ -660,6 +647,11 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
     if (cmd->r == NULL) {
         /* the request went away, or gave up waiting */
 
+    } else if (cmd->done) {
+        ngx_http_mock_redis_resume(cmd, (rep && rep->type
+                                         == REDIS_REPLY_INTEGER)
+                                        ? (ngx_int_t) rep->integer : -1);
+
     } else if (rep == NULL) {
         ngx_http_mock_redis_resume(cmd, -1);
 
@@ -680,6 +672,117 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
     }
 
     ngx_free(cmd);
+}
+
+
+/* a command for the request, freed by its callback */
+
+static ngx_http_mock_redis_cmd_t *
+ngx_http_mock_redis_command(ngx_http_request_t *r,
+    ngx_http_mock_redis_t *redis)
+{
+    ngx_http_cleanup_t         *cln;
+    ngx_http_mock_redis_cmd_t  *cmd;
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cmd = ngx_alloc(sizeof(ngx_http_mock_redis_cmd_t), r->connection->log);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_http_mock_redis_cmd_t));
+
+    cmd->r = r;
+    cmd->redis = redis;
+    cmd->cln = cln;
+
+    return cmd;
+}
+
+
+/* the request waits for the command's reply, at most the timeout */
+
+static void
+ngx_http_mock_redis_wait(ngx_http_request_t *r, ngx_http_mock_redis_cmd_t *cmd)
+{
+    cmd->cln->handler = ngx_http_mock_redis_request_cleanup;
+    cmd->cln->data = cmd;
+
+    cmd->timer.handler = ngx_http_mock_redis_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = r->connection->log;
+
+    ngx_add_timer(&cmd->timer, cmd->redis->timeout);
+
+    r->main->count++;
+}
+
+
+/*
+ * The admin reset: the counters of a session, or all, go from Redis too.
+ * NGX_DECLINED: Redis is out of reach.
+ */
+
+ngx_int_t
+ngx_http_mock_redis_reset(ngx_http_request_t *r, ngx_str_t *session,
+    ngx_http_mock_redis_done_pt done, void *data)
+{
+    u_char                     *p;
+    size_t                      len;
+    ngx_http_mock_redis_t      *redis;
+    ngx_http_mock_redis_cmd_t  *cmd;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    static char  script[] =
+        "local n = 0 "
+        "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+        "  n = n + redis.call('DEL', k) "
+        "end "
+        "return n";
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+    redis = mmcf->redis;
+
+    if (redis == NULL || redis->ac == NULL || !redis->connected) {
+        return NGX_DECLINED;
+    }
+
+    /* session names hold no glob characters: they are %XX-escaped */
+
+    len = redis->prefix.len + (session ? session->len : 0) + 8;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = (session ? ngx_sprintf(p, "%V*:%V:*", &redis->prefix, session)
+                   : ngx_sprintf(p, "%V*", &redis->prefix))
+          - p;
+
+    cmd = ngx_http_mock_redis_command(r, redis);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->done = done;
+    cmd->data = data;
+
+    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
+                          "EVAL %s 0 %b", script, p, len)
+        != REDIS_OK)
+    {
+        ngx_free(cmd);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_mock_redis_wait(r, cmd);
+
+    return NGX_DONE;
 }
 
 
@@ -783,6 +886,14 @@ ngx_http_mock_redis_resume(ngx_http_mock_redis_cmd_t *cmd, ngx_int_t n)
 
     cmd->r = NULL;
     cmd->cln->handler = NULL;
+
+    if (cmd->done) {
+        rc = cmd->done(r, cmd->data, n);
+
+        ngx_http_finalize_request(r, rc);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
 
     if (n >= 0) {
         play = (ngx_uint_t) n;

@@ -309,3 +309,39 @@ qr{\[emerg\] .*invalid number of arguments in "mock_redis" directive in \S+nginx
 --- must_die
 --- error_log eval
 qr{\[emerg\] .*"mock_redis" directive is not allowed here in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 14: the admin reset forgets a session's counters in Redis too
+--- http_config
+    mock_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT prefix=$TEST_NGINX_REDIS_PREFIX timeout=5s;
+--- user_files
+>>> seq.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/c', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'n=1'}}
+- request: {method: GET, uri: 'http://svc/c', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'n=2'}}
+--- config
+    location / {
+        mock_replay html/seq.yaml;
+        mock_session $http_x_test_id;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["GET /c", "GET /c", "GET /c", "POST /_mock/reset?session=reset-me", "GET /c"]
+--- more_headers eval
+["X-Test-Id: reset-me", "X-Test-Id: reset-me", "X-Test-Id: reset-me", "", "X-Test-Id: reset-me"]
+--- response_body_like eval
+["^n=1\$", "^n=2\$", "already played",
+ qr{^\{"reset": "reset-me", "counters": 0, "redis": 1\}$}, "^n=1\$"]
+--- error_code eval
+[200, 200, 404, 200, 200]
+--- no_error_log
+[error]
+[alert]
+[crit]
+mock: Redis
