@@ -1252,10 +1252,16 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
 static void
 ngx_http_mock_journal_copy(u_char *dst, size_t size, ngx_str_t *s)
 {
-    ngx_memzero(dst, size);
+    size_t  len;
 
-    if (s->len) {
-        ngx_memcpy(dst, s->data, ngx_min(s->len, size));
+    len = ngx_min(s->len, size);
+
+    if (len) {
+        ngx_memcpy(dst, s->data, len);
+    }
+
+    if (len < size) {
+        dst[len] = '\0';
     }
 }
 
@@ -1266,7 +1272,7 @@ void
 ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx)
 {
-    size_t                          len;
+    ngx_str_t                       name;
     ngx_http_mock_journal_entry_t  *e;
 
     if (sh == NULL || sh->journal_size == 0) {
@@ -1290,22 +1296,20 @@ ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
     ngx_http_mock_journal_copy(e->method, sizeof(e->method), &r->method_name);
     ngx_http_mock_journal_copy(e->uri, sizeof(e->uri), &r->unparsed_uri);
 
-    ngx_memzero(e->cassette, sizeof(e->cassette));
+    ngx_str_null(&name);
 
     if (ctx->interaction) {
-        len = ctx->interaction->cassette->len;
+        name = *ctx->interaction->cassette;
 
         /* the end of a long path says more than its start */
 
-        if (len > sizeof(e->cassette)) {
-            ngx_memcpy(e->cassette, ctx->interaction->cassette->data
-                                    + len - sizeof(e->cassette),
-                       sizeof(e->cassette));
-
-        } else {
-            ngx_memcpy(e->cassette, ctx->interaction->cassette->data, len);
+        if (name.len > sizeof(e->cassette)) {
+            name.data += name.len - sizeof(e->cassette);
+            name.len = sizeof(e->cassette);
         }
     }
+
+    ngx_http_mock_journal_copy(e->cassette, sizeof(e->cassette), &name);
 
     ngx_memory_barrier();
     (void) ngx_atomic_fetch_add(&e->seq, 1);
@@ -1445,8 +1449,8 @@ static ngx_int_t
 ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a)
 {
     ngx_str_t                  *value, *result;
-    ngx_uint_t                  i, k, prometheus;
-    ngx_atomic_t               *counts;
+    ngx_uint_t                  i, k, w, prometheus;
+    ngx_atomic_uint_t          *row, counts[NGX_HTTP_MOCK_NRESULTS];
     ngx_http_mock_slot_t       *slots;
     ngx_http_mock_main_conf_t  *mmcf;
 
@@ -1487,7 +1491,19 @@ ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a)
     }
 
     for (i = 0; mmcf->sh && i < mmcf->slots.nelts; i++) {
-        counts = &mmcf->sh->metrics[i * NGX_HTTP_MOCK_NRESULTS];
+
+        /* the workers' rows added up */
+
+        ngx_memzero(counts, sizeof(counts));
+
+        for (w = 0; w < mmcf->sh->nworkers; w++) {
+            row = &mmcf->sh->metrics[(w * mmcf->sh->nslots + i)
+                                     * NGX_HTTP_MOCK_NRESULTS];
+
+            for (k = 0; k < NGX_HTTP_MOCK_NRESULTS; k++) {
+                counts[k] += row[k];
+            }
+        }
 
         if (!prometheus) {
             if (ngx_http_mock_out(a, "%s\n{\"location\": ", i ? "," : "")

@@ -1444,6 +1444,7 @@ static ngx_int_t
 ngx_http_mock_log_handler(ngx_http_request_t *r)
 {
     ngx_http_mock_ctx_t        *ctx;
+    ngx_http_mock_shctx_t      *sh;
     ngx_http_mock_loc_conf_t   *mlcf;
     ngx_http_mock_main_conf_t  *mmcf;
 
@@ -1461,9 +1462,10 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     }
 
     if (mlcf->slot != NGX_CONF_UNSET_UINT) {
-        (void) ngx_atomic_fetch_add(&mmcf->sh->metrics[mlcf->slot
-                                                       * NGX_HTTP_MOCK_NRESULTS
-                                                       + ctx->status], 1);
+        sh = mmcf->sh;
+
+        sh->metrics[((ngx_worker % sh->nworkers) * sh->nslots + mlcf->slot)
+                    * NGX_HTTP_MOCK_NRESULTS + ctx->status]++;
     }
 
     ngx_http_mock_journal_add(mmcf->sh, r, ctx);

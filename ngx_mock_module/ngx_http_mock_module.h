@@ -282,7 +282,9 @@ struct ngx_http_mock_shctx_s {
     ngx_atomic_t                  redis_down;
     ngx_atomic_t                  nforced;      /* forced answers pinned */
     time_t                        full_logged;  /* when "zone is full" was */
-    ngx_atomic_t                 *metrics;      /* slot * NRESULTS */
+    ngx_atomic_uint_t            *metrics;      /* [worker][slot][result] */
+    ngx_uint_t                    nworkers;
+    ngx_uint_t                    nslots;
     u_char                       *chunk_pos;    /* for recordings */
     u_char                       *chunk_last;
     ngx_uint_t                    journal_size;

@@ -165,6 +165,7 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     off_t                       end;
     size_t                      len;
     ngx_int_t                   rc;
+    ngx_core_conf_t            *ccf;
     ngx_str_t                   name, session;
     ngx_file_info_t             fi;
     ngx_uint_t                  i, j, n;
@@ -330,9 +331,17 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         writers[i]->cassette = NULL;
     }
 
-    sh->metrics = ngx_slab_calloc(shpool, (mmcf->slots.nelts + 1)
+    /* each worker counts in a row of its own: no cache line is shared */
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(mmcf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    sh->nworkers = ngx_max(ccf->worker_processes, 1);
+    sh->nslots = mmcf->slots.nelts + 1;
+
+    sh->metrics = ngx_slab_calloc(shpool, sh->nworkers * sh->nslots
                                           * NGX_HTTP_MOCK_NRESULTS
-                                          * sizeof(ngx_atomic_t));
+                                          * sizeof(ngx_atomic_uint_t));
     if (sh->metrics == NULL) {
         return NGX_ERROR;
     }

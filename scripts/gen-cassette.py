@@ -121,13 +121,18 @@ def nginx_quote(s):
 
 
 def return_conf(i):
-    """nginx directives answering like item i, with "return 200"."""
+    """nginx directives answering like item i, with "return 200".
+
+    The replayed answer also carries the module's own header (mock_header,
+    "X-Mock: replay; hit"), so the ceiling sends it too: the same bytes.
+    """
     lines = []
     for name, value in item_headers(i):
         if name == "Content-Type":
             lines.append("default_type %s;" % nginx_quote(value))
         else:
             lines.append("add_header %s %s;" % (name, nginx_quote(value)))
+    lines.append("add_header X-Mock %s;" % nginx_quote("replay; hit"))
     lines.append("return 200 %s;" % nginx_quote(item_body(i)))
     return "\n".join(lines) + "\n"
 

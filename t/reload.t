@@ -12,7 +12,9 @@
 #     old cassette;
 #   - a reload after the cassette is fixed is accepted again;
 #   - a reload re-reads cassettes and starts sequences anew, so an
-#     interaction already played is played again after it.
+#     interaction already played is played again after it;
+#   - the admin API's reload does the same without nginx reloading, and
+#     answers a broken cassette with 422 and changes nothing.
 
 use strict;
 use warnings;
@@ -119,6 +121,10 @@ http {
             mock_replay cassettes/seq.yaml;
             mock_repeats off;
         }
+
+        location /_mock {
+            mock_admin;
+        }
     }
 }
 EOF
@@ -207,6 +213,47 @@ reload();
 is_response(get('/seq'), 200, 'a',
             'a reload re-reads cassettes and starts sequences anew');
 is_response(get('/seq'), 200, 'b', 'and the sequence goes on with b');
+
+# (e) the admin API reloads the cassettes without nginx reloading
+#
+# The workers read the files again and swap the zone's indexes; the
+# master and its workers stay as they are.
+
+@workers = worker_pids();
+
+write_file($counter, cassette('/counter', 'v4'));
+$r = post('/_mock/reload');
+is($r->{status}, 200, 'POST /_mock/reload answers 200');
+like($r->{content},
+     qr/^\{"reload": "done", "cassettes": 2, "interactions": 3\}$/,
+     'and tells the cassettes and interactions it read');
+is_response(get('/counter'), 200, 'v4',
+            'the rewritten cassette answers at once, in every worker');
+is_deeply([worker_pids()], \@workers, 'with the same workers');
+
+is_response(get('/seq'), 200, 'a',
+            'an admin reload starts sequences anew too');
+
+write_file($counter, <<'EOF');
+version: 1
+interactions:
+- request:
+    method: GET: oops
+    uri: http://svc.test/counter
+EOF
+
+$r = post('/_mock/reload');
+is($r->{status}, 422, 'a broken cassette makes the admin reload a 422');
+like($r->{content},
+     qr/"error": "mock: cassette \\"\Q$counter\E\\", line 4, column \d+: /,
+     'which names the cassette, line and column');
+is_response(get('/counter'), 200, 'v4',
+            'and the cassettes as they were keep answering');
+
+write_file($counter, cassette('/counter', 'v5'));
+$r = post('/_mock/reload');
+is($r->{status}, 200, 'the fixed cassette is reloaded');
+is_response(get('/counter'), 200, 'v5', 'and answers v5');
 
 # Nothing crashed along the way.
 my $log = slurp("$root/logs/error.log");
@@ -362,6 +409,12 @@ sub get {
     my ($path) = @_;
     my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
     return $http->get("http://127.0.0.1:$port$path");
+}
+
+sub post {
+    my ($path) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
+    return $http->post("http://127.0.0.1:$port$path");
 }
 
 sub is_response {
