@@ -623,8 +623,6 @@ ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 
     ngx_http_mock_redis_wait(r, cmd);
 
-    r->main->count++;
-
     return NGX_DONE;
 }
 
