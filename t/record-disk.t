@@ -439,7 +439,7 @@ sub stop_nginx {
         kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
     }
     %seen_workers = ();
-    unlink "$root/logs/nginx.pid";
+    unlink "$root/logs/nginx.pid" if defined $root;
     undef $master_pid;
 }
 
