@@ -606,6 +606,17 @@ ngx_http_mock_yaml_text(ngx_str_t *s)
     last = s->data + s->len;
 
     while (p < last) {
+
+        /* most bodies are printable ASCII */
+
+        while (p < last && *p >= 0x20 && *p < 0x7f) {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
         if (*p < 0x80) {
             if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
                 || *p == 0x7f)
@@ -655,6 +666,25 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s)
     last = s->data + s->len;
 
     for (q = s->data; q < last; q++) {
+
+        /* a run of characters that need no escape, copied at once */
+
+        for (next = q;
+             next < last && *next >= 0x20 && *next < 0x7f
+             && *next != '"' && *next != '\\';
+             next++)
+        {
+            /* void */
+        }
+
+        if (next > q) {
+            p = ngx_cpymem(p, q, next - q);
+            q = next;
+
+            if (q == last) {
+                break;
+            }
+        }
 
         switch (*q) {
 
