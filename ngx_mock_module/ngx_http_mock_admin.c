@@ -88,6 +88,8 @@ static ngx_int_t ngx_http_mock_admin_failed(ngx_http_mock_admin_t *a,
 static ngx_int_t ngx_http_mock_admin_send(ngx_http_mock_admin_t *a,
     ngx_uint_t status);
 static ngx_int_t ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...);
+static ngx_int_t ngx_http_mock_out_room(ngx_http_mock_admin_t *a,
+    size_t len);
 static ngx_int_t ngx_http_mock_out_str(ngx_http_mock_admin_t *a,
     ngx_str_t *s);
 
@@ -1757,35 +1759,49 @@ ngx_http_mock_admin_send(ngx_http_mock_admin_t *a, ngx_uint_t status)
 static ngx_int_t
 ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...)
 {
-    u_char       *p;
-    va_list       args;
-    ngx_chain_t  *cl;
-    u_char        buf[NGX_MAX_ERROR_STR];
+    u_char   *p;
+    va_list   args;
+    u_char    buf[NGX_MAX_ERROR_STR];
 
     va_start(args, fmt);
     p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
     va_end(args);
 
-    if (a->b == NULL || (size_t) (a->b->end - a->b->last) < (size_t) (p - buf))
-    {
-        a->b = ngx_create_temp_buf(a->r->pool,
-                                   ngx_max(4096, (size_t) (p - buf)));
-        if (a->b == NULL) {
-            return NGX_ERROR;
-        }
-
-        cl = ngx_alloc_chain_link(a->r->pool);
-        if (cl == NULL) {
-            return NGX_ERROR;
-        }
-
-        cl->buf = a->b;
-        cl->next = NULL;
-        *a->last = cl;
-        a->last = &cl->next;
+    if (ngx_http_mock_out_room(a, p - buf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     a->b->last = ngx_http_mock_cpymem(a->b->last, buf, p - buf);
+
+    return NGX_OK;
+}
+
+
+/* room for len more bytes at the end of the answer */
+
+static ngx_int_t
+ngx_http_mock_out_room(ngx_http_mock_admin_t *a, size_t len)
+{
+    ngx_chain_t  *cl;
+
+    if (a->b && (size_t) (a->b->end - a->b->last) >= len) {
+        return NGX_OK;
+    }
+
+    a->b = ngx_create_temp_buf(a->r->pool, ngx_max(4096, len));
+    if (a->b == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(a->r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = a->b;
+    cl->next = NULL;
+    *a->last = cl;
+    a->last = &cl->next;
 
     return NGX_OK;
 }
@@ -1796,29 +1812,12 @@ ngx_http_mock_out(ngx_http_mock_admin_t *a, char *fmt, ...)
 static ngx_int_t
 ngx_http_mock_out_str(ngx_http_mock_admin_t *a, ngx_str_t *s)
 {
-    u_char       *p, *last, *dst;
-    size_t        len;
-    ngx_chain_t  *cl;
+    u_char  *p, *last, *dst;
 
     static u_char  hex[] = "0123456789abcdef";
 
-    len = 2 + 6 * s->len;
-
-    if (a->b == NULL || (size_t) (a->b->end - a->b->last) < len) {
-        a->b = ngx_create_temp_buf(a->r->pool, ngx_max(4096, len));
-        if (a->b == NULL) {
-            return NGX_ERROR;
-        }
-
-        cl = ngx_alloc_chain_link(a->r->pool);
-        if (cl == NULL) {
-            return NGX_ERROR;
-        }
-
-        cl->buf = a->b;
-        cl->next = NULL;
-        *a->last = cl;
-        a->last = &cl->next;
+    if (ngx_http_mock_out_room(a, 2 + 6 * s->len) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     dst = a->b->last;

@@ -18,7 +18,6 @@
 
 static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
-static ngx_int_t ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len);
 static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
 static ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
@@ -121,8 +120,8 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     /* a new cassette is valid YAML before anything is recorded */
 
     if (lseek(fd, 0, SEEK_END) == 0
-        && ngx_http_mock_write_all(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
-                                   sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1)
+        && ngx_http_mock_write_at(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
+                                  sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1, 0)
            != NGX_OK)
     {
         ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
@@ -145,6 +144,7 @@ static ngx_int_t
 ngx_http_mock_writer_rewrite(ngx_http_mock_cassette_t *cassette,
     ngx_log_t *log)
 {
+    off_t                    offset;
     u_char                  *p;
     ngx_fd_t                 fd;
     ngx_int_t                rc;
@@ -173,8 +173,10 @@ ngx_http_mock_writer_rewrite(ngx_http_mock_cassette_t *cassette,
         goto failed;
     }
 
-    rc = ngx_http_mock_write_all(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
-                                 sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1);
+    offset = sizeof(NGX_HTTP_MOCK_CASSETTE_HEAD) - 1;
+
+    rc = ngx_http_mock_write_at(fd, (u_char *) NGX_HTTP_MOCK_CASSETTE_HEAD,
+                                offset, 0);
 
     rec = cassette->records.elts;
 
@@ -184,7 +186,8 @@ ngx_http_mock_writer_rewrite(ngx_http_mock_cassette_t *cassette,
             break;
         }
 
-        rc = ngx_http_mock_write_all(fd, entry.data, entry.len);
+        rc = ngx_http_mock_write_at(fd, entry.data, entry.len, offset);
+        offset += entry.len;
         ngx_reset_pool(pool);
     }
 
@@ -372,35 +375,6 @@ ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len, off_t offset)
         p += n;
         len -= n;
         offset += n;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_mock_write_all(ngx_fd_t fd, u_char *p, size_t len)
-{
-    ssize_t  n;
-
-    while (len) {
-        n = write(fd, p, len);
-
-        if (n == -1) {
-            if (ngx_errno == NGX_EINTR) {
-                continue;
-            }
-
-            return NGX_ERROR;
-        }
-
-        if (n == 0) {
-            ngx_set_errno(NGX_ENOSPC);
-            return NGX_ERROR;
-        }
-
-        p += n;
-        len -= n;
     }
 
     return NGX_OK;
