@@ -9,7 +9,7 @@ set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${TEST_NGINX_REDIS_PORT:-16379}
-dir=$top/t/servroot-redis
+dir=$top/t/servroot-redis-$port
 pidfile=$dir/redis.pid
 
 stop_redis() {

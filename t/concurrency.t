@@ -21,31 +21,19 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
-use HTTP::Tiny;
-use POSIX ();
-use Time::HiRes qw(sleep time);
+use FindBin;
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'races between workers need nginx at full speed, '
-                     . 'not under valgrind';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(skip_under_valgrind module_under_test server_port lock_run
+                slurp write_file start_clients);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('races between workers need nginx at full speed, '
+                    . 'not under valgrind');
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $port  = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 12;
+my $module = module_under_test();
+
+my $port  = server_port(12);
 my $root  = "$FindBin::Bin/servroot-concurrency";
 my $conf  = "$root/conf/nginx.conf";
 
@@ -59,56 +47,28 @@ my $WAIT    = 10;    # seconds to wait for nginx to start, stop, answer
 # served" condition leads to the next burst.
 my @CLIENTS = (10, 30, 60);
 
-my $master_pid;
-my %seen_workers;   # every worker seen, see stop_nginx()
+# A second run of this file waits for this one to finish.
+my $lock = lock_run("$root.lock");
+
 my $parent = $$;
+my $nginx = MockTest::Nginx->new(root => $root, port => $port,
+                                 module => $module, workers => $WORKERS,
+                                 wait => $WAIT);
 
 # Stop nginx whatever happens (but not from a forked client).
 END {
     local $?;
-    stop_nginx() if $$ == $parent;
+    $nginx->stop if $nginx && $$ == $parent;
 }
 
-# Two runs of this file at once (say "make test" and "make asan" in the
-# same tree) would share the server root and the port, and each would
-# stop the other's nginx: the second run waits for the first.
-open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
-}
-
-# An nginx left over by an interrupted earlier run would hold the port.
-if (open my $fh, '<', "$root/logs/nginx.pid") {
-    my $pid = <$fh>;
-    close $fh;
-    # Only when the pid is still an nginx: pids get reused.
-    if (defined $pid && $pid =~ /^(\d+)/
-        && slurp("/proc/$1/cmdline") =~ /nginx/)
-    {
-        $master_pid = $1;
-        stop_nginx();
-    }
-}
+$nginx->stop_leftover;
 
 remove_tree($root);
 make_path("$root/conf", "$root/logs", "$root/cassettes", "$root/clients");
 
 write_file("$root/cassettes/seq.yaml", cassette($N));
 
-write_file($conf, <<"EOF");
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes $WORKERS;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
-
+write_file($conf, $nginx->conf_head(connections => 1024) . <<"EOF");
 http {
     log_format mock '\$pid \$mock_status \$status';
     access_log logs/access.log mock;
@@ -131,17 +91,18 @@ for my $attempt (0 .. $#CLIENTS) {
     my $label = "burst of $N requests from $clients clients";
 
     # A fresh nginx per burst: its sequence starts at n=0.
-    stop_nginx();
+    $nginx->stop;
     unlink "$root/logs/access.log";
-    start_nginx();
-    is(scalar(my @w = worker_pids()), $WORKERS, "$label: $WORKERS workers")
+    $nginx->start;
+    is(scalar(my @w = $nginx->worker_pids), $WORKERS,
+       "$label: $WORKERS workers")
         or diag(slurp("$root/logs/error.log"));
 
     my @results = burst($clients);
 
     check_exactly_once($label, @results);
 
-    my $r = get('/seq');
+    my $r = $nginx->get('/seq');
     is($r->{status}, 404, "$label: request " . ($N + 1) . ' is 404');
     like($r->{content}, qr/already played/,
          "$label: request " . ($N + 1) . ' finds the sequence played');
@@ -176,8 +137,8 @@ for my $attempt (0 .. $#CLIENTS) {
 ok($both_served, 'some burst was served by more than one worker')
     or diag('the exactly-once checks above ran on a single worker only');
 
-stop_nginx();
-ok(!masters_of_this_root(), 'nginx stopped');
+$nginx->stop;
+ok(!$nginx->masters_of_this_root, 'nginx stopped');
 
 done_testing();
 
@@ -191,39 +152,15 @@ sub burst {
     my @counts = map { int($N / $clients) + ($_ < $N % $clients ? 1 : 0) }
                  0 .. $clients - 1;
 
-    # The clients wait on this pipe and all start when it is closed.
-    pipe(my $gate_r, my $gate_w) or die "pipe: $!";
-
-    my @kids;
-    for my $i (0 .. $clients - 1) {
-        my $file = "$root/clients/$i";
-        unlink $file;
-        my $pid = fork() // die "fork: $!";
-        if ($pid == 0) {
-            close $gate_w;
-            my $ok = eval {
-                open my $out, '>', $file or die "$file: $!";
-                sysread $gate_r, my $buf, 1;   # returns at EOF
-                my $http = HTTP::Tiny->new(keep_alive => 0,
-                                           timeout => $WAIT);
-                for (1 .. $counts[$i]) {
-                    my $r = $http->get("http://127.0.0.1:$port/seq");
-                    my $body = $r->{content} // '';
-                    $body =~ s/\n/\\n/g;
-                    print {$out} "$r->{status}\t$body\n";
-                }
-                close $out or die "$file: $!";
-                1;
-            };
-            print STDERR "client $i: $@" unless $ok;
-            # _exit: no END blocks in the clients, no Test::More output.
-            POSIX::_exit($ok ? 0 : 1);
+    my @kids = start_clients("$root/clients", $clients, sub {
+        my ($i, $out) = @_;
+        for (1 .. $counts[$i]) {
+            my $r = $nginx->get('/seq');
+            my $body = $r->{content} // '';
+            $body =~ s/\n/\\n/g;
+            print {$out} "$r->{status}\t$body\n";
         }
-        push @kids, $pid;
-    }
-
-    close $gate_r;
-    close $gate_w;   # go
+    });
 
     for my $pid (@kids) {
         waitpid $pid, 0;
@@ -302,125 +239,4 @@ sub cassette {
 EOF
     }
     return $yaml;
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', $file or die "cannot write $file: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-# Runs a command with stderr captured; returns its wait status and stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my $errfile = "$root/cmd.stderr";
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', $errfile;
-        exec @cmd or do { print STDERR "exec $cmd[0]: $!\n"; POSIX::_exit(127) };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my $err = slurp($errfile);
-    unlink $errfile;
-    return ($rc, $err);
-}
-
-sub read_pid {
-    my $pid = slurp("$root/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of a master process, from /proc: its workers.
-sub children_of {
-    my ($ppid) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $ppid;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    return @pids;
-}
-
-sub worker_pids {
-    my @pids = $master_pid ? children_of($master_pid) : ();
-    $seen_workers{$_} = 1 for @pids;
-    return @pids;
-}
-
-# nginx masters still running from this server root (their command line
-# names it).
-sub masters_of_this_root {
-    my @pids;
-    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
-        my $cmd = slurp($cmdline);
-        push @pids, $cmdline =~ m{(\d+)} if index($cmd, $root) >= 0;
-    }
-    return @pids;
-}
-
-sub start_nginx {
-    my ($rc, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
-    die "nginx did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($master_pid = read_pid())
-           && worker_pids() >= $WORKERS)
-    {
-        if (time > $deadline) {
-            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
-        }
-        sleep 0.05;
-    }
-}
-
-# A process that exited but was not reaped yet (the daemonized master is
-# reaped by init) counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    if ($master_pid && alive($master_pid)) {
-        worker_pids();
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master_pid;
-            my $deadline = time + $WAIT;
-            while (alive($master_pid) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master_pid);
-            diag("nginx master $master_pid ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %seen_workers) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    %seen_workers = ();
-    unlink "$root/logs/nginx.pid";
-    undef $master_pid;
-}
-
-sub get {
-    my ($path) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
-    return $http->get("http://127.0.0.1:$port$path");
 }

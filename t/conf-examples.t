@@ -27,19 +27,13 @@ use File::Spec;
 use File::Temp qw(tempdir);
 use Cwd ();
 use FindBin;
-use POSIX ();
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(module_under_test nginx_binary slurp run_cmd);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+my $module = module_under_test();
+
+my $nginx = nginx_binary();
 
 # The examples are found next to this file's directory, wherever the
 # repository is checked out.
@@ -81,32 +75,9 @@ for my $conf (@confs) {
             or die "symlink to $secrets: $!";
     }
 
-    my ($rc, $err) = run_cmd($nginx, '-t', '-p', "$prefix/", '-c', $conf);
-    is($rc, 0, "nginx -t accepts $name") or diag($err);
+    my ($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$prefix/",
+                                   '-c', $conf);
+    is($rc, 0, "nginx -t accepts $name") or diag($out . $err);
 }
 
 done_testing();
-
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or die "cannot read $file: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
-# Runs a command with stdout and stderr captured; returns its wait status
-# and what it printed.
-sub run_cmd {
-    my @cmd = @_;
-    my $out = File::Temp->new;
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>&', $out or POSIX::_exit(126);
-        open STDERR, '>&', $out or POSIX::_exit(126);
-        exec @cmd or do { print STDERR "exec $cmd[0]: $!\n"; POSIX::_exit(127) };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    return ($rc, slurp($out->filename));
-}

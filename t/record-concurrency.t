@@ -25,37 +25,24 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
-use HTTP::Tiny;
-use POSIX ();
-use Time::HiRes qw(sleep time);
+use FindBin;
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'races between workers need nginx at full speed, '
-                     . 'not under valgrind';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(PYTHON skip_under_valgrind module_under_test
+                skip_without_python server_port lock_run slurp write_file
+                run_cmd start_clients print_answer read_answers split_items);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('races between workers need nginx at full speed, '
+                    . 'not under valgrind');
 
-my $python = '/usr/bin/python3';
-if (system("$python -c 'import yaml' >/dev/null 2>&1") != 0) {
-    plan skip_all => "$python with PyYAML is needed to check the cassette "
-                     . '(Debian: apt-get install python3-yaml)';
-}
+my $module = module_under_test();
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $port  = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 21;
+skip_without_python('import yaml',
+                    'with PyYAML is needed to check the cassette '
+                    . '(Debian: apt-get install python3-yaml)');
+
+my $port  = server_port(21);
 my $root  = "$FindBin::Bin/servroot-record-concurrency";
 my $conf  = "$root/conf/nginx.conf";
 my $cassette = "$root/html/rec.yaml";
@@ -66,36 +53,21 @@ my $N        = $CLIENTS * $REQUESTS;
 my $WORKERS  = 2;
 my $WAIT     = 10;   # seconds to wait for nginx to start, stop, answer
 
-my $master_pid;
-my %seen_workers;   # every worker seen, see stop_nginx()
+# A second run of this file waits for this one to finish.
+my $lock = lock_run("$root.lock");
+
 my $parent = $$;
+my $nginx = MockTest::Nginx->new(root => $root, port => $port,
+                                 module => $module, workers => $WORKERS,
+                                 wait => $WAIT);
 
 # Stop nginx whatever happens (but not from a forked client).
 END {
     local $?;
-    stop_nginx() if $$ == $parent;
+    $nginx->stop if $nginx && $$ == $parent;
 }
 
-# Two runs of this file at once would share the server root and the
-# port: the second run waits for the first.
-open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
-}
-
-# An nginx left over by an interrupted earlier run would hold the port.
-if (open my $fh, '<', "$root/logs/nginx.pid") {
-    my $pid = <$fh>;
-    close $fh;
-    # Only when the pid is still an nginx: pids get reused.
-    if (defined $pid && $pid =~ /^(\d+)/
-        && slurp("/proc/$1/cmdline") =~ /nginx/)
-    {
-        $master_pid = $1;
-        stop_nginx();
-    }
-}
+$nginx->stop_leftover;
 
 remove_tree($root);
 make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
@@ -105,8 +77,8 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 write_file($conf, config(mode => 'record',
                          backend => 'return 200 "body for $uri\n";'));
 
-start_nginx();
-is(scalar(my @w = worker_pids()), $WORKERS, "$WORKERS workers run")
+$nginx->start;
+is(scalar(my @w = $nginx->worker_pids), $WORKERS, "$WORKERS workers run")
     or diag(slurp("$root/logs/error.log"));
 
 # (a) 500 requests to 500 paths, recorded concurrently
@@ -207,14 +179,14 @@ is(scalar(@missing), 0, "all $N paths recorded")
     or diag("missing: @missing[0 .. ($#missing < 19 ? $#missing : 19)]");
 
 my ($rc, $out, $err) = run_cmd(
-    $python, '-c',
+    PYTHON, '-c',
     'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); '
     . 'print(d["version"], len(d["interactions"]))',
     $cassette);
 is($rc, 0, 'PyYAML loads the cassette') or diag($err);
 is($out, "1 $N\n", "PyYAML: version 1, $N interactions");
 
-($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/", '-c', $conf);
+($rc, $out, $err) = $nginx->test_config;
 is($rc, 0, 'nginx -t accepts the recorded cassette') or diag($err);
 unlike($err, qr/incomplete interaction/, 'nginx -t finds nothing incomplete')
     or diag($err);
@@ -226,23 +198,24 @@ unlike($err, qr/incomplete interaction/, 'nginx -t finds nothing incomplete')
 
 write_file($conf, config(mode => 'replay',
                          backend => 'return 200 "changed for $uri\n";'));
-reload();
+$nginx->reload;
 
-is_response(get('/backend/c0/r0'), 200, "changed for /backend/c0/r0\n",
-            'the upstream location answers something else now');
+$nginx->is_response($nginx->get('/backend/c0/r0'), 200,
+                    "changed for /backend/c0/r0\n",
+                    'the upstream location answers something else now');
 
 my @sample = map { "/api/c" . ($_ % $CLIENTS) . "/r"
                    . (($_ * 13) % $REQUESTS) } 0 .. 19;
 my @wrong;
 for my $path (@sample) {
-    my $r = get($path);
+    my $r = $nginx->get($path);
     push @wrong, "$path: $r->{status} $r->{content}"
         unless $r->{status} == 200 && $r->{content} eq $want{$path};
 }
 is(scalar(@wrong), 0, scalar(@sample) . ' recorded paths replay their '
    . 'recorded bodies') or diag(join "\n", @wrong);
 
-my $r = get('/api/never/recorded');
+my $r = $nginx->get('/api/never/recorded');
 is($r->{status}, 404, 'a path that was not recorded is a miss, '
    . 'not proxied') or diag($r->{content});
 
@@ -250,27 +223,15 @@ $log = slurp("$root/logs/error.log");
 unlike($log, qr/exited on signal|\[alert\]|\[crit\]/,
        'no worker crashed, no alert');
 
-stop_nginx();
-ok(!masters_of_this_root(), 'nginx stopped');
+$nginx->stop;
+ok(!$nginx->masters_of_this_root, 'nginx stopped');
 
 done_testing();
 
 
 sub config {
     my (%arg) = @_;
-    return <<"EOF";
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes $WORKERS;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
-
+    return $nginx->conf_head(connections => 1024) . <<"EOF";
 http {
     log_format mock '\$pid \$uri \$status';
     access_log logs/access.log mock;
@@ -298,220 +259,18 @@ EOF
 # after another, each on its own connection.  Returns [path, status,
 # body] for every request.
 sub burst {
-    # The clients wait on this pipe and all start when it is closed.
-    pipe(my $gate_r, my $gate_w) or die "pipe: $!";
-
-    my @kids;
-    for my $c (0 .. $CLIENTS - 1) {
-        my $file = "$root/clients/$c";
-        unlink $file;
-        my $pid = fork() // die "fork: $!";
-        if ($pid == 0) {
-            close $gate_w;
-            my $ok = eval {
-                open my $out, '>', $file or die "$file: $!";
-                sysread $gate_r, my $buf, 1;   # returns at EOF
-                my $http = HTTP::Tiny->new(keep_alive => 0,
-                                           timeout => $WAIT);
-                for my $n (0 .. $REQUESTS - 1) {
-                    my $path = "/api/c$c/r$n";
-                    my $r = $http->get("http://127.0.0.1:$port$path");
-                    my $body = $r->{content} // '';
-                    $body =~ s/\\/\\\\/g;
-                    $body =~ s/\n/\\n/g;
-                    print {$out} "$path\t$r->{status}\t$body\n";
-                }
-                close $out or die "$file: $!";
-                1;
-            };
-            print STDERR "client $c: $@" unless $ok;
-            # _exit: no END blocks in the clients, no Test::More output.
-            POSIX::_exit($ok ? 0 : 1);
+    my @kids = start_clients("$root/clients", $CLIENTS, sub {
+        my ($c, $out) = @_;
+        for my $n (0 .. $REQUESTS - 1) {
+            my $path = "/api/c$c/r$n";
+            print_answer($out, $path, $nginx->get($path));
         }
-        push @kids, $pid;
-    }
-
-    close $gate_r;
-    close $gate_w;   # go
+    });
 
     for my $pid (@kids) {
         waitpid $pid, 0;
         diag("client $pid exited with status $?") if $?;
     }
 
-    my @results;
-    for my $c (0 .. $CLIENTS - 1) {
-        open my $in, '<', "$root/clients/$c" or die "no results of $c: $!";
-        while (my $line = <$in>) {
-            chomp $line;
-            my ($path, $status, $body) = split /\t/, $line, 3;
-            $body =~ s/\\(\\|n)/$1 eq 'n' ? "\n" : '\\'/ge;
-            push @results, [ $path, $status, $body ];
-        }
-        close $in;
-    }
-    return @results;
-}
-
-# A cassette written by the module: its head ("version: 1" and
-# "interactions:"), then its items, each from its "- request:" line at
-# column 0 up to the next one.
-sub split_items {
-    my ($text) = @_;
-    my @parts = split /^(?=- request:)/m, $text;
-    my $head = (@parts && $parts[0] !~ /^- request:/) ? shift @parts : '';
-    return ($head, @parts);
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', "$file.tmp" or die "cannot write $file.tmp: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file.tmp: $!";
-    rename "$file.tmp", $file or die "cannot rename $file.tmp: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-# Runs a command; returns its wait status, its stdout and its stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my ($outfile, $errfile) = ("$root/cmd.stdout", "$root/cmd.stderr");
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', $outfile;
-        open STDERR, '>', $errfile;
-        exec @cmd or do {
-            print STDERR "exec $cmd[0]: $!\n";
-            POSIX::_exit(127);
-        };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my ($out, $err) = (slurp($outfile), slurp($errfile));
-    unlink $outfile, $errfile;
-    return ($rc, $out, $err);
-}
-
-sub read_pid {
-    my $pid = slurp("$root/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of a master process, from /proc: its workers.
-sub children_of {
-    my ($ppid) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $ppid;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    return @pids;
-}
-
-sub worker_pids {
-    my @pids = $master_pid ? children_of($master_pid) : ();
-    $seen_workers{$_} = 1 for @pids;
-    return @pids;
-}
-
-# nginx masters still running from this server root (their command line
-# names it).
-sub masters_of_this_root {
-    my @pids;
-    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
-        my $cmd = slurp($cmdline);
-        push @pids, $cmdline =~ m{(\d+)} if index($cmd, $root) >= 0;
-    }
-    return @pids;
-}
-
-sub start_nginx {
-    my ($rc, $out, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
-    die "nginx did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($master_pid = read_pid())
-           && worker_pids() >= $WORKERS)
-    {
-        if (time > $deadline) {
-            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
-        }
-        sleep 0.05;
-    }
-}
-
-# A process that exited but was not reaped yet (the daemonized master is
-# reaped by init) counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    if ($master_pid && alive($master_pid)) {
-        worker_pids();
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master_pid;
-            my $deadline = time + $WAIT;
-            while (alive($master_pid) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master_pid);
-            diag("nginx master $master_pid ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %seen_workers) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    %seen_workers = ();
-    unlink "$root/logs/nginx.pid";
-    undef $master_pid;
-}
-
-# HUP the master and wait until the reload is done: the workers of the
-# old cycle have exited and new ones run.  Until then a request may still
-# reach an old worker, which would still record.
-sub reload {
-    my @old = worker_pids();
-    kill 'HUP', $master_pid or die "cannot signal nginx: $!";
-
-    my $deadline = time + $WAIT;
-    while (time < $deadline) {
-        my %now = map { $_ => 1 } worker_pids();
-        last if keys %now >= $WORKERS && !grep { $now{$_} } @old;
-        sleep 0.05;
-    }
-    my %now = map { $_ => 1 } worker_pids();
-    if (grep { $now{$_} } @old) {
-        diag("the old workers (@old) did not exit after the reload:\n"
-             . slurp("$root/logs/error.log"));
-    }
-}
-
-sub get {
-    my ($path) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
-    return $http->get("http://127.0.0.1:$port$path");
-}
-
-sub is_response {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $ok = is("$r->{status} $r->{content}", "$status $body", $name);
-    diag(slurp("$root/logs/error.log")) unless $ok;
-    return $ok;
+    return read_answers("$root/clients", $CLIENTS);
 }

@@ -40,39 +40,32 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
-use HTTP::Tiny;
+use FindBin;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'killing workers in the middle of a burst needs nginx '
-                     . 'at full speed, not under valgrind';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(skip_under_valgrind module_under_test skip_without_python
+                server_port lock_run slurp write_file start_clients
+                print_answer read_answers split_items complete check_item
+                yaml_count);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('killing workers in the middle of a burst needs nginx '
+                    . 'at full speed, not under valgrind');
 
-my $python = '/usr/bin/python3';
-if (system("$python -c 'import yaml' >/dev/null 2>&1") != 0) {
-    plan skip_all => "$python with PyYAML is needed to check the cassette "
-                     . '(Debian: apt-get install python3-yaml)';
-}
+my $module = module_under_test();
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $port  = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 22;
+skip_without_python('import yaml',
+                    'with PyYAML is needed to check the cassette '
+                    . '(Debian: apt-get install python3-yaml)');
+
+my $port  = server_port(22);
 my $root  = "$FindBin::Bin/servroot-record-crash";
 my $conf  = "$root/conf/nginx.conf";
+
+# The service being recorded, as the cassette names it.
+my $upstream = "http://127.0.0.1:$port/backend";
 
 my $CLIENTS  = 8;
 my $REQUESTS = 200;   # per client
@@ -91,36 +84,26 @@ my $BIG_BACKEND = qq{set \$unit "$UNIT";\n            }
                   . 'set $pad "' . ('$unit' x 20) . qq{";\n            }
                   . 'return 200 "$uri\n$pad\n";';
 
-my $master_pid;
-my %seen_workers;   # every worker seen, see stop_nginx()
+# The burst leaves a cassette of some 30 MB, which PyYAML's pure Python
+# loader takes ten seconds to read: its libyaml based loader is used
+# when there is one, as vcrpy does.
+my $YAML_LOADER = 'getattr(yaml, "CSafeLoader", yaml.SafeLoader)';
+
+# A second run of this file waits for this one to finish.
+my $lock = lock_run("$root.lock");
+
 my $parent = $$;
+my $nginx = MockTest::Nginx->new(root => $root, port => $port,
+                                 module => $module, workers => $WORKERS,
+                                 wait => $WAIT);
 
 # Stop nginx whatever happens (but not from a forked client).
 END {
     local $?;
-    stop_nginx() if $$ == $parent;
+    $nginx->stop if $nginx && $$ == $parent;
 }
 
-# Two runs of this file at once would share the server root and the
-# port: the second run waits for the first.
-open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
-}
-
-# An nginx left over by an interrupted earlier run would hold the port.
-if (open my $fh, '<', "$root/logs/nginx.pid") {
-    my $pid = <$fh>;
-    close $fh;
-    # Only when the pid is still an nginx: pids get reused.
-    if (defined $pid && $pid =~ /^(\d+)/
-        && slurp("/proc/$1/cmdline") =~ /nginx/)
-    {
-        $master_pid = $1;
-        stop_nginx();
-    }
-}
+$nginx->stop_leftover;
 
 remove_tree($root);
 make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
@@ -133,7 +116,7 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     write_file($conf, config(cassette => 'html/burst.yaml',
                              mode => 'record', backend => $BIG_BACKEND));
-    start_nginx();
+    $nginx->start;
 
     my ($kills, @results) = burst_with_kills();
 
@@ -159,7 +142,7 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
            'no worker died of another signal')
         or diag(join "\n", $log =~ /^(.*exited on signal.*)$/mg);
 
-    stop_nginx();
+    $nginx->stop;
 
     my $text = slurp($cassette);
     my ($head, @items) = split_items($text);
@@ -174,7 +157,7 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
     my (@broken, %recorded);
     my $offset = length $head;
     for my $i (0 .. $#items) {
-        my ($path, $why) = check_item($items[$i]);
+        my ($path, $why) = check_item($items[$i], $upstream, \&want);
         $recorded{$path}++ if defined $path;
         push @broken, "item $i (bytes $offset to "
                       . ($offset + length($items[$i])) . "): $why" if $why;
@@ -198,11 +181,11 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     # The complete part on its own, as PyYAML sees it.
     write_file("$root/html/valid-part.yaml", substr($text, 0, $valid));
-    is(yaml_count("$root/html/valid-part.yaml"), "1 " . scalar(@items),
+    is(yaml_count("$root/html/valid-part.yaml", $YAML_LOADER),
+       "1 " . scalar(@items),
        'PyYAML loads the part up to the last "# recorded" line');
 
-    my ($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/",
-                                   '-c', $conf);
+    my ($rc, $out, $err) = $nginx->test_config;
     is($rc, 0, 'nginx -t accepts the cassette') or diag($err);
     if (defined $torn) {
         like($err, qr/ends with an incomplete interaction after byte
@@ -215,7 +198,7 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     # A new start in record mode cuts the torn tail off.
     unlink "$root/logs/error.log";
-    my $stderr = eval { start_nginx() };
+    my $stderr = eval { $nginx->start };
     ok(defined $stderr, 'nginx starts again, recording into the cassette')
         or diag($@);
     $stderr //= '';
@@ -234,14 +217,14 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
        'the cassette ends with its last complete item');
 
     # Recording goes on after the last complete item.
-    my $r = get('/api/after/restart');
+    my $r = $nginx->get('/api/after/restart');
     is($r->{status}, 200, 'a request after the restart is proxied');
-    stop_nginx();
+    $nginx->stop;
 
-    is(yaml_count($cassette), "1 " . (@items + 1),
+    is(yaml_count($cassette, $YAML_LOADER), "1 " . (@items + 1),
        'PyYAML loads the whole cassette with the new item');
     my ($new) = reverse split_items(slurp($cassette));
-    my ($path, $why) = check_item($new);
+    my ($path, $why) = check_item($new, $upstream, \&want);
     ok(!$why && ($path // '') eq '/api/after/restart',
        'the new item is complete and right') or diag($why);
 }
@@ -255,12 +238,14 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     write_file($conf, config(cassette => 'html/torn.yaml',
                              mode => 'record', backend => $small));
-    start_nginx();
-    is_response(get('/api/one'), 200, "small body for /backend/one\n",
-                'recording /api/one');
-    is_response(get('/api/two'), 200, "small body for /backend/two\n",
-                'recording /api/two');
-    stop_nginx();
+    $nginx->start;
+    $nginx->is_response($nginx->get('/api/one'), 200,
+                        "small body for /backend/one\n",
+                        'recording /api/one');
+    $nginx->is_response($nginx->get('/api/two'), 200,
+                        "small body for /backend/two\n",
+                        'recording /api/two');
+    $nginx->stop;
 
     my $two = slurp($cassette);
     my ($head, @items) = split_items($two);
@@ -273,8 +258,7 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
     $half =~ s/\n\z//;
     write_file($cassette, $two . $half);
 
-    my ($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/",
-                                   '-c', $conf);
+    my ($rc, $out, $err) = $nginx->test_config;
     is($rc, 0, 'nginx -t accepts a cassette with a torn tail') or diag($err);
     my $at = length $two;
     like($err, qr/\[warn\] .* ends\ with\ an\ incomplete\ interaction
@@ -286,23 +270,25 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
     write_file($conf, config(cassette => 'html/torn.yaml', mode => 'replay',
                              backend => 'return 200 "changed\n";'));
     unlink "$root/logs/error.log";
-    my $stderr = start_nginx();
+    my $stderr = $nginx->start;
     like($stderr, qr/\[warn\].*ends with an incomplete .*is ignored/,
          'the start warns that the incomplete interaction is ignored');
-    is_response(get('/api/one'), 200, "small body for /backend/one\n",
-                'replay: the first complete interaction');
-    is_response(get('/api/two'), 200, "small body for /backend/two\n",
-                'replay: the second complete interaction');
-    is(get('/api/three')->{status}, 404,
+    $nginx->is_response($nginx->get('/api/one'), 200,
+                        "small body for /backend/one\n",
+                        'replay: the first complete interaction');
+    $nginx->is_response($nginx->get('/api/two'), 200,
+                        "small body for /backend/two\n",
+                        'replay: the second complete interaction');
+    is($nginx->get('/api/three')->{status}, 404,
        'replay: the incomplete interaction is not there');
-    stop_nginx();
+    $nginx->stop;
     is(slurp($cassette), $two . $half, 'replay leaves the file alone');
 
     # Record: the torn tail goes.
     write_file($conf, config(cassette => 'html/torn.yaml',
                              mode => 'record', backend => $small));
     unlink "$root/logs/error.log";
-    $stderr = start_nginx();
+    $stderr = $nginx->start;
     like($stderr . slurp("$root/logs/error.log"),
          qr/removed an incomplete interaction after byte $at\b/,
          'record: the start reports that it removed the incomplete '
@@ -310,10 +296,11 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
     like(slurp("$root/logs/error.log"),
          qr/\[warn\].*removed an incomplete interaction/,
          'the report is in the error log');
-    stop_nginx();
+    $nginx->stop;
     is(slurp($cassette), $two,
        'the file ends right after the second "# recorded" line');
-    is(yaml_count($cassette), '1 2', 'PyYAML loads it: 2 interactions');
+    is(yaml_count($cassette, $YAML_LOADER), '1 2',
+       'PyYAML loads it: 2 interactions');
 }
 
 
@@ -325,9 +312,9 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     write_file($conf, config(cassette => 'html/first.yaml',
                              mode => 'record', backend => $small));
-    start_nginx();
-    get('/api/one');
-    stop_nginx();
+    $nginx->start;
+    $nginx->get('/api/one');
+    $nginx->stop;
 
     my ($head, $item) = split_items(slurp($cassette));
     ok(defined $item && complete($item), 'one item recorded');
@@ -337,21 +324,21 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
     # The file as a worker killed in its first write() leaves it.
     write_file($cassette, $HEAD . $half);
 
-    my ($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/",
-                                   '-c', $conf);
+    my ($rc, $out, $err) = $nginx->test_config;
     is($rc, 0, 'nginx -t accepts a new cassette whose only item is torn')
         or diag($err);
     like($err, qr/\[warn\].*ends with an incomplete interaction.*is ignored/,
          'nginx -t warns that the incomplete interaction is ignored');
 
     unlink "$root/logs/error.log";
-    my $stderr = eval { start_nginx() } // do { diag($@); '' };
+    my $stderr = eval { $nginx->start } // do { diag($@); '' };
     like($stderr . slurp("$root/logs/error.log"),
          qr/removed an incomplete interaction after byte ${\ length $HEAD}\b/,
          'the start reports that it removed the incomplete interaction');
-    stop_nginx();
+    $nginx->stop;
     is(slurp($cassette), $HEAD, 'the cassette is back to its head');
-    is(yaml_count($cassette), '1 0', 'PyYAML loads it: no interactions');
+    is(yaml_count($cassette, $YAML_LOADER), '1 0',
+       'PyYAML loads it: no interactions');
 }
 
 
@@ -371,9 +358,10 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     write_file($conf, config(cassette => 'html/mid.yaml',
                              mode => 'record', backend => $small));
-    start_nginx();
-    is_response(get('/api/one'), 200, "small body for /backend/one\n",
-                'recording /api/one');
+    $nginx->start;
+    $nginx->is_response($nginx->get('/api/one'), 200,
+                        "small body for /backend/one\n",
+                        'recording /api/one');
 
     my ($head, $item) = split_items(slurp($cassette));
     $item //= '';
@@ -385,14 +373,15 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
     print {$fh} $half;
     close $fh or die "cannot append to $cassette: $!";
 
-    is_response(get('/api/two'), 200, "small body for /backend/two\n",
-                'recording /api/two after the torn item');
-    stop_nginx();
+    $nginx->is_response($nginx->get('/api/two'), 200,
+                        "small body for /backend/two\n",
+                        'recording /api/two after the torn item');
+    $nginx->stop;
 
-    my ($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/",
-                                   '-c', $conf);
+    my ($rc, $out, $err) = $nginx->test_config;
     is($rc, 0, 'nginx -t accepts the cassette') or diag($err);
-    is(yaml_count($cassette), '1 2', 'PyYAML loads it: 2 interactions');
+    is(yaml_count($cassette, $YAML_LOADER), '1 2',
+       'PyYAML loads it: 2 interactions');
     my @uris = slurp($cassette) =~ /^    uri: "(.*)"$/mg;
     is_deeply(\@uris, [ "http://127.0.0.1:$port/backend/one",
                         "http://127.0.0.1:$port/backend/two" ],
@@ -401,38 +390,28 @@ make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
 
     write_file($conf, config(cassette => 'html/mid.yaml', mode => 'replay',
                              backend => 'return 200 "changed\n";'));
-    if (eval { start_nginx(); 1 }) {
-        is_response(get('/api/one'), 200, "small body for /backend/one\n",
-                    'replay: /api/one');
-        is_response(get('/api/two'), 200, "small body for /backend/two\n",
-                    'replay: /api/two');
+    if (eval { $nginx->start; 1 }) {
+        $nginx->is_response($nginx->get('/api/one'), 200,
+                            "small body for /backend/one\n",
+                            'replay: /api/one');
+        $nginx->is_response($nginx->get('/api/two'), 200,
+                            "small body for /backend/two\n",
+                            'replay: /api/two');
     } else {
         fail('nginx starts replaying the cassette');
         diag($@);
     }
-    stop_nginx();
+    $nginx->stop;
 }
 
-ok(!masters_of_this_root(), 'nginx stopped');
+ok(!$nginx->masters_of_this_root, 'nginx stopped');
 
 done_testing();
 
 
 sub config {
     my (%arg) = @_;
-    return <<"EOF";
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes $WORKERS;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
-
+    return $nginx->conf_head(connections => 1024) . <<"EOF";
 http {
     access_log off;
 
@@ -461,79 +440,18 @@ sub want {
     return ($path =~ s{^/api}{/backend}r) . "\n$PAD\n";
 }
 
-sub complete {
-    my ($item) = @_;
-    return $item =~ /\n# recorded \S+\n\z/;
-}
-
-# Checks one item recorded from the big upstream; returns the client
-# path it records and what is wrong with it, if anything.
-sub check_item {
-    my ($item) = @_;
-    my @uris = $item =~ /^    uri: "(.*)"$/mg;
-    my ($body) = $item =~ /^  response:\n    body:\n      string: (.*)$/m;
-
-    return (undef, 'not complete') unless complete($item);
-    return (undef, 'more than one "- request:"')
-        if (() = $item =~ /- request:/g) != 1;
-    return (undef, scalar(@uris) . ' uri lines') if @uris != 1;
-
-    my ($path) = $uris[0] =~ m{^http://127\.0\.0\.1:$port/backend(/.*)$}
-        or return (undef, "unexpected uri $uris[0]");
-    $path = "/api$path";
-
-    return ($path, 'not a GET') unless $item =~ /^    method: "GET"$/m;
-    return ($path, 'not status 200') unless $item =~ /^      code: 200$/m;
-
-    # The body for this very uri, as the writer quotes it.
-    my $quoted = '"' . (want($path) =~ s/\n/\\n/gr) . '"';
-    return ($path, "no response body") unless defined $body;
-    return ($path, 'response body of ' . length($body) . ' bytes is not '
-                   . "the one for $path") if $body ne $quoted;
-    return ($path, undef);
-}
-
 # Forks $CLIENTS clients sending $REQUESTS requests each to their own
 # paths while the workers get SIGKILL up to $KILLS times.  Returns how
 # many times the workers were killed while clients were still running,
 # then [path, status, body] for every request.
 sub burst_with_kills {
-    # The clients wait on this pipe and all start when it is closed.
-    pipe(my $gate_r, my $gate_w) or die "pipe: $!";
-
-    my @kids;
-    for my $c (0 .. $CLIENTS - 1) {
-        my $file = "$root/clients/$c";
-        unlink $file;
-        my $pid = fork() // die "fork: $!";
-        if ($pid == 0) {
-            close $gate_w;
-            my $ok = eval {
-                open my $out, '>', $file or die "$file: $!";
-                binmode $out;
-                sysread $gate_r, my $buf, 1;   # returns at EOF
-                my $http = HTTP::Tiny->new(keep_alive => 0,
-                                           timeout => $WAIT);
-                for my $n (0 .. $REQUESTS - 1) {
-                    my $path = "/api/c$c/r$n";
-                    my $r = $http->get("http://127.0.0.1:$port$path");
-                    my $body = $r->{content} // '';
-                    $body =~ s/\\/\\\\/g;
-                    $body =~ s/\n/\\n/g;
-                    print {$out} "$path\t$r->{status}\t$body\n";
-                }
-                close $out or die "$file: $!";
-                1;
-            };
-            print STDERR "client $c: $@" unless $ok;
-            # _exit: no END blocks in the clients, no Test::More output.
-            POSIX::_exit($ok ? 0 : 1);
+    my @kids = start_clients("$root/clients", $CLIENTS, sub {
+        my ($c, $out) = @_;
+        for my $n (0 .. $REQUESTS - 1) {
+            my $path = "/api/c$c/r$n";
+            print_answer($out, $path, $nginx->get($path));
         }
-        push @kids, $pid;
-    }
-
-    close $gate_r;
-    close $gate_w;   # go
+    });
 
     # Kill every worker a few times while the clients run, each time
     # after the master has started new ones and they had time to get
@@ -545,14 +463,14 @@ sub burst_with_kills {
         delete $running{$_} for grep { waitpid($_, POSIX::WNOHANG()) > 0 }
                                 keys %running;
         last unless %running;
-        my @w = worker_pids();
+        my @w = $nginx->worker_pids;
         kill 'KILL', @w;
         $kills++;
 
         # Wait for the master to replace them.
         my %old = map { $_ => 1 } @w;
         my $deadline = time + $WAIT;
-        until ((grep { !$old{$_} } worker_pids()) >= $WORKERS) {
+        until ((grep { !$old{$_} } $nginx->worker_pids) >= $WORKERS) {
             die "the master did not start new workers:\n"
                 . slurp("$root/logs/error.log") if time > $deadline;
             sleep 0.02;
@@ -563,181 +481,5 @@ sub burst_with_kills {
         waitpid $pid, 0;
     }
 
-    my @results;
-    for my $c (0 .. $CLIENTS - 1) {
-        open my $in, '<', "$root/clients/$c" or die "no results of $c: $!";
-        binmode $in;
-        while (my $line = <$in>) {
-            chomp $line;
-            my ($path, $status, $body) = split /\t/, $line, 3;
-            $body =~ s/\\(\\|n)/$1 eq 'n' ? "\n" : '\\'/ge;
-            push @results, [ $path, $status, $body ];
-        }
-        close $in;
-    }
-    return ($kills, @results);
-}
-
-# "<version> <number of interactions>" as PyYAML loads the file, or its
-# error.  The burst leaves a cassette of some 30 MB, which PyYAML's pure
-# Python loader takes ten seconds to read: its libyaml based loader is
-# used when there is one, as vcrpy does.
-sub yaml_count {
-    my ($file) = @_;
-    my ($rc, $out, $err) = run_cmd(
-        $python, '-c',
-        'import yaml,sys; '
-        . 'L=getattr(yaml, "CSafeLoader", yaml.SafeLoader); '
-        . 'd=yaml.load(open(sys.argv[1]), Loader=L); '
-        . 'print(d["version"], len(d["interactions"] or []))',
-        $file);
-    chomp $out;
-    return $rc == 0 ? $out : "PyYAML failed: $err";
-}
-
-# A cassette written by the module: its head ("version: 1" and
-# "interactions:"), then its items, each from its "- request:" line at
-# column 0 up to the next one.
-sub split_items {
-    my ($text) = @_;
-    my @parts = split /^(?=- request:)/m, $text;
-    my $head = (@parts && $parts[0] !~ /^- request:/) ? shift @parts : '';
-    return ($head, @parts);
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', "$file.tmp" or die "cannot write $file.tmp: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file.tmp: $!";
-    rename "$file.tmp", $file or die "cannot rename $file.tmp: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-# Runs a command; returns its wait status, its stdout and its stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my ($outfile, $errfile) = ("$root/cmd.stdout", "$root/cmd.stderr");
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', $outfile;
-        open STDERR, '>', $errfile;
-        exec @cmd or do {
-            print STDERR "exec $cmd[0]: $!\n";
-            POSIX::_exit(127);
-        };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my ($out, $err) = (slurp($outfile), slurp($errfile));
-    unlink $outfile, $errfile;
-    return ($rc, $out, $err);
-}
-
-sub read_pid {
-    my $pid = slurp("$root/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of a master process, from /proc: its workers.
-sub children_of {
-    my ($ppid) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $ppid;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    return @pids;
-}
-
-sub worker_pids {
-    my @pids = $master_pid ? children_of($master_pid) : ();
-    $seen_workers{$_} = 1 for @pids;
-    return @pids;
-}
-
-# nginx masters still running from this server root (their command line
-# names it).
-sub masters_of_this_root {
-    my @pids;
-    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
-        my $cmd = slurp($cmdline);
-        push @pids, $cmdline =~ m{(\d+)} if index($cmd, $root) >= 0;
-    }
-    return @pids;
-}
-
-# Starts nginx; returns what it wrote to stderr before it detached (the
-# warnings about the configuration, which it loads before it opens the
-# error log).
-sub start_nginx {
-    my ($rc, $out, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
-    die "nginx did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($master_pid = read_pid())
-           && worker_pids() >= $WORKERS)
-    {
-        if (time > $deadline) {
-            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
-        }
-        sleep 0.05;
-    }
-    return $err;
-}
-
-# A process that exited but was not reaped yet (the daemonized master is
-# reaped by init) counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    if ($master_pid && alive($master_pid)) {
-        worker_pids();
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master_pid;
-            my $deadline = time + $WAIT;
-            while (alive($master_pid) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master_pid);
-            diag("nginx master $master_pid ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %seen_workers) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    %seen_workers = ();
-    unlink "$root/logs/nginx.pid";
-    undef $master_pid;
-}
-
-sub get {
-    my ($path) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
-    return $http->get("http://127.0.0.1:$port$path");
-}
-
-sub is_response {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $ok = is("$r->{status} $r->{content}", "$status $body", $name);
-    diag(slurp("$root/logs/error.log")) unless $ok;
-    return $ok;
+    return ($kills, read_answers("$root/clients", $CLIENTS));
 }

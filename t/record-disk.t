@@ -18,40 +18,30 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
-use HTTP::Tiny;
-use POSIX ();
-use Time::HiRes qw(sleep time);
+use FindBin;
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'this file runs its own nginx, not under valgrind';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(skip_under_valgrind module_under_test skip_without_python
+                server_port lock_run slurp write_file run_cmd split_items
+                check_item yaml_count);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('this file runs its own nginx, not under valgrind');
 
-my $python = '/usr/bin/python3';
-if (system("$python -c 'import yaml' >/dev/null 2>&1") != 0) {
-    plan skip_all => "$python with PyYAML is needed to check the cassette "
-                     . '(Debian: apt-get install python3-yaml)';
-}
+my $module = module_under_test();
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $port  = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 23;
+skip_without_python('import yaml',
+                    'with PyYAML is needed to check the cassette '
+                    . '(Debian: apt-get install python3-yaml)');
+
+my $port  = server_port(23);
 my $root  = "$FindBin::Bin/servroot-record-disk";
 my $conf  = "$root/conf/nginx.conf";
 my $disk  = "$root/disk";          # the small tmpfs
 my $cassette = "$disk/rec.yaml";
+
+# The service being recorded, as the cassette names it.
+my $upstream = "http://127.0.0.1:$port/backend";
 
 my $REQUESTS = 30;
 my $WORKERS  = 2;
@@ -65,38 +55,23 @@ my $HEAD = "# recorded by nginx: new interactions are appended at the end\nversi
 my $UNIT = join '', map { sprintf "%-9d|", $_ } 0 .. 99;   # 1000 bytes
 my $PAD  = $UNIT x 8;
 
-my $master_pid;
-my %seen_workers;   # every worker seen, see stop_nginx()
+# A second run of this file waits for this one to finish.
+my $lock = lock_run("$root.lock");
+
+my $nginx = MockTest::Nginx->new(root => $root, port => $port,
+                                 module => $module, workers => $WORKERS,
+                                 wait => $WAIT);
 my $mounted;
 
 # Stop nginx whatever happens, then unmount: nginx holds the cassette
 # open, and a busy file system cannot be unmounted.
 END {
     local $?;
-    stop_nginx();
+    $nginx->stop if $nginx;
     unmount() if $mounted;
 }
 
-# Two runs of this file at once would share the server root and the
-# port: the second run waits for the first.
-open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
-}
-
-# An nginx left over by an interrupted earlier run would hold the port.
-if (open my $fh, '<', "$root/logs/nginx.pid") {
-    my $pid = <$fh>;
-    close $fh;
-    # Only when the pid is still an nginx: pids get reused.
-    if (defined $pid && $pid =~ /^(\d+)/
-        && slurp("/proc/$1/cmdline") =~ /nginx/)
-    {
-        $master_pid = $1;
-        stop_nginx();
-    }
-}
+$nginx->stop_leftover;
 
 # And a tmpfs left mounted would keep the server root from being removed.
 $mounted = 1 if is_mounted();
@@ -119,21 +94,21 @@ make_path("$root/conf", "$root/logs", $disk);
 # (a) the disk fills up while recording
 
 write_file($conf, config(cassette => $cassette));
-start_nginx();
+$nginx->start;
 
 my %want;   # path => body
 my @bad;
 for my $n (0 .. $REQUESTS - 1) {
     my $path = "/api/r$n";
     $want{$path} = want($path);
-    my $r = get($path);
+    my $r = $nginx->get($path);
     push @bad, "$path: $r->{status}, " . length($r->{content}) . ' bytes'
         unless $r->{status} == 200 && $r->{content} eq $want{$path};
 }
 is(scalar(@bad), 0, "$REQUESTS requests answered 200 with the full body")
     or diag(join "\n", @bad);
 
-stop_nginx();
+$nginx->stop;
 
 my $log = slurp("$root/logs/error.log");
 my @failed = $log =~ /^(.*\[error\] .* mock:\ cannot\ record\ into
@@ -157,7 +132,7 @@ is($head, $HEAD, 'the cassette starts with its version and the '
 
 my (@broken, %recorded);
 for my $i (0 .. $#items) {
-    my ($path, $why) = check_item($items[$i]);
+    my ($path, $why) = check_item($items[$i], $upstream, \&want);
     $recorded{$path}++ if defined $path;
     push @broken, "item $i: $why" if $why;
 }
@@ -170,7 +145,7 @@ is(@items + $failed, $REQUESTS, 'every request was recorded or logged as '
 is(yaml_count($cassette), '1 ' . scalar(@items),
    'PyYAML loads the cassette with all its items');
 
-my ($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/", '-c', $conf);
+my ($rc, $out, $err) = $nginx->test_config;
 is($rc, 0, 'nginx -t accepts the cassette') or diag($err);
 unlike($err, qr/incomplete interaction/, 'nginx -t finds nothing incomplete')
     or diag($err);
@@ -180,7 +155,7 @@ unlike($err, qr/incomplete interaction/, 'nginx -t finds nothing incomplete')
 
 my $missing = "$root/no/such/directory/rec.yaml";
 write_file($conf, config(cassette => $missing));
-($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/", '-c', $conf);
+($rc, $out, $err) = $nginx->test_config;
 isnt($rc, 0, 'nginx -t fails for a cassette in a directory that does not '
      . 'exist');
 like($err, qr/\Q"$missing"\E cannot be written by recording/,
@@ -190,7 +165,7 @@ like($err, qr/\Q"$missing"\E cannot be written by recording/,
 ($rc, $out, $err) = run_cmd('mount', '-o', 'remount,ro', $disk);
 is($rc, 0, 'the tmpfs is remounted read-only') or diag($err);
 write_file($conf, config(cassette => $cassette));
-($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/", '-c', $conf);
+($rc, $out, $err) = $nginx->test_config;
 isnt($rc, 0, 'nginx -t fails for a cassette on a read-only file system');
 like($err, qr/\Q"$cassette"\E cannot be written by recording/,
      'nginx -t says the cassette cannot be written by recording')
@@ -198,12 +173,12 @@ like($err, qr/\Q"$cassette"\E cannot be written by recording/,
 
 # Replaying from a read-only file system is fine.
 write_file($conf, config(cassette => $cassette, mode => 'replay'));
-($rc, $out, $err) = run_cmd($nginx, '-t', '-p', "$root/", '-c', $conf);
+($rc, $out, $err) = $nginx->test_config;
 is($rc, 0, 'nginx -t accepts replaying it') or diag($err);
 
 unmount();
 ok(!is_mounted(), 'the tmpfs is unmounted');
-ok(!masters_of_this_root(), 'nginx stopped');
+ok(!$nginx->masters_of_this_root, 'nginx stopped');
 
 done_testing();
 
@@ -211,19 +186,7 @@ done_testing();
 sub config {
     my (%arg) = @_;
     my $mode = $arg{mode} // 'record';
-    return <<"EOF";
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes $WORKERS;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 256;
-}
-
+    return $nginx->conf_head(connections => 256) . <<"EOF";
 http {
     access_log off;
 
@@ -254,38 +217,6 @@ sub want {
     return ($path =~ s{^/api}{/backend}r) . "\n$PAD\n";
 }
 
-sub complete {
-    my ($item) = @_;
-    return $item =~ /\n# recorded \S+\n\z/;
-}
-
-# Checks one recorded item; returns the client path it records and what
-# is wrong with it, if anything.
-sub check_item {
-    my ($item) = @_;
-    my @uris = $item =~ /^    uri: "(.*)"$/mg;
-    my ($body) = $item =~ /^  response:\n    body:\n      string: (.*)$/m;
-
-    return (undef, 'not complete') unless complete($item);
-    return (undef, 'more than one "- request:"')
-        if (() = $item =~ /- request:/g) != 1;
-    return (undef, scalar(@uris) . ' uri lines') if @uris != 1;
-
-    my ($path) = $uris[0] =~ m{^http://127\.0\.0\.1:$port/backend(/.*)$}
-        or return (undef, "unexpected uri $uris[0]");
-    $path = "/api$path";
-
-    return ($path, 'not a GET') unless $item =~ /^    method: "GET"$/m;
-    return ($path, 'not status 200') unless $item =~ /^      code: 200$/m;
-
-    # The body for this very uri, as the writer quotes it.
-    my $quoted = '"' . (want($path) =~ s/\n/\\n/gr) . '"';
-    return ($path, "no response body") unless defined $body;
-    return ($path, 'response body of ' . length($body) . ' bytes is not '
-                   . "the one for $path") if $body ne $quoted;
-    return ($path, undef);
-}
-
 sub is_mounted {
     return scalar grep { (split ' ')[1] eq $disk }
                        split /\n/, slurp('/proc/mounts');
@@ -295,164 +226,4 @@ sub unmount {
     my ($rc, $out, $err) = run_cmd('umount', $disk);
     diag("umount $disk: $err") if $rc != 0;
     $mounted = 0 if $rc == 0;
-}
-
-# "<version> <number of interactions>" as PyYAML loads the file, or its
-# error.
-sub yaml_count {
-    my ($file) = @_;
-    my ($rc, $out, $err) = run_cmd(
-        $python, '-c',
-        'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); '
-        . 'print(d["version"], len(d["interactions"] or []))',
-        $file);
-    chomp $out;
-    return $rc == 0 ? $out : "PyYAML failed: $err";
-}
-
-# A cassette written by the module: its head ("version: 1" and
-# "interactions:"), then its items, each from its "- request:" line at
-# column 0 up to the next one.
-sub split_items {
-    my ($text) = @_;
-    my @parts = split /^(?=- request:)/m, $text;
-    my $head = (@parts && $parts[0] !~ /^- request:/) ? shift @parts : '';
-    return ($head, @parts);
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', "$file.tmp" or die "cannot write $file.tmp: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file.tmp: $!";
-    rename "$file.tmp", $file or die "cannot rename $file.tmp: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-# Runs a command; returns its wait status, its stdout and its stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my ($outfile, $errfile) = ("$root/cmd.stdout", "$root/cmd.stderr");
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', $outfile;
-        open STDERR, '>', $errfile;
-        exec @cmd or do {
-            print STDERR "exec $cmd[0]: $!\n";
-            POSIX::_exit(127);
-        };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my ($out, $err) = (slurp($outfile), slurp($errfile));
-    unlink $outfile, $errfile;
-    return ($rc, $out, $err);
-}
-
-sub read_pid {
-    my $pid = slurp("$root/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of a master process, from /proc: its workers.
-sub children_of {
-    my ($ppid) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $ppid;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    return @pids;
-}
-
-sub worker_pids {
-    my @pids = $master_pid ? children_of($master_pid) : ();
-    $seen_workers{$_} = 1 for @pids;
-    return @pids;
-}
-
-# nginx masters still running from this server root (their command line
-# names it).
-sub masters_of_this_root {
-    my @pids;
-    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
-        my $cmd = slurp($cmdline);
-        push @pids, $cmdline =~ m{(\d+)} if index($cmd, $root) >= 0;
-    }
-    return @pids;
-}
-
-# Starts nginx; returns what it wrote to stderr before it detached (the
-# warnings about the configuration, which it loads before it opens the
-# error log).
-sub start_nginx {
-    my ($rc, $out, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
-    die "nginx did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($master_pid = read_pid())
-           && worker_pids() >= $WORKERS)
-    {
-        if (time > $deadline) {
-            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
-        }
-        sleep 0.05;
-    }
-    return $err;
-}
-
-# A process that exited but was not reaped yet (the daemonized master is
-# reaped by init) counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    if ($master_pid && alive($master_pid)) {
-        worker_pids();
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master_pid;
-            my $deadline = time + $WAIT;
-            while (alive($master_pid) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master_pid);
-            diag("nginx master $master_pid ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %seen_workers) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    %seen_workers = ();
-    unlink "$root/logs/nginx.pid" if defined $root;
-    undef $master_pid;
-}
-
-sub get {
-    my ($path) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
-    return $http->get("http://127.0.0.1:$port$path");
-}
-
-sub is_response {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $ok = is("$r->{status} $r->{content}", "$status $body", $name);
-    diag(slurp("$root/logs/error.log")) unless $ok;
-    return $ok;
 }

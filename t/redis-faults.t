@@ -37,29 +37,21 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
+use FindBin;
 use HTTP::Tiny;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'the cases are timed (a 200 ms Redis timeout, answers '
-                     . 'within 1.5 s) for nginx at full speed, not under '
-                     . 'valgrind';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(skip_under_valgrind module_under_test server_port lock_run
+                slurp write_file alive redis_command cassette);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('the cases are timed (a 200 ms Redis timeout, answers '
+                    . 'within 1.5 s) for nginx at full speed, not under '
+                    . 'valgrind');
+
+my $module = module_under_test();
 
 for my $cmd (qw(redis-server redis-cli)) {
     if (!grep { -x "$_/$cmd" } split /:/, $ENV{PATH}) {
@@ -67,8 +59,7 @@ for my $cmd (qw(redis-server redis-cli)) {
     }
 }
 
-my $nginx      = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $port       = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 33;
+my $port       = server_port(33);
 my $redis_port = ($ENV{TEST_NGINX_REDIS_PORT} || 16379) + 1;
 my $root       = "$FindBin::Bin/servroot-redis-faults";
 my $conf       = "$root/conf/nginx.conf";
@@ -86,18 +77,22 @@ my $warn_re = qr/\[warn\] .*$name .*: counting sequences in the shared zone unti
 my $back_re = qr/\[notice\] .*$name is back; counting there again/;
 my $bad_re  = qr/exited on signal|\[alert\]|\[crit\]/;
 
-my $master_pid;
-my %seen_workers;   # every worker seen, see stop_nginx()
+# A second run of this file would share the server root, the ports and
+# the Redis: it waits for this one to finish.
+my $lock = lock_run("$root.lock");
+
+my $parent = $$;
+my $nginx = MockTest::Nginx->new(root => $root, port => $port,
+                                 module => $module, wait => $WAIT);
 my $redis_pid;
 my @children;       # forked clients and redis-cli processes
-my $parent = $$;
 
 # Stop nginx, Redis and the forked processes whatever happens (but not
 # from a forked client).
 END {
     local $?;
-    if ($$ == $parent) {
-        stop_nginx();
+    if ($nginx && $$ == $parent) {
+        $nginx->stop;
         stop_redis('KILL');
         for my $pid (@children) {
             kill 'KILL', $pid;
@@ -106,24 +101,10 @@ END {
     }
 }
 
-# Two runs of this file at once (say "make test" and "make asan" in the
-# same tree) would share the server root, the ports and the Redis, and
-# each would stop the other's: the second run waits for the first.
-open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
-}
-
 # An nginx or a Redis left over by an interrupted earlier run would hold
 # the ports.  Only pids that are still an nginx, or a redis-server on
 # our port, are stopped: pids get reused.
-if (slurp("$root/logs/nginx.pid") =~ /^(\d+)/
-    && slurp("/proc/$1/cmdline") =~ /nginx/)
-{
-    $master_pid = $1;
-    stop_nginx();
-}
+$nginx->stop_leftover;
 if (slurp("$redis_dir/redis.pid") =~ /^(\d+)/
     && slurp("/proc/$1/cmdline") =~ /redis-server.*:$redis_port\b/)
 {
@@ -151,9 +132,9 @@ for my $workers (1, 2) {
     case_error($workers, "(d) $w");
 }
 
-stop_nginx();
+$nginx->stop;
 stop_redis('TERM');
-ok(!masters_of_this_root(), 'nginx stopped');
+ok(!$nginx->masters_of_this_root, 'nginx stopped');
 ok(!redis_answers(), 'Redis stopped');
 
 done_testing();
@@ -461,12 +442,7 @@ sub redis_answers {
 
 # redis-cli against this test's Redis; its output lines.
 sub redis_cli {
-    my @args = @_;
-    open my $out, '-|', 'redis-cli', '-p', $redis_port, @args
-        or die "cannot run redis-cli: $!";
-    my @lines = map { s/\s+\z//r } <$out>;
-    close $out;
-    return grep { length } @lines;
+    return redis_command($redis_port, @_);
 }
 
 sub redis_get {
@@ -581,22 +557,10 @@ sub is_response {
 sub restart_nginx {
     my ($workers) = @_;
 
-    stop_nginx();
+    $nginx->stop;
     unlink "$root/logs/error.log", "$root/logs/access.log";
 
-    write_file($conf, <<"EOF");
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes $workers;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 64;
-}
-
+    write_file($conf, $nginx->conf_head(workers => $workers) . <<"EOF");
 http {
     access_log logs/access.log;
 
@@ -613,34 +577,7 @@ http {
 }
 EOF
 
-    start_nginx($workers);
-}
-
-# A cassette whose interactions all answer GET $path, with one body each.
-sub cassette {
-    my ($path, @bodies) = @_;
-    my $yaml = "version: 1\ninteractions:\n";
-    for my $body (@bodies) {
-        $yaml .= <<"EOF";
-- request: {method: GET, uri: 'http://svc$path', body: null, headers: {}}
-  response: {status: {code: 200, message: OK}, headers: {}, body: {string: '$body'}}
-EOF
-    }
-    return $yaml;
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', $file or die "cannot write $file: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
+    $nginx->start($workers);
 }
 
 # The error log's lines matching $re.
@@ -662,98 +599,4 @@ sub wait_for_log {
         sleep 0.05;
     }
     return 1;
-}
-
-# Runs a command with stderr captured; returns its wait status and stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my $errfile = "$root/cmd.stderr";
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', $errfile;
-        exec @cmd or do { print STDERR "exec $cmd[0]: $!\n"; POSIX::_exit(127) };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my $err = slurp($errfile);
-    unlink $errfile;
-    return ($rc, $err);
-}
-
-sub read_pid {
-    my $pid = slurp("$root/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of the master, from /proc: its worker processes.
-sub worker_pids {
-    my @pids;
-    return () unless $master_pid;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $master_pid;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    $seen_workers{$_} = 1 for @pids;
-    return @pids;
-}
-
-# nginx masters still running from this server root (their command line
-# names it).
-sub masters_of_this_root {
-    my @pids;
-    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
-        my $cmd = slurp($cmdline);
-        push @pids, $cmdline =~ m{(\d+)} if index($cmd, "$root/") >= 0;
-    }
-    return @pids;
-}
-
-sub start_nginx {
-    my ($workers) = @_;
-    my ($rc, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
-    die "nginx did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($master_pid = read_pid()) && worker_pids() >= $workers) {
-        if (time > $deadline) {
-            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
-        }
-        sleep 0.05;
-    }
-}
-
-# A process that exited but was not reaped yet counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    if ($master_pid && alive($master_pid)) {
-        worker_pids();
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master_pid;
-            my $deadline = time + $WAIT;
-            while (alive($master_pid) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master_pid);
-            diag("nginx master $master_pid ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %seen_workers) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    %seen_workers = ();
-    unlink "$root/logs/nginx.pid";
-    undef $master_pid;
 }

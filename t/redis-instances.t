@@ -30,31 +30,18 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
-use HTTP::Tiny;
-use POSIX ();
-use Time::HiRes qw(sleep time);
+use FindBin;
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'two instances started and stopped with deadlines '
-                     . 'that nginx under valgrind does not meet';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(skip_under_valgrind module_under_test server_port lock_run
+                write_file alive is_response redis_command cassette);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('two instances started and stopped with deadlines '
+                    . 'that nginx under valgrind does not meet');
 
-my $nginx      = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $base_port  = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+my $module = module_under_test();
+
 my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} || 16379;
 my $top        = "$FindBin::Bin/servroot-redis-instances";
 my $cassette   = "$top/cassettes/seq.yaml";
@@ -66,29 +53,27 @@ my $TTL  = 90;        # the ttl= of mock_redis, in seconds
 # This run's keys, and only these, start with the prefix.
 my $prefix = "t-redis-instances-$$-" . time() . ':';
 
-# The two instances: each its own server root, port and master.
-my %A = (name => 'A', root => "$top/a", port => $base_port + 31);
-my %B = (name => 'B', root => "$top/b", port => $base_port + 32);
-my @instances = (\%A, \%B);
+# A second run of this file waits for this one to finish.
+my $lock = lock_run("$top.lock");
 
+# The two instances: each its own server root, port and master.  Two
+# workers each: the sequence is shared by four processes.
 my $parent = $$;
+my $A = MockTest::Nginx->new(name => 'A', root => "$top/a",
+                             port => server_port(31), workers => 2,
+                             module => $module, wait => $WAIT);
+my $B = MockTest::Nginx->new(name => 'B', root => "$top/b",
+                             port => server_port(32), workers => 2,
+                             module => $module, wait => $WAIT);
+my @instances = ($A, $B);
 
 # Stop both instances and remove this run's keys whatever happens.
 END {
     local $?;
-    if ($$ == $parent) {
-        stop_nginx($_) for @instances;
+    if (@instances && $$ == $parent) {
+        $_->stop for @instances;
         delete_keys();
     }
-}
-
-# Two runs of this file at once (say "make test" and "make asan" in the
-# same tree) would share the server roots and the ports, and each would
-# stop the other's nginx: the second run waits for the first.
-open my $lock, '>>', "$top.lock" or die "cannot open $top.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $top.lock: $!";
 }
 
 # The suite's Redis must be there: scripts/run-tests.sh starts it.
@@ -101,19 +86,7 @@ if (($pong // '') ne 'PONG') {
 
 # nginx instances left over by an interrupted earlier run would hold the
 # ports.
-for my $inst (@instances) {
-    if (open my $fh, '<', "$inst->{root}/logs/nginx.pid") {
-        my $pid = <$fh>;
-        close $fh;
-        # Only when the pid is still an nginx: pids get reused.
-        if (defined $pid && $pid =~ /^(\d+)/
-            && slurp("/proc/$1/cmdline") =~ /nginx/)
-        {
-            $inst->{master_pid} = $1;
-            stop_nginx($inst);
-        }
-    }
-}
+$_->stop_leftover for @instances;
 
 remove_tree($top);
 make_path("$top/cassettes");
@@ -122,33 +95,20 @@ write_file($cassette, cassette('/c', 'n=1', 'n=2', 'n=3'));
 write_file($repeat, cassette('/r', 'r=1', 'r=2'));
 
 for my $inst (@instances) {
-    $inst->{conf} = "$inst->{root}/conf/nginx.conf";
-    make_path("$inst->{root}/conf", "$inst->{root}/logs");
+    make_path($inst->root . '/conf', $inst->root . '/logs');
+    my $port = $inst->port;
 
-    # Two workers each: the sequence is shared by four processes.  The
-    # timeout is generous (nginx may run under a sanitizer): a late
+    # The timeout is generous (nginx may run under a sanitizer): a late
     # answer would be counted in the shared zone instead, and the
     # warning would show it.
-    write_file($inst->{conf}, <<"EOF");
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes 2;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 64;
-}
-
+    write_file($inst->conf, $inst->conf_head . <<"EOF");
 http {
     access_log logs/access.log;
 
     mock_redis 127.0.0.1:$redis_port prefix=$prefix timeout=5s ttl=${TTL}s;
 
     server {
-        listen 127.0.0.1:$inst->{port};
+        listen 127.0.0.1:$port;
 
         location /c {
             mock_replay $cassette;
@@ -165,7 +125,7 @@ http {
 EOF
 }
 
-start_nginx($_) for @instances;
+$_->start for @instances;
 
 # (a) one sequence, played by turns on the two instances
 #
@@ -175,22 +135,22 @@ start_nginx($_) for @instances;
 # other instance.
 
 my @plan = (
-    [\%A, 'S1', 200, 'n=1'],
-    [\%B, 'S2', 200, 'n=1'],
-    [\%A, 'S2', 200, 'n=2'],
-    [\%B, 'S1', 200, 'n=2'],
-    [\%A, 'S1', 200, 'n=3'],
-    [\%B, 'S2', 200, 'n=3'],
-    [\%A, 'S2', 404, qr/already played/],
-    [\%B, 'S1', 404, qr/already played/],
+    [$A, 'S1', 200, 'n=1'],
+    [$B, 'S2', 200, 'n=1'],
+    [$A, 'S2', 200, 'n=2'],
+    [$B, 'S1', 200, 'n=2'],
+    [$A, 'S1', 200, 'n=3'],
+    [$B, 'S2', 200, 'n=3'],
+    [$A, 'S2', 404, qr/already played/],
+    [$B, 'S1', 404, qr/already played/],
 );
 
 for my $i (0 .. $#plan) {
     my ($inst, $session, $status, $body) = @{ $plan[$i] };
     my $r = get($inst, '/c', $session);
     my $name = 'request ' . ($i + 1) . ": session $session on "
-               . "$inst->{name} gets " . (ref $body ? '"already played"'
-                                                    : $body);
+               . $inst->name . ' gets ' . (ref $body ? '"already played"'
+                                                     : $body);
     if (ref $body) {
         ok($r->{status} == $status && $r->{content} =~ $body, $name)
             or diag("got $r->{status} $r->{content}");
@@ -224,7 +184,7 @@ for my $session (qw(S1 S2)) {
 # The expiry is set again by every play: shorten it by hand, play once
 # more (played out, but still counted), and it is back near the ttl.
 redis('PEXPIRE', $key{S1}, 5000);
-my $r = get(\%B, '/c', 'S1');
+my $r = get($B, '/c', 'S1');
 is($r->{status}, 404, 'one more request of S1 is still "already played"');
 my ($pttl) = redis('PTTL', $key{S1});
 ok(defined $pttl && $pttl =~ /^\d+$/ && $pttl > 5000 && $pttl <= $TTL * 1000,
@@ -237,7 +197,7 @@ my @before = sort { $a cmp $b } redis('--scan', '--pattern', "$prefix*");
 
 for my $inst (@instances, @instances) {
     is_response(get($inst, '/r', 'S1'), 200, 'r=1',
-                "mock_repeats on: $inst->{name} answers the first "
+                'mock_repeats on: ' . $inst->name . ' answers the first '
                 . 'interaction again');
 }
 
@@ -247,58 +207,26 @@ is_deeply(\@after, \@before, 'mock_repeats on adds no key to Redis')
 
 # Nothing went wrong on either instance.
 for my $inst (@instances) {
-    my $log = slurp("$inst->{root}/logs/error.log");
+    my $log = $inst->error_log;
     unlike($log, qr/exited on signal|\[alert\]|\[crit\]|\[error\]/,
-           "$inst->{name}: no worker crashed, no error logged");
+           $inst->name . ': no worker crashed, no error logged');
     unlike($log, qr/mock: Redis/,
-           "$inst->{name}: Redis answered every request in time "
+           $inst->name . ': Redis answered every request in time '
            . '(no fallback to the shared zone)');
 }
 
 for my $inst (@instances) {
-    my $master = $inst->{master_pid};
-    stop_nginx($inst);
-    ok(!alive($master), "$inst->{name} stopped");
+    my $master = $inst->master_pid;
+    $inst->stop;
+    ok(!alive($master), $inst->name . ' stopped');
 }
 
 done_testing();
 
 
-# A cassette whose interactions all answer GET $path, with one body each.
-sub cassette {
-    my ($path, @bodies) = @_;
-    my $yaml = "version: 1\ninteractions:\n";
-    for my $body (@bodies) {
-        $yaml .= <<"EOF";
-- request: {method: GET, uri: 'http://svc$path', body: null, headers: {}}
-  response: {status: {code: 200, message: OK}, headers: {}, body: {string: '$body'}}
-EOF
-    }
-    return $yaml;
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', $file or die "cannot write $file: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
 # redis-cli against the suite's Redis; its output lines.
 sub redis {
-    my @args = @_;
-    open my $out, '-|', 'redis-cli', '-p', $redis_port, @args
-        or die "cannot run redis-cli: $!";
-    my @lines = map { s/\s+\z//r } <$out>;
-    close $out;
-    return grep { length } @lines;
+    return redis_command($redis_port, @_);
 }
 
 # This run's keys go, whatever the test left.
@@ -307,108 +235,8 @@ sub delete_keys {
     redis('DEL', @keys) if @keys;
 }
 
-# Runs a command with stderr captured; returns its wait status and stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my $errfile = "$top/cmd.stderr";
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', $errfile;
-        exec @cmd or do { print STDERR "exec $cmd[0]: $!\n"; POSIX::_exit(127) };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my $err = slurp($errfile);
-    unlink $errfile;
-    return ($rc, $err);
-}
-
-sub read_pid {
-    my ($inst) = @_;
-    my $pid = slurp("$inst->{root}/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of an instance's master, from /proc: its workers.
-sub worker_pids {
-    my ($inst) = @_;
-    my @pids;
-    my $master = $inst->{master_pid} or return ();
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $master;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    $inst->{seen_workers}{$_} = 1 for @pids;
-    return @pids;
-}
-
-sub start_nginx {
-    my ($inst) = @_;
-    my ($rc, $err) = run_cmd($nginx, '-p', "$inst->{root}/",
-                             '-c', $inst->{conf});
-    die "nginx $inst->{name} did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($inst->{master_pid} = read_pid($inst))
-           && worker_pids($inst) >= 2)
-    {
-        if (time > $deadline) {
-            die "nginx $inst->{name} did not come up:\n"
-                . slurp("$inst->{root}/logs/error.log");
-        }
-        sleep 0.05;
-    }
-}
-
-# A process that exited but was not reaped yet (the daemonized master is
-# reaped by init) counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    my ($inst) = @_;
-    my $master = $inst->{master_pid};
-
-    if ($master && alive($master)) {
-        worker_pids($inst);
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master;
-            my $deadline = time + $WAIT;
-            while (alive($master) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master);
-            diag("nginx $inst->{name} master $master ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %{ $inst->{seen_workers} || {} }) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    $inst->{seen_workers} = {};
-    undef $inst->{master_pid};
-}
-
 # A GET on its own connection, in a test session.
 sub get {
     my ($inst, $path, $session) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
-    return $http->get("http://127.0.0.1:$inst->{port}$path",
-                      { headers => { 'X-Test-Id' => $session } });
-}
-
-sub is_response {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    return is("$r->{status} $r->{content}", "$status $body", $name);
+    return $inst->get($path, { headers => { 'X-Test-Id' => $session } });
 }

@@ -28,40 +28,27 @@ use strict;
 use warnings;
 
 use Test::More;
-use Fcntl qw(:flock);
-use FindBin;
 use File::Path qw(make_path remove_tree);
-use File::Spec;
-use HTTP::Tiny;
+use FindBin;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64 decode_base64);
-use POSIX ();
-use Time::HiRes qw(sleep time);
 
-if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-    plan skip_all => 'this file runs its own nginx, not under valgrind';
-}
+use lib "$FindBin::Bin/lib";
+use MockTest qw(PYTHON skip_under_valgrind module_under_test
+                skip_without_python server_port lock_run slurp write_file
+                run_cmd split_items);
 
-my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
-if (!defined $module) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name the module '
-                     . '(run through scripts/run-tests.sh or "make test")';
-}
-$module = File::Spec->rel2abs($module);
-if (!-f $module) {
-    plan skip_all => "module not found: $module";
-}
+skip_under_valgrind('this file runs its own nginx, not under valgrind');
 
-my $python = '/usr/bin/python3';
-if (system("$python -c 'import vcr, requests' >/dev/null 2>&1") != 0) {
-    plan skip_all => "$python cannot import vcr and requests, needed to "
-                     . 'replay the cassette (Debian: apt-get install '
-                     . 'python3-vcr python3-requests)';
-}
+my $module = module_under_test();
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $port  = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 24;
+skip_without_python('import vcr, requests',
+                    'cannot import vcr and requests, needed to '
+                    . 'replay the cassette (Debian: apt-get install '
+                    . 'python3-vcr python3-requests)');
+
+my $port  = server_port(24);
 my $root  = "$FindBin::Bin/servroot-vcrpy-roundtrip";
 my $conf  = "$root/conf/nginx.conf";
 my $cassette = "$root/html/rec.yaml";
@@ -82,53 +69,26 @@ my $GZ_JSON = '{"compressed":"' . ('yes ' x 50) . 'done"}';
 # the cassette keeps as text.
 my $NAME = "Zo\x{c3}\x{ab} \x{e2}\x{9c}\x{93}";
 
-my $master_pid;
-my %seen_workers;   # every worker seen, see stop_nginx()
+# A second run of this file waits for this one to finish.
+my $lock = lock_run("$root.lock");
+
+my $nginx = MockTest::Nginx->new(root => $root, port => $port,
+                                 module => $module, workers => $WORKERS,
+                                 wait => $WAIT);
 
 # Stop nginx whatever happens.
 END {
     local $?;
-    stop_nginx();
+    $nginx->stop if $nginx;
 }
 
-# Two runs of this file at once would share the server root and the
-# port: the second run waits for the first.
-open my $lock, '>>', "$root.lock" or die "cannot open $root.lock: $!";
-if (!flock $lock, LOCK_EX | LOCK_NB) {
-    diag("waiting for another run of this test to finish");
-    flock $lock, LOCK_EX or die "cannot lock $root.lock: $!";
-}
-
-# An nginx left over by an interrupted earlier run would hold the port.
-if (open my $fh, '<', "$root/logs/nginx.pid") {
-    my $pid = <$fh>;
-    close $fh;
-    # Only when the pid is still an nginx: pids get reused.
-    if (defined $pid && $pid =~ /^(\d+)/
-        && slurp("/proc/$1/cmdline") =~ /nginx/)
-    {
-        $master_pid = $1;
-        stop_nginx();
-    }
-}
+$nginx->stop_leftover;
 
 remove_tree($root);
 make_path("$root/conf", "$root/logs", "$root/html/bin");
 write_file("$root/html/bin/blob.bin", $BLOB);
 
-write_file($conf, <<"EOF");
-load_module $module;
-@{[ $> == 0 ? 'user root;' : '' ]}
-daemon on;
-master_process on;
-worker_processes $WORKERS;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-
-events {
-    worker_connections 64;
-}
-
+write_file($conf, $nginx->conf_head . <<"EOF");
 http {
     access_log logs/access.log;
 
@@ -193,18 +153,17 @@ my @exchanges = (
     { name => '404', method => 'GET', path => '/bin/nothing.bin' },
 );
 
-start_nginx();
+$nginx->start;
 
-my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
 for my $x (@exchanges) {
-    $x->{got} = $http->request(
-        $x->{method}, "http://127.0.0.1:$port/api$x->{path}",
+    $x->{got} = $nginx->request(
+        $x->{method}, "/api$x->{path}",
         { headers => $x->{headers} // {},
           defined $x->{body} ? (content => $x->{body}) : () });
 }
 
-stop_nginx();
-ok(!masters_of_this_root(), 'nginx stopped before vcrpy replays');
+$nginx->stop;
+ok(!$nginx->masters_of_this_root, 'nginx stopped before vcrpy replays');
 
 # What nginx returned through the proxy.
 my %by = map { $_->{path} => $_ } @exchanges;
@@ -303,7 +262,7 @@ write_file("$root/spec.json", $json->encode([
             body => defined $_->{body} ? encode_base64($_->{body}, '')
                                        : undef } } @exchanges ]));
 
-my ($rc, $out, $err) = run_cmd($python, "$root/replay.py", $cassette,
+my ($rc, $out, $err) = run_cmd(PYTHON, "$root/replay.py", $cassette,
                                "$root/spec.json");
 is($rc, 0, 'vcrpy replays the cassette') or diag($err);
 my $replay = eval { $json->decode($out) } // { raw => [] };
@@ -337,154 +296,6 @@ for my $i (0 .. $#exchanges) {
 is(decode_base64($replay->{decoded_gz} // ''), $GZ_JSON,
    'vcrpy, gzip-compressed body decoded by requests: the JSON');
 
-ok(!masters_of_this_root(), 'nginx is not running');
+ok(!$nginx->masters_of_this_root, 'nginx is not running');
 
 done_testing();
-
-
-# A cassette written by the module: its head ("version: 1" and
-# "interactions:"), then its items, each from its "- request:" line at
-# column 0 up to the next one.
-sub split_items {
-    my ($text) = @_;
-    my @parts = split /^(?=- request:)/m, $text;
-    my $head = (@parts && $parts[0] !~ /^- request:/) ? shift @parts : '';
-    return ($head, @parts);
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', "$file.tmp" or die "cannot write $file.tmp: $!";
-    print {$fh} $text;
-    close $fh or die "cannot write $file.tmp: $!";
-    rename "$file.tmp", $file or die "cannot rename $file.tmp: $!";
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-# Runs a command; returns its wait status, its stdout and its stderr.
-sub run_cmd {
-    my @cmd = @_;
-    my ($outfile, $errfile) = ("$root/cmd.stdout", "$root/cmd.stderr");
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', $outfile;
-        open STDERR, '>', $errfile;
-        exec @cmd or do {
-            print STDERR "exec $cmd[0]: $!\n";
-            POSIX::_exit(127);
-        };
-    }
-    waitpid $pid, 0;
-    my $rc = $?;
-    my ($out, $err) = (slurp($outfile), slurp($errfile));
-    unlink $outfile, $errfile;
-    return ($rc, $out, $err);
-}
-
-sub read_pid {
-    my $pid = slurp("$root/logs/nginx.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-# The children of a master process, from /proc: its workers.
-sub children_of {
-    my ($ppid) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        my $line = slurp($stat) or next;
-        # pid (comm) state ppid ...; comm may contain spaces.
-        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
-                          && $2 == $ppid;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    return @pids;
-}
-
-sub worker_pids {
-    my @pids = $master_pid ? children_of($master_pid) : ();
-    $seen_workers{$_} = 1 for @pids;
-    return @pids;
-}
-
-# nginx masters still running from this server root (their command line
-# names it).
-sub masters_of_this_root {
-    my @pids;
-    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
-        my $cmd = slurp($cmdline);
-        push @pids, $cmdline =~ m{(\d+)} if index($cmd, $root) >= 0;
-    }
-    return @pids;
-}
-
-# Starts nginx; returns what it wrote to stderr before it detached (the
-# warnings about the configuration, which it loads before it opens the
-# error log).
-sub start_nginx {
-    my ($rc, $out, $err) = run_cmd($nginx, '-p', "$root/", '-c', $conf);
-    die "nginx did not start:\n$err" if $rc != 0;
-
-    # The daemon writes its pid file once it has detached.
-    my $deadline = time + $WAIT;
-    until (defined($master_pid = read_pid())
-           && worker_pids() >= $WORKERS)
-    {
-        if (time > $deadline) {
-            die "nginx did not come up:\n" . slurp("$root/logs/error.log");
-        }
-        sleep 0.05;
-    }
-    return $err;
-}
-
-# A process that exited but was not reaped yet (the daemonized master is
-# reaped by init) counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
-}
-
-sub stop_nginx {
-    if ($master_pid && alive($master_pid)) {
-        worker_pids();
-
-        # QUIT first for a graceful stop, TERM and KILL if it hangs.
-        for my $sig (qw(QUIT TERM KILL)) {
-            kill $sig, $master_pid;
-            my $deadline = time + $WAIT;
-            while (alive($master_pid) && time < $deadline) {
-                sleep 0.05;
-            }
-            last unless alive($master_pid);
-            diag("nginx master $master_pid ignored SIG$sig");
-        }
-    }
-
-    # Workers whose master died would go on holding the port.
-    for my $pid (keys %seen_workers) {
-        kill 'KILL', $pid if slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
-    }
-    %seen_workers = ();
-    unlink "$root/logs/nginx.pid";
-    undef $master_pid;
-}
-
-sub get {
-    my ($path) = @_;
-    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $WAIT);
-    return $http->get("http://127.0.0.1:$port$path");
-}
-
-sub is_response {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $ok = is("$r->{status} $r->{content}", "$status $body", $name);
-    diag(slurp("$root/logs/error.log")) unless $ok;
-    return $ok;
-}

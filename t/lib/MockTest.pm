@@ -1,0 +1,602 @@
+# Code shared by the test files written with plain Test::More.
+#
+# Test::Nginx restarts nginx for every block, runs a single worker and
+# cannot send a signal, fork clients or ask Redis in the middle of a
+# block.  The files that need any of that start a daemonized nginx of
+# their own, under a server root of their own (t/servroot-<name>/), and
+# talk to it with HTTP::Tiny.  What they have in common is here:
+#
+#   MockTest          functions: the module under test, skipping, ports,
+#                     the lock against a second run, files, commands,
+#                     processes, forked clients, Redis, cassettes
+#                     recorded by nginx
+#   MockTest::Nginx   one nginx: start, stop, reload, its workers and
+#                     requests to it
+#
+# A test file loads it with
+#
+#   use FindBin;
+#   use lib "$FindBin::Bin/lib";
+#   use MockTest qw(...);
+#
+# and keeps its own checks, configuration and END block: only the file
+# knows what else it started (a Redis, a tmpfs) and in which order it
+# has to go.
+
+package MockTest;
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use Fcntl qw(:flock);
+use File::Spec;
+use File::Temp ();
+use POSIX ();
+use Test::More ();
+
+our @EXPORT_OK = qw(
+    PYTHON
+    skip_under_valgrind module_under_test skip_without_python
+    nginx_binary server_port lock_run
+    slurp write_file run_cmd alive
+    start_clients print_answer read_answers is_response
+    redis_command
+    cassette split_items complete check_item yaml_count
+);
+
+# The python3 that checks and replays cassettes (Debian's, which has
+# python3-yaml and python3-vcr).
+use constant PYTHON => '/usr/bin/python3';
+
+
+#---------------------------------------------------------------------------
+# What a file needs, nginx, ports
+#---------------------------------------------------------------------------
+
+# These files start nginx themselves, without the valgrind wrapper of
+# Test::Nginx, and most of them wait for it with deadlines: under
+# TEST_NGINX_USE_VALGRIND=1 they are skipped, for the reason $why.
+sub skip_under_valgrind {
+    my ($why) = @_;
+    Test::More::plan(skip_all => $why) if $ENV{TEST_NGINX_USE_VALGRIND};
+}
+
+# The module under test: the first path in TEST_NGINX_LOAD_MODULES, made
+# absolute.  Without one the whole file is skipped.
+sub module_under_test {
+    my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+    if (!defined $module) {
+        Test::More::plan(skip_all => 'TEST_NGINX_LOAD_MODULES does not name '
+                         . 'the module (run through scripts/run-tests.sh '
+                         . 'or "make test")');
+    }
+    $module = File::Spec->rel2abs($module);
+    if (!-f $module) {
+        Test::More::plan(skip_all => "module not found: $module");
+    }
+    return $module;
+}
+
+# Skips the whole file unless PYTHON runs the Python statement $import
+# ("import yaml"); the reason given is PYTHON followed by $why.
+sub skip_without_python {
+    my ($import, $why) = @_;
+    if (system(PYTHON . " -c '$import' >/dev/null 2>&1") != 0) {
+        Test::More::plan(skip_all => PYTHON . " $why");
+    }
+}
+
+# The nginx to test, as Test::Nginx takes it.
+sub nginx_binary {
+    return $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+}
+
+# Each file listens on TEST_NGINX_SERVER_PORT plus an offset of its own,
+# so that it never meets the nginx of Test::Nginx nor another file's.
+sub server_port {
+    my ($offset) = @_;
+    return ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + $offset;
+}
+
+# Two runs of one file at once (say "make test" and "make asan" in the
+# same tree) would share its server root and ports, and each would stop
+# the other's nginx: the second run waits for the first.  The lock lasts
+# as long as the returned handle, so keep it until the file ends.
+sub lock_run {
+    my ($file) = @_;
+    open my $lock, '>>', $file or die "cannot open $file: $!";
+    if (!flock $lock, LOCK_EX | LOCK_NB) {
+        Test::More::diag("waiting for another run of this test to finish");
+        flock $lock, LOCK_EX or die "cannot lock $file: $!";
+    }
+    return $lock;
+}
+
+
+#---------------------------------------------------------------------------
+# Files, commands, processes
+#---------------------------------------------------------------------------
+
+# The whole file, or '' when it cannot be read: files under /proc vanish
+# with their process, and a log nginx has not written yet is empty.
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+# Written to a temporary name and renamed, so that nginx, which may read
+# the file at any time (a reload, a new worker), never reads half of it.
+sub write_file {
+    my ($file, $text) = @_;
+    open my $fh, '>', "$file.tmp" or die "cannot write $file.tmp: $!";
+    print {$fh} $text;
+    close $fh or die "cannot write $file.tmp: $!";
+    rename "$file.tmp", $file or die "cannot rename $file.tmp: $!";
+}
+
+# Runs a command; returns its wait status, its stdout and its stderr.
+sub run_cmd {
+    my @cmd = @_;
+    my $out = File::Temp->new;
+    my $err = File::Temp->new;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', $out->filename;
+        open STDERR, '>', $err->filename;
+        exec @cmd or do {
+            print STDERR "exec $cmd[0]: $!\n";
+            # _exit: the test file's END block, which stops its nginx,
+            # is not for this child.
+            POSIX::_exit(127);
+        };
+    }
+    waitpid $pid, 0;
+    my $rc = $?;
+    return ($rc, slurp($out->filename), slurp($err->filename));
+}
+
+# A process that exited but was not reaped yet (a daemonized master is
+# reaped by init) counts as gone.
+sub alive {
+    my ($pid) = @_;
+    return kill(0, $pid) && slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /;
+}
+
+# The children of a process, from /proc, in pid order.
+sub children_of {
+    my ($ppid) = @_;
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $line = slurp($stat) or next;
+        # pid (comm) state ppid ...; comm may contain spaces.
+        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) /
+                          && $2 == $ppid;
+    }
+    @pids = sort { $a <=> $b } @pids;
+    return @pids;
+}
+
+
+#---------------------------------------------------------------------------
+# Clients, answers, Redis
+#---------------------------------------------------------------------------
+
+# Forks $count clients that send their requests at the same time: each
+# waits until the last one is forked.  Client $i runs $run->($i, $out),
+# which writes what it got to $out, the file "$dir/$i".  Returns the
+# clients' pids, for the caller to wait for (it may have things to do
+# meanwhile).
+sub start_clients {
+    my ($dir, $count, $run) = @_;
+
+    # The clients wait on this pipe and all start when it is closed.
+    pipe(my $gate_r, my $gate_w) or die "pipe: $!";
+
+    my @pids;
+    for my $i (0 .. $count - 1) {
+        my $file = "$dir/$i";
+        unlink $file;
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            close $gate_w;
+            my $ok = eval {
+                open my $out, '>', $file or die "$file: $!";
+                binmode $out;
+                sysread $gate_r, my $buf, 1;   # returns at EOF
+                $run->($i, $out);
+                close $out or die "$file: $!";
+                1;
+            };
+            print STDERR "client $i: $@" unless $ok;
+            # _exit: no END blocks in the clients, no Test::More output.
+            POSIX::_exit($ok ? 0 : 1);
+        }
+        push @pids, $pid;
+    }
+
+    close $gate_r;
+    close $gate_w;   # go
+    return @pids;
+}
+
+# Writes the HTTP::Tiny answer $r to the request for $path as one line
+# of a client's file: path, status and body, separated by tabs, with
+# the backslashes and line ends of the body escaped.
+sub print_answer {
+    my ($out, $path, $r) = @_;
+    my $body = $r->{content} // '';
+    $body =~ s/\\/\\\\/g;
+    $body =~ s/\n/\\n/g;
+    print {$out} "$path\t$r->{status}\t$body\n";
+}
+
+# The answers print_answer() wrote to the files "$dir/0" to
+# "$dir/<$count - 1>", in that order: [path, status, body] each.
+sub read_answers {
+    my ($dir, $count) = @_;
+    my @answers;
+    for my $i (0 .. $count - 1) {
+        open my $in, '<', "$dir/$i" or die "no results of $i: $!";
+        binmode $in;
+        while (my $line = <$in>) {
+            chomp $line;
+            my ($path, $status, $body) = split /\t/, $line, 3;
+            $body =~ s/\\(\\|n)/$1 eq 'n' ? "\n" : '\\'/ge;
+            push @answers, [ $path, $status, $body ];
+        }
+        close $in;
+    }
+    return @answers;
+}
+
+# An HTTP::Tiny answer has this status and exactly this body.  Both are
+# compared as one string, so that a failure shows them side by side.
+sub is_response {
+    my ($r, $status, $body, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    return Test::More::is("$r->{status} $r->{content}", "$status $body",
+                          $name);
+}
+
+# redis-cli against the Redis on $port; its output lines, the empty ones
+# left out.
+sub redis_command {
+    my ($port, @args) = @_;
+    open my $out, '-|', 'redis-cli', '-p', $port, @args
+        or die "cannot run redis-cli: $!";
+    my @lines = map { s/\s+\z//r } <$out>;
+    close $out;
+    return grep { length } @lines;
+}
+
+
+#---------------------------------------------------------------------------
+# Cassettes
+#---------------------------------------------------------------------------
+
+# A cassette whose interactions all answer GET $path, with one body each.
+sub cassette {
+    my ($path, @bodies) = @_;
+    my $yaml = "version: 1\ninteractions:\n";
+    for my $body (@bodies) {
+        $yaml .= <<"EOF";
+- request: {method: GET, uri: 'http://svc$path', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: '$body'}}
+EOF
+    }
+    return $yaml;
+}
+
+# A cassette recorded by nginx: its head (a comment, "version: 1" and
+# "interactions:"), then its items, each from its "- request:" line at
+# column 0 up to the next one.
+sub split_items {
+    my ($text) = @_;
+    my @parts = split /^(?=- request:)/m, $text;
+    my $head = (@parts && $parts[0] !~ /^- request:/) ? shift @parts : '';
+    return ($head, @parts);
+}
+
+# nginx records each item with one write() that ends with its
+# "# recorded" line: an item without it was cut short.
+sub complete {
+    my ($item) = @_;
+    return $item =~ /\n# recorded \S+\n\z/;
+}
+
+# Checks one item recorded through "location /api/" from the upstream
+# $upstream (http://127.0.0.1:<port>/backend), whose body for /api$path
+# is $want->("/api$path").  Returns the client path it records and what
+# is wrong with it, if anything.
+sub check_item {
+    my ($item, $upstream, $want) = @_;
+    my @uris = $item =~ /^    uri: "(.*)"$/mg;
+    my ($body) = $item =~ /^  response:\n    body:\n      string: (.*)$/m;
+
+    return (undef, 'not complete') unless complete($item);
+    return (undef, 'more than one "- request:"')
+        if (() = $item =~ /- request:/g) != 1;
+    return (undef, scalar(@uris) . ' uri lines') if @uris != 1;
+
+    my ($path) = $uris[0] =~ m{^\Q$upstream\E(/.*)$}
+        or return (undef, "unexpected uri $uris[0]");
+    $path = "/api$path";
+
+    return ($path, 'not a GET') unless $item =~ /^    method: "GET"$/m;
+    return ($path, 'not status 200') unless $item =~ /^      code: 200$/m;
+
+    # The body for this very uri, as the writer quotes it.
+    my $quoted = '"' . ($want->($path) =~ s/\n/\\n/gr) . '"';
+    return ($path, "no response body") unless defined $body;
+    return ($path, 'response body of ' . length($body) . ' bytes is not '
+                   . "the one for $path") if $body ne $quoted;
+    return ($path, undef);
+}
+
+# "<version> <number of interactions>" as PyYAML loads $file, or its
+# error.  $loader is a Python expression for the loader class, PyYAML's
+# pure Python yaml.SafeLoader unless told otherwise.
+sub yaml_count {
+    my ($file, $loader) = @_;
+    $loader //= 'yaml.SafeLoader';
+    my ($rc, $out, $err) = run_cmd(
+        PYTHON, '-c',
+        "import yaml,sys; L=$loader; "
+        . 'd=yaml.load(open(sys.argv[1]), Loader=L); '
+        . 'print(d["version"], len(d["interactions"] or []))',
+        $file);
+    chomp $out;
+    return $rc == 0 ? $out : "PyYAML failed: $err";
+}
+
+
+#---------------------------------------------------------------------------
+# One nginx of a test file's own
+#---------------------------------------------------------------------------
+
+package MockTest::Nginx;
+
+use strict;
+use warnings;
+
+use HTTP::Tiny;
+use Test::More ();
+use Time::HiRes qw(sleep time);
+
+# A daemonized nginx, master and workers, run from its own server root
+# with "nginx -p <root>/ -c <conf>":
+#
+#   root     the server root (needed)
+#   conf     its configuration; <root>/conf/nginx.conf by default
+#   port     where it listens on 127.0.0.1, for the requests below
+#   workers  how many workers start() and reload() wait for; 1 by default
+#   wait     how long, in seconds, to wait for something that should
+#            happen "soon"; 10 by default: generous, as the suite may run
+#            under AddressSanitizer, and every wait ends as soon as the
+#            awaited thing shows up
+#   name     a name for it, when a file runs more than one: messages
+#            then call it "nginx <name>" instead of "nginx"
+#   module   the module under test, for conf_head()
+sub new {
+    my ($class, %arg) = @_;
+    defined $arg{root} or die "MockTest::Nginx->new needs a root";
+    return bless {
+        root    => $arg{root},
+        conf    => $arg{conf} // "$arg{root}/conf/nginx.conf",
+        port    => $arg{port},
+        workers => $arg{workers} // 1,
+        wait    => $arg{wait} // 10,
+        name    => $arg{name},
+        label   => defined $arg{name} ? "nginx $arg{name}" : 'nginx',
+        module  => $arg{module},
+        binary  => MockTest::nginx_binary(),
+
+        master_pid => undef,
+        # Every worker seen since the last stop: see stop().
+        seen_workers => {},
+    }, $class;
+}
+
+sub root       { return $_[0]{root} }
+sub conf       { return $_[0]{conf} }
+sub port       { return $_[0]{port} }
+sub name       { return $_[0]{name} }
+sub master_pid { return $_[0]{master_pid} }
+
+sub error_log {
+    my ($self) = @_;
+    return MockTest::slurp("$self->{root}/logs/error.log");
+}
+
+# The top of a configuration for this nginx, up to its "http" block:
+# the module under test loaded, a daemon with a master and $workers
+# workers (by default as many as new() was told), the error log and the
+# pid file where the methods below look for them, and $connections
+# worker connections (64 by default).
+sub conf_head {
+    my ($self, %arg) = @_;
+    my $workers     = $arg{workers} // $self->{workers};
+    my $connections = $arg{connections} // 64;
+    defined $self->{module} or die "conf_head: no module given to new()";
+
+    # Started by root, nginx would run its workers as "nobody", who
+    # cannot write under the server root (recording does): they stay
+    # root.
+    my $user = $> == 0 ? 'user root;' : '';
+
+    return <<"EOF";
+load_module $self->{module};
+$user
+daemon on;
+master_process on;
+worker_processes $workers;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+
+events {
+    worker_connections $connections;
+}
+
+EOF
+}
+
+# The pid in the pid file, if there is one.
+sub read_pid {
+    my ($self) = @_;
+    my $pid = MockTest::slurp("$self->{root}/logs/nginx.pid");
+    return $pid =~ /^(\d+)/ ? $1 : undef;
+}
+
+# The master's children, that is its workers, in pid order.  Each one is
+# remembered until the next stop().
+sub worker_pids {
+    my ($self) = @_;
+    my @pids = $self->{master_pid}
+             ? MockTest::children_of($self->{master_pid}) : ();
+    $self->{seen_workers}{$_} = 1 for @pids;
+    return @pids;
+}
+
+# nginx masters still running from this server root: their command line
+# names it, as nginx keeps "-p <root>/" in its process title.
+sub masters_of_this_root {
+    my ($self) = @_;
+    my @pids;
+    for my $cmdline (glob '/proc/[0-9]*/cmdline') {
+        my $cmd = MockTest::slurp($cmdline);
+        push @pids, $cmdline =~ m{(\d+)}
+            if index($cmd, "$self->{root}/") >= 0;
+    }
+    return @pids;
+}
+
+# "nginx -t" on this server root and configuration: its wait status, its
+# stdout and its stderr.
+sub test_config {
+    my ($self) = @_;
+    return MockTest::run_cmd($self->{binary}, '-t', '-p', "$self->{root}/",
+                             '-c', $self->{conf});
+}
+
+# An nginx left over by an interrupted earlier run would hold the port:
+# it is stopped, but only when the pid in the pid file still is an nginx,
+# as pids get reused.
+sub stop_leftover {
+    my ($self) = @_;
+    my $pid = $self->read_pid;
+    if (defined $pid && MockTest::slurp("/proc/$pid/cmdline") =~ /nginx/) {
+        $self->{master_pid} = $pid;
+        $self->stop;
+    }
+}
+
+# Starts nginx and waits until the daemon has detached (it writes its
+# pid file then) and runs $workers workers, by default as many as new()
+# was told.  Returns what nginx wrote to stderr before it detached: the
+# warnings about the configuration, which it reads before it opens the
+# error log.
+sub start {
+    my ($self, $workers) = @_;
+    $workers //= $self->{workers};
+
+    my ($rc, $out, $err) = MockTest::run_cmd(
+        $self->{binary}, '-p', "$self->{root}/", '-c', $self->{conf});
+    die "$self->{label} did not start:\n$err" if $rc != 0;
+
+    my $deadline = time + $self->{wait};
+    until (defined($self->{master_pid} = $self->read_pid)
+           && $self->worker_pids >= $workers)
+    {
+        if (time > $deadline) {
+            die "$self->{label} did not come up:\n" . $self->error_log;
+        }
+        sleep 0.05;
+    }
+    return $err;
+}
+
+# Stops nginx, if it runs, and whatever is left of it.
+sub stop {
+    my ($self) = @_;
+    my $master = $self->{master_pid};
+
+    if ($master && MockTest::alive($master)) {
+        $self->worker_pids;
+
+        # QUIT first for a graceful stop, TERM and KILL if it hangs.
+        for my $sig (qw(QUIT TERM KILL)) {
+            kill $sig, $master;
+            my $deadline = time + $self->{wait};
+            while (MockTest::alive($master) && time < $deadline) {
+                sleep 0.05;
+            }
+            last unless MockTest::alive($master);
+            Test::More::diag("$self->{label} master $master ignored SIG$sig");
+        }
+    }
+
+    # Workers whose master died would go on holding the port.
+    for my $pid (keys %{ $self->{seen_workers} }) {
+        kill 'KILL', $pid
+            if MockTest::slurp("/proc/$pid/cmdline") =~ /^nginx: worker/;
+    }
+    $self->{seen_workers} = {};
+    unlink "$self->{root}/logs/nginx.pid";
+    undef $self->{master_pid};
+}
+
+# HUPs the master and waits until the reload is done: the workers of the
+# old cycle have exited and new ones run.  Until then a request may still
+# reach an old worker, which goes on with the old configuration and
+# cassettes.
+sub reload {
+    my ($self) = @_;
+    my @old = $self->worker_pids;
+    kill 'HUP', $self->{master_pid} or die "cannot signal nginx: $!";
+
+    my $deadline = time + $self->{wait};
+    while (time < $deadline) {
+        my %now = map { $_ => 1 } $self->worker_pids;
+        last if keys %now >= $self->{workers} && !grep { $now{$_} } @old;
+        sleep 0.05;
+    }
+    my %now = map { $_ => 1 } $self->worker_pids;
+    if (grep { $now{$_} } @old) {
+        Test::More::diag("the old workers (@old) did not exit after the "
+                         . "reload:\n" . $self->error_log);
+    }
+}
+
+# A request on a connection of its own; HTTP::Tiny's answer.  %$options
+# as for HTTP::Tiny's request(): headers, content.
+sub request {
+    my ($self, $method, $path, $options) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $self->{wait});
+    return $http->request($method, "http://127.0.0.1:$self->{port}$path",
+                          $options // {});
+}
+
+sub get {
+    my ($self, $path, $options) = @_;
+    return $self->request('GET', $path, $options);
+}
+
+sub post {
+    my ($self, $path, $options) = @_;
+    return $self->request('POST', $path, $options);
+}
+
+# MockTest::is_response(), with this nginx's error log shown when it
+# fails.
+sub is_response {
+    my ($self, $r, $status, $body, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $ok = MockTest::is_response($r, $status, $body, $name);
+    Test::More::diag($self->error_log) unless $ok;
+    return $ok;
+}
+
+1;
