@@ -107,8 +107,11 @@ for my $attempt (0 .. $#CLIENTS) {
     like($r->{content}, qr/already played/,
          "$label: request " . ($N + 1) . ' finds the sequence played');
 
-    # The access log is written before the connection is closed, so it
-    # is complete once every client has its answer.
+    # A worker writes the access log line after the answer has left, so
+    # a client may have it before the line is written.  A graceful stop
+    # waits for every request to finish, its log phase included.
+    $nginx->stop;
+
     my %pids;
     my ($hits, $lines) = (0, 0);
     for my $line (split /\n/, slurp("$root/logs/access.log")) {

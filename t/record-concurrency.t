@@ -104,8 +104,11 @@ is(scalar(keys %answered), $N, "$N different paths answered");
 is(scalar(@bad), 0, 'every client got 200 with the body for its path')
     or diag(join "\n", map { s/\n/\\n/gr } @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
 
-# The access log is written before the connection is closed, so it is
-# complete once every client has its answer.
+# A worker writes the access log line after the answer has left, so a
+# client may have it before the line is written.  A graceful stop waits
+# for every request to finish, its log phase included.
+$nginx->stop;
+
 my %pids;
 for my $line (split /\n/, slurp("$root/logs/access.log")) {
     my ($pid, $uri) = split ' ', $line;
@@ -198,7 +201,7 @@ unlike($err, qr/incomplete interaction/, 'nginx -t finds nothing incomplete')
 
 write_file($conf, config(mode => 'replay',
                          backend => 'return 200 "changed for $uri\n";'));
-$nginx->reload;
+$nginx->start;
 
 $nginx->is_response($nginx->get('/backend/c0/r0'), 200,
                     "changed for /backend/c0/r0\n",
