@@ -28,6 +28,7 @@ typedef struct {
     ngx_buf_t                    *b;
     ngx_http_mock_param_t         params[NGX_HTTP_MOCK_ADMIN_PARAMS];
     ngx_uint_t                    nparams;
+    ngx_str_t                     session;      /* as a file name, or "" */
     ngx_str_t                     error;        /* of a cassette */
     ngx_uint_t                    status;       /* of bad input */
     ngx_str_t                     reason;
@@ -171,7 +172,7 @@ static ngx_int_t
 ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  name;
+    ngx_str_t                  name, *value;
     ngx_http_mock_admin_t     *a;
     ngx_http_mock_endpoint_t  *e;
     ngx_http_core_loc_conf_t  *clcf;
@@ -233,13 +234,21 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         return ngx_http_mock_admin_failed(a, rc);
     }
 
-    if (ngx_http_mock_admin_param(a, "session")
-        && ngx_http_mock_admin_param(a, "session")->len
-           > NGX_HTTP_MOCK_SESSION_MAX)
-    {
-        return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
-                                         "\"session\" is longer than %d "
-                                         "bytes", NGX_HTTP_MOCK_SESSION_MAX);
+    value = ngx_http_mock_admin_param(a, "session");
+
+    if (value && value->len) {
+        if (value->len > NGX_HTTP_MOCK_SESSION_MAX) {
+            return ngx_http_mock_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "\"session\" is longer than %d "
+                                             "bytes",
+                                             NGX_HTTP_MOCK_SESSION_MAX);
+        }
+
+        if (ngx_http_mock_session_name(r->pool, value, &a->session)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     return e->handler(a);
@@ -698,7 +707,7 @@ static ngx_int_t
 ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
 {
     ngx_int_t                     rc;
-    ngx_str_t                    *value, session;
+    ngx_str_t                     session;
     ngx_uint_t                    i, n;
     ngx_http_mock_index_t        *index;
     ngx_http_mock_store_t        *store;
@@ -709,15 +718,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
         return ngx_http_mock_admin_failed(a, rc);
     }
 
-    ngx_str_null(&session);
-
-    value = ngx_http_mock_admin_param(a, "session");
-
-    if (value && value->len
-        && ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    session = a->session;
 
     if (session.len == 0 && store->sessions) {
         ngx_str_set(&session, "default");
@@ -856,7 +857,7 @@ static ngx_int_t
 ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
 {
     ngx_int_t                   rc;
-    ngx_str_t                  *value, session;
+    ngx_str_t                   session;
     ngx_uint_t                  i, k, n;
     ngx_rbtree_node_t          *node;
     ngx_http_mock_index_t      *index;
@@ -871,15 +872,7 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
                                          "no cassettes are configured");
     }
 
-    ngx_str_null(&session);
-
-    value = ngx_http_mock_admin_param(a, "session");
-
-    if (value && value->len
-        && ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    session = a->session;
 
     ngx_shmtx_lock(&mmcf->shpool->mutex);
 
@@ -1003,12 +996,11 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
         return ngx_http_mock_admin_failed(a, rc);
     }
 
-    value = ngx_http_mock_admin_param(a, "session");
     method = ngx_http_mock_admin_param(a, "method");
     path = ngx_http_mock_admin_param(a, "path");
     cassette = ngx_http_mock_admin_param(a, "cassette");
 
-    if (value == NULL || value->len == 0 || method == NULL
+    if (a->session.len == 0 || method == NULL
         || method->len == 0 || path == NULL || path->len == 0)
     {
         return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
@@ -1022,9 +1014,7 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
                                          "long");
     }
 
-    if (ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    session = a->session;
 
     it = NULL;
     n = 0;
@@ -1143,15 +1133,7 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
         }
     }
 
-    ngx_str_null(&session);
-
-    value = ngx_http_mock_admin_param(a, "session");
-
-    if (value && value->len
-        && ngx_http_mock_session_name(a->r->pool, value, &session) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    session = a->session;
 
     if (ngx_http_mock_out(a, "{\"journal\": [") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
