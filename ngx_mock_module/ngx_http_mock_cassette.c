@@ -1205,8 +1205,6 @@ ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
 {
     char                  *err;
     ngx_str_t              body, *type;
-    ngx_uint_t             i;
-    ngx_table_elt_t       *h;
     ngx_http_mock_key_t    key;
     ngx_http_mock_node_t  *method, *uri;
 
@@ -1276,18 +1274,7 @@ ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
         return NGX_ERROR;
     }
 
-    type = NULL;
-    h = rec->req_headers.elts;
-
-    for (i = 0; i < rec->req_headers.nelts; i++) {
-        if (h[i].key.len == sizeof("Content-Type") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
-                               sizeof("Content-Type") - 1) == 0)
-        {
-            type = &h[i].value;
-            break;
-        }
-    }
+    type = ngx_http_mock_content_type(&rec->req_headers);
 
     rec->req_body = body;
 

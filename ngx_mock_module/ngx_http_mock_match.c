@@ -412,6 +412,29 @@ ngx_http_mock_cmp_params(const void *one, const void *two)
 }
 
 
+/* the Content-Type of recorded headers, or NULL */
+
+ngx_str_t *
+ngx_http_mock_content_type(ngx_array_t *headers)
+{
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    h = headers->elts;
+
+    for (i = 0; i < headers->nelts; i++) {
+        if (h[i].key.len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * JSON bodies are compared with keys sorted and white space dropped, form
  * bodies as canonical queries, anything else byte for byte.  A body that

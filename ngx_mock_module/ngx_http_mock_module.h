@@ -488,6 +488,7 @@ char *ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,
     ngx_http_mock_key_t *key);
 ngx_int_t ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
+ngx_str_t *ngx_http_mock_content_type(ngx_array_t *headers);
 ngx_int_t ngx_http_mock_canon_body(ngx_pool_t *pool, ngx_str_t *type,
     ngx_str_t *in, ngx_str_t *out);
 ngx_int_t ngx_http_mock_request_key(ngx_http_request_t *r,

@@ -373,7 +373,6 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     ngx_uint_t                 i;
     ngx_chain_t               *cl;
     ngx_str_t                 *consumed;
-    ngx_table_elt_t           *h;
     ngx_http_mock_index_t     *index;
     ngx_http_mock_store_t     *store, **stores;
     ngx_http_mock_writer_t    *writer;
@@ -430,18 +429,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         }
     }
 
-    type = NULL;
-    h = rec->req_headers.elts;
-
-    for (i = 0; i < rec->req_headers.nelts; i++) {
-        if (h[i].key.len == sizeof("Content-Type") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
-                               sizeof("Content-Type") - 1) == 0)
-        {
-            type = &h[i].value;
-            break;
-        }
-    }
+    type = ngx_http_mock_content_type(&rec->req_headers);
 
     if (mlcf->filters
         && ngx_http_mock_filter_body(r->pool, mlcf->filters, type,
