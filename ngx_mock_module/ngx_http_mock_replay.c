@@ -49,21 +49,11 @@ ngx_int_t
 ngx_http_mock_replay_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_http_mock_ctx_t       *ctx;
     ngx_http_mock_loc_conf_t  *mlcf;
 
+    /* set by the precontent handler, after it made the request's context */
+
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_ctx_t));
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
-    }
 
     if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
         rc = ngx_http_read_client_request_body(r,
