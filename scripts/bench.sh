@@ -247,6 +247,12 @@ median() {
               else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# how far apart the numbers in file $1 are, in % of their median $2
+spread_pct() {
+    sort -g "$1" | awk -v m="$2" 'NR == 1 { lo = $1 } { hi = $1 }
+                                  END { printf "%.0f", (hi - lo) / m * 100 }'
+}
+
 # seconds since the epoch, with microseconds
 now() {
     echo "${EPOCHREALTIME/,/.}"
@@ -671,9 +677,7 @@ report_counters() {
     for c in "${counter_cases[@]}"; do
         crps[$c]=$(median < "$tmp/$c.rps")
         cp99[$c]=$(median < "$tmp/$c.p99")
-        cspread[$c]=$(sort -g "$tmp/$c.rps" \
-            | awk -v m="${crps[$c]}" 'NR == 1 { lo = $1 } { hi = $1 }
-                                      END { printf "%.0f", (hi - lo) / m * 100 }')
+        cspread[$c]=$(spread_pct "$tmp/$c.rps" "${crps[$c]}")
         [ "${cspread[$c]}" -le 10 ] || noisy=1
     done
 
@@ -1163,10 +1167,7 @@ if want replay; then
     for c in "${cases[@]}"; do
         rps[$c]=$(median < "$tmp/$c.rps")
         p99[$c]=$(median < "$tmp/$c.p99")
-        # how far apart the rounds of a case are, in % of their median
-        spread[$c]=$(sort -g "$tmp/$c.rps" \
-                     | awk -v m="${rps[$c]}" 'NR == 1 { lo = $1 } { hi = $1 }
-                                              END { printf "%.0f", (hi - lo) / m * 100 }')
+        spread[$c]=$(spread_pct "$tmp/$c.rps" "${rps[$c]}")
         [ "${spread[$c]}" -le 10 ] || noisy=1
     done
 
