@@ -21,7 +21,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Path qw(make_path remove_tree);
 use FindBin;
 
 use lib "$FindBin::Bin/lib";
@@ -50,21 +49,11 @@ my @CLIENTS = (10, 30, 60);
 # A second run of this file waits for this one to finish.
 my $lock = lock_run("$root.lock");
 
-my $parent = $$;
 my $nginx = MockTest::Nginx->new(root => $root, port => $port,
                                  module => $module, workers => $WORKERS,
                                  wait => $WAIT);
 
-# Stop nginx whatever happens (but not from a forked client).
-END {
-    local $?;
-    $nginx->stop if $nginx && $$ == $parent;
-}
-
-$nginx->stop_leftover;
-
-remove_tree($root);
-make_path("$root/conf", "$root/logs", "$root/cassettes", "$root/clients");
+$nginx->fresh_root('conf', 'logs', 'cassettes', 'clients');
 
 write_file("$root/cassettes/seq.yaml", cassette($N));
 

@@ -25,7 +25,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Path qw(make_path remove_tree);
 use FindBin;
 
 use lib "$FindBin::Bin/lib";
@@ -56,21 +55,11 @@ my $WAIT     = 10;   # seconds to wait for nginx to start, stop, answer
 # A second run of this file waits for this one to finish.
 my $lock = lock_run("$root.lock");
 
-my $parent = $$;
 my $nginx = MockTest::Nginx->new(root => $root, port => $port,
                                  module => $module, workers => $WORKERS,
                                  wait => $WAIT);
 
-# Stop nginx whatever happens (but not from a forked client).
-END {
-    local $?;
-    $nginx->stop if $nginx && $$ == $parent;
-}
-
-$nginx->stop_leftover;
-
-remove_tree($root);
-make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
+$nginx->fresh_root('conf', 'logs', 'html', 'clients');
 
 # "reuseport" gives each worker its own listening socket and the kernel
 # spreads the connections over them, so both workers record for sure.

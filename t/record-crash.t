@@ -40,7 +40,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Path qw(make_path remove_tree);
 use FindBin;
 use POSIX ();
 use Time::HiRes qw(sleep time);
@@ -92,21 +91,11 @@ my $YAML_LOADER = 'getattr(yaml, "CSafeLoader", yaml.SafeLoader)';
 # A second run of this file waits for this one to finish.
 my $lock = lock_run("$root.lock");
 
-my $parent = $$;
 my $nginx = MockTest::Nginx->new(root => $root, port => $port,
                                  module => $module, workers => $WORKERS,
                                  wait => $WAIT);
 
-# Stop nginx whatever happens (but not from a forked client).
-END {
-    local $?;
-    $nginx->stop if $nginx && $$ == $parent;
-}
-
-$nginx->stop_leftover;
-
-remove_tree($root);
-make_path("$root/conf", "$root/logs", "$root/html", "$root/clients");
+$nginx->fresh_root('conf', 'logs', 'html', 'clients');
 
 
 # (a) SIGKILL to the workers while they record

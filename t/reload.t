@@ -20,7 +20,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Path qw(make_path remove_tree);
 use FindBin;
 use Time::HiRes qw(sleep time);
 
@@ -48,17 +47,7 @@ my $lock = lock_run("$root.lock");
 my $nginx = MockTest::Nginx->new(root => $root, port => $port,
                                  module => $module, wait => $WAIT);
 
-# Stop nginx whatever happens: a failed assertion or a die must not leave
-# a daemonized master behind.
-END {
-    local $?;
-    $nginx->stop if $nginx;
-}
-
-$nginx->stop_leftover;
-
-remove_tree($root);
-make_path("$root/conf", "$root/logs", "$root/cassettes");
+$nginx->fresh_root('conf', 'logs', 'cassettes');
 
 my $counter = "$root/cassettes/counter.yaml";
 my $seq     = "$root/cassettes/seq.yaml";

@@ -28,7 +28,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Path qw(make_path remove_tree);
 use FindBin;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use JSON::PP ();
@@ -76,16 +75,7 @@ my $nginx = MockTest::Nginx->new(root => $root, port => $port,
                                  module => $module, workers => $WORKERS,
                                  wait => $WAIT);
 
-# Stop nginx whatever happens.
-END {
-    local $?;
-    $nginx->stop if $nginx;
-}
-
-$nginx->stop_leftover;
-
-remove_tree($root);
-make_path("$root/conf", "$root/logs", "$root/html/bin");
+$nginx->fresh_root('conf', 'logs', 'html/bin');
 write_file("$root/html/bin/blob.bin", $BLOB);
 
 write_file($conf, $nginx->conf_head . <<"EOF");

@@ -19,9 +19,10 @@
 #   use lib "$FindBin::Bin/lib";
 #   use MockTest qw(...);
 #
-# and keeps its own checks, configuration and END block: only the file
-# knows what else it started (a Redis, a tmpfs) and in which order it
-# has to go.
+# and keeps its own checks and configuration.  Every MockTest::Nginx is
+# stopped at exit; a file that started more (a Redis, a tmpfs) keeps an
+# END block of its own for it, as only the file knows in which order
+# things have to go.
 
 package MockTest;
 
@@ -148,8 +149,8 @@ sub run_cmd {
         open STDERR, '>', $err->filename;
         exec @cmd or do {
             print STDERR "exec $cmd[0]: $!\n";
-            # _exit: the test file's END block, which stops its nginx,
-            # is not for this child.
+            # _exit: the END blocks, which stop nginx, are not for this
+            # child.
             POSIX::_exit(127);
         };
     }
@@ -362,9 +363,20 @@ package MockTest::Nginx;
 use strict;
 use warnings;
 
+use File::Path ();
 use HTTP::Tiny;
 use Test::More ();
 use Time::HiRes qw(sleep time);
+
+# Every nginx made here, to stop at exit whatever happens: a failed
+# assertion or a die must not leave a daemonized master behind.  Only the
+# process that made one stops it, never a forked client.
+my @made;
+
+END {
+    local $?;
+    $_->{owner} == $$ and $_->stop for @made;
+}
 
 # A daemonized nginx, master and workers, run from its own server root
 # with "nginx -p <root>/ -c <conf>":
@@ -383,7 +395,7 @@ use Time::HiRes qw(sleep time);
 sub new {
     my ($class, %arg) = @_;
     defined $arg{root} or die "MockTest::Nginx->new needs a root";
-    return bless {
+    my $self = bless {
         root    => $arg{root},
         conf    => $arg{conf} // "$arg{root}/conf/nginx.conf",
         port    => $arg{port},
@@ -397,7 +409,19 @@ sub new {
         master_pid => undef,
         # Every worker seen since the last stop: see stop().
         seen_workers => {},
+        owner => $$,
     }, $class;
+    push @made, $self;
+    return $self;
+}
+
+# Stops an nginx a killed run left in the server root, then makes the
+# root afresh with the given directories in it.
+sub fresh_root {
+    my ($self, @dirs) = @_;
+    $self->stop_leftover;
+    File::Path::remove_tree($self->{root});
+    File::Path::make_path(map { "$self->{root}/$_" } @dirs);
 }
 
 sub root       { return $_[0]{root} }
