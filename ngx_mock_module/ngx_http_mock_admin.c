@@ -609,6 +609,8 @@ ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
 
         ngx_shmtx_lock(&store->shpool->mutex);
 
+        index = ngx_http_mock_current(store->shared);
+
         if (ngx_http_mock_out(a, "%s\n{\"store\": %ui, \"path\": ",
                               i ? "," : "", i) != NGX_OK
             || ngx_http_mock_out_str(a, &store->path) != NGX_OK
@@ -618,8 +620,8 @@ ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
                                  "%ui, \"loaded\": %ui, \"sessions\": ",
                                  (store->writer || store->records) ? "true"
                                                                    : "false",
-                                 store->shared->index->ninteractions,
-                                 store->shared->index->nloaded) != NGX_OK)
+                                 index->ninteractions, index->nloaded)
+               != NGX_OK)
         {
             goto failed;
         }
@@ -740,7 +742,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
 
     index = store->sessions
             ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
-            : store->shared->index;
+            : ngx_http_mock_current(store->shared);
 
     n = 0;
     rc = NGX_OK;
@@ -889,7 +891,7 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
         stores = mmcf->stores.elts;
 
         for (i = 0; i < mmcf->stores.nelts; i++) {
-            index = stores[i]->shared->index;
+            index = ngx_http_mock_current(stores[i]->shared);
 
             for (k = 0; k <= index->group_mask; k++) {
                 if (index->groups[k] && index->groups[k]->played) {
@@ -1037,7 +1039,7 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
     if (a->r->method == NGX_HTTP_POST) {
         index = store->sessions
                 ? ngx_http_mock_session_index(store, &session, 0, NULL, NULL)
-                : store->shared->index;
+                : ngx_http_mock_current(store->shared);
 
         it = ngx_http_mock_interaction_find(index, path,
                                             (cassette && cassette->len)
@@ -1309,6 +1311,7 @@ ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
 {
+    size_t                      needed, avail;
     ngx_int_t                   rc;
     ngx_uint_t                  i, n;
     ngx_log_t                   log;
@@ -1393,16 +1396,28 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
     }
 
     ngx_shmtx_lock(&mmcf->shpool->mutex);
-    rc = ngx_http_mock_store_reload(mmcf, lists, a->r->connection->log);
+    rc = ngx_http_mock_store_reload(mmcf, lists, &needed,
+                                    a->r->connection->log);
+    avail = (size_t) mmcf->shpool->pfree << ngx_pagesize_shift;
     ngx_shmtx_unlock(&mmcf->shpool->mutex);
 
     ngx_destroy_pool(pool);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_mock_admin_error(a->r, NGX_HTTP_INSUFFICIENT_STORAGE,
-                                         "the zone is too small to hold the "
-                                         "cassettes twice; \"nginx -s "
-                                         "reload\" can load them");
+                                         "the zone is too small: the "
+                                         "cassettes need %uz bytes and %uz "
+                                         "are free; \"nginx -s reload\" can "
+                                         "load them", needed, avail);
+    }
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "responses are still being sent "
+                                         "from %d earlier loads of the "
+                                         "cassettes; try again later, or "
+                                         "\"nginx -s reload\"",
+                                         NGX_HTTP_MOCK_GENERATIONS - 1);
     }
 
     if (rc != NGX_OK) {

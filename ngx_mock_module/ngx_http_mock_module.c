@@ -920,14 +920,28 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
             }
         }
 
+        /* the index is held until the request ends: no reload frees it */
+
         if (store->sessions) {
             ngx_shmtx_lock(&store->shpool->mutex);
+
             ctx->index = ngx_http_mock_session_index(store, &ctx->session, 0,
                                                      NULL, NULL);
+            rc = ctx->index ? ngx_http_mock_store_hold(r, ctx->index)
+                            : NGX_OK;
+
             ngx_shmtx_unlock(&store->shpool->mutex);
 
+            if (rc != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
         } else {
-            ctx->index = store->shared->index;
+            ctx->index = ngx_http_mock_store_current(r, store);
+
+            if (ctx->index == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
         }
 
     } else if (ctx->decided) {

@@ -160,7 +160,9 @@ typedef struct {
  * never change; recording adds interactions and grows the tables under
  * the zone's mutex, which readers of a recording store hold too.
  */
-typedef struct {
+typedef struct ngx_http_mock_index_s  ngx_http_mock_index_t;
+
+struct ngx_http_mock_index_s {
     ngx_uint_t                    ninteractions;
     ngx_uint_t                    nloaded;
     ngx_http_mock_interaction_t  *interactions; /* the loaded ones */
@@ -171,7 +173,13 @@ typedef struct {
     ngx_uint_t                    path_mask;
     ngx_http_mock_path_t         *paths;
     size_t                        size;
-} ngx_http_mock_index_t;
+
+    ngx_atomic_t                  refs;         /* requests holding it */
+    ngx_http_mock_index_t        *retired_next; /* replaced, still held */
+    u_char                       *chunk;        /* recordings' chunks */
+    u_char                       *chunk_pos;
+    u_char                       *chunk_last;
+};
 
 
 /* one recorded interaction as parsed from a cassette file */
@@ -213,11 +221,34 @@ typedef struct {
 typedef struct ngx_http_mock_shctx_s  ngx_http_mock_shctx_t;
 
 
-/* a store's part of the zone: what every worker sees the same */
+/*
+ * An index as requests hold it.  The count lives beside the index, in
+ * memory that is never freed, so a request may count itself in before it
+ * knows whether the index is still the current one.
+ */
+
+#define NGX_HTTP_MOCK_GENERATIONS    8
+
 typedef struct {
-    ngx_http_mock_index_t        *index;        /* swapped by a reload */
-    ngx_http_mock_index_t        *previous;     /* freed by the next one */
+    ngx_atomic_t                  refs;         /* requests holding it */
+    ngx_http_mock_index_t        *index;
+} ngx_http_mock_generation_t;
+
+
+/*
+ * A store's part of the zone: what every worker sees the same.  A reload
+ * puts a new index in a free generation and makes it current; the ones it
+ * replaced are freed once no request holds them.
+ */
+typedef struct {
+    ngx_atomic_t                  current;      /* generation requests get */
+    ngx_http_mock_generation_t    generations[NGX_HTTP_MOCK_GENERATIONS];
+    ngx_http_mock_index_t        *retired;      /* session indexes replaced */
 } ngx_http_mock_shared_t;
+
+
+#define ngx_http_mock_current(shared)                                        \
+    ((shared)->generations[(shared)->current].index)
 
 
 /*
@@ -285,8 +316,6 @@ struct ngx_http_mock_shctx_s {
     ngx_atomic_uint_t            *metrics;      /* [worker][slot][result] */
     ngx_uint_t                    nworkers;
     ngx_uint_t                    nslots;
-    u_char                       *chunk_pos;    /* for recordings */
-    u_char                       *chunk_last;
     ngx_uint_t                    journal_size;
     ngx_atomic_t                  journal_next;
     ngx_http_mock_journal_entry_t *journal;
@@ -424,7 +453,11 @@ ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 ngx_http_mock_index_t *ngx_http_mock_store_index_create(
     ngx_slab_pool_t *shpool);
 ngx_int_t ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
-    ngx_array_t *lists, ngx_log_t *log);
+    ngx_array_t *lists, size_t *needed, ngx_log_t *log);
+ngx_http_mock_index_t *ngx_http_mock_store_current(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store);
+ngx_int_t ngx_http_mock_store_hold(ngx_http_request_t *r,
+    ngx_http_mock_index_t *index);
 
 /* ngx_http_mock_session.c */
 ngx_int_t ngx_http_mock_session_value(ngx_http_request_t *r,

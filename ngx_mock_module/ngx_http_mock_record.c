@@ -488,6 +488,9 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         ngx_shmtx_lock(&store->shpool->mutex);
         index = ngx_http_mock_session_index(store, &ctx->session, 1, NULL,
                                             NULL);
+        if (index && ngx_http_mock_store_hold(r, index) != NGX_OK) {
+            index = NULL;
+        }
         ngx_shmtx_unlock(&store->shpool->mutex);
 
         if (index) {
@@ -502,7 +505,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     stores = writer->stores.elts;
 
     for (i = 0; i < writer->stores.nelts; i++) {
-        (void) ngx_http_mock_store_add(stores[i], stores[i]->shared->index, rec,
+        (void) ngx_http_mock_store_add(stores[i], NULL, rec,
                                        writer->shm_name,
                                        stores[i] == store ? consumed : NULL,
                                        r->connection->log);

@@ -132,10 +132,16 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     if (index == NULL && store->sessions) {
         /* a session that recording has started since */
         index = ngx_http_mock_session_index(store, session, 0, NULL, NULL);
+
+        if (index && ngx_http_mock_store_hold(r, index) != NGX_OK) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     if (index == NULL) {
-        index = store->shared->index;
+        /* a session directory's empty index, which no reload replaces */
+        index = ngx_http_mock_current(store->shared);
     }
 
     ctx->index = index;
@@ -391,7 +397,8 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
         n = ngx_atoi(p, last - p);
 
         if (n != NGX_ERROR) {
-            index = ctx->index ? ctx->index : store->shared->index;
+            index = ctx->index ? ctx->index
+                               : ngx_http_mock_current(store->shared);
 
             it = ngx_http_mock_interaction_find(index, &key->path,
                                                 cassette.len ? &cassette
@@ -408,6 +415,26 @@ ngx_http_mock_replay_forced(ngx_http_request_t *r,
     } else {
         it = ngx_http_mock_session_forced(store, &ctx->session,
                                           &key->method, &key->path);
+
+        /*
+         * A forced answer is in the index that was current when it was
+         * pinned: after a reload since the request began, not the one
+         * the request holds.
+         */
+
+        if (it) {
+            index = store->sessions
+                    ? ngx_http_mock_session_index(store, &ctx->session, 0,
+                                                  NULL, NULL)
+                    : ngx_http_mock_store_current(r, store);
+
+            if (index == NULL
+                || (store->sessions && index != ctx->index
+                    && ngx_http_mock_store_hold(r, index) != NGX_OK))
+            {
+                it = NULL;
+            }
+        }
     }
 
     if (it && ctx->session.len) {

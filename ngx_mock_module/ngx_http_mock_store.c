@@ -26,7 +26,14 @@ static ngx_int_t ngx_http_mock_store_load(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes,
     ngx_http_mock_index_t **indexp, ngx_str_t *name, ngx_uint_t locked,
     ngx_log_t *log);
+static size_t ngx_http_mock_lists_size(ngx_http_mock_store_t *store,
+    ngx_array_t *list);
 static void ngx_http_mock_store_free(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index);
+static void ngx_http_mock_store_release(void *data);
+static size_t ngx_http_mock_store_collect(ngx_http_mock_store_t *store);
+static ngx_int_t ngx_http_mock_store_generation(ngx_http_mock_store_t *store);
+static void ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index);
 static ngx_int_t ngx_http_mock_store_writable(ngx_cycle_t *cycle,
     ngx_str_t *dir, ngx_log_t *log);
@@ -64,22 +71,28 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 size_t
 ngx_http_mock_store_size(ngx_http_mock_store_t *store)
 {
+    return ngx_http_mock_lists_size(store, store->cassettes);
+}
+
+
+/* what cassettes need in the zone; a session directory's, each indexed */
+
+static size_t
+ngx_http_mock_lists_size(ngx_http_mock_store_t *store, ngx_array_t *list)
+{
     size_t                      size;
     ngx_uint_t                  i;
     ngx_http_mock_cassette_t  **cassettes;
 
-    cassettes = store->cassettes->elts;
+    cassettes = list->elts;
 
     if (!store->sessions) {
-        return ngx_http_mock_cassettes_size(store, cassettes,
-                                            store->cassettes->nelts);
+        return ngx_http_mock_cassettes_size(store, cassettes, list->nelts);
     }
-
-    /* a session directory: an index for each cassette */
 
     size = 0;
 
-    for (i = 0; i < store->cassettes->nelts; i++) {
+    for (i = 0; i < list->nelts; i++) {
         size += ngx_http_mock_cassettes_size(store, &cassettes[i], 1);
     }
 
@@ -218,30 +231,33 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         n = stores[i]->cassettes->nelts;
 
         if (!stores[i]->sessions) {
-            rc = ngx_http_mock_store_load(stores[i], cassettes, n,
-                                          &stores[i]->shared->index, NULL, 0,
-                                          shm_zone->shm.log);
+            rc = ngx_http_mock_store_load(stores[i], cassettes, n, &index,
+                                          NULL, 0, shm_zone->shm.log);
             if (rc != NGX_OK) {
                 goto failed;
             }
 
+            stores[i]->shared->generations[0].index = index;
+
             ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
                           "mock: \"%V\": %ui interactions in %uz bytes of "
                           "zone \"%V\"", &stores[i]->path,
-                          stores[i]->shared->index->ninteractions,
-                          stores[i]->shared->index->size, &shm_zone->shm.name);
+                          index->ninteractions, index->size,
+                          &shm_zone->shm.name);
             continue;
         }
 
         /* a session directory: each cassette is a session's */
 
         ngx_shmtx_lock(&shpool->mutex);
-        stores[i]->shared->index = ngx_http_mock_store_index_create(shpool);
+        index = ngx_http_mock_store_index_create(shpool);
         ngx_shmtx_unlock(&shpool->mutex);
 
-        if (stores[i]->shared->index == NULL) {
+        if (index == NULL) {
             goto too_small;
         }
+
+        stores[i]->shared->generations[0].index = index;
 
         for (j = 0; j < n; j++) {
             rc = ngx_http_mock_store_load(stores[i], &cassettes[j], 1, &index,
@@ -529,15 +545,49 @@ ngx_http_mock_session_of(ngx_http_mock_store_t *store, ngx_str_t *name,
 }
 
 
+/*
+ * Frees an index with all it holds: its block (the loaded interactions,
+ * their groups and item lists), the tables, and what recordings added to
+ * it: chunks, groups and grown item lists.  Locked.
+ */
+
 static void
 ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
 {
+    u_char                 *block, *end, *chunk, *next;
+    ngx_uint_t              i;
+    ngx_http_mock_group_t  *g;
+
+    block = (u_char *) index;
+    end = block + index->size;
+
     if (index->groups) {
+        for (i = 0; i <= index->group_mask; i++) {
+            g = index->groups[i];
+
+            if (g == NULL) {
+                continue;
+            }
+
+            if (g->cap) {
+                ngx_slab_free_locked(shpool, g->items);
+            }
+
+            if ((u_char *) g < block || (u_char *) g >= end) {
+                ngx_slab_free_locked(shpool, g);
+            }
+        }
+
         ngx_slab_free_locked(shpool, index->groups);
     }
 
     if (index->paths) {
         ngx_slab_free_locked(shpool, index->paths);
+    }
+
+    for (chunk = index->chunk; chunk; chunk = next) {
+        next = *(u_char **) chunk;
+        ngx_slab_free_locked(shpool, chunk);
     }
 
     /* the index starts its block */
@@ -546,27 +596,196 @@ ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
 
 
 /*
+ * The store's current index for a request, held until the request ends.
+ * The request counts itself in the generation first and then checks that
+ * the generation is still current: a reload that made another one current
+ * in between either sees the count, or the request sees the change and
+ * tries again.  It never reads an index a reload may have freed.  No lock.
+ */
+
+ngx_http_mock_index_t *
+ngx_http_mock_store_current(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store)
+{
+    ngx_atomic_uint_t            n;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_mock_shared_t      *shared;
+    ngx_http_mock_generation_t  *gen;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    shared = store->shared;
+
+    for ( ;; ) {
+        n = shared->current;
+        gen = &shared->generations[n];
+
+        (void) ngx_atomic_fetch_add(&gen->refs, 1);
+
+        if (shared->current == n) {
+            break;
+        }
+
+        (void) ngx_atomic_fetch_add(&gen->refs, (ngx_atomic_int_t) -1);
+    }
+
+    cln->handler = ngx_http_mock_store_release;
+    cln->data = (void *) &gen->refs;
+
+    return gen->index;
+}
+
+
+/*
+ * Holds a session's index until the request ends.  Locked: a reload,
+ * which holds the lock too, frees a replaced index only when no request
+ * holds it.
+ */
+
+ngx_int_t
+ngx_http_mock_store_hold(ngx_http_request_t *r, ngx_http_mock_index_t *index)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_atomic_fetch_add(&index->refs, 1);
+
+    cln->handler = ngx_http_mock_store_release;
+    cln->data = (void *) &index->refs;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_store_release(void *data)
+{
+    ngx_atomic_t  *refs = data;
+
+    (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+}
+
+
+/*
+ * Frees the indexes that reloads replaced and that no request holds any
+ * more; returns the bytes still held by requests.  Locked.
+ */
+
+static size_t
+ngx_http_mock_store_collect(ngx_http_mock_store_t *store)
+{
+    size_t                        held;
+    ngx_uint_t                    i;
+    ngx_http_mock_index_t        *index, **prev;
+    ngx_http_mock_shared_t       *shared;
+    ngx_http_mock_generation_t   *gen;
+
+    shared = store->shared;
+    held = 0;
+
+    for (i = 0; i < NGX_HTTP_MOCK_GENERATIONS; i++) {
+        gen = &shared->generations[i];
+
+        if (i == shared->current || gen->index == NULL) {
+            continue;
+        }
+
+        if (gen->refs) {
+            held += gen->index->size;
+            continue;
+        }
+
+        ngx_http_mock_store_free(store->shpool, gen->index);
+        gen->index = NULL;
+    }
+
+    prev = &shared->retired;
+
+    for (index = shared->retired; index; index = *prev) {
+        if (index->refs) {
+            held += index->size;
+            prev = &index->retired_next;
+            continue;
+        }
+
+        *prev = index->retired_next;
+        ngx_http_mock_store_free(store->shpool, index);
+    }
+
+    return held;
+}
+
+
+/* the generation a reload builds into: one that holds no index; locked */
+
+static ngx_int_t
+ngx_http_mock_store_generation(ngx_http_mock_store_t *store)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_MOCK_GENERATIONS; i++) {
+        if (i != store->shared->current
+            && store->shared->generations[i].index == NULL)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* a session's index replaced by a reload: freed, or kept while held */
+
+static void
+ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index)
+{
+    if (index->refs == 0) {
+        ngx_http_mock_store_free(store->shpool, index);
+        return;
+    }
+
+    index->retired_next = store->shared->retired;
+    store->shared->retired = index;
+}
+
+
+/*
  * The admin reload: every store gets new indexes built from cassettes
- * parsed again (lists[i] for store i).  All are built before any is
- * swapped in, so a zone too small changes nothing.  The replaced indexes
- * stay until the next reload: a worker may still be sending a body from
- * them.  Counters,
- * plays and forced answers refer to the old interactions and are
- * dropped, as "nginx -s reload" drops them.  Locked.
+ * parsed again (lists[i] for store i).  What earlier reloads replaced and
+ * no request holds any more is freed first, so the zone needs room for
+ * the cassettes twice, and more only while responses are still being
+ * sent from older ones.  All indexes are built before any is swapped in,
+ * so a zone too small changes nothing (NGX_DECLINED, with the bytes the
+ * cassettes need in "needed"); NGX_BUSY: requests still hold every
+ * generation of a store.  A replaced index is freed at once when no
+ * request holds it.  Counters, plays and forced answers refer to the old
+ * interactions and are dropped, as "nginx -s reload" drops them.  Locked.
  */
 
 ngx_int_t
 ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
-    ngx_array_t *lists, ngx_log_t *log)
+    ngx_array_t *lists, size_t *needed, ngx_log_t *log)
 {
-    ngx_int_t                   rc;
+    size_t                      held;
+    ngx_int_t                   rc, gen;
     ngx_str_t                   session;
-    ngx_uint_t                  i, j, k, n;
+    ngx_uint_t                  i, j, k, n, old;
     ngx_pool_t                 *pool;
     ngx_array_t                 built;
+    ngx_http_mock_index_t      *index;
     ngx_http_mock_store_t     **stores;
     ngx_http_mock_writer_t    **writers;
     ngx_http_mock_cassette_t  **cassettes;
+    ngx_http_mock_generation_t *gens;
 
     typedef struct {
         ngx_http_mock_index_t  *index;
@@ -576,6 +795,23 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
     } built_t;
 
     built_t                    *b;
+
+    stores = mmcf->stores.elts;
+    held = 0;
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        held += ngx_http_mock_store_collect(stores[i]);
+
+        if (!stores[i]->sessions
+            && ngx_http_mock_store_generation(stores[i]) == NGX_ERROR)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "mock: \"%V\" cannot be reloaded: responses are "
+                          "still being sent from %d earlier loads of it",
+                          &stores[i]->path, NGX_HTTP_MOCK_GENERATIONS - 1);
+            return NGX_BUSY;
+        }
+    }
 
     pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
     if (pool == NULL) {
@@ -587,7 +823,6 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
         return NGX_ERROR;
     }
 
-    stores = mmcf->stores.elts;
     rc = NGX_OK;
 
     for (i = 0; rc == NGX_OK && i < mmcf->stores.nelts; i++) {
@@ -629,6 +864,22 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
             ngx_http_mock_store_free(mmcf->shpool, b[k].index);
         }
 
+        if (rc == NGX_DECLINED) {
+            *needed = 0;
+
+            for (i = 0; i < mmcf->stores.nelts; i++) {
+                *needed += ngx_http_mock_lists_size(stores[i], &lists[i]);
+            }
+
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "mock: zone is too small to reload the cassettes: "
+                          "they need %uz bytes, %uz bytes are free, and "
+                          "responses still being sent hold %uz bytes of "
+                          "earlier ones", *needed,
+                          (size_t) mmcf->shpool->pfree << ngx_pagesize_shift,
+                          held);
+        }
+
         ngx_destroy_pool(pool);
         return rc;
     }
@@ -645,30 +896,40 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
         if (!stores[i]->sessions) {
 
             /*
-             * The index two reloads old is freed: no response can still
-             * be sending from it.  The one just replaced is kept for
-             * responses in flight.
+             * The new index goes into a free generation and is made
+             * current with a locked instruction, which orders it before
+             * the replaced generation's count is read: a request either
+             * is counted there, or sees the change and does not use it.
              */
 
-            if (stores[i]->shared->previous) {
-                ngx_http_mock_store_free(mmcf->shpool,
-                                         stores[i]->shared->previous);
+            gens = stores[i]->shared->generations;
+            gen = ngx_http_mock_store_generation(stores[i]);
+            old = stores[i]->shared->current;
+
+            gens[gen].index = b[k++].index;
+
+            (void) ngx_atomic_cmp_set(&stores[i]->shared->current, old, gen);
+
+            if (gens[old].refs == 0) {
+                ngx_http_mock_store_free(mmcf->shpool, gens[old].index);
+                gens[old].index = NULL;
             }
 
-            stores[i]->shared->previous = stores[i]->shared->index;
-            stores[i]->shared->index = b[k++].index;
             continue;
         }
 
         for (j = 0; j < lists[i].nelts; j++, k++) {
             (void) ngx_http_mock_session_of(stores[i], &b[k].name, &session);
 
-            if (ngx_http_mock_session_index(stores[i], &session, 0, NULL,
-                                            NULL))
-            {
+            index = ngx_http_mock_session_index(stores[i], &session, 0, NULL,
+                                                NULL);
+            if (index) {
                 rc = ngx_http_mock_session_update(stores[i], &session,
                                                   b[k].index, &b[k].name,
                                                   b[k].count, b[k].end);
+                if (rc == NGX_OK) {
+                    ngx_http_mock_store_retire(stores[i], index);
+                }
 
             } else {
                 rc = ngx_http_mock_session_register(stores[i], &session,
@@ -677,6 +938,8 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
             }
 
             if (rc != NGX_OK) {
+                ngx_http_mock_store_free(mmcf->shpool, b[k].index);
+
                 ngx_log_error(NGX_LOG_ERR, log, 0,
                               "mock: zone is full: session \"%V\" keeps "
                               "its cassette as it was", &session);
@@ -1001,7 +1264,8 @@ ngx_http_mock_store_header_type(ngx_str_t *name)
 
 
 /*
- * Adds a recorded interaction to an index of the store.  With "consumed"
+ * Adds a recorded interaction to an index of the store, or with a NULL
+ * index to the store's current one.  With "consumed"
  * (the session, maybe empty), a group it starts counts it as played by
  * the request that recorded it; in a group that existed, that request's
  * play was already counted when it missed.
@@ -1018,7 +1282,6 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     size_t                        n;
     ngx_uint_t                    nh, cap;
     ngx_slab_pool_t              *shpool;
-    ngx_http_mock_shctx_t        *sh;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_group_t        *g, **gp;
     ngx_http_mock_interaction_t  *it, **items;
@@ -1030,31 +1293,36 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
     ngx_shmtx_lock(&shpool->mutex);
 
+    if (index == NULL) {
+        index = ngx_http_mock_current(store->shared);
+    }
+
     if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
         goto nomem;
     }
 
     /*
      * Recordings are carved from chunks of the slab, as loaded cassettes
-     * are: one slab page or more for each would waste most of it.
+     * are: one slab page or more for each would waste most of it.  The
+     * chunks are the index's, freed with it.
      */
 
-    sh = store->sh;
-
-    if ((size_t) (sh->chunk_last - sh->chunk_pos) < size) {
-        n = ngx_max(size, NGX_HTTP_MOCK_CHUNK);
+    if ((size_t) (index->chunk_last - index->chunk_pos) < size) {
+        n = ngx_max(size + sizeof(u_char *), NGX_HTTP_MOCK_CHUNK);
 
         p = ngx_slab_alloc_locked(shpool, n);
         if (p == NULL) {
             goto nomem;
         }
 
-        sh->chunk_pos = p;
-        sh->chunk_last = p + n;
+        *(u_char **) p = index->chunk;
+        index->chunk = p;
+        index->chunk_pos = p + sizeof(u_char *);
+        index->chunk_last = p + n;
     }
 
-    a.pos = sh->chunk_pos;
-    a.last = sh->chunk_pos + size;
+    a.pos = index->chunk_pos;
+    a.last = index->chunk_pos + size;
 
     it = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_interaction_t));
 
@@ -1069,7 +1337,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
-    sh->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
+    index->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
 
     hash = ngx_http_mock_key_hash(&it->key, store->match);
 
