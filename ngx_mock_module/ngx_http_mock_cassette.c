@@ -17,6 +17,12 @@
 #define NGX_HTTP_MOCK_YAML_DEPTH     64
 #define NGX_HTTP_MOCK_BINARY_TAG     "tag:yaml.org,2002:binary"
 
+/* what aliases may add: this many times the file's size, at least MIN */
+#define NGX_HTTP_MOCK_ALIAS_RATIO    8
+#define NGX_HTTP_MOCK_ALIAS_MIN      (1024 * 1024)
+
+#define NGX_HTTP_MOCK_QUOTED         200
+
 
 typedef struct ngx_http_mock_node_s  ngx_http_mock_node_t;
 
@@ -27,13 +33,15 @@ struct ngx_http_mock_node_s {
     ngx_uint_t                    column;
     ngx_http_mock_node_t        **children;     /* mappings: key, value */
     ngx_uint_t                    nchildren;
+    size_t                        size;         /* with aliases expanded */
     unsigned                      plain:1;
     unsigned                      binary:1;
+    unsigned                      open:1;       /* its children being read */
 };
 
 
 typedef struct {
-    ngx_str_t                     name;
+    ngx_str_node_t                sn;           /* the anchor's name */
     ngx_http_mock_node_t         *node;
 } ngx_http_mock_anchor_t;
 
@@ -45,9 +53,14 @@ typedef struct {
     ngx_str_t                    *name;
     ngx_pool_t                   *pool;         /* records, anchors */
     ngx_pool_t                   *temp;         /* one interaction */
-    ngx_array_t                   anchors;
+    ngx_rbtree_t                  anchors;
+    ngx_rbtree_node_t             sentinel;
+    size_t                        aliased;      /* what aliases added */
+    size_t                        alias_max;
     ngx_uint_t                    depth;
     ngx_http_mock_cassette_t     *cassette;
+    u_char                       *data;
+    size_t                        len;
 
     size_t                        error_offset;
     size_t                        error_len;
@@ -58,6 +71,15 @@ typedef struct {
 static ngx_int_t ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y);
 static ngx_http_mock_node_t *ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y,
     ngx_pool_t *pool);
+static ngx_http_mock_node_t *ngx_http_mock_yaml_alias(ngx_http_mock_yaml_t *y);
+static ngx_int_t ngx_http_mock_yaml_anchor(ngx_http_mock_yaml_t *y,
+    u_char *anchor, ngx_http_mock_node_t *node);
+static ngx_int_t ngx_http_mock_yaml_unique(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t **keys, ngx_uint_t n);
+static int ngx_libc_cdecl ngx_http_mock_cmp_keys(const void *one,
+    const void *two);
+static void ngx_http_mock_yaml_position(ngx_http_mock_yaml_t *y,
+    size_t offset, ngx_uint_t *line, ngx_uint_t *column);
 static ngx_int_t ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
     ngx_http_mock_cassette_t *cassette);
 static ngx_int_t ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
@@ -76,6 +98,10 @@ static ngx_int_t ngx_http_mock_node_body(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, char *what, ngx_str_t *out);
 static ngx_int_t ngx_http_mock_node_headers(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, char *what, ngx_array_t *headers);
+static ngx_int_t ngx_http_mock_node_token(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, char *what, ngx_str_t *s);
+static ngx_int_t ngx_http_mock_node_text(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_str_t *name, ngx_str_t *s);
 static ngx_int_t ngx_http_mock_record(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
@@ -403,17 +429,20 @@ ngx_http_mock_cassette_parse(ngx_http_mock_yaml_t *y, u_char *data,
     y->depth = 0;
     y->error_len = 0;
     y->cassette->appendable = 0;
+    y->data = data;
+    y->len = len;
+    y->aliased = 0;
+    y->alias_max = ngx_max(NGX_HTTP_MOCK_ALIAS_MIN,
+                           NGX_HTTP_MOCK_ALIAS_RATIO * len);
+
+    ngx_rbtree_init(&y->anchors, &y->sentinel, ngx_str_rbtree_insert_value);
 
     y->temp = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, y->cf->log);
     if (y->temp == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_array_init(&y->anchors, y->cf->temp_pool, 4,
-                       sizeof(ngx_http_mock_anchor_t))
-        != NGX_OK
-        || !yaml_parser_initialize(&y->parser))
-    {
+    if (!yaml_parser_initialize(&y->parser)) {
         ngx_destroy_pool(y->temp);
         return NGX_ERROR;
     }
@@ -484,7 +513,8 @@ ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
     ngx_http_mock_cassette_t *cassette)
 {
     ngx_uint_t             version, interactions, line, column;
-    ngx_http_mock_node_t  *key, *value;
+    ngx_array_t            keys;
+    ngx_http_mock_node_t  *key, *value, **kp;
 
     if (ngx_http_mock_yaml_next(y) != NGX_OK) {
         return NGX_ERROR;
@@ -520,6 +550,15 @@ ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
     version = 0;
     interactions = 0;
 
+    /* the keys outlive the temporary pool, reset for every value */
+
+    if (ngx_array_init(&keys, y->cf->temp_pool, 4,
+                       sizeof(ngx_http_mock_node_t *))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     for ( ;; ) {
         if (ngx_http_mock_yaml_next(y) != NGX_OK) {
             return NGX_ERROR;
@@ -529,7 +568,7 @@ ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
             break;
         }
 
-        key = ngx_http_mock_yaml_node(y, y->temp);
+        key = ngx_http_mock_yaml_node(y, y->cf->temp_pool);
         if (key == NULL) {
             return NGX_ERROR;
         }
@@ -539,6 +578,13 @@ ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
                                      "a key must be a scalar");
             return NGX_ERROR;
         }
+
+        kp = ngx_array_push(&keys);
+        if (kp == NULL) {
+            return NGX_ERROR;
+        }
+
+        *kp = key;
 
         if (ngx_http_mock_yaml_next(y) != NGX_OK) {
             return NGX_ERROR;
@@ -580,6 +626,10 @@ ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
         }
 
         ngx_reset_pool(y->temp);
+    }
+
+    if (ngx_http_mock_yaml_unique(y, keys.elts, keys.nelts) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (!version) {
@@ -681,6 +731,7 @@ ngx_http_mock_yaml_interactions(ngx_http_mock_yaml_t *y,
 static ngx_int_t
 ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y)
 {
+    ngx_uint_t      line, column;
     yaml_parser_t  *p;
 
     if (y->event.type != YAML_NO_EVENT) {
@@ -702,9 +753,18 @@ ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y)
     }
 
     if (p->error == YAML_READER_ERROR) {
-        ngx_http_mock_yaml_error(y, 0, 0, "%s at byte %uz",
-                                 p->problem ? p->problem : "read error",
-                                 p->problem_offset);
+        ngx_http_mock_yaml_position(y, p->problem_offset, &line, &column);
+
+        if (p->problem_value >= 0) {
+            ngx_http_mock_yaml_error(y, line, column, "%s (0x%02xd)",
+                                     p->problem ? p->problem : "read error",
+                                     p->problem_value);
+
+        } else {
+            ngx_http_mock_yaml_error(y, line, column, "%s",
+                                     p->problem ? p->problem : "read error");
+        }
+
         return NGX_ERROR;
     }
 
@@ -728,37 +788,18 @@ ngx_http_mock_yaml_next(ngx_http_mock_yaml_t *y)
 static ngx_http_mock_node_t *
 ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
 {
-    u_char                   *anchor, *tag;
-    ngx_str_t                 name;
-    ngx_uint_t                i;
-    ngx_array_t               children;
-    yaml_event_type_t         end;
-    ngx_http_mock_node_t     *node, *child, **cp;
-    ngx_http_mock_anchor_t   *a;
+    u_char                 *anchor, *tag;
+    ngx_uint_t              i;
+    ngx_array_t             children;
+    yaml_event_type_t       end;
+    ngx_http_mock_node_t   *node, *child, **cp, **keys;
 
     yaml_event_t  *ev = &y->event;
 
-    if (ev->type == YAML_ALIAS_EVENT) {
-        name.data = ev->data.alias.anchor;
-        name.len = ngx_strlen(name.data);
-
-        a = y->anchors.elts;
-
-        for (i = y->anchors.nelts; i > 0; i--) {
-            if (a[i - 1].name.len == name.len
-                && ngx_strncmp(a[i - 1].name.data, name.data, name.len) == 0)
-            {
-                return a[i - 1].node;
-            }
-        }
-
-        ngx_http_mock_yaml_error(y, ev->start_mark.line + 1,
-                                 ev->start_mark.column + 1,
-                                 "unknown alias \"*%V\"", &name);
-        return NULL;
-    }
-
     switch (ev->type) {
+
+    case YAML_ALIAS_EVENT:
+        return ngx_http_mock_yaml_alias(y);
 
     case YAML_SCALAR_EVENT:
         anchor = ev->data.scalar.anchor;
@@ -795,20 +836,8 @@ ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
     node->line = ev->start_mark.line + 1;
     node->column = ev->start_mark.column + 1;
 
-    if (anchor) {
-        a = ngx_array_push(&y->anchors);
-        if (a == NULL) {
-            return NULL;
-        }
-
-        a->name.len = ngx_strlen(anchor);
-        a->name.data = ngx_pnalloc(y->pool, a->name.len);
-        if (a->name.data == NULL) {
-            return NULL;
-        }
-
-        ngx_memcpy(a->name.data, anchor, a->name.len);
-        a->node = node;
+    if (anchor && ngx_http_mock_yaml_anchor(y, anchor, node) != NGX_OK) {
+        return NULL;
     }
 
     if (ev->type == YAML_SCALAR_EVENT) {
@@ -826,6 +855,8 @@ ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
 
         ngx_memcpy(node->value.data, ev->data.scalar.value, node->value.len);
         node->value.data[node->value.len] = '\0';
+
+        node->size = node->value.len + 1;
 
         return node;
     }
@@ -852,6 +883,9 @@ ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
         return NULL;
     }
 
+    node->size = 1;
+    node->open = 1;
+
     for ( ;; ) {
         if (ngx_http_mock_yaml_next(y) != NGX_OK) {
             return NULL;
@@ -872,14 +906,232 @@ ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
         }
 
         *cp = child;
+        node->size += child->size;
     }
 
     y->depth--;
 
+    node->open = 0;
     node->children = children.elts;
     node->nchildren = children.nelts;
 
+    if (node->type != YAML_MAPPING_NODE || node->nchildren < 4) {
+        return node;
+    }
+
+    keys = ngx_palloc(y->temp,
+                      node->nchildren / 2 * sizeof(ngx_http_mock_node_t *));
+    if (keys == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i + 1 < node->nchildren; i += 2) {
+        keys[i / 2] = node->children[i];
+    }
+
+    if (ngx_http_mock_yaml_unique(y, keys, node->nchildren / 2) != NGX_OK) {
+        return NULL;
+    }
+
     return node;
+}
+
+
+/*
+ * The anchored node an alias stands for.  Each use adds what the node
+ * holds to what the aliases of the file expand to, which is bounded, so
+ * that nested aliases cannot make a small file take unbounded memory.
+ */
+
+static ngx_http_mock_node_t *
+ngx_http_mock_yaml_alias(ngx_http_mock_yaml_t *y)
+{
+    ngx_str_t                name;
+    ngx_http_mock_anchor_t  *a;
+
+    yaml_event_t  *ev = &y->event;
+
+    name.data = ev->data.alias.anchor;
+    name.len = ngx_strlen(name.data);
+
+    a = (ngx_http_mock_anchor_t *)
+            ngx_str_rbtree_lookup(&y->anchors, &name,
+                                  ngx_crc32_long(name.data, name.len));
+
+    if (a == NULL) {
+        ngx_http_mock_yaml_error(y, ev->start_mark.line + 1,
+                                 ev->start_mark.column + 1,
+                                 "unknown alias \"*%V\"", &name);
+        return NULL;
+    }
+
+    if (a->node->open) {
+        ngx_http_mock_yaml_error(y, ev->start_mark.line + 1,
+                                 ev->start_mark.column + 1,
+                                 "alias \"*%V\" is inside the node it "
+                                 "stands for", &name);
+        return NULL;
+    }
+
+    y->aliased += a->node->size;
+
+    if (y->aliased > y->alias_max) {
+        ngx_http_mock_yaml_error(y, ev->start_mark.line + 1,
+                                 ev->start_mark.column + 1,
+                                 "aliases expand to more than %uz bytes, "
+                                 "the limit for this cassette (%d times "
+                                 "its size, at least %d MiB)", y->alias_max,
+                                 NGX_HTTP_MOCK_ALIAS_RATIO,
+                                 NGX_HTTP_MOCK_ALIAS_MIN / 1024 / 1024);
+        return NULL;
+    }
+
+    return a->node;
+}
+
+
+/* an anchor names the node from here on, a later one of the name wins */
+
+static ngx_int_t
+ngx_http_mock_yaml_anchor(ngx_http_mock_yaml_t *y, u_char *anchor,
+    ngx_http_mock_node_t *node)
+{
+    uint32_t                 hash;
+    ngx_str_t                name;
+    ngx_http_mock_anchor_t  *a;
+
+    name.data = anchor;
+    name.len = ngx_strlen(anchor);
+    hash = ngx_crc32_long(name.data, name.len);
+
+    a = (ngx_http_mock_anchor_t *)
+            ngx_str_rbtree_lookup(&y->anchors, &name, hash);
+
+    if (a == NULL) {
+        a = ngx_palloc(y->cf->temp_pool, sizeof(ngx_http_mock_anchor_t));
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        a->sn.str.len = name.len;
+        a->sn.str.data = ngx_pnalloc(y->cf->temp_pool, name.len);
+        if (a->sn.str.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(a->sn.str.data, name.data, name.len);
+
+        a->sn.node.key = hash;
+        ngx_rbtree_insert(&y->anchors, &a->sn.node);
+    }
+
+    a->node = node;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A mapping's keys are distinct: vcrpy would keep the last value of a
+ * repeated key, and this loader the first.  Sorted, equal keys are
+ * neighbours, in file order; the earliest repetition is reported.
+ */
+
+static ngx_int_t
+ngx_http_mock_yaml_unique(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t **keys, ngx_uint_t n)
+{
+    u_char                *p;
+    ngx_uint_t             i, first;
+    ngx_http_mock_node_t  *dup, *orig;
+    u_char                 quoted[NGX_HTTP_MOCK_QUOTED];
+
+    if (n < 2) {
+        return NGX_OK;
+    }
+
+    ngx_qsort(keys, n, sizeof(ngx_http_mock_node_t *),
+              ngx_http_mock_cmp_keys);
+
+    dup = NULL;
+    orig = NULL;
+    first = 0;
+
+    for (i = 1; i < n; i++) {
+        if (keys[i]->type != YAML_SCALAR_NODE
+            || keys[first]->type != YAML_SCALAR_NODE
+            || keys[i]->binary != keys[first]->binary
+            || keys[i]->value.len != keys[first]->value.len
+            || ngx_memcmp(keys[i]->value.data, keys[first]->value.data,
+                          keys[i]->value.len)
+               != 0)
+        {
+            first = i;
+            continue;
+        }
+
+        if (dup == NULL
+            || keys[i]->line < dup->line
+            || (keys[i]->line == dup->line && keys[i]->column < dup->column))
+        {
+            dup = keys[i];
+            orig = keys[first];
+        }
+    }
+
+    if (dup == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_http_mock_check_quote(quoted, quoted + sizeof(quoted),
+                                  &dup->value);
+
+    ngx_http_mock_yaml_error(y, dup->line, dup->column,
+                             "duplicate key \"%*s\", first at line %ui, "
+                             "column %ui", p - quoted, quoted, orig->line,
+                             orig->column);
+    return NGX_ERROR;
+}
+
+
+/* scalars by value, then by place in the file */
+
+static int ngx_libc_cdecl
+ngx_http_mock_cmp_keys(const void *one, const void *two)
+{
+    ngx_http_mock_node_t  *a = *(ngx_http_mock_node_t **) one;
+    ngx_http_mock_node_t  *b = *(ngx_http_mock_node_t **) two;
+
+    int  rc;
+
+    if (a->type != b->type) {
+        return (int) a->type - (int) b->type;
+    }
+
+    if (a->type == YAML_SCALAR_NODE) {
+        if (a->binary != b->binary) {
+            return (int) a->binary - (int) b->binary;
+        }
+
+        if (a->value.len != b->value.len) {
+            return a->value.len < b->value.len ? -1 : 1;
+        }
+
+        rc = ngx_memcmp(a->value.data, b->value.data, a->value.len);
+        if (rc) {
+            return rc;
+        }
+    }
+
+    if (a->line != b->line) {
+        return a->line < b->line ? -1 : 1;
+    }
+
+    if (a->column != b->column) {
+        return a->column < b->column ? -1 : 1;
+    }
+
+    return 0;
 }
 
 
@@ -914,8 +1166,45 @@ ngx_http_mock_yaml_error(ngx_http_mock_yaml_t *y, ngx_uint_t line,
     y->error_len = p - y->error;
     y->error_offset = y->parser.mark.index;
 
-    if (y->parser.error != YAML_NO_ERROR) {
+    if (y->parser.error == YAML_READER_ERROR) {
+        y->error_offset = y->parser.problem_offset;
+
+    } else if (y->parser.error != YAML_NO_ERROR) {
         y->error_offset = y->parser.problem_mark.index;
+    }
+}
+
+
+/*
+ * The line and column of a byte, as libyaml counts them: lines end with
+ * LF, CR LF or CR; columns count characters, not UTF-8 bytes.
+ */
+
+static void
+ngx_http_mock_yaml_position(ngx_http_mock_yaml_t *y, size_t offset,
+    ngx_uint_t *line, ngx_uint_t *column)
+{
+    u_char  *p, *last, *end;
+
+    *line = 1;
+    *column = 1;
+
+    end = y->data + y->len;
+    last = y->data + ngx_min(offset, y->len);
+
+    for (p = y->data; p < last; p++) {
+
+        if (*p == CR && p + 1 < end && p[1] == LF) {
+            continue;
+        }
+
+        if (*p == LF || *p == CR) {
+            (*line)++;
+            *column = 1;
+
+        } else if ((*p & 0xc0) != 0x80) {
+            (*column)++;
+        }
     }
 }
 
@@ -997,6 +1286,7 @@ ngx_http_mock_node_string(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
     char *what, ngx_str_t *out)
 {
     u_char     *p, *q, *last;
+    size_t      pad;
     ngx_str_t   src;
 
     if (node->type != YAML_SCALAR_NODE) {
@@ -1034,12 +1324,24 @@ ngx_http_mock_node_string(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
 
     src.len = q - src.data;
 
+    /* ngx_decode_base64() ignores what follows a "=": padding ends it */
+
+    for (p = src.data; p < q && *p != '='; p++) { /* void */ }
+
+    pad = q - p;
+
+    while (p < q && *p == '=') {
+        p++;
+    }
+
     out->data = ngx_pnalloc(y->pool, ngx_base64_decoded_length(src.len));
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
-    if (src.len % 4 != 0 || ngx_decode_base64(out, &src) != NGX_OK) {
+    if (src.len % 4 != 0 || pad > 2 || p != q
+        || ngx_decode_base64(out, &src) != NGX_OK)
+    {
         ngx_http_mock_yaml_error(y, node->line, node->column,
                                  "%s is not valid base64", what);
         return NGX_ERROR;
@@ -1093,6 +1395,7 @@ static ngx_int_t
 ngx_http_mock_node_headers(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
     char *what, ngx_array_t *headers)
 {
+    ngx_str_t              key;
     ngx_uint_t             i, j, n;
     ngx_table_elt_t       *h;
     ngx_http_mock_node_t  *name, *value, *v;
@@ -1124,6 +1427,14 @@ ngx_http_mock_node_headers(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
             return NGX_ERROR;
         }
 
+        if (ngx_http_mock_node_string(y, name, "a header name", &key)
+            != NGX_OK
+            || ngx_http_mock_node_token(y, name, "header name", &key)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         n = (value->type == YAML_SEQUENCE_NODE) ? value->nchildren : 1;
 
         for (j = 0; j < n; j++) {
@@ -1137,24 +1448,12 @@ ngx_http_mock_node_headers(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
 
             ngx_memzero(h, sizeof(ngx_table_elt_t));
             h->hash = 1;
+            h->key = key;
 
-            if (ngx_http_mock_node_string(y, name, "a header name", &h->key)
+            if (ngx_http_mock_node_string(y, v, "a header value", &h->value)
                 != NGX_OK
-                || ngx_http_mock_node_string(y, v, "a header value",
-                                             &h->value)
-                   != NGX_OK)
+                || ngx_http_mock_node_text(y, v, &key, &h->value) != NGX_OK)
             {
-                return NGX_ERROR;
-            }
-
-            if (ngx_strlchr(h->value.data, h->value.data + h->value.len,
-                            '\n')
-                || ngx_strlchr(h->value.data, h->value.data + h->value.len,
-                               '\r'))
-            {
-                ngx_http_mock_yaml_error(y, v->line, v->column,
-                                         "header \"%V\" has a line break in "
-                                         "its value", &h->key);
                 return NGX_ERROR;
             }
         }
@@ -1232,6 +1531,12 @@ ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
     if (rec->key.method.len == 0) {
         ngx_http_mock_yaml_error(y, method->line, method->column,
                                  "\"method\" is empty");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_node_token(y, method, "\"method\"", &rec->key.method)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1317,7 +1622,7 @@ ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
 {
     ngx_int_t              code;
-    ngx_http_mock_node_t  *status, *n;
+    ngx_http_mock_node_t  *status, *n, *body;
 
     status = ngx_http_mock_node_need(y, node, "status", "the response",
                                      YAML_MAPPING_NODE);
@@ -1333,7 +1638,9 @@ ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
 
     code = ngx_atoi(n->value.data, n->value.len);
 
-    if (code < 200 || code > 999) {
+    if (code == NGX_ERROR
+        || ngx_http_mock_check_status(code) != NGX_OK)
+    {
         ngx_http_mock_yaml_error(y, n->line, n->column,
                                  "status code \"%V\" is not a number "
                                  "between 200 and 999", &n->value);
@@ -1352,13 +1659,7 @@ ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
             return NGX_ERROR;
         }
 
-        if (ngx_strlchr(rec->reason.data,
-                        rec->reason.data + rec->reason.len, '\n')
-            || ngx_strlchr(rec->reason.data,
-                           rec->reason.data + rec->reason.len, '\r'))
-        {
-            ngx_http_mock_yaml_error(y, n->line, n->column,
-                                     "the status message has a line break");
+        if (ngx_http_mock_node_text(y, n, NULL, &rec->reason) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -1370,6 +1671,84 @@ ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
         return NGX_ERROR;
     }
 
-    return ngx_http_mock_node_body(y, ngx_http_mock_node_get(node, "body"),
-                                   "the response body", &rec->body);
+    body = ngx_http_mock_node_get(node, "body");
+
+    if (ngx_http_mock_node_body(y, body, "the response body", &rec->body)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* such answers end with their header: a body would start the next one */
+
+    if ((code == NGX_HTTP_NO_CONTENT || code == NGX_HTTP_NOT_MODIFIED)
+        && rec->body.len)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, y->cf, 0,
+                           "mock: cassette \"%V\", line %ui, column %ui: "
+                           "the body of a %i answer is dropped",
+                           y->name, body->line, body->column, code);
+
+        ngx_str_null(&rec->body);
+    }
+
+    return NGX_OK;
+}
+
+
+/* a header name or a method: an HTTP token */
+
+static ngx_int_t
+ngx_http_mock_node_token(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
+    char *what, ngx_str_t *s)
+{
+    u_char  *bad, *q, *b;
+    u_char   quoted[NGX_HTTP_MOCK_QUOTED], byte[32];
+
+    bad = ngx_http_mock_check_token(s);
+
+    if (bad == NULL) {
+        return NGX_OK;
+    }
+
+    q = ngx_http_mock_check_quote(quoted, quoted + sizeof(quoted), s);
+    b = ngx_http_mock_check_byte(byte, byte + sizeof(byte), *bad);
+
+    ngx_http_mock_yaml_error(y, node->line, node->column,
+                             "%s \"%*s\" is not an HTTP token: it has %*s",
+                             what, q - quoted, quoted, b - byte, byte);
+    return NGX_ERROR;
+}
+
+
+/* a header value (of the header "name") or, without one, the reason */
+
+static ngx_int_t
+ngx_http_mock_node_text(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
+    ngx_str_t *name, ngx_str_t *s)
+{
+    u_char  *bad, *q, *b;
+    u_char   quoted[NGX_HTTP_MOCK_QUOTED], byte[32];
+
+    bad = ngx_http_mock_check_text(s);
+
+    if (bad == NULL) {
+        return NGX_OK;
+    }
+
+    b = ngx_http_mock_check_byte(byte, byte + sizeof(byte), *bad);
+
+    if (name == NULL) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "the status message has %*s", b - byte,
+                                 byte);
+        return NGX_ERROR;
+    }
+
+    q = ngx_http_mock_check_quote(quoted, quoted + sizeof(quoted), name);
+
+    ngx_http_mock_yaml_error(y, node->line, node->column,
+                             "header \"%*s\" has %*s in its value",
+                             q - quoted, quoted, b - byte, byte);
+    return NGX_ERROR;
 }

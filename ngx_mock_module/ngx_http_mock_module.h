@@ -435,6 +435,14 @@ ngx_http_mock_cassette_t *ngx_http_mock_cassette_load(ngx_conf_t *cf,
 ngx_int_t ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
     ngx_str_t *path, ngx_array_t *cassettes, ngx_array_t *cache);
 
+/* ngx_http_mock_check.c */
+u_char *ngx_http_mock_check_token(ngx_str_t *s);
+u_char *ngx_http_mock_check_text(ngx_str_t *s);
+ngx_int_t ngx_http_mock_check_status(ngx_uint_t status);
+char *ngx_http_mock_check_record(ngx_http_mock_record_t *rec);
+u_char *ngx_http_mock_check_quote(u_char *buf, u_char *last, ngx_str_t *s);
+u_char *ngx_http_mock_check_byte(u_char *buf, u_char *last, u_char c);
+
 /* ngx_http_mock_store.c */
 ngx_int_t ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);

@@ -463,6 +463,12 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
+    err = ngx_http_mock_check_record(rec);
+    if (err) {
+        ngx_http_mock_record_skip(r, ctx, err);
+        return;
+    }
+
     if (store->sessions) {
         writer = ngx_http_mock_session_writer(r, store, &ctx->session);
         if (writer == NULL) {

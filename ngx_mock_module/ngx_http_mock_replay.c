@@ -676,6 +676,19 @@ ngx_http_mock_replay_headers(ngx_http_request_t *r,
         r->headers_out.status_line = it->status_line;
     }
 
+    /*
+     * These answers end with their header.  nginx's header filter sees to
+     * that only when it makes the status line itself, without the reason.
+     */
+
+    if (it->status < NGX_HTTP_OK
+        || it->status == NGX_HTTP_NO_CONTENT
+        || it->status == NGX_HTTP_NOT_MODIFIED)
+    {
+        r->headers_out.content_length_n = -1;
+        r->header_only = 1;
+    }
+
     for (i = 0; i < it->nheaders; i++) {
         hh = &it->headers[i];
 

@@ -1268,7 +1268,8 @@ ngx_http_mock_store_header_type(ngx_str_t *name)
  * index to the store's current one.  With "consumed"
  * (the session, maybe empty), a group it starts counts it as played by
  * the request that recorded it; in a group that existed, that request's
- * play was already counted when it missed.
+ * play was already counted when it missed.  An interaction that cannot
+ * be sent as HTTP is refused.
  */
 
 ngx_int_t
@@ -1276,6 +1277,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log)
 {
+    char                         *err;
     size_t                        size;
     u_char                       *p;
     uint32_t                      hash;
@@ -1285,6 +1287,13 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_arena_t         a;
     ngx_http_mock_group_t        *g, **gp;
     ngx_http_mock_interaction_t  *it, **items;
+
+    err = ngx_http_mock_check_record(rec);
+    if (err) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "mock: an interaction is not "
+                      "added to \"%V\": %s", cassette, err);
+        return NGX_DECLINED;
+    }
 
     shpool = store->shpool;
 

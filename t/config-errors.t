@@ -166,7 +166,7 @@ qr{mock: cassette "\S+/html/bad\.yaml", line 7, column 16: a header value must b
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+/html/bad\.yaml": invalid leading UTF-8 octet at byte 28}
+qr{mock: cassette "\S+/html/bad\.yaml", line 3, column 1: invalid leading UTF-8 octet \(0xff\)}
 
 
 
