@@ -1311,7 +1311,7 @@ ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
 {
-    size_t                      needed, avail;
+    ngx_http_mock_room_t        room;
     ngx_int_t                   rc;
     ngx_uint_t                  i, n;
     ngx_log_t                   log;
@@ -1396,9 +1396,7 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
     }
 
     ngx_shmtx_lock(&mmcf->shpool->mutex);
-    rc = ngx_http_mock_store_reload(mmcf, lists, &needed,
-                                    a->r->connection->log);
-    avail = (size_t) mmcf->shpool->pfree << ngx_pagesize_shift;
+    rc = ngx_http_mock_store_reload(mmcf, lists, &room, a->r->connection->log);
     ngx_shmtx_unlock(&mmcf->shpool->mutex);
 
     ngx_destroy_pool(pool);
@@ -1406,9 +1404,14 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
     if (rc == NGX_DECLINED) {
         return ngx_http_mock_admin_error(a->r, NGX_HTTP_INSUFFICIENT_STORAGE,
                                          "the zone is too small: the "
-                                         "cassettes need %uz bytes and %uz "
-                                         "are free; \"nginx -s reload\" can "
-                                         "load them", needed, avail);
+                                         "cassettes need %uz bytes, in "
+                                         "pieces of up to %uz, and %uz are "
+                                         "free, in pieces of up to %uz; "
+                                         "responses still being sent hold "
+                                         "%uz bytes of earlier cassettes; "
+                                         "\"nginx -s reload\" can load them",
+                                         room.needed, room.piece, room.free,
+                                         room.free_piece, room.held);
     }
 
     if (rc == NGX_BUSY) {

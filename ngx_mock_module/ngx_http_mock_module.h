@@ -429,6 +429,16 @@ typedef struct {
 } ngx_http_mock_ctx_t;
 
 
+/* the room a reload needs and finds in the zone, in bytes */
+typedef struct {
+    size_t                        needed;
+    size_t                        piece;        /* the largest index */
+    size_t                        free;
+    size_t                        free_piece;   /* the largest free run */
+    size_t                        held;         /* by responses being sent */
+} ngx_http_mock_room_t;
+
+
 /* ngx_http_mock_cassette.c */
 ngx_http_mock_cassette_t *ngx_http_mock_cassette_load(ngx_conf_t *cf,
     ngx_pool_t *pool, ngx_str_t *name);
@@ -461,7 +471,7 @@ ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 ngx_http_mock_index_t *ngx_http_mock_store_index_create(
     ngx_slab_pool_t *shpool);
 ngx_int_t ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
-    ngx_array_t *lists, size_t *needed, ngx_log_t *log);
+    ngx_array_t *lists, ngx_http_mock_room_t *room, ngx_log_t *log);
 ngx_http_mock_index_t *ngx_http_mock_store_current(ngx_http_request_t *r,
     ngx_http_mock_store_t *store);
 ngx_int_t ngx_http_mock_store_hold(ngx_http_request_t *r,

@@ -35,6 +35,8 @@ static size_t ngx_http_mock_store_collect(ngx_http_mock_store_t *store);
 static ngx_int_t ngx_http_mock_store_generation(ngx_http_mock_store_t *store);
 static void ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index);
+static void ngx_http_mock_store_free_room(ngx_slab_pool_t *shpool,
+    ngx_http_mock_room_t *room);
 static ngx_int_t ngx_http_mock_store_writable(ngx_cycle_t *cycle,
     ngx_str_t *dir, ngx_log_t *log);
 static ngx_str_t *ngx_http_mock_session_of(ngx_http_mock_store_t *store,
@@ -723,6 +725,23 @@ ngx_http_mock_store_collect(ngx_http_mock_store_t *store)
 }
 
 
+/* the free pages of the slab, and the longest run of them; locked */
+
+static void
+ngx_http_mock_store_free_room(ngx_slab_pool_t *shpool,
+    ngx_http_mock_room_t *room)
+{
+    ngx_slab_page_t  *page;
+
+    room->free = (size_t) shpool->pfree << ngx_pagesize_shift;
+
+    for (page = shpool->free.next; page != &shpool->free; page = page->next) {
+        room->free_piece = ngx_max(room->free_piece,
+                                   (size_t) page->slab << ngx_pagesize_shift);
+    }
+}
+
+
 /* the generation a reload builds into: one that holds no index; locked */
 
 static ngx_int_t
@@ -764,8 +783,8 @@ ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
  * no request holds any more is freed first, so the zone needs room for
  * the cassettes twice, and more only while responses are still being
  * sent from older ones.  All indexes are built before any is swapped in,
- * so a zone too small changes nothing (NGX_DECLINED, with the bytes the
- * cassettes need in "needed"); NGX_BUSY: requests still hold every
+ * so a zone too small changes nothing (NGX_DECLINED, with what the
+ * cassettes need and what the zone has in "room"); NGX_BUSY: requests still hold every
  * generation of a store.  A replaced index is freed at once when no
  * request holds it.  Counters, plays and forced answers refer to the old
  * interactions and are dropped, as "nginx -s reload" drops them.  Locked.
@@ -773,9 +792,9 @@ ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
 
 ngx_int_t
 ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
-    ngx_array_t *lists, size_t *needed, ngx_log_t *log)
+    ngx_array_t *lists, ngx_http_mock_room_t *room, ngx_log_t *log)
 {
-    size_t                      held;
+    size_t                      held, size;
     ngx_int_t                   rc, gen;
     ngx_str_t                   session;
     ngx_uint_t                  i, j, k, n, old;
@@ -865,19 +884,34 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
         }
 
         if (rc == NGX_DECLINED) {
-            *needed = 0;
+            ngx_memzero(room, sizeof(ngx_http_mock_room_t));
 
             for (i = 0; i < mmcf->stores.nelts; i++) {
-                *needed += ngx_http_mock_lists_size(stores[i], &lists[i]);
+                room->needed += ngx_http_mock_lists_size(stores[i], &lists[i]);
+
+                cassettes = lists[i].elts;
+                n = stores[i]->sessions ? lists[i].nelts : 1;
+
+                for (j = 0; j < n; j++) {
+                    size = stores[i]->sessions
+                           ? ngx_http_mock_cassettes_size(stores[i],
+                                                          &cassettes[j], 1)
+                           : ngx_http_mock_cassettes_size(stores[i], cassettes,
+                                                          lists[i].nelts);
+                    room->piece = ngx_max(room->piece, size);
+                }
             }
+
+            ngx_http_mock_store_free_room(mmcf->shpool, room);
+            room->held = held;
 
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "mock: zone is too small to reload the cassettes: "
-                          "they need %uz bytes, %uz bytes are free, and "
-                          "responses still being sent hold %uz bytes of "
-                          "earlier ones", *needed,
-                          (size_t) mmcf->shpool->pfree << ngx_pagesize_shift,
-                          held);
+                          "they need %uz bytes, the largest piece %uz; %uz "
+                          "bytes are free, the largest piece %uz; responses "
+                          "still being sent hold %uz bytes of earlier ones",
+                          room->needed, room->piece, room->free,
+                          room->free_piece, room->held);
         }
 
         ngx_destroy_pool(pool);

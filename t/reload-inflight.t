@@ -39,6 +39,7 @@ my $conf = "$root/conf/nginx.conf";
 my $file = "$root/cassettes/big.yaml";
 
 my $WAIT = 20;
+my ($r, $deadline);
 my $SIZE = 8 * 1024 * 1024;
 
 my $lock = lock_run("$root.lock");
@@ -51,11 +52,15 @@ $nginx->fresh_root('conf', 'logs', 'cassettes', 'cassettes/sessions');
 my $alice = "$root/cassettes/sessions/alice.yaml";
 write_file($alice, big_cassette('a', '/s/big'));
 
+my $MID = 1024 * 1024;
+my $mid = "$root/cassettes/mid.yaml";
+write_file($mid, big_cassette('0', '/mid', $MID));
+
 
 # (a) admin reloads while a slow client reads: the body stays its own
 
 write_file($file, big_cassette('A'));
-write_conf('64m');
+write_conf('128m');
 $nginx->start;
 
 my $client = slow_get('/big');
@@ -104,12 +109,47 @@ body_is('I', 'after three HUPs new requests get the last cassette');
 check_body($client, 'F', 'the slow client gets every byte of its body, '
                          . 'after three "nginx -s reload"');
 
+
+
+# (d) responses held from every load a store keeps: a reload waits
+
+my @clients;
+
+for my $c (1 .. 7) {
+    push @clients, slow_get('/mid');
+    write_file($mid, big_cassette($c, '/mid', $MID));
+    push @reloaded, $nginx->post('/_mock/reload')->{status};
+}
+
+is("@reloaded[8 .. 14]", '200 200 200 200 200 200 200',
+   'seven reloads, each while one more response is held');
+
+push @clients, slow_get('/mid');
+$r = $nginx->post('/_mock/reload');
+is($r->{status}, 503, 'with responses still sent from 8 loads of a '
+                      . 'cassette, a reload is answered 503');
+like($r->{content}, qr/"error": "responses are still being sent from 7 /,
+     'which says why');
+
+for my $c (0 .. 7) {
+    check_body($clients[$c], $c, "slow client $c gets its own body",
+               $MID);
+}
+
+$deadline = time + $WAIT;
+do {
+    sleep 0.1;
+    $r = $nginx->post('/_mock/reload');
+} while ($r->{status} != 200 && time < $deadline);
+is($r->{status}, 200, 'once they are done, the reload succeeds');
+
 $nginx->stop;
 
 
-# (d) a zone with room for the cassettes twice, but not three times
+# (e) a zone with room for the cassettes twice, but not three times
 
 write_file($file, big_cassette('J'));
+write_file($mid, big_cassette('0', '/mid', 1));
 unlink $alice;
 write_conf('24m');
 $nginx->start;
@@ -127,7 +167,7 @@ is("@reloaded", '200 200 200 200 200',
 body_is('O', 'and the last one answers');
 
 
-# (e) a response holds the previous load: the next reload cannot fit
+# (f) a response holds the previous load: the next reload cannot fit
 
 $client = slow_get('/big');
 
@@ -136,9 +176,9 @@ is($nginx->post('/_mock/reload')->{status}, 200,
    'a reload while a response is sent fits: the old load and the new');
 
 write_file($file, big_cassette('Q'));
-my $r = $nginx->post('/_mock/reload');
+$r = $nginx->post('/_mock/reload');
 is($r->{status}, 507, 'one more needs room for three loads: 507');
-like($r->{content}, qr/"error": "[^"]*need (\d+) bytes and (\d+) are free/,
+like($r->{content}, qr/"error": "[^"]*need (\d+) bytes, in pieces of up to \d+, and \d+ are free, in pieces of up to \d+; responses still being sent hold [1-9]\d* bytes/,
      'the answer says how much room the cassettes need and how much is '
      . 'free');
 my ($needed) = $r->{content} =~ /need (\d+) bytes/;
@@ -151,7 +191,7 @@ check_body($client, 'O', 'the slow client still gets its own body');
 
 # The response is done once the client has read it all; its request ends
 # right after.
-my $deadline = time + $WAIT;
+$deadline = time + $WAIT;
 do {
     sleep 0.1;
     $r = $nginx->post('/_mock/reload');
@@ -196,6 +236,11 @@ http {
             mock_repeats on;
         }
 
+        location /mid {
+            mock_replay cassettes/mid.yaml;
+            mock_repeats on;
+        }
+
         location /s/ {
             mock_replay cassettes/sessions/;
             mock_session \$http_x_test;
@@ -211,9 +256,9 @@ EOF
 }
 
 sub big_cassette {
-    my ($c, $path) = @_;
+    my ($c, $path, $size) = @_;
     $path //= '/big';
-    my $body = $c x $SIZE;
+    my $body = $c x ($size // $SIZE);
     return <<"EOF";
 version: 1
 interactions:
@@ -253,7 +298,8 @@ sub slow_get {
 # Reads the rest of the answer and checks that the body is $SIZE bytes
 # of $c.
 sub check_body {
-    my ($client, $c, $name) = @_;
+    my ($client, $c, $name, $size) = @_;
+    $size //= $SIZE;
     my $s = $client->{socket};
     my $data = $client->{data};
     my $deadline = time + $WAIT;
@@ -265,7 +311,7 @@ sub check_body {
     my ($head, $body) = split /\r\n\r\n/, $data, 2;
     $body //= '';
     my $foreign = length($body =~ s/\Q$c\E//gr);
-    ok(length($body) == $SIZE && $foreign == 0, $name)
+    ok(length($body) == $size && $foreign == 0, $name)
         or diag(sprintf("%d bytes, %d of them not \"%s\"",
                         length $body, $foreign, $c));
 }
