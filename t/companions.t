@@ -19,7 +19,8 @@
 #   - mock_session computed by njs (js_set) or by lua (set_by_lua_block)
 #     picks the session's own cassette;
 #   - srcache serves a replayed answer from its cache, and echo and lua
-#     subrequests reach a replaying location;
+#     subrequests reach a replaying location; a subrequest to a
+#     recording location is proxied, not recorded;
 #   - a run of the suite whose TEST_NGINX_LOAD_MODULES lists the
 #     companions with the mock module, as a gateway's run does, finds the
 #     mock module wherever it is listed, and the suite's own nginx
@@ -276,6 +277,14 @@ sub check_subrequests {
     $r = get('/lua-sub');
     is("$r->{status} $r->{content}", "200 200 200 one\n200 two\n",
        "$label: lua subrequests play the sequence");
+
+    # check_recording() recorded two exchanges through /rec/.
+    $r = get('/lua-rec');
+    is("$r->{status} $r->{content}", "200 200 " . uc("$plain\n"),
+       "$label: a lua subrequest to a recording location is proxied "
+       . "(through its lua body filter)");
+    is(scalar(my @items = cassette_items("$root/cassettes/rec.yaml")), 2,
+       "$label: ... and not recorded");
 }
 
 
@@ -451,6 +460,13 @@ http {
             echo_location /seq/c;
             echo;
             echo after;
+        }
+
+        location /lua-rec {
+            content_by_lua_block {
+                local res = ngx.location.capture("/rec/sub")
+                ngx.print(res.status, " ", res.body)
+            }
         }
 
         location /lua-sub {
