@@ -66,7 +66,7 @@ admin reset the counters
 
 
 
-=== TEST 2: a chunked body of 64 KB and one byte, sent at once, is refused and not acted on
+=== TEST 2: a chunked body of 64 KB and a byte, sent at once, is refused
 --- user_files
 >>> c.yaml
 version: 1
@@ -114,7 +114,7 @@ admin reset the counters of session s1
 
 
 
-=== TEST 4: a chunked body over 64 KB that arrives slowly, in small chunks, is refused once past the limit
+=== TEST 4: a chunked body over 64 KB, in small slow chunks, is refused early
 --- user_files
 >>> c.yaml
 version: 1
@@ -139,7 +139,7 @@ admin reset the counters
 
 
 
-=== TEST 5: a chunked body under 64 KB that arrives slowly, in small chunks, is read whole
+=== TEST 5: a chunked body under 64 KB, in small slow chunks, is read whole
 --- user_files
 >>> c.yaml
 version: 1
