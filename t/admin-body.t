@@ -114,7 +114,7 @@ admin reset the counters of session s1
 
 
 
-=== TEST 4: a chunked body over 64 KB, in small slow chunks, is refused early
+=== TEST 4: a chunked body over 64 KB, in small slow chunks, is refused
 --- user_files
 >>> c.yaml
 version: 1
