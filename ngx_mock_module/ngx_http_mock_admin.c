@@ -189,6 +189,7 @@ ngx_http_mock_admin_body_read(ngx_http_request_t *r)
     rc = ngx_http_read_unbuffered_request_body(r);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        r->read_event_handler = ngx_http_block_reading;
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -211,18 +212,18 @@ ngx_http_mock_admin_body_take(ngx_http_request_t *r)
         rc = ngx_http_mock_admin_body_move(r);
 
         if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-            ngx_http_finalize_request(r, ngx_http_mock_admin_too_large(r));
-            return;
+            rc = ngx_http_mock_admin_too_large(r);
+            break;
         }
 
         if (rc == NGX_ERROR) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
         }
 
         if (!r->reading_body) {
-            ngx_http_finalize_request(r, ngx_http_mock_admin_dispatch(r));
-            return;
+            rc = ngx_http_mock_admin_dispatch(r);
+            break;
         }
 
         if (rc == NGX_DECLINED) {
@@ -233,10 +234,15 @@ ngx_http_mock_admin_body_take(ngx_http_request_t *r)
         rc = ngx_http_read_unbuffered_request_body(r);
 
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            ngx_http_finalize_request(r, rc);
-            return;
+            break;
         }
     }
+
+    /* the body is done with: what comes while the answer goes out waits */
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
