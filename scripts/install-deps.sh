@@ -4,9 +4,9 @@
 # Installs, from Debian's packages, whatever of the build and test
 # dependencies is missing.  Does nothing when all are present.  The test
 # dependencies include the nginx modules that t/companions.t loads next
-# to this one (ndk, lua with the resty core libraries it needs at start,
-# njs, headers-more, brotli, srcache, echo) and the brotli command that
-# decodes what the brotli filter sends.
+# to the mock module (ndk, lua with the resty core libraries it needs to
+# start, njs, headers-more, brotli, srcache, echo) and the brotli command
+# that decodes what the brotli filter sends.
 
 set -e
 
