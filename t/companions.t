@@ -211,10 +211,10 @@ sub check_recording {
        "$label: recording: the client gets brotli");
     is(unbrotli($r->{content}), uc "$plain\n", "$label: ... of the same");
 
-    my @items = cassette_items("$root/cassettes/rec.yaml");
-    is(scalar(@items), 2, "$label: both exchanges are recorded");
-    for my $i (0 .. $#items) {
-        my $it = $items[$i];
+    my @recorded = recorded_interactions("$root/cassettes/rec.yaml");
+    is(scalar(@recorded), 2, "$label: both exchanges are recorded");
+    for my $i (0 .. $#recorded) {
+        my $it = $recorded[$i];
         is($it->{body}, "$plain\n",
            "$label: interaction $i holds the upstream's body");
         ok(!$it->{binary}, "$label: ... as text");
@@ -229,9 +229,9 @@ sub check_recording {
        "$label: an upstream's gzip answer reaches the client gzipped");
     is(gunzipped($r), "$zipped\n", "$label: ... once");
 
-    @items = cassette_items("$root/cassettes/recz.yaml");
-    is(scalar(@items), 1, "$label: the compressed exchange is recorded");
-    my $it = $items[0] // { headers => [], body => '' };
+    @recorded = recorded_interactions("$root/cassettes/recz.yaml");
+    is(scalar(@recorded), 1, "$label: the compressed exchange is recorded");
+    my $it = $recorded[0] // { headers => [], body => '' };
     ok($it->{binary}, "$label: ... its body as binary");
     is(gunzip_bytes($it->{body}), "$zipped\n",
        "$label: ... the upstream's gzip bytes");
@@ -283,7 +283,7 @@ sub check_subrequests {
     is("$r->{status} $r->{content}", "200 200 " . uc("$plain\n"),
        "$label: a lua subrequest to a recording location is proxied "
        . "(through its lua body filter)");
-    is(scalar(my @items = cassette_items("$root/cassettes/rec.yaml")), 2,
+    is(scalar(my @recorded = recorded_interactions("$root/cassettes/rec.yaml")), 2,
        "$label: ... and not recorded");
 }
 
@@ -293,7 +293,7 @@ sub check_subrequests {
 #---------------------------------------------------------------------------
 
 sub write_files {
-    my $item = sub {
+    my $interaction = sub {
         my ($path, $body, $headers) = @_;
         return "- request: {method: GET, uri: 'http://svc$path', body: "
                . "null, headers: {}}\n"
@@ -302,19 +302,19 @@ sub write_files {
     };
 
     write_file("$root/cassettes/users.yaml", "version: 1\ninteractions:\n"
-               . $item->('/api/users', $users,
+               . $interaction->('/api/users', $users,
                          'Content-Type: [application/json], '
                          . 'X-Recorded: [yes], X-Drop: [me]'));
 
     write_file("$root/cassettes/seq.yaml", "version: 1\ninteractions:\n"
-               . $item->('/seq/c', 'one', '') . $item->('/seq/c', 'two', '')
-               . $item->('/seq/d', 'one', '') . $item->('/seq/d', 'two', ''));
+               . $interaction->('/seq/c', 'one', '') . $interaction->('/seq/c', 'two', '')
+               . $interaction->('/seq/d', 'one', '') . $interaction->('/seq/d', 'two', ''));
 
     for my $who ('njs', 'lua') {
         my $name = $who eq 'njs' ? 'js' : 'lua';
         write_file("$root/sessions/$name-alice.yaml",
                    "version: 1\ninteractions:\n"
-                   . $item->('/c', "alice by $who", ''));
+                   . $interaction->('/c', "alice by $who", ''));
     }
 
     write_file("$root/js/session.js", <<'EOF');
@@ -527,32 +527,32 @@ sub unbrotli {
 
 # The interactions of a cassette nginx recorded, as PyYAML loads it:
 # [{ body, binary, headers => [names] }, ...].
-sub cassette_items {
+sub recorded_interactions {
     my ($file) = @_;
     my ($rc, $out, $err) = run_cmd(PYTHON, '-c', <<'EOF', $file);
 import json, sys, yaml
 
-items = []
+interactions = []
 for it in yaml.safe_load(open(sys.argv[1]))["interactions"] or []:
     body = it["response"]["body"]["string"]
     binary = isinstance(body, bytes)
-    items.append({"body": body.decode("latin-1") if binary else body,
-                  "binary": binary,
-                  "headers": sorted(it["response"]["headers"])})
-print(json.dumps(items))
+    interactions.append({"body": body.decode("latin-1") if binary else body,
+                         "binary": binary,
+                         "headers": sorted(it["response"]["headers"])})
+print(json.dumps(interactions))
 EOF
     if ($rc != 0) {
         diag("cannot read $file: $err");
         return ();
     }
     # ASCII JSON; a binary body comes as one character per byte
-    my $items = JSON::PP->new->decode($out);
-    for my $it (@$items) {
+    my $list = JSON::PP->new->decode($out);
+    for my $it (@$list) {
         if ($it->{binary}) {
             utf8::downgrade($it->{body});
         } else {
             utf8::encode($it->{body});
         }
     }
-    return @$items;
+    return @$list;
 }
