@@ -47,6 +47,10 @@ typedef struct {
 
 
 static void ngx_http_mock_admin_body(ngx_http_request_t *r);
+static void ngx_http_mock_admin_body_read(ngx_http_request_t *r);
+static void ngx_http_mock_admin_body_take(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_admin_body_move(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_admin_too_large(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_admin_dispatch(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_admin_params(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_json_string(u_char **pp, u_char *last,
@@ -134,9 +138,7 @@ ngx_http_mock_admin_handler(ngx_http_request_t *r)
     ngx_int_t  rc;
 
     if (r->headers_in.content_length_n > NGX_HTTP_MOCK_ADMIN_BODY_MAX) {
-        return ngx_http_mock_admin_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                         "the body is larger than %d bytes",
-                                         NGX_HTTP_MOCK_ADMIN_BODY_MAX);
+        return ngx_http_mock_admin_too_large(r);
     }
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
@@ -149,7 +151,12 @@ ngx_http_mock_admin_handler(ngx_http_request_t *r)
         return ngx_http_mock_admin_dispatch(r);
     }
 
-    r->request_body_in_single_buf = 1;
+    /*
+     * A chunked body has no length to refuse up front: it is read as it
+     * comes, unbuffered, and refused as soon as it outgrows the limit.
+     */
+
+    r->request_body_no_buffering = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_mock_admin_body);
 
@@ -161,10 +168,181 @@ ngx_http_mock_admin_handler(ngx_http_request_t *r)
 }
 
 
+/* the body has been read, or (r->reading_body) has begun to come */
+
 static void
 ngx_http_mock_admin_body(ngx_http_request_t *r)
 {
-    ngx_http_finalize_request(r, ngx_http_mock_admin_dispatch(r));
+    if (r->reading_body) {
+        r->read_event_handler = ngx_http_mock_admin_body_read;
+    }
+
+    ngx_http_mock_admin_body_take(r);
+}
+
+
+static void
+ngx_http_mock_admin_body_read(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_read_unbuffered_request_body(r);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        r->read_event_handler = ngx_http_block_reading;
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ngx_http_mock_admin_body_take(r);
+}
+
+
+/*
+ * Takes what has come of the body and reads on, as long as nginx has
+ * more at hand; the endpoint runs once the whole body is in.
+ */
+
+static void
+ngx_http_mock_admin_body_take(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        rc = ngx_http_mock_admin_body_move(r);
+
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            rc = ngx_http_mock_admin_too_large(r);
+            break;
+        }
+
+        if (rc == NGX_ERROR) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        if (!r->reading_body) {
+            rc = ngx_http_mock_admin_dispatch(r);
+            break;
+        }
+
+        if (rc == NGX_DECLINED) {
+            /* nothing more yet: the read event brings the rest */
+            return;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            break;
+        }
+    }
+
+    /* the body is done with: what comes while the answer goes out waits */
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Copies the parts of the body that nginx added to rb->bufs into one
+ * buffer of at most NGX_HTTP_MOCK_ADMIN_BODY_MAX bytes, which becomes the
+ * first link of rb->bufs; the parts are marked consumed, so that nginx
+ * reuses its buffer, and what comes next is added after that link.  When
+ * the body is in, rb->bufs is that buffer alone.  NGX_DECLINED: nothing
+ * new; NGX_HTTP_REQUEST_ENTITY_TOO_LARGE: past the limit.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_body_move(ngx_http_request_t *r)
+{
+    size_t                    size;
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl, *body;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    body = rb->bufs;
+
+    if (body && body->buf->tag == (ngx_buf_tag_t) &ngx_http_mock_admin_body) {
+        cl = body->next;
+
+    } else {
+        cl = body;
+        body = NULL;
+    }
+
+    if (cl == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (body == NULL) {
+        body = ngx_alloc_chain_link(r->pool);
+        if (body == NULL) {
+            return NGX_ERROR;
+        }
+
+        size = (!r->headers_in.chunked && r->headers_in.content_length_n > 0)
+               ? (size_t) r->headers_in.content_length_n
+               : NGX_HTTP_MOCK_ADMIN_BODY_MAX;
+
+        b = ngx_create_temp_buf(r->pool, size);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->tag = (ngx_buf_tag_t) &ngx_http_mock_admin_body;
+
+        body->buf = b;
+        rb->bufs = body;
+    }
+
+    b = body->buf;
+    body->next = NULL;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+
+        if (!ngx_buf_in_memory(cl->buf) && ngx_buf_size(cl->buf)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "mock: admin request body not in memory");
+            return NGX_ERROR;
+        }
+
+        size = cl->buf->last - cl->buf->pos;
+
+        if (size == 0) {
+            continue;
+        }
+
+        if (size > (size_t) (b->end - b->last)) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        b->last = ngx_cpymem(b->last, cl->buf->pos, size);
+        cl->buf->pos = cl->buf->last;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The rest of the body is not read: the connection closes after the
+ * answer, as it does when nginx refuses a body itself.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_too_large(ngx_http_request_t *r)
+{
+    r->keepalive = 0;
+    r->lingering_close = 1;
+
+    return ngx_http_mock_admin_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "the body is larger than %d bytes",
+                                     NGX_HTTP_MOCK_ADMIN_BODY_MAX);
 }
 
 

@@ -1150,6 +1150,17 @@ ngx_http_mock_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * "cassettes/" and "cassettes" name one directory: its files and
+     * session cassettes are "cassettes/<name>", never "cassettes//<name>"
+     */
+
+    while (mlcf->replay.len > 1
+           && mlcf->replay.data[mlcf->replay.len - 1] == '/')
+    {
+        mlcf->replay.data[--mlcf->replay.len] = '\0';
+    }
+
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mock_module);
 
     mlcf->cassettes = ngx_array_create(cf->pool, 1,

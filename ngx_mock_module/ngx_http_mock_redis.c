@@ -10,7 +10,8 @@
  * When Redis cannot answer (down, killed, slower than the timeout, or
  * answering with an error), the request is counted in the shared zone
  * instead, a warning is logged once per outage, and the worker connects
- * again by itself.
+ * again by itself; a notice tells when Redis answers again, with or
+ * without requests.
  */
 
 
@@ -64,6 +65,9 @@ static void ngx_http_mock_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_mock_redis_disconnected(const redisAsyncContext *ac,
     int status);
+static void ngx_http_mock_redis_pong(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_http_mock_redis_back(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_reconnect(ngx_event_t *ev);
 static void ngx_http_mock_redis_close(ngx_http_mock_redis_t *redis);
@@ -320,10 +324,42 @@ ngx_http_mock_redis_connected(const redisAsyncContext *ac, int status)
 
     /*
      * A stalled Redis still accepts connections: it is back only when it
-     * answers a command.
+     * answers a command.  The PING tells it without waiting for a request
+     * to count.
      */
 
     redis->connected = 1;
+
+    (void) redisAsyncCommand(redis->ac, ngx_http_mock_redis_pong, redis,
+                             "PING");
+}
+
+
+static void
+ngx_http_mock_redis_pong(redisAsyncContext *ac, void *reply, void *data)
+{
+    ngx_http_mock_redis_t  *redis = data;
+
+    redisReply  *rep = reply;
+
+    /* no reply: the connection went, and its loss is told elsewhere */
+
+    if (rep && rep->type == REDIS_REPLY_STATUS) {
+        ngx_http_mock_redis_back(redis);
+    }
+}
+
+
+/* one notice at the end of an outage, whichever worker sees it first */
+
+static void
+ngx_http_mock_redis_back(ngx_http_mock_redis_t *redis)
+{
+    if (ngx_atomic_cmp_set(redis->down, 1, 0)) {
+        ngx_log_error(NGX_LOG_NOTICE, redis->log, 0,
+                      "mock: Redis \"%V\" is back; counting there again",
+                      &redis->name);
+    }
 }
 
 
@@ -660,12 +696,7 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
         ngx_http_mock_redis_resume(cmd, -1);
 
     } else {
-        if (ngx_atomic_cmp_set(redis->down, 1, 0)) {
-            ngx_log_error(NGX_LOG_NOTICE, redis->log, 0,
-                          "mock: Redis \"%V\" is back; counting there again",
-                          &redis->name);
-        }
-
+        ngx_http_mock_redis_back(redis);
         ngx_http_mock_redis_resume(cmd, n);
     }
 

@@ -44,7 +44,10 @@ ngx_http_mock_mode_name(ngx_uint_t mode)
 }
 
 
-/* mock_token_secret file; the file's content, without its last newline */
+/*
+ * mock_token_secret file; the file's content, without its last line end
+ * ("\n" or "\r\n")
+ */
 
 char *
 ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -118,8 +121,14 @@ ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    while (n && (secret->data[n - 1] == '\n' || secret->data[n - 1] == '\r')) {
+    /* one line end, "\n" or "\r\n", as an editor leaves it; no more */
+
+    if (n && secret->data[n - 1] == '\n') {
         n--;
+
+        if (n && secret->data[n - 1] == '\r') {
+            n--;
+        }
     }
 
     if (n < 16) {

@@ -2,7 +2,11 @@
 # install-deps.sh [extra-package...]
 #
 # Installs, from Debian's packages, whatever of the build and test
-# dependencies is missing.  Does nothing when all are present.
+# dependencies is missing.  Does nothing when all are present.  The test
+# dependencies include the nginx modules that t/companions.t loads next
+# to the mock module (ndk, lua with the resty core libraries it needs to
+# start, njs, headers-more, brotli, srcache, echo) and the brotli command
+# that decodes what the brotli filter sends.
 
 set -e
 
@@ -10,7 +14,11 @@ packages="nginx nginx-dev libyaml-dev libhiredis-dev libssl-dev redis-server
 build-essential pkg-config
 libtest-base-perl libtext-diff-perl libtest-longstring-perl
 liblist-moreutils-perl libwww-perl liburi-perl libipc-run-perl
-python3-vcr python3-requests $*"
+python3-vcr python3-requests
+libnginx-mod-http-ndk libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
+libnginx-mod-http-js libnginx-mod-http-headers-more-filter
+libnginx-mod-http-brotli-filter libnginx-mod-http-srcache-filter
+libnginx-mod-http-echo brotli $*"
 
 missing=""
 for p in $packages; do

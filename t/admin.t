@@ -202,3 +202,47 @@ interactions: []
  qr{"store": "\S+/b\.yaml", "session": null, "interactions": \[\n\]\}}]
 --- no_error_log
 [error]
+
+
+
+=== TEST 6: a cassette directory named with a trailing slash lists its session cassettes with one slash
+--- user_files
+>>> sessions/alice.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/c', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'alice'}}
+>>> recorded/.keep
+--- config
+    location /c {
+        mock_replay html/sessions/;
+        mock_session $http_x_test_id;
+        add_header X-Cassette $mock_cassette;
+    }
+    location /r {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+        mock_replay html/recorded/;
+        mock_mode record;
+        mock_session $http_x_test_id;
+    }
+    location /backend {
+        return 200 "live\n";
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["GET /c", "GET /r", "GET /_mock/cassettes"]
+--- more_headers eval
+["X-Test-Id: alice\r\n", "X-Test-Id: carol\r\n", ""]
+--- response_headers_like eval
+["X-Cassette: \\S+/html/sessions/alice\\.yaml", "", ""]
+--- response_body_like eval
+["^alice\$", "^live\$",
+ qr{^\{"stores": \[
+\{"store": 0, "path": "/[^"]*[^/"]/html/sessions", "match": "method path query", "recording": false, "interactions": 0, "loaded": 0, "sessions": \[\{"session": "alice", "cassette": "/[^"]*[^/"]/html/sessions/alice\.yaml", "interactions": 1\}\]\},
+\{"store": 1, "path": "/[^"]*[^/"]/html/recorded", "match": "method path query", "recording": true, "interactions": 0, "loaded": 0, "sessions": \[\{"session": "carol", "cassette": "/[^"]*[^/"]/html/recorded/carol\.yaml", "interactions": 1\}\]\}
+\]\}
+$}]
+--- no_error_log
+[error]

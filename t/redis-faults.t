@@ -28,6 +28,10 @@
 #       INCR refuses): the requests of that session are answered from
 #       the shared zone, one warning quotes Redis's error; a session
 #       whose key is sound is counted in Redis and nginx logs it is back.
+#   (e) Redis stopped and started again while no request comes: the
+#       warning, and once Redis runs again the "is back" notice, are
+#       logged all the same, the notice within a few seconds of the
+#       start.
 #
 # Every case runs with one worker and with two (both sharing one warning
 # per outage).  In every case no worker may crash: no "exited on
@@ -130,6 +134,7 @@ for my $workers (1, 2) {
     case_killed($workers, "(b) $w");
     case_slow($workers, "(c) $w");
     case_error($workers, "(d) $w");
+    case_back_quietly($workers, "(e) $w");
 }
 
 $nginx->stop;
@@ -311,6 +316,40 @@ sub case_error {
 }
 
 
+# (e) Redis goes and comes back while nginx has no requests.
+sub case_back_quietly {
+    my ($workers, $label) = @_;
+
+    start_redis();
+    restart_nginx($workers);
+    ok(wait_connected($workers), "$label: every worker connects to Redis")
+        or diag_log();
+
+    stop_redis('TERM');
+    ok(wait_for_log($warn_re), "$label: the outage is logged without a "
+                               . 'request') or diag_log();
+
+    # a few failed attempts to connect again
+    sleep 1.5;
+    is(scalar(log_lines($back_re)), 0,
+       "$label: no \"is back\" while Redis is down") or diag_log();
+
+    start_redis();
+    my $start = time;
+    ok(wait_for_log($back_re), "$label: \"is back\" is logged without a "
+                               . 'request') or diag_log();
+    cmp_ok(time - $start, '<', 4, "$label: ... within seconds of Redis "
+                                  . 'coming back');
+    is(scalar(log_lines($back_re)), 1, "$label: one notice for the outage")
+        or diag_log();
+    is(slurp("$root/logs/access.log"), '', "$label: nginx had no request "
+                                           . 'meanwhile');
+
+    check_back($label, 'e-back');
+    check_no_crash($label);
+}
+
+
 #---------------------------------------------------------------------------
 # Checks
 #---------------------------------------------------------------------------
@@ -457,6 +496,18 @@ sub key_of {
     my ($session) = @_;
     my @keys = redis_cli('--scan', '--pattern', "$prefix*:$session:*");
     return $keys[0];
+}
+
+# Waits until Redis has $n clients other than redis-cli: the workers'
+# connections.  True if that happens within $WAIT seconds.
+sub wait_connected {
+    my ($n) = @_;
+    my $deadline = time + $WAIT;
+    while (time < $deadline) {
+        return 1 if grep({ !/cmd=client/ } redis_cli('CLIENT', 'LIST')) >= $n;
+        sleep 0.05;
+    }
+    return 0;
 }
 
 # Sends requests from new sessions ("$session-1", ...) until one of them

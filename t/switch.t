@@ -27,11 +27,19 @@ my ($fh, $secret_file) = tempfile(UNLINK => 1);
 print $fh "$Secret\n";
 close $fh;
 
+# a secret file that ends in two newlines: its key keeps the first
+my ($fh2, $two_newlines) = tempfile(UNLINK => 1);
+print $fh2 "$Secret\n\n";
+close $fh2;
+
+our %SecretFile = (one => $secret_file, two => $two_newlines);
+
 our $Script = abs_path(dirname(__FILE__) . '/../scripts/mock-token');
 
 sub main::script_token {
-    my ($mode, $session) = @_;
-    my $token = qx{$Script --secret $secret_file --mode $mode --session $session --ttl 60};
+    my ($mode, $session, $file) = @_;
+    $file = $SecretFile{$file // 'one'};
+    my $token = qx{$Script --secret $file --mode $mode --session $session --ttl 60};
     chomp $token;
     return $token;
 }
@@ -454,6 +462,81 @@ $}]
 GET /api/x
 --- more_headers eval
 "X-Mock-Mode: replay\r\nX-Mock-Session: ci-7\r\nX-Mock-Token: " . main::script_token("replay", "ci-7") . "\r\n"
+--- response_body chomp
+mocked
+--- response_headers
+X-Mock: replay; hit
+--- no_error_log
+[warn]
+
+
+
+=== TEST 19: a secret file's key is its content less one newline: "\n\n" keeps one
+--- user_files eval
+[["secret" => "$main::Secret\n\n"],
+ ["c.yaml" => "version: 1\ninteractions:\n- request: {method: GET, uri: 'http://svc/api/x'}\n  response: {status: {code: 200}, body: {string: 'mocked'}}\n"]]
+--- config
+    location /api/ {
+        mock_replay html/c.yaml;
+        mock_repeats on;
+        mock_request_mode on;
+        mock_token_secret html/secret;
+    }
+--- request eval
+["GET /api/x", "GET /api/x"]
+--- more_headers eval
+["X-Mock-Mode: replay\r\nX-Mock-Token: " . main::token("replay", "", 300, "$main::Secret\n") . "\r\n",
+ "X-Mock-Mode: replay\r\nX-Mock-Token: " . main::token("replay", "", 300, $main::Secret) . "\r\n"]
+--- response_body_like eval
+["^mocked\$", "403 Forbidden"]
+--- error_code eval
+[200, 403]
+
+
+
+=== TEST 20: "\r\n" is one line end: "\r\n\r\n" keeps the first
+--- user_files eval
+[["secret" => "$main::Secret\r\n\r\n"],
+ ["c.yaml" => "version: 1\ninteractions:\n- request: {method: GET, uri: 'http://svc/api/x'}\n  response: {status: {code: 200}, body: {string: 'mocked'}}\n"]]
+--- config
+    location /api/ {
+        mock_replay html/c.yaml;
+        mock_repeats on;
+        mock_request_mode on;
+        mock_token_secret html/secret;
+    }
+--- request eval
+["GET /api/x", "GET /api/x"]
+--- more_headers eval
+["X-Mock-Mode: replay\r\nX-Mock-Token: " . main::token("replay", "", 300, "$main::Secret\r\n") . "\r\n",
+ "X-Mock-Mode: replay\r\nX-Mock-Token: " . main::token("replay", "", 300, $main::Secret) . "\r\n"]
+--- response_body_like eval
+["^mocked\$", "403 Forbidden"]
+--- error_code eval
+[200, 403]
+
+
+
+=== TEST 21: scripts/mock-token keys a "\n\n" secret file as nginx does
+--- user_files eval
+[["secret" => "$main::Secret\n\n"],
+ ["c.yaml" => "version: 1\ninteractions:\n- request: {method: GET, uri: 'http://svc/api/x'}\n  response: {status: {code: 200}, body: {string: 'mocked'}}\n"]]
+--- config
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/real/;
+        mock_replay html/c.yaml;
+        mock_mode off;
+        mock_repeats on;
+        mock_request_mode on;
+        mock_token_secret html/secret;
+    }
+    location /real/ {
+        return 200 "real\n";
+    }
+--- request
+GET /api/x
+--- more_headers eval
+"X-Mock-Mode: replay\r\nX-Mock-Session: ci-8\r\nX-Mock-Token: " . main::script_token("replay", "ci-8", "two") . "\r\n"
 --- response_body chomp
 mocked
 --- response_headers

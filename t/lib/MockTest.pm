@@ -38,7 +38,7 @@ use Test::More ();
 
 our @EXPORT_OK = qw(
     PYTHON
-    skip_under_valgrind module_under_test skip_without_python
+    skip_under_valgrind load_modules module_under_test skip_without_python
     nginx_binary server_port lock_run
     slurp write_file run_cmd alive
     start_clients print_answer read_answers is_response
@@ -63,16 +63,26 @@ sub skip_under_valgrind {
     Test::More::plan(skip_all => $why) if $ENV{TEST_NGINX_USE_VALGRIND};
 }
 
-# The module under test: the first path in TEST_NGINX_LOAD_MODULES, made
-# absolute.  Without one the whole file is skipped.
+# The modules Test::Nginx loads, the paths in TEST_NGINX_LOAD_MODULES in
+# their order, made absolute.  Besides the module under test they may
+# name the modules a gateway loads with it (ndk, lua, njs...).
+sub load_modules {
+    return map { File::Spec->rel2abs($_) }
+               split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+}
+
+# The module under test: the path in TEST_NGINX_LOAD_MODULES whose name
+# ends in ngx_http_mock_module.so, or else the last one (run-tests.sh
+# adds it at the end).  Without one the whole file is skipped.
 sub module_under_test {
-    my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+    my @modules = load_modules();
+    my ($module) = grep { /ngx_http_mock_module\.so\z/ } reverse @modules;
+    $module //= $modules[-1];
     if (!defined $module) {
         Test::More::plan(skip_all => 'TEST_NGINX_LOAD_MODULES does not name '
                          . 'the module (run through scripts/run-tests.sh '
                          . 'or "make test")');
     }
-    $module = File::Spec->rel2abs($module);
     if (!-f $module) {
         Test::More::plan(skip_all => "module not found: $module");
     }
@@ -391,7 +401,9 @@ END {
 #            awaited thing shows up
 #   name     a name for it, when a file runs more than one: messages
 #            then call it "nginx <name>" instead of "nginx"
-#   module   the module under test, for conf_head()
+#   module   the module under test, for conf_head(); when it is one of
+#            load_modules(), conf_head() loads them all, in their order,
+#            as Test::Nginx does
 sub new {
     my ($class, %arg) = @_;
     defined $arg{root} or die "MockTest::Nginx->new needs a root";
@@ -404,6 +416,9 @@ sub new {
         name    => $arg{name},
         label   => defined $arg{name} ? "nginx $arg{name}" : 'nginx',
         module  => $arg{module},
+        modules => [ (defined $arg{module}
+                      && grep { $_ eq $arg{module} } MockTest::load_modules())
+                     ? MockTest::load_modules() : $arg{module} ],
         binary  => MockTest::nginx_binary(),
 
         master_pid => undef,
@@ -436,15 +451,20 @@ sub error_log {
 }
 
 # The top of a configuration for this nginx, up to its "http" block:
-# the module under test loaded, a daemon with a master and $workers
-# workers (by default as many as new() was told), the error log and the
-# pid file where the methods below look for them, and $connections
-# worker connections (64 by default).
+# the module under test loaded (with the others of load_modules(), see
+# new()), a daemon with a master and $workers workers (by default as many
+# as new() was told), the error log and the pid file where the methods
+# below look for them, and $connections worker connections (64 by
+# default).  $modules, an array of .so paths, loads those modules in
+# that order instead (it names the module under test too, where it is to
+# go).
 sub conf_head {
     my ($self, %arg) = @_;
     my $workers     = $arg{workers} // $self->{workers};
     my $connections = $arg{connections} // 64;
     defined $self->{module} or die "conf_head: no module given to new()";
+    my $load = join '', map { "load_module $_;\n" }
+                            @{ $arg{modules} // $self->{modules} };
 
     # Started by root, nginx would run its workers as "nobody", who
     # cannot write under the server root (recording does): they stay
@@ -452,8 +472,7 @@ sub conf_head {
     my $user = $> == 0 ? 'user root;' : '';
 
     return <<"EOF";
-load_module $self->{module};
-$user
+$load$user
 daemon on;
 master_process on;
 worker_processes $workers;
