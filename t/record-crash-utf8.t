@@ -152,6 +152,34 @@ __DATA__
         mock_mode record;
     }
     location /backend/ {
+        return 200 "live";
+    }
+    location = /cassette {
+        default_type text/plain;
+        alias html/torn.yaml;
+    }
+--- request
+GET /cassette
+--- response_body eval
+$main::Valid
+--- error_log eval
+[qr/\[warn\] .*removed an incomplete interaction after byte ${\ length $main::Valid} of cassette "\S+\/html\/torn\.yaml"/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: recording goes on after the last complete interaction
+--- user_files eval
+[["torn.yaml" => $main::Torn]]
+--- config
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/torn.yaml;
+        mock_mode record;
+    }
+    location /backend/ {
         default_type "text/plain; charset=utf-8";
         return 200 "ça marche ✓";
     }
@@ -163,12 +191,10 @@ __DATA__
 ["GET /api/new", "GET /cassette"]
 --- response_body_like eval
 [qr/\Aça marche ✓\z/,
- qr{\A\Q$main::Valid\E- request:\n(?:(?!- request:).)*
-    \n\ \ \ \ uri:\ "http://127\.0\.0\.1:\d+/backend/new"\n
-    (?:(?!- request:).)*
-    \n\ \ \ \ \ \ string:\ "ça\ marche\ ✓"\n
-    (?:(?!- request:).)*\n\#\ recorded\ \S+\n\z}sx]
---- error_log eval
-[qr/\[warn\] .*removed an incomplete interaction after byte ${\ length $main::Valid} of cassette "\S+\/html\/torn\.yaml"/]
+ qr{\A\Q$main::Valid\E-\ request:\n (?:(?!-\ request:).)*
+    \n\ {4}uri:\ "http://127\.0\.0\.1:\d+/backend/new"\n
+    (?:(?!-\ request:).)*
+    \n\ {6}string:\ "ça\ marche\ ✓"\n
+    (?:(?!-\ request:).)* \n\#\ recorded\ \S+\n\z}sx]
 --- no_error_log
 [error]
