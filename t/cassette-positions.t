@@ -124,7 +124,33 @@ qr{mock: cassette "\S+/html/bad\.yaml", line 3, column 8: control characters are
 
 
 
-=== TEST 9: a UTF-16 cassette loads and replays
+=== TEST 9: a parser error in UTF-16LE, for comparison
+--- user_files eval
+[["bad.yaml" => main::utf16('UTF-16LE', "version: 1\ninteractions: []\nx: [\x{1F600}, @]\n")]]
+--- config
+    location / {
+        mock_replay html/bad.yaml;
+    }
+--- must_die
+--- error_log eval
+qr{mock: cassette "\S+/html/bad\.yaml", line 3, column 8: found character that cannot start any token}
+
+
+
+=== TEST 10: UTF-16LE that ends in the middle of a code unit
+--- user_files eval
+[["bad.yaml" => main::utf16('UTF-16LE', "version: 1\ninteractions: []\nx: [\x{1F600}, ") . "a"]]
+--- config
+    location / {
+        mock_replay html/bad.yaml;
+    }
+--- must_die
+--- error_log eval
+qr{mock: cassette "\S+/html/bad\.yaml", line 3, column 8: incomplete UTF-16 character}
+
+
+
+=== TEST 11: a UTF-16 cassette loads and replays
 --- user_files eval
 [["ok.yaml" => main::utf16('UTF-16LE', "version: 1\ninteractions:\n- request: {method: GET, uri: 'http://svc/x'}\n  response: {status: {code: 200, message: OK}, body: {string: 'h\x{e9}llo \x{2713}'}}\n")]]
 --- config
