@@ -23,6 +23,9 @@
 
 #define NGX_HTTP_MOCK_QUOTED         200
 
+#define NGX_HTTP_MOCK_UTF16LE        1
+#define NGX_HTTP_MOCK_UTF16BE        2
+
 
 typedef struct ngx_http_mock_node_s  ngx_http_mock_node_t;
 
@@ -61,8 +64,10 @@ typedef struct {
     ngx_http_mock_cassette_t     *cassette;
     u_char                       *data;
     size_t                        len;
+    u_char                       *text;         /* after a byte order mark */
+    ngx_uint_t                    utf16;
 
-    size_t                        error_offset;
+    size_t                        error_offset; /* in bytes */
     size_t                        error_len;
     u_char                        error[NGX_MAX_CONF_ERRSTR];
 } ngx_http_mock_yaml_t;
@@ -78,6 +83,11 @@ static ngx_int_t ngx_http_mock_yaml_unique(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t **keys, ngx_uint_t n);
 static int ngx_libc_cdecl ngx_http_mock_cmp_keys(const void *one,
     const void *two);
+static void ngx_http_mock_yaml_encoding(ngx_http_mock_yaml_t *y);
+static uint32_t ngx_http_mock_yaml_char(ngx_http_mock_yaml_t *y,
+    u_char **pos);
+static size_t ngx_http_mock_yaml_offset(ngx_http_mock_yaml_t *y,
+    size_t index);
 static void ngx_http_mock_yaml_position(ngx_http_mock_yaml_t *y,
     size_t offset, ngx_uint_t *line, ngx_uint_t *column);
 static ngx_int_t ngx_http_mock_yaml_document(ngx_http_mock_yaml_t *y,
@@ -431,6 +441,7 @@ ngx_http_mock_cassette_parse(ngx_http_mock_yaml_t *y, u_char *data,
     y->cassette->appendable = 0;
     y->data = data;
     y->len = len;
+    ngx_http_mock_yaml_encoding(y);
     y->aliased = 0;
     y->alias_max = ngx_max(NGX_HTTP_MOCK_ALIAS_MIN,
                            NGX_HTTP_MOCK_ALIAS_RATIO * len);
@@ -1164,27 +1175,135 @@ ngx_http_mock_yaml_error(ngx_http_mock_yaml_t *y, ngx_uint_t line,
     }
 
     y->error_len = p - y->error;
-    y->error_offset = y->parser.mark.index;
+
+    /* the reader counts bytes, marks count characters */
 
     if (y->parser.error == YAML_READER_ERROR) {
         y->error_offset = y->parser.problem_offset;
 
     } else if (y->parser.error != YAML_NO_ERROR) {
-        y->error_offset = y->parser.problem_mark.index;
+        y->error_offset = ngx_http_mock_yaml_offset(y,
+                                                y->parser.problem_mark.index);
+
+    } else {
+        y->error_offset = ngx_http_mock_yaml_offset(y, y->parser.mark.index);
     }
 }
 
 
 /*
+ * libyaml reads UTF-8, or UTF-16 after its byte order mark; a byte order
+ * mark at the start is not a character to it.
+ */
+
+static void
+ngx_http_mock_yaml_encoding(ngx_http_mock_yaml_t *y)
+{
+    u_char  *d;
+
+    d = y->data;
+
+    y->text = d;
+    y->utf16 = 0;
+
+    if (y->len >= 2 && d[0] == 0xff && d[1] == 0xfe) {
+        y->utf16 = NGX_HTTP_MOCK_UTF16LE;
+        y->text += 2;
+
+    } else if (y->len >= 2 && d[0] == 0xfe && d[1] == 0xff) {
+        y->utf16 = NGX_HTTP_MOCK_UTF16BE;
+        y->text += 2;
+
+    } else if (y->len >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf) {
+        y->text += 3;
+    }
+}
+
+
+/* the character at *pos, which is moved past it */
+
+static uint32_t
+ngx_http_mock_yaml_char(ngx_http_mock_yaml_t *y, u_char **pos)
+{
+    u_char      *p, *last;
+    uint32_t     c, low;
+    ngx_uint_t   n;
+
+    p = *pos;
+    last = y->data + y->len;
+
+    if (y->utf16) {
+        if (last - p < 2) {
+            *pos = last;
+            return 0xfffd;
+        }
+
+        c = (y->utf16 == NGX_HTTP_MOCK_UTF16LE) ? ((p[1] << 8) | p[0])
+                                                : ((p[0] << 8) | p[1]);
+        p += 2;
+
+        if (c >= 0xd800 && c <= 0xdbff && last - p >= 2) {
+            low = (y->utf16 == NGX_HTTP_MOCK_UTF16LE) ? ((p[1] << 8) | p[0])
+                                                      : ((p[0] << 8) | p[1]);
+
+            if (low >= 0xdc00 && low <= 0xdfff) {
+                c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+                p += 2;
+            }
+        }
+
+        *pos = p;
+        return c;
+    }
+
+    c = *p++;
+
+    if (c >= 0x80) {
+        n = (c >= 0xf0) ? 3 : (c >= 0xe0) ? 2 : (c >= 0xc0) ? 1 : 0;
+        c &= 0x3f >> n;
+
+        while (n-- && p < last && (*p & 0xc0) == 0x80) {
+            c = (c << 6) | (*p++ & 0x3f);
+        }
+    }
+
+    *pos = p;
+    return c;
+}
+
+
+/*
+ * The byte where libyaml's character number "index" begins (a mark's
+ * index; CR LF counts as two characters).  What precedes it was read by
+ * libyaml, so it is valid text.
+ */
+
+static size_t
+ngx_http_mock_yaml_offset(ngx_http_mock_yaml_t *y, size_t index)
+{
+    u_char  *p, *last;
+
+    last = y->data + y->len;
+
+    for (p = y->text; index && p < last; index--) {
+        (void) ngx_http_mock_yaml_char(y, &p);
+    }
+
+    return p - y->data;
+}
+
+
+/*
  * The line and column of a byte, as libyaml counts them: lines end with
- * LF, CR LF or CR; columns count characters, not UTF-8 bytes.
+ * LF, CR LF, CR, NEL, LS or PS; columns count characters, not bytes.
  */
 
 static void
 ngx_http_mock_yaml_position(ngx_http_mock_yaml_t *y, size_t offset,
     ngx_uint_t *line, ngx_uint_t *column)
 {
-    u_char  *p, *last, *end;
+    u_char    *p, *q, *last, *end;
+    uint32_t   c;
 
     *line = 1;
     *column = 1;
@@ -1192,17 +1311,20 @@ ngx_http_mock_yaml_position(ngx_http_mock_yaml_t *y, size_t offset,
     end = y->data + y->len;
     last = y->data + ngx_min(offset, y->len);
 
-    for (p = y->data; p < last; p++) {
+    for (p = y->text; p < last; /* void */) {
+        c = ngx_http_mock_yaml_char(y, &p);
 
-        if (*p == CR && p + 1 < end && p[1] == LF) {
+        q = p;
+
+        if (c == CR && p < end && ngx_http_mock_yaml_char(y, &q) == LF) {
             continue;
         }
 
-        if (*p == LF || *p == CR) {
+        if (c == LF || c == CR || c == 0x85 || c == 0x2028 || c == 0x2029) {
             (*line)++;
             *column = 1;
 
-        } else if ((*p & 0xc0) != 0x80) {
+        } else {
             (*column)++;
         }
     }
