@@ -1,6 +1,6 @@
 
 /*
- * Appending recorded interactions to a cassette file.
+ * Appending recorded interactions to a cassette file, and replacing one.
  *
  * A cassette that is recorded into keeps "interactions" as its last key,
  * a block sequence at column 0, so a new interaction is one more item
@@ -9,7 +9,10 @@
  * in the shared zone, under a lock there that all workers share, and
  * ends with a comment line; a write cut short by a crash leaves an item
  * without it, which the next writer, the loader and the next start cut
- * off.
+ * off.  Replacing an item writes the whole file anew to a temporary file
+ * that is renamed over the cassette, so that readers only ever see the
+ * old file or the new one; every worker then reopens the file before it
+ * writes again.
  */
 
 
@@ -22,6 +25,14 @@ static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
 static ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
 static void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
+static void ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer,
+    u_char *tmp, ngx_log_t *log);
+static ngx_int_t ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
+static ngx_uint_t ngx_http_mock_writer_item(u_char *data, size_t len,
+    ngx_uint_t n, size_t *start, size_t *end);
+static u_char *ngx_http_mock_writer_tmp(ngx_http_mock_writer_t *writer,
+    u_char *buf);
 static u_char *ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers,
     ngx_uint_t indent);
 static size_t ngx_http_mock_yaml_headers_len(ngx_array_t *headers);
@@ -236,35 +247,99 @@ ngx_int_t
 ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log)
 {
-    off_t                  end;
-    ngx_err_t              err;
-    ngx_str_t              entry;
-    ngx_http_mock_file_t  *file;
-
-    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
+    ngx_int_t  rc;
+    ngx_str_t  entry;
 
     if (ngx_http_mock_yaml_entry(pool, rec, &entry) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    file = writer->file;
-
-    if (ngx_http_mock_writer_lock(&file->lock)) {
-        if (ftruncate(writer->fd, file->end) == -1) {
-            err = ngx_errno;
-            ngx_http_mock_writer_unlock(&file->lock);
-
-            ngx_log_error(NGX_LOG_ALERT, log, err,
-                          "mock: ftruncate() \"%V\" failed", &writer->name);
-            return NGX_ERROR;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "mock: cut what a worker that died while recording "
-                      "left after byte %O of cassette \"%V\"", file->end,
-                      &writer->name);
+    if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
+        return NGX_ERROR;
     }
 
+    rc = ngx_http_mock_writer_append_entry(writer, &entry, rec, log);
+
+    ngx_http_mock_writer_unlock_file(writer);
+
+    return rc;
+}
+
+
+/*
+ * Takes the file's lock.  What a worker that died holding it left is
+ * put right: a rename it had made is taken into account, a partial
+ * interaction it wrote is cut off.  The file is reopened if another
+ * worker has renamed a new one over it since this worker last wrote.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    ngx_err_t              err;
+    ngx_uint_t             taken;
+    ngx_http_mock_file_t  *file;
+    u_char                 tmp[NGX_MAX_PATH];
+
+    file = writer->file;
+
+    taken = ngx_http_mock_writer_lock(&file->lock);
+
+    if (taken && file->renaming) {
+        ngx_http_mock_writer_renamed(writer,
+                                     ngx_http_mock_writer_tmp(writer, tmp),
+                                     log);
+    }
+
+    if (writer->generation != file->generation
+        && ngx_http_mock_writer_reopen(writer, log) != NGX_OK)
+    {
+        ngx_http_mock_writer_unlock(&file->lock);
+        return NGX_ERROR;
+    }
+
+    if (!taken) {
+        return NGX_OK;
+    }
+
+    if (ftruncate(writer->fd, file->end) == -1) {
+        err = ngx_errno;
+        ngx_http_mock_writer_unlock(&file->lock);
+
+        ngx_log_error(NGX_LOG_ALERT, log, err,
+                      "mock: ftruncate() \"%V\" failed", &writer->name);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "mock: cut what a worker that died while recording "
+                  "left after byte %O of cassette \"%V\"", file->end,
+                  &writer->name);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer)
+{
+    ngx_http_mock_writer_unlock(&writer->file->lock);
+}
+
+
+/* the file's lock is held */
+
+ngx_int_t
+ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log)
+{
+    off_t                  end;
+    ngx_err_t              err;
+    ngx_http_mock_file_t  *file;
+
+    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
+
+    file = writer->file;
     end = file->end;
 
     if (end == 0) {
@@ -277,16 +352,14 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
         end = sizeof(head) - 1;
     }
 
-    if (ngx_http_mock_write_at(writer->fd, entry.data, entry.len, end)
+    if (ngx_http_mock_write_at(writer->fd, entry->data, entry->len, end)
         != NGX_OK)
     {
         goto failed;
     }
 
-    file->end = end + entry.len;
+    file->end = end + entry->len;
     rec->index = file->count++;
-
-    ngx_http_mock_writer_unlock(&file->lock);
 
     return NGX_OK;
 
@@ -301,12 +374,288 @@ failed:
                       "mock: ftruncate() \"%V\" failed", &writer->name);
     }
 
-    ngx_http_mock_writer_unlock(&file->lock);
-
     ngx_log_error(NGX_LOG_ERR, log, err,
                   "mock: cannot record into cassette \"%V\"", &writer->name);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * Interaction n of the file becomes the entry; the file's lock is held.
+ * The file is copied with the entry in place of the item to a temporary
+ * file, which is renamed over the cassette.  The zone notes the rename
+ * before it is made, so a worker that takes the lock over from one that
+ * died in between knows which file it finds.  NGX_DECLINED: the items of
+ * the file cannot be told apart, or the temporary file cannot be made;
+ * nothing was changed.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
+    ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log)
+{
+    off_t                  len;
+    size_t                 start, end;
+    u_char                *data;
+    ssize_t                got;
+    ngx_fd_t               fd;
+    ngx_err_t              err;
+    ngx_int_t              rc;
+    ngx_file_info_t        fi;
+    ngx_http_mock_file_t  *file;
+    u_char                 tmp[NGX_MAX_PATH];
+
+    file = writer->file;
+    len = file->end;
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    data = ngx_alloc(len, log);
+    if (data == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_DECLINED;
+    fd = NGX_INVALID_FILE;
+
+    got = pread(writer->fd, data, len, 0);
+
+    if (got != len) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be read back to replace "
+                      "interaction %ui", &writer->name, n);
+        goto done;
+    }
+
+    if (ngx_http_mock_writer_item(data, len, n, &start, &end) != file->count
+        || n >= file->count)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "mock: the interactions of cassette \"%V\" cannot be "
+                      "told apart in the file, interaction %ui is not "
+                      "replaced", &writer->name, n);
+        goto done;
+    }
+
+    (void) ngx_http_mock_writer_tmp(writer, tmp);
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "mock: \"%s\" cannot be created to replace interaction "
+                      "%ui of cassette \"%V\"", tmp, n, &writer->name);
+        goto done;
+    }
+
+    if (ngx_http_mock_write_at(fd, data, start, 0) != NGX_OK
+        || ngx_http_mock_write_at(fd, entry->data, entry->len, start)
+           != NGX_OK
+        || ngx_http_mock_write_at(fd, data + end, len - end,
+                                  start + entry->len)
+           != NGX_OK
+        || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
+    {
+        err = ngx_errno;
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      "mock: \"%s\" cannot be written to replace interaction "
+                      "%ui of cassette \"%V\"", tmp, n, &writer->name);
+        rc = NGX_ERROR;
+        goto failed;
+    }
+
+    file->next_end = len - (end - start) + entry->len;
+    file->next_ino = fi.st_ino;
+    ngx_memory_barrier();
+    file->renaming = 1;
+
+    if (ngx_rename_file(tmp, writer->name.data) == NGX_FILE_ERROR) {
+        err = ngx_errno;
+        file->renaming = 0;
+
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      ngx_rename_file_n " \"%s\" to \"%V\" failed", tmp,
+                      &writer->name);
+        rc = NGX_ERROR;
+        goto failed;
+    }
+
+    /* the temporary file is the cassette now: it is written from here on */
+
+    if (dup2(fd, writer->fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: dup2() on cassette \"%V\" failed",
+                      &writer->name);
+    }
+
+    file->end = file->next_end;
+    file->generation++;
+    ngx_memory_barrier();
+    file->renaming = 0;
+
+    writer->generation = file->generation;
+    rec->index = n;
+
+    (void) ngx_close_file(fd);
+    ngx_free(data);
+
+    return NGX_OK;
+
+failed:
+
+    (void) ngx_close_file(fd);
+    (void) ngx_delete_file(tmp);
+
+done:
+
+    ngx_free(data);
+
+    return rc;
+}
+
+
+/* a worker died holding the lock while it replaced an interaction */
+
+static void
+ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer, u_char *tmp,
+    ngx_log_t *log)
+{
+    ngx_file_info_t        fi;
+    ngx_http_mock_file_t  *file;
+
+    file = writer->file;
+
+    if (ngx_file_info(writer->name.data, &fi) != NGX_FILE_ERROR
+        && (ngx_uint_t) fi.st_ino == file->next_ino)
+    {
+        file->end = file->next_end;
+        file->generation++;
+
+    } else {
+        (void) ngx_delete_file(tmp);
+    }
+
+    ngx_memory_barrier();
+    file->renaming = 0;
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "mock: a worker died while it replaced an interaction of "
+                  "cassette \"%V\"; the file is %s", &writer->name,
+                  file->end == file->next_end ? "the new one" : "unchanged");
+}
+
+
+/* the cassette that another worker renamed into place, on the same fd */
+
+static ngx_int_t
+ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    ngx_fd_t  fd;
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be opened again for "
+                      "recording", &writer->name);
+        return NGX_ERROR;
+    }
+
+    /* the descriptor keeps its number, which the cycle's cleanup closes */
+
+    if (dup2(fd, writer->fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: dup2() on cassette \"%V\" failed",
+                      &writer->name);
+        (void) ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    (void) ngx_close_file(fd);
+
+    writer->generation = writer->file->generation;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Finds interaction n among the items of the block sequence that follows
+ * "interactions:" at column 0: each starts with "-" at column 0, and runs
+ * up to the next one or the end.  Returns how many items there are.
+ */
+
+static ngx_uint_t
+ngx_http_mock_writer_item(u_char *data, size_t len, ngx_uint_t n,
+    size_t *start, size_t *end)
+{
+    u_char      *p, *last;
+    ngx_uint_t   count, k, seq;
+
+    static ngx_str_t  keys[] = {
+        ngx_string("interactions:"),
+        ngx_string("\"interactions\":"),
+        ngx_string("'interactions':")
+    };
+
+    last = data + len;
+    count = 0;
+    seq = 0;
+    *start = len;
+    *end = len;
+
+    for (p = data; p < last; p++) {
+
+        /* p starts a line */
+
+        if (!seq) {
+            for (k = 0; k < sizeof(keys) / sizeof(ngx_str_t); k++) {
+                if ((size_t) (last - p) >= keys[k].len
+                    && ngx_strncmp(p, keys[k].data, keys[k].len) == 0)
+                {
+                    seq = 1;
+                }
+            }
+
+        } else if (*p == '-'
+                   && (p + 1 == last || p[1] == ' ' || p[1] == '\n'
+                       || p[1] == '\r'))
+        {
+            if (count == n) {
+                *start = p - data;
+
+            } else if (count == n + 1) {
+                *end = p - data;
+            }
+
+            count++;
+        }
+
+        p = ngx_strlchr(p, last, '\n');
+        if (p == NULL) {
+            break;
+        }
+    }
+
+    return count;
+}
+
+
+/* "<cassette>.tmp": one at a time, under the file's lock */
+
+static u_char *
+ngx_http_mock_writer_tmp(ngx_http_mock_writer_t *writer, u_char *buf)
+{
+    u_char  *p;
+
+    p = ngx_snprintf(buf, NGX_MAX_PATH - 1, "%V.tmp", &writer->name);
+    *p = '\0';
+
+    return buf;
 }
 
 
