@@ -419,16 +419,26 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
     }
 
     rc = NGX_DECLINED;
-    fd = NGX_INVALID_FILE;
 
-    got = pread(writer->fd, data, len, 0);
+    /* the file written to is the one of that name: renames hold the lock */
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    got = (fd == NGX_INVALID_FILE) ? -1 : pread(fd, data, len, 0);
 
     if (got != len) {
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
                       "mock: cassette \"%V\" cannot be read back to replace "
                       "interaction %ui", &writer->name, n);
+
+        if (fd != NGX_INVALID_FILE) {
+            (void) ngx_close_file(fd);
+        }
+
         goto done;
     }
+
+    (void) ngx_close_file(fd);
 
     if (ngx_http_mock_writer_item(data, len, n, &start, &end) != file->count
         || n >= file->count)
