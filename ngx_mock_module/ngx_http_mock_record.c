@@ -33,6 +33,12 @@
 #include "ngx_http_mock_module.h"
 
 
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_http_mock_ctx_t         *ctx;
+} ngx_http_mock_record_cln_t;
+
+
 static ngx_int_t ngx_http_mock_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_response_header(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
@@ -796,41 +802,43 @@ static ngx_int_t
 ngx_http_mock_record_cleanup_add(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx)
 {
-    ngx_pool_cleanup_t  *cln;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_mock_record_cln_t  *held;
 
     if (ctx->cleanup) {
         return NGX_OK;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_mock_record_cln_t));
     if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    /* the context stays in the pool even if a redirect forgets it */
+    /* the context itself: a redirect may forget it, the pool keeps it */
+
+    held = cln->data;
+    held->request = r;
+    held->ctx = ctx;
 
     cln->handler = ngx_http_mock_record_cleanup;
-    cln->data = r;
-
     ctx->cleanup = 1;
-    ngx_http_set_ctx(r, ctx, ngx_http_mock_module);
 
     return NGX_OK;
 }
 
 
+/* the request ends: what it held goes, what it did not record is told */
+
 static void
 ngx_http_mock_record_cleanup(void *data)
 {
-    ngx_http_request_t *r = data;
+    ngx_http_mock_record_cln_t  *held = data;
 
+    ngx_http_request_t   *r;
     ngx_http_mock_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
-
-    if (ctx == NULL) {
-        return;
-    }
+    r = held->request;
+    ctx = held->ctx;
 
     if (ctx->pinned) {
         ngx_http_mock_store_unpin(ctx->pinned);

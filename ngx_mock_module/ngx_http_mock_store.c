@@ -1647,7 +1647,7 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
     u_char                       *p;
     size_t                        size;
     uint32_t                      hash;
-    ngx_uint_t                    nh;
+    ngx_uint_t                    nh, k;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_path_t         *slot;
@@ -1731,10 +1731,12 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
                                                           store->match),
                                    &old->key, store->match);
 
-    if (og && og == *gp) {
+    k = og ? ngx_http_mock_group_find(og, old) : 0;
+
+    if (og && og == *gp && k < og->n) {
         /* the same request: the sequence keeps its order */
 
-        og->items[ngx_http_mock_group_find(og, old)] = it;
+        og->items[k] = it;
 
         if (og->first == old) {
             og->first = it;

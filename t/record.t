@@ -575,3 +575,32 @@ qr{invalid status "200", expected a code from 400 to 599}
  qr{\A\# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!^- ).)*string: "version 2\\n"(?:(?!^- ).)*\z}sm]
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: a replay location that tells requests apart finer follows the replacement
+--- config
+    location /svc/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_replay html/shared-fb.yaml;
+        mock_mode fallback;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_match method;
+    }
+    location /play/ {
+        mock_replay html/shared-fb.yaml;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_repeats on;
+    }
+    location /flaky/ {
+        return 200 "live $uri $args\n";
+    }
+--- request eval
+["GET /svc/a?x=1", "GET /play/a?x=1", "GET /svc/a?x=2", "GET /play/a?x=1",
+ "GET /play/a?x=2", "GET /svc/b", "GET /play/a?x=2", "GET /play/b"]
+--- response_body_like eval
+["^live /flaky/a x=1\$", "^live /flaky/a x=1\$", "^live /flaky/a x=2\$",
+ "no recorded interaction matches", "^live /flaky/a x=2\$",
+ "^live /flaky/b \$", "no recorded interaction matches", "^live /flaky/b \$"]
+--- error_code eval
+[200, 200, 200, 404, 200, 200, 404, 200]
