@@ -314,6 +314,8 @@ struct ngx_http_mock_writer_s {
     ngx_http_mock_file_t         *file;         /* in the shared zone */
     ngx_array_t                   stores;       /* ngx_http_mock_store_t * */
     ngx_uint_t                    generation;   /* of the file fd is open on */
+    ngx_uint_t                    replaces;     /* a location falls back */
+    time_t                        logged;       /* a replacement failed */
 };
 
 
@@ -491,7 +493,9 @@ ngx_http_mock_writer_t *ngx_http_mock_session_writer(ngx_http_request_t *r,
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
-    ngx_log_t *log);
+    ngx_cycle_t *cycle, ngx_log_t *log);
+ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
+    const char *what, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,

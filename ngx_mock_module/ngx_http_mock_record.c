@@ -686,16 +686,17 @@ ngx_http_mock_record_replace(ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_mock_writer_replace(writer, n, &entry, rec, log);
+        /* not appended when it cannot replace: the file would grow */
 
-        if (rc == NGX_ERROR) {
+        if (ngx_http_mock_writer_replace(writer, n, &entry, rec, log)
+            != NGX_OK)
+        {
             ngx_http_mock_writer_unlock_file(writer);
             return NGX_ERROR;
         }
-    }
 
-    if (rc == NGX_DECLINED) {
-        /* a request recorded for the first time, or a file not understood */
+    } else {
+        /* a request recorded for the first time */
 
         if (ngx_http_mock_writer_append_entry(writer, &entry, rec, log)
             != NGX_OK)

@@ -28,8 +28,6 @@ static ngx_int_t ngx_http_mock_store_load(ngx_http_mock_store_t *store,
     ngx_log_t *log);
 static void ngx_http_mock_store_free(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index);
-static ngx_int_t ngx_http_mock_store_writable(ngx_cycle_t *cycle,
-    ngx_str_t *dir, ngx_log_t *log);
 static ngx_str_t *ngx_http_mock_session_of(ngx_http_mock_store_t *store,
     ngx_str_t *name, ngx_str_t *session);
 static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
@@ -313,9 +311,12 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             }
         }
 
+        /* workers create and append to session cassettes themselves */
+
         if (stores[i]->records
-            && ngx_http_mock_store_writable(mmcf->cycle, &stores[i]->path,
-                                            shm_zone->shm.log)
+            && ngx_http_mock_writer_writable(mmcf->cycle, &stores[i]->path,
+                                             "sessions record into",
+                                             shm_zone->shm.log)
                != NGX_OK)
         {
             return NGX_ERROR;
@@ -329,7 +330,8 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     writers = mmcf->writers.elts;
 
     for (i = 0; i < mmcf->writers.nelts; i++) {
-        if (ngx_http_mock_writer_open(writers[i], shm_zone->shm.log)
+        if (ngx_http_mock_writer_open(writers[i], mmcf->cycle,
+                                      shm_zone->shm.log)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -497,48 +499,6 @@ ngx_http_mock_store_load(ngx_http_mock_store_t *store,
     *indexp = index;
 
     return NGX_OK;
-}
-
-
-/*
- * Workers create and append to session cassettes themselves, as the user
- * they run as: a directory they cannot write to is known now.
- */
-
-static ngx_int_t
-ngx_http_mock_store_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
-    ngx_log_t *log)
-{
-    ngx_core_conf_t  *ccf;
-    ngx_file_info_t   fi;
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
-        || ccf->user == 0)
-    {
-        return NGX_OK;
-    }
-
-    if (ngx_file_info(dir->data, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_file_info_n " \"%V\" failed", dir);
-        return NGX_ERROR;
-    }
-
-    if ((fi.st_uid == ccf->user && (fi.st_mode & S_IWUSR))
-        || (fi.st_gid == ccf->group && (fi.st_mode & S_IWGRP))
-        || (fi.st_mode & S_IWOTH))
-    {
-        return NGX_OK;
-    }
-
-    ngx_log_error(NGX_LOG_EMERG, log, 0,
-                  "mock: sessions record into \"%V\", which user \"%s\" of "
-                  "the worker processes cannot write to",
-                  dir, ccf->username);
-
-    return NGX_ERROR;
 }
 
 

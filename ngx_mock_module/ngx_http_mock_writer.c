@@ -102,9 +102,32 @@ ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
 
 
 ngx_int_t
-ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle,
+    ngx_log_t *log)
 {
-    ngx_fd_t  fd;
+    u_char    *slash;
+    ngx_fd_t   fd;
+    ngx_str_t  dir;
+
+    /* a cassette that fallback rewrites is replaced by a file of the workers */
+
+    if (writer->replaces) {
+        slash = writer->name.data + writer->name.len;
+
+        while (slash > writer->name.data && slash[-1] != '/') {
+            slash--;
+        }
+
+        dir.data = writer->name.data;
+        dir.len = (slash > writer->name.data + 1) ? slash - 1 - dir.data : 1;
+
+        if (ngx_http_mock_writer_writable(cycle, &dir, "fallback rewrites "
+                                          "its cassettes in", log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (ngx_test_config) {
         return NGX_OK;
@@ -142,6 +165,60 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Workers that create files in a directory (session cassettes, the files
+ * that fallback renames over its cassettes) do it as the user they run
+ * as: a directory they cannot write to is known when the configuration is
+ * loaded.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
+    const char *what, ngx_log_t *log)
+{
+    u_char           *name;
+    ngx_core_conf_t  *ccf;
+    ngx_file_info_t   fi;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
+        || ccf->user == 0)
+    {
+        return NGX_OK;
+    }
+
+    name = ngx_pnalloc(cycle->pool, dir->len + 1);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(name, dir->data, dir->len);
+    name[dir->len] = '\0';
+
+    if (ngx_file_info(name, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_file_info_n " \"%V\" failed", dir);
+        return NGX_ERROR;
+    }
+
+    if ((fi.st_uid == ccf->user
+         && (fi.st_mode & (S_IWUSR|S_IXUSR)) == (S_IWUSR|S_IXUSR))
+        || (fi.st_gid == ccf->group
+            && (fi.st_mode & (S_IWGRP|S_IXGRP)) == (S_IWGRP|S_IXGRP))
+        || (fi.st_mode & (S_IWOTH|S_IXOTH)) == (S_IWOTH|S_IXOTH))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, log, 0,
+                  "mock: %s \"%V\", which user \"%s\" of the worker "
+                  "processes cannot write to", what, dir, ccf->username);
+
+    return NGX_ERROR;
 }
 
 
@@ -386,9 +463,8 @@ failed:
  * The file is copied with the entry in place of the item to a temporary
  * file, which is renamed over the cassette.  The zone notes the rename
  * before it is made, so a worker that takes the lock over from one that
- * died in between knows which file it finds.  NGX_DECLINED: the items of
- * the file cannot be told apart, or the temporary file cannot be made;
- * nothing was changed.
+ * died in between knows which file it finds.  NGX_DECLINED: the file is
+ * as it was, and an error says why (once a minute).
  */
 
 ngx_int_t
@@ -401,65 +477,55 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
     ssize_t                got;
     ngx_fd_t               fd;
     ngx_err_t              err;
-    ngx_int_t              rc;
     ngx_file_info_t        fi;
+    const char            *why;
     ngx_http_mock_file_t  *file;
     u_char                 tmp[NGX_MAX_PATH];
 
     file = writer->file;
     len = file->end;
 
-    if (len == 0) {
-        return NGX_DECLINED;
-    }
-
-    data = ngx_alloc(len, log);
+    data = ngx_alloc(len + 1, log);
     if (data == NULL) {
         return NGX_ERROR;
     }
 
-    rc = NGX_DECLINED;
+    (void) ngx_http_mock_writer_tmp(writer, tmp);
 
     /* the file written to is the one of that name: renames hold the lock */
 
     fd = ngx_open_file(writer->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
-    got = (fd == NGX_INVALID_FILE) ? -1 : pread(fd, data, len, 0);
-
-    if (got != len) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "mock: cassette \"%V\" cannot be read back to replace "
-                      "interaction %ui", &writer->name, n);
-
-        if (fd != NGX_INVALID_FILE) {
-            (void) ngx_close_file(fd);
-        }
-
-        goto done;
+    if (fd == NGX_INVALID_FILE) {
+        why = "it cannot be read back";
+        goto failed;
     }
 
+    got = pread(fd, data, len, 0);
+    err = ngx_errno;
+
     (void) ngx_close_file(fd);
+
+    if (got != len) {
+        ngx_set_errno(err);
+        why = "it cannot be read back";
+        goto failed;
+    }
 
     if (ngx_http_mock_writer_item(data, len, n, &start, &end) != file->count
         || n >= file->count)
     {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "mock: the interactions of cassette \"%V\" cannot be "
-                      "told apart in the file, interaction %ui is not "
-                      "replaced", &writer->name, n);
-        goto done;
+        ngx_set_errno(0);
+        why = "its interactions cannot be told apart in the file";
+        goto failed;
     }
-
-    (void) ngx_http_mock_writer_tmp(writer, tmp);
 
     fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
                        NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "mock: \"%s\" cannot be created to replace interaction "
-                      "%ui of cassette \"%V\"", tmp, n, &writer->name);
-        goto done;
+        why = "the file to rename over it cannot be created";
+        goto failed;
     }
 
     if (ngx_http_mock_write_at(fd, data, start, 0) != NGX_OK
@@ -470,12 +536,8 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
            != NGX_OK
         || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
     {
-        err = ngx_errno;
-        ngx_log_error(NGX_LOG_ERR, log, err,
-                      "mock: \"%s\" cannot be written to replace interaction "
-                      "%ui of cassette \"%V\"", tmp, n, &writer->name);
-        rc = NGX_ERROR;
-        goto failed;
+        why = "the file to rename over it cannot be written";
+        goto removed;
     }
 
     file->next_end = len - (end - start) + entry->len;
@@ -484,22 +546,9 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
     file->renaming = 1;
 
     if (ngx_rename_file(tmp, writer->name.data) == NGX_FILE_ERROR) {
-        err = ngx_errno;
         file->renaming = 0;
-
-        ngx_log_error(NGX_LOG_ERR, log, err,
-                      ngx_rename_file_n " \"%s\" to \"%V\" failed", tmp,
-                      &writer->name);
-        rc = NGX_ERROR;
-        goto failed;
-    }
-
-    /* the temporary file is the cassette now: it is written from here on */
-
-    if (dup2(fd, writer->fd) == -1) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      "mock: dup2() on cassette \"%V\" failed",
-                      &writer->name);
+        why = "the file cannot be renamed over it";
+        goto removed;
     }
 
     file->end = file->next_end;
@@ -507,24 +556,41 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
     ngx_memory_barrier();
     file->renaming = 0;
 
-    writer->generation = file->generation;
-    rec->index = n;
+    /* the new file is the cassette: it is written from here on */
+
+    if (dup2(fd, writer->fd) != -1) {
+        writer->generation = file->generation;
+    }
 
     (void) ngx_close_file(fd);
     ngx_free(data);
+
+    rec->index = n;
 
     return NGX_OK;
 
-failed:
+removed:
 
+    err = ngx_errno;
     (void) ngx_close_file(fd);
     (void) ngx_delete_file(tmp);
+    ngx_set_errno(err);
 
-done:
+failed:
 
+    err = ngx_errno;
     ngx_free(data);
 
-    return rc;
+    if (ngx_time() - writer->logged >= 60) {
+        writer->logged = ngx_time();
+
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      "mock: the new answer for interaction %ui of cassette "
+                      "\"%V\" is not recorded: %s (\"%s\")", n,
+                      &writer->name, why, tmp);
+    }
+
+    return NGX_DECLINED;
 }
 
 

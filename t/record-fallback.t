@@ -19,6 +19,9 @@
 #       failure is answered with what the file holds for its path, and
 #       the zone's memory in use does not grow with the requests.
 #   (d) After a restart the file's answers are the fallback answers.
+#   (e) Started as root with workers of another user, "nginx -t" refuses
+#       a fallback cassette whose directory that user cannot write to:
+#       the workers rename a new file over the cassette.
 #
 # This file runs its own nginx under t/servroot-record-fallback/, as
 # Test::Nginx runs a single worker and cannot fork clients.
@@ -229,6 +232,41 @@ is($out, scalar(@PATHS) . ' [' . join(', ', map { "'" . s{^/api}{/backend}r
     }
     is(scalar(@wrong), 0, 'after a restart too') or diag(join "\n", @wrong);
     $nginx->stop;
+}
+
+
+# (e) the workers must be able to create files beside the cassette
+
+SKIP: {
+    skip 'nginx -t checks the workers\' user only when started as root', 2
+        if $> != 0;
+
+    my $dir = "$root/html/closed";
+    mkdir $dir;
+    chmod 0755, $dir;
+    # nobody's own group: "nobody" is not one on every system
+    my $group = getgrgid((getpwnam('nobody'))[3] // 65534) // 'nogroup';
+    my $head = $nginx->conf_head =~ s/^user root;$/user nobody $group;/mr;
+
+    write_file($conf, $head . <<"EOF");
+http {
+    server {
+        listen 127.0.0.1:$port;
+
+        location /api/ {
+            proxy_pass http://127.0.0.1:$port/backend/;
+            mock_replay html/closed/fb.yaml;
+            mock_mode fallback;
+        }
+    }
+}
+EOF
+    ($rc, $out, $err) = $nginx->test_config;
+    isnt($rc, 0, 'nginx -t refuses the fallback cassette');
+    my $why = qq{mock: fallback rewrites its cassettes in "$dir", which }
+              . 'user "nobody" of the worker processes cannot write to';
+    like($err, qr/\Q$why\E/,
+         'and says why');
 }
 
 ok(!$nginx->masters_of_this_root, 'nginx stopped');
