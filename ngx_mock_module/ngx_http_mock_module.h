@@ -495,7 +495,7 @@ ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
 ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
     ngx_cycle_t *cycle, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
-    const char *what, ngx_log_t *log);
+    ngx_uint_t level, const char *what, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,

@@ -315,6 +315,7 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
         if (stores[i]->records
             && ngx_http_mock_writer_writable(mmcf->cycle, &stores[i]->path,
+                                             NGX_LOG_EMERG,
                                              "sessions record into",
                                              shm_zone->shm.log)
                != NGX_OK)

@@ -109,7 +109,7 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle,
     ngx_fd_t   fd;
     ngx_str_t  dir;
 
-    /* a cassette that fallback rewrites is replaced by a file of the workers */
+    /* a cassette that fallback rewrites is replaced by a file of a worker */
 
     if (writer->replaces) {
         slash = writer->name.data + writer->name.len;
@@ -121,12 +121,11 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle,
         dir.data = writer->name.data;
         dir.len = (slash > writer->name.data + 1) ? slash - 1 - dir.data : 1;
 
-        if (ngx_http_mock_writer_writable(cycle, &dir, "fallback rewrites "
-                                          "its cassettes in", log)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+        /* without it fresh answers are not recorded: a warning, no error */
+
+        (void) ngx_http_mock_writer_writable(cycle, &dir, NGX_LOG_WARN,
+                                             "fallback rewrites its "
+                                             "cassettes in", log);
     }
 
     if (ngx_test_config) {
@@ -171,13 +170,13 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle,
 /*
  * Workers that create files in a directory (session cassettes, the files
  * that fallback renames over its cassettes) do it as the user they run
- * as: a directory they cannot write to is known when the configuration is
- * loaded.
+ * as: a directory they cannot write to is told, at "level", when the
+ * configuration is loaded.
  */
 
 ngx_int_t
 ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
-    const char *what, ngx_log_t *log)
+    ngx_uint_t level, const char *what, ngx_log_t *log)
 {
     u_char           *name;
     ngx_core_conf_t  *ccf;
@@ -214,7 +213,7 @@ ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
         return NGX_OK;
     }
 
-    ngx_log_error(NGX_LOG_EMERG, log, 0,
+    ngx_log_error(level, log, 0,
                   "mock: %s \"%V\", which user \"%s\" of the worker "
                   "processes cannot write to", what, dir, ccf->username);
 

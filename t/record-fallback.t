@@ -19,9 +19,10 @@
 #       failure is answered with what the file holds for its path, and
 #       the zone's memory in use does not grow with the requests.
 #   (d) After a restart the file's answers are the fallback answers.
-#   (e) Started as root with workers of another user, "nginx -t" refuses
-#       a fallback cassette whose directory that user cannot write to:
-#       the workers rename a new file over the cassette.
+#   (e) Started as root with workers of another user, "nginx -t" warns
+#       about a fallback cassette whose directory that user cannot write
+#       to (the workers rename a new file over the cassette), and such a
+#       nginx records a request's first answer but not a changed one.
 #
 # This file runs its own nginx under t/servroot-record-fallback/, as
 # Test::Nginx runs a single worker and cannot fork clients.
@@ -238,35 +239,59 @@ is($out, scalar(@PATHS) . ' [' . join(', ', map { "'" . s{^/api}{/backend}r
 # (e) the workers must be able to create files beside the cassette
 
 SKIP: {
-    skip 'nginx -t checks the workers\' user only when started as root', 2
+    skip 'nginx -t checks the workers\' user only when started as root', 7
         if $> != 0;
 
-    my $dir = "$root/html/closed";
+    my $dir = "$root/closed";
     mkdir $dir;
     chmod 0755, $dir;
+
     # nobody's own group: "nobody" is not one on every system
     my $group = getgrgid((getpwnam('nobody'))[3] // 65534) // 'nogroup';
     my $head = $nginx->conf_head =~ s/^user root;$/user nobody $group;/mr;
 
     write_file($conf, $head . <<"EOF");
 http {
+    access_log off;
+
     server {
         listen 127.0.0.1:$port;
 
+        location /backend/ {
+            return 200 "answer \$http_x_version for \$uri\\n";
+        }
+
         location /api/ {
             proxy_pass http://127.0.0.1:$port/backend/;
-            mock_replay html/closed/fb.yaml;
+            mock_replay $dir/fb.yaml;
             mock_mode fallback;
         }
     }
 }
 EOF
     ($rc, $out, $err) = $nginx->test_config;
-    isnt($rc, 0, 'nginx -t refuses the fallback cassette');
+    is($rc, 0, 'nginx -t accepts the fallback cassette');
     my $why = qq{mock: fallback rewrites its cassettes in "$dir", which }
               . 'user "nobody" of the worker processes cannot write to';
-    like($err, qr/\Q$why\E/,
-         'and says why');
+    like($err, qr/\[warn\].*\Q$why\E/, 'and warns that its workers cannot '
+         . 'write to its directory');
+
+    unlink "$root/logs/error.log";
+    $nginx->start;
+    for my $v (1, 2) {
+        $nginx->is_response($nginx->get('/api/p0',
+                                        { headers => { 'X-Version' => $v } }),
+                            200, answer($v, '/api/p0'), "answer $v");
+    }
+    $nginx->stop;
+
+    my @bodies = slurp("$dir/fb.yaml") =~ /^      string: "(.*)"$/mg;
+    is_deeply(\@bodies, [ 'answer 1 for /backend/p0\\n' ],
+              'the first answer is recorded, and not replaced by the second');
+    my $lost = "the new answer for interaction 0 of cassette \"$dir/fb.yaml\""
+               . ' is not recorded';
+    like($nginx->error_log, qr/\[error\].*\Q$lost\E/,
+         'an error says that the second is not recorded');
 }
 
 ok(!$nginx->masters_of_this_root, 'nginx stopped');
