@@ -53,6 +53,9 @@ static ngx_int_t ngx_http_mock_store_key(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_http_mock_key_t *key);
 static ngx_int_t ngx_http_mock_store_same(ngx_http_mock_interaction_t *it,
     ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_store_swap(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_interaction_t *old,
+    ngx_http_mock_interaction_t *prev, ngx_http_mock_interaction_t *it);
 static ngx_int_t ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index, ngx_http_mock_group_t **gp, uint32_t hash,
     ngx_http_mock_interaction_t *it);
@@ -1607,12 +1610,10 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
 {
     u_char                       *p;
     size_t                        size;
-    uint32_t                      hash;
-    ngx_uint_t                    nh, k;
+    ngx_uint_t                    nh;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_path_t         *slot;
-    ngx_http_mock_group_t        *og, **gp;
     ngx_http_mock_interaction_t  *it, *old, *prev;
 
     shpool = store->shpool;
@@ -1669,21 +1670,62 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
         }
     }
 
+    if (ngx_http_mock_store_swap(store, index, old, prev, it) != NGX_OK) {
+        ngx_slab_free_locked(shpool, p);
+        goto nomem;
+    }
+
+    if (old == NULL) {
+        index->ninteractions++;
+
+    } else if (old->freeable) {
+        ngx_http_mock_store_retire(store->sh, old);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+
+nomem:
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "mock: zone is full: the recorded interaction is in the "
+                  "cassette file but is replayed only after a reload");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The new interaction takes the place of old (prev is the one before old
+ * on its path chain): in its group's sequence, or in the group it belongs
+ * to if the store tells the two apart, and on the path chain.  Without
+ * old (the zone was full when it was recorded) it is added.  Locked.
+ */
+
+static ngx_int_t
+ngx_http_mock_store_swap(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_interaction_t *old,
+    ngx_http_mock_interaction_t *prev, ngx_http_mock_interaction_t *it)
+{
+    uint32_t                hash;
+    ngx_uint_t              k;
+    ngx_http_mock_path_t   *slot;
+    ngx_http_mock_group_t  *og, **gp;
+
     hash = ngx_http_mock_key_hash(&it->key, store->match);
     gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
 
     if (old == NULL) {
-        /* not in this index (the zone was full): it is added */
-
-        if (ngx_http_mock_group_push(shpool, index, gp, hash, it) != NGX_OK) {
-            ngx_slab_free_locked(shpool, p);
-            goto nomem;
+        if (ngx_http_mock_group_push(store->shpool, index, gp, hash, it)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         ngx_http_mock_path_append(index, it);
-        index->ninteractions++;
-
-        ngx_shmtx_unlock(&shpool->mutex);
         return NGX_OK;
     }
 
@@ -1704,9 +1746,10 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
         }
 
     } else {
-        if (ngx_http_mock_group_push(shpool, index, gp, hash, it) != NGX_OK) {
-            ngx_slab_free_locked(shpool, p);
-            goto nomem;
+        if (ngx_http_mock_group_push(store->shpool, index, gp, hash, it)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         if (og) {
@@ -1714,44 +1757,28 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
         }
     }
 
-    if (ngx_http_mock_str_eq(&old->key.path, &it->key.path)) {
-        slot = ngx_http_mock_path_slot(index, path);
-
-        it->next_path = old->next_path;
-
-        if (prev) {
-            prev->next_path = it;
-
-        } else {
-            slot->head = it;
-        }
-
-        if (slot->tail == old) {
-            slot->tail = it;
-        }
-
-    } else {
+    if (!ngx_http_mock_str_eq(&old->key.path, &it->key.path)) {
         ngx_http_mock_path_drop(index, old, prev);
         ngx_http_mock_path_append(index, it);
+        return NGX_OK;
     }
 
-    if (old->freeable) {
-        ngx_http_mock_store_retire(store->sh, old);
+    slot = ngx_http_mock_path_slot(index, &old->key.path);
+
+    it->next_path = old->next_path;
+
+    if (prev) {
+        prev->next_path = it;
+
+    } else {
+        slot->head = it;
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    if (slot->tail == old) {
+        slot->tail = it;
+    }
 
     return NGX_OK;
-
-nomem:
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "mock: zone is full: the recorded interaction is in the "
-                  "cassette file but is replayed only after a reload");
-
-    return NGX_ERROR;
 }
 
 
