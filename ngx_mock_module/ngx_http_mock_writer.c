@@ -5,14 +5,14 @@
  * A cassette that is recorded into keeps "interactions" as its last key,
  * a block sequence at column 0, so a new interaction is one more item
  * appended at the end: the file stays valid YAML after every write and
- * is never rewritten per request.  Each item is written at the end kept
+ * is not rewritten to add one.  Each item is written at the end kept
  * in the shared zone, under a lock there that all workers share, and
  * ends with a comment line; a write cut short by a crash leaves an item
  * without it, which the next writer, the loader and the next start cut
- * off.  Replacing an item writes the whole file anew to a temporary file
- * that is renamed over the cassette, so that readers only ever see the
- * old file or the new one; every worker then reopens the file before it
- * writes again.
+ * off.  Replacing an interaction writes the whole file anew to a
+ * temporary file that is renamed over the cassette, so that readers only
+ * ever see the old file or the new one; every worker then reopens the
+ * file before it writes again.
  */
 
 
@@ -459,8 +459,8 @@ failed:
 
 /*
  * Interaction n of the file becomes the entry; the file's lock is held.
- * The file is copied with the entry in place of the item to a temporary
- * file, which is renamed over the cassette.  The zone notes the rename
+ * The file is copied with the entry in place of the old one to a
+ * temporary file, which is renamed over the cassette.  The zone notes the rename
  * before it is made, so a worker that takes the lock over from one that
  * died in between knows which file it finds.  NGX_DECLINED: the file is
  * as it was, and an error says why (once a minute).
@@ -659,9 +659,10 @@ ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 
 
 /*
- * Finds interaction n among the items of the block sequence that follows
- * "interactions:" at column 0: each starts with "-" at column 0, and runs
- * up to the next one or the end.  Returns how many items there are.
+ * Finds interaction n among the entries of the block sequence that
+ * follows "interactions:" at column 0: each starts with "-" at column 0,
+ * and runs up to the next one or the end.  Returns how many entries there
+ * are.
  */
 
 static ngx_uint_t

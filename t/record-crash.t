@@ -163,8 +163,8 @@ $nginx->fresh_root('conf', 'logs', 'html', 'clients');
     my %exchanges;
     $exchanges{$_}++ for @ids;
     my @dup = grep { $exchanges{$_} > 1 } sort keys %exchanges;
-    is(scalar(@ids), scalar(@items), 'each item has the id of its '
-       . 'exchange');
+    is(scalar(@ids), scalar(@items), 'each recorded interaction has the '
+       . 'id of its exchange');
     is(scalar(@dup), 0, 'no exchange recorded twice')
         or diag("twice: @dup[0 .. ($#dup < 9 ? $#dup : 9)]");
 
