@@ -24,6 +24,7 @@ static ngx_http_mock_store_t *ngx_http_mock_store_get(ngx_conf_t *cf,
 static ngx_http_mock_writer_t *ngx_http_mock_writer_get(ngx_conf_t *cf,
     ngx_http_mock_main_conf_t *mmcf, ngx_http_mock_loc_conf_t *mlcf);
 static void ngx_http_mock_writer_cleanup(void *data);
+static void ngx_http_mock_fallback_writer(ngx_http_mock_loc_conf_t *conf);
 static ngx_int_t ngx_http_mock_store_attach(ngx_conf_t *cf,
     ngx_http_mock_main_conf_t *mmcf, ngx_http_mock_store_t *store);
 static ngx_int_t ngx_http_mock_precontent_handler(ngx_http_request_t *r);
@@ -598,6 +599,7 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
              || conf->mode == NGX_HTTP_MOCK_MODE_OFF)
             && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
     {
+        ngx_http_mock_fallback_writer(conf);
         return NGX_CONF_OK;
     }
 
@@ -622,7 +624,24 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->store->writer = writer;
     mmcf->recording = 1;
 
+    ngx_http_mock_fallback_writer(conf);
+
     return NGX_CONF_OK;
+}
+
+
+/* fallback rewrites its cassette: the workers must create files beside it */
+
+static void
+ngx_http_mock_fallback_writer(ngx_http_mock_loc_conf_t *conf)
+{
+    if (conf->store->writer
+        && !conf->store->sessions
+        && (conf->mode == NGX_HTTP_MOCK_MODE_FALLBACK
+            || conf->request_mode == NGX_HTTP_MOCK_SWITCH_ON))
+    {
+        conf->store->writer->replaces = 1;
+    }
 }
 
 

@@ -134,6 +134,12 @@ struct ngx_http_mock_interaction_s {
     ngx_str_t                     body;
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
+
+    /* a fallback recording that replaced another one, in a block of its own */
+    ngx_atomic_t                  refs;         /* requests sending it */
+    ngx_msec_t                    retired;      /* when it was replaced */
+    ngx_http_mock_interaction_t  *retired_next;
+    ngx_uint_t                    freeable;     /* unsigned  freeable:1; */
 };
 
 
@@ -215,6 +221,10 @@ typedef struct {
     ngx_atomic_t                  lock;         /* the writing worker's pid */
     off_t                         end;          /* of the last complete one */
     ngx_uint_t                    count;        /* interactions in it */
+    ngx_uint_t                    generation;   /* renamed over this often */
+    ngx_uint_t                    renaming;     /* to next_end, next_ino */
+    off_t                         next_end;
+    ngx_uint_t                    next_ino;
 } ngx_http_mock_file_t;
 
 
@@ -319,6 +329,8 @@ struct ngx_http_mock_shctx_s {
     ngx_uint_t                    journal_size;
     ngx_atomic_t                  journal_next;
     ngx_http_mock_journal_entry_t *journal;
+    ngx_http_mock_interaction_t  *retired;      /* replaced, not yet freed */
+    ngx_http_mock_interaction_t  *retired_last;
 };
 
 
@@ -330,6 +342,9 @@ struct ngx_http_mock_writer_s {
     ngx_fd_t                      fd;
     ngx_http_mock_file_t         *file;         /* in the shared zone */
     ngx_array_t                   stores;       /* ngx_http_mock_store_t * */
+    ngx_uint_t                    generation;   /* of the file fd is open on */
+    ngx_uint_t                    replaces;     /* a location falls back */
+    time_t                        logged;       /* a replacement failed */
 };
 
 
@@ -416,6 +431,8 @@ typedef struct {
     ngx_chain_t                  *body;
     ngx_chain_t                 **last;
     size_t                        size;
+    off_t                         expected;     /* Content-Length, or -1 */
+    ngx_http_mock_interaction_t  *pinned;       /* held until it ends */
 
     unsigned                      decided:1;
     unsigned                      head:1;
@@ -426,6 +443,8 @@ typedef struct {
     unsigned                      recording:1;
     unsigned                      replacing:1;
     unsigned                      replaced:1;
+    unsigned                      answered:1;   /* the header filter ran */
+    unsigned                      cleanup:1;
 } ngx_http_mock_ctx_t;
 
 
@@ -470,6 +489,17 @@ ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
 ngx_http_mock_index_t *ngx_http_mock_store_index_create(
     ngx_slab_pool_t *shpool);
+ngx_int_t ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
+    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path);
+ngx_int_t ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log);
+ngx_http_mock_interaction_t *ngx_http_mock_store_last(
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
+    ngx_str_t *session, ngx_http_mock_key_t *key);
+void ngx_http_mock_store_pin(ngx_http_mock_interaction_t *it);
+void ngx_http_mock_store_unpin(ngx_http_mock_interaction_t *it);
 ngx_int_t ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
     ngx_array_t *lists, ngx_http_mock_room_t *room, ngx_log_t *log);
 ngx_http_mock_index_t *ngx_http_mock_store_current(ngx_http_request_t *r,
@@ -514,9 +544,19 @@ ngx_http_mock_writer_t *ngx_http_mock_session_writer(ngx_http_request_t *r,
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
-    ngx_log_t *log);
+    ngx_cycle_t *cycle, ngx_log_t *log);
+ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
+    ngx_uint_t level, const char *what, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
+ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
+void ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer);
+ngx_int_t ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log);
+ngx_int_t ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer,
+    ngx_uint_t n, ngx_str_t *entry, ngx_http_mock_record_t *rec,
+    ngx_log_t *log);
 ngx_int_t ngx_http_mock_yaml_entry(ngx_pool_t *pool,
     ngx_http_mock_record_t *rec, ngx_str_t *out);
 

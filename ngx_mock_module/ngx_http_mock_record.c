@@ -3,17 +3,26 @@
  * Recording through proxy_pass, and falling back to recordings.
  *
  * The header filter copies the response as the upstream sent it (status,
- * reason, every header); the body filter copies the body bytes as they
- * pass, from memory or from proxy_buffering's temporary file, without
- * changing what the client gets.  When the last buffer
- * passes, the request as the upstream received it is read back from the
- * proxied request buffers, secrets are filtered out, and the interaction
- * is appended to the cassette and indexed for every worker.
+ * reason, the headers it sent); the body filter copies the body bytes as
+ * they pass, from memory or from proxy_buffering's temporary file,
+ * without changing what the client gets.  An answer that nginx made in
+ * place of the upstream's (an error page, an upstream that failed after
+ * its status line) is not recorded.  The interaction is written before
+ * the buffer that completes the response goes on (the one that brings
+ * the body to its Content-Length, else the last one), so a client that
+ * has the whole answer finds it in the cassette and in every worker: the
+ * request as the upstream received it is read back from the proxied
+ * request buffers, secrets are filtered out, and the interaction is
+ * appended to the cassette and indexed.  A response that never completes
+ * is not recorded, with a warning.
  *
  * In "fallback" mode a failed upstream answer (an error nginx generates,
- * or a status listed in mock_fallback_status) is replaced by the recorded
- * answer: the header filter puts in the recorded headers and the body
- * filter sends the recorded body instead of the failed one.
+ * or a status listed in mock_fallback_status) is replaced by the latest
+ * recording of the request: the header filter puts in the recorded
+ * headers and the body filter sends the recorded body instead of the
+ * failed one.  A successful answer replaces the recording of the same
+ * request, in the cassette and in the zone, unless it is the same answer;
+ * the cassette holds one interaction per request, however many come.
  *
  * The header filter also adds the response header (mock_header) that says
  * what the module did.  The filters are installed when a location mocks,
@@ -22,6 +31,12 @@
 
 
 #include "ngx_http_mock_module.h"
+
+
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_http_mock_ctx_t         *ctx;
+} ngx_http_mock_record_cln_t;
 
 
 static ngx_int_t ngx_http_mock_header_filter(ngx_http_request_t *r);
@@ -33,8 +48,22 @@ static ngx_int_t ngx_http_mock_record_headers(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
 static ngx_int_t ngx_http_mock_record_body(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_mock_record_complete(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
 static void ngx_http_mock_record_done(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
+static ngx_int_t ngx_http_mock_record_replace(ngx_http_request_t *r,
+    ngx_http_mock_writer_t *writer, ngx_http_mock_index_t *index,
+    ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_index(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_str_t *path, ngx_uint_t n,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_mock_record_pin(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_interaction_t *it);
+static ngx_int_t ngx_http_mock_record_cleanup_add(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
+static void ngx_http_mock_record_cleanup(void *data);
 static ngx_int_t ngx_http_mock_record_request(ngx_http_request_t *r,
     ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_filter_uri(ngx_http_request_t *r,
@@ -69,18 +98,40 @@ ngx_http_mock_record_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_mock_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                  rc;
+    ngx_http_upstream_t       *u;
     ngx_http_mock_ctx_t       *ctx;
     ngx_http_mock_loc_conf_t  *mlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    if (ctx == NULL || r != r->main) {
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /* a recording that may be replaced is held while it is sent */
+
+    if (ctx->interaction && ctx->pinned == NULL
+        && ngx_http_mock_record_pin(r, ctx, ctx->interaction) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    u = r->upstream;
 
-    if (ctx->record && !ctx->recording && !ctx->replaced) {
+    if (ctx->recording) {
+        /* a second header: nginx replaced the upstream's answer */
+        ngx_http_mock_record_skip(r, ctx, "nginx replaced the upstream's "
+                                  "answer with one of its own");
+
+    } else if (ctx->record && !ctx->answered && !ctx->replaced) {
+
+        ctx->answered = 1;
 
         if (ctx->fallback
             && ngx_http_mock_fallback_status(mlcf, r->headers_out.status))
@@ -89,19 +140,40 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
                 return NGX_ERROR;
             }
 
-        } else if (r->upstream == NULL
-                   || r->upstream->headers_in.status_n == 0)
-        {
+        } else if (u == NULL || u->headers_in.status_n == 0) {
             /* nginx's own answer, not the upstream's */
             ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+        } else if (r->err_status
+                   || r->headers_out.status != u->headers_in.status_n)
+        {
+            /*
+             * an error page, an upstream that failed after its status
+             * line, an answer error_page replaced
+             */
+
+            ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: \"%V %V\" is not recorded: nginx answered "
+                          "%ui in place of the upstream's %ui",
+                          &r->method_name, &r->unparsed_uri,
+                          r->headers_out.status, u->headers_in.status_n);
 
         } else {
             if (ngx_http_mock_record_headers(r, ctx) == NGX_ERROR) {
                 return NGX_ERROR;
             }
 
-            if (ctx->recording && r->header_only) {
-                ctx->recording = 0;
+            /* nothing follows the header: it completes the response */
+
+            if (ctx->recording
+                && (r->header_only
+                    || r->method == NGX_HTTP_HEAD
+                    || r->headers_out.status == NGX_HTTP_NO_CONTENT
+                    || r->headers_out.status == NGX_HTTP_NOT_MODIFIED
+                    || ctx->expected == 0))
+            {
                 ngx_http_mock_record_done(r, ctx);
             }
         }
@@ -113,7 +185,14 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
         }
     }
 
-    return ngx_http_next_header_filter(r);
+    rc = ngx_http_next_header_filter(r);
+
+    if (ctx->recording) {
+        /* until the response completes */
+        ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+    }
+
+    return rc;
 }
 
 
@@ -250,6 +329,18 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
             continue;
         }
 
+        /* proxy_pass adds an empty "Server" and "Date" the upstream omitted */
+
+        if ((u->headers_in.server == NULL
+             && h[i].key.len == 6
+             && ngx_strncasecmp(h[i].key.data, (u_char *) "Server", 6) == 0)
+            || (u->headers_in.date == NULL
+                && h[i].key.len == 4
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Date", 4) == 0))
+        {
+            continue;
+        }
+
         copy = ngx_array_push(ctx->resp_headers);
         if (copy == NULL) {
             return NGX_ERROR;
@@ -274,9 +365,10 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     ctx->body = NULL;
     ctx->last = &ctx->body;
     ctx->size = 0;
+    ctx->expected = u->headers_in.content_length_n;
     ctx->recording = 1;
 
-    return NGX_OK;
+    return ngx_http_mock_record_cleanup_add(r, ctx);
 }
 
 
@@ -338,14 +430,29 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
             ctx->size += size;
         }
 
-        if (cl->buf->last_buf) {
-            ctx->recording = 0;
+        if (ngx_http_mock_record_complete(r, ctx)
+            || cl->buf->last_buf)
+        {
             ngx_http_mock_record_done(r, ctx);
             return NGX_OK;
         }
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The body has its Content-Length: the client may have the whole answer
+ * as soon as this buffer goes on, before the last buffer (an empty one)
+ * comes.  Without a Content-Length (chunked, or up to the close) the
+ * last buffer ends it.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_complete(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
+{
+    return ctx->expected >= 0 && (off_t) ctx->size >= ctx->expected;
 }
 
 
@@ -383,6 +490,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     store = mlcf->store;
     writer = store->writer;
 
+    ctx->recording = 0;
     ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
 
     rec = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_record_t));
@@ -476,6 +584,28 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         }
     }
 
+    if (ctx->fallback) {
+        if (store->sessions) {
+            ngx_shmtx_lock(&store->shpool->mutex);
+            index = ngx_http_mock_session_index(store, &ctx->session, 1,
+                                                NULL, NULL);
+            if (index && ngx_http_mock_store_hold(r, index) != NGX_OK) {
+                index = NULL;
+            }
+            ngx_shmtx_unlock(&store->shpool->mutex);
+
+        } else {
+            /* held by the request since it began */
+            index = ctx->index;
+        }
+
+        if (ngx_http_mock_record_replace(r, writer, index, rec) == NGX_OK) {
+            ctx->status = NGX_HTTP_MOCK_RECORDED;
+        }
+
+        return;
+    }
+
     if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log)
         != NGX_OK)
     {
@@ -515,6 +645,226 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
                                        writer->shm_name,
                                        stores[i] == store ? consumed : NULL,
                                        r->connection->log);
+    }
+}
+
+
+/*
+ * Fallback: the fresh answer replaces the latest recording of the same
+ * request, unless it is the same answer.  The file's lock is held from
+ * the second look at the zone to the last index changed, so that two
+ * workers never both add a first recording of one request, and the file
+ * and the zone end up with the same answer.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_replace(ngx_http_request_t *r,
+    ngx_http_mock_writer_t *writer, ngx_http_mock_index_t *index,
+    ngx_http_mock_record_t *rec)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  entry, path;
+    ngx_uint_t                 n;
+    ngx_log_t                 *log;
+    ngx_http_mock_store_t     *store;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    store = mlcf->store;
+    log = r->connection->log;
+
+    /* the answer did not change: nothing is written, nothing waits */
+
+    rc = ngx_http_mock_store_latest(store, index, rec, writer->shm_name,
+                                    r->pool, &n, &path);
+
+    if (rc == NGX_DONE || rc == NGX_ERROR) {
+        return rc == NGX_DONE ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ngx_http_mock_yaml_entry(r->pool, rec, &entry) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_mock_store_latest(store, index, rec, writer->shm_name,
+                                    r->pool, &n, &path);
+
+    if (rc == NGX_DONE || rc == NGX_ERROR) {
+        ngx_http_mock_writer_unlock_file(writer);
+        return rc == NGX_DONE ? NGX_OK : NGX_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        /* not appended when it cannot replace: the file would grow */
+
+        if (ngx_http_mock_writer_replace(writer, n, &entry, rec, log)
+            != NGX_OK)
+        {
+            ngx_http_mock_writer_unlock_file(writer);
+            return NGX_ERROR;
+        }
+
+    } else {
+        /* a request recorded for the first time */
+
+        if (ngx_http_mock_writer_append_entry(writer, &entry, rec, log)
+            != NGX_OK)
+        {
+            ngx_http_mock_writer_unlock_file(writer);
+            return NGX_ERROR;
+        }
+
+        ngx_str_null(&path);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "mock %s interaction %ui of \"%V\"",
+                   path.data ? "replaced" : "recorded", rec->index,
+                   &writer->name);
+
+    rc = ngx_http_mock_record_index(store, index, writer, rec, &path,
+                                    rec->index, log);
+
+    ngx_http_mock_writer_unlock_file(writer);
+
+    return rc;
+}
+
+
+/*
+ * The interaction written goes into the indexes of the stores that play
+ * the cassette: in place of interaction n (on the path "path") or, with
+ * path->data NULL, as one more.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_index(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_str_t *path, ngx_uint_t n,
+    ngx_log_t *log)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              i, nstores;
+    ngx_http_mock_store_t **stores;
+
+    if (store->sessions) {
+        stores = &store;
+        nstores = 1;
+
+    } else {
+        stores = writer->stores.elts;
+        nstores = writer->stores.nelts;
+    }
+
+    rc = NGX_OK;
+
+    for (i = 0; i < nstores; i++) {
+        if (!store->sessions) {
+            /* the store's current index, found under the zone's mutex */
+            index = NULL;
+
+        } else if (index == NULL) {
+            continue;
+        }
+
+        if (path->data) {
+            if (ngx_http_mock_store_replace(stores[i], index, path, n, rec,
+                                            writer->shm_name, log)
+                != NGX_OK)
+            {
+                rc = NGX_ERROR;
+            }
+
+        } else if (ngx_http_mock_store_add(stores[i], index, rec,
+                                           writer->shm_name, NULL, log)
+                   != NGX_OK)
+        {
+            rc = NGX_ERROR;
+        }
+    }
+
+    return rc;
+}
+
+
+/* held until the request ends, when the cleanup lets it go */
+
+static ngx_int_t
+ngx_http_mock_record_pin(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_interaction_t *it)
+{
+    if (!it->freeable) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mock_record_cleanup_add(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_mock_store_pin(it);
+    ctx->pinned = it;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_record_cleanup_add(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_mock_record_cln_t  *held;
+
+    if (ctx->cleanup) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_mock_record_cln_t));
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the context itself: a redirect may forget it, the pool keeps it */
+
+    held = cln->data;
+    held->request = r;
+    held->ctx = ctx;
+
+    cln->handler = ngx_http_mock_record_cleanup;
+    ctx->cleanup = 1;
+
+    return NGX_OK;
+}
+
+
+/* the request ends: what it held goes, what it did not record is told */
+
+static void
+ngx_http_mock_record_cleanup(void *data)
+{
+    ngx_http_mock_record_cln_t  *held = data;
+
+    ngx_http_request_t   *r;
+    ngx_http_mock_ctx_t  *ctx;
+
+    r = held->request;
+    ctx = held->ctx;
+
+    if (ctx->pinned) {
+        ngx_http_mock_store_unpin(ctx->pinned);
+        ctx->pinned = NULL;
+    }
+
+    if (ctx->recording) {
+        ctx->recording = 0;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: \"%V %V\" is not recorded: the response did "
+                      "not complete", &r->method_name, &r->unparsed_uri);
     }
 }
 
@@ -723,7 +1073,7 @@ ngx_http_mock_fallback_status(ngx_http_mock_loc_conf_t *mlcf,
 }
 
 
-/* the upstream failed: answer with a recording instead, if there is one */
+/* the upstream failed: answer with the latest recording, if there is one */
 
 static ngx_int_t
 ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
@@ -743,9 +1093,24 @@ ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
 
     it = ngx_http_mock_replay_forced(r, mlcf, &key);
 
-    if (it == NULL) {
-        it = ngx_http_mock_store_take(mlcf->store, ctx->index, &ctx->session,
-                                      &key, mlcf->match, mlcf->repeats);
+    if (it) {
+        if (ngx_http_mock_record_pin(r, ctx, it) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        /* the latest answer recorded for the request, pinned */
+
+        if (ngx_http_mock_record_cleanup_add(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        it = ngx_http_mock_store_last(mlcf->store, ctx->index, &ctx->session,
+                                      &key);
+
+        if (it && it->freeable) {
+            ctx->pinned = it;
+        }
     }
 
     if (it == NULL) {

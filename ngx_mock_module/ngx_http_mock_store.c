@@ -33,12 +33,10 @@ static void ngx_http_mock_store_free(ngx_slab_pool_t *shpool,
 static void ngx_http_mock_store_release(void *data);
 static size_t ngx_http_mock_store_collect(ngx_http_mock_store_t *store);
 static ngx_int_t ngx_http_mock_store_generation(ngx_http_mock_store_t *store);
-static void ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
+static void ngx_http_mock_store_retire_index(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index);
 static void ngx_http_mock_store_free_room(ngx_slab_pool_t *shpool,
     ngx_http_mock_room_t *room);
-static ngx_int_t ngx_http_mock_store_writable(ngx_cycle_t *cycle,
-    ngx_str_t *dir, ngx_log_t *log);
 static ngx_str_t *ngx_http_mock_session_of(ngx_http_mock_store_t *store,
     ngx_str_t *name, ngx_str_t *session);
 static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
@@ -60,6 +58,31 @@ static void ngx_http_mock_path_append(ngx_http_mock_index_t *index,
     ngx_http_mock_interaction_t *it);
 static ngx_uint_t ngx_http_mock_store_header_type(ngx_str_t *name);
 static ngx_uint_t ngx_http_mock_table_size(ngx_uint_t n);
+static ngx_int_t ngx_http_mock_store_key(ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_http_mock_key_t *key);
+static ngx_int_t ngx_http_mock_store_same(ngx_http_mock_interaction_t *it,
+    ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_store_swap(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_interaction_t *old,
+    ngx_http_mock_interaction_t *prev, ngx_http_mock_interaction_t *it);
+static ngx_int_t ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index, ngx_http_mock_group_t **gp, uint32_t hash,
+    ngx_http_mock_interaction_t *it);
+static ngx_uint_t ngx_http_mock_group_find(ngx_http_mock_group_t *g,
+    ngx_http_mock_interaction_t *it);
+static void ngx_http_mock_group_drop(ngx_http_mock_index_t *index,
+    ngx_http_mock_group_t *g, ngx_http_mock_interaction_t *it);
+static void ngx_http_mock_path_drop(ngx_http_mock_index_t *index,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_interaction_t *prev);
+static ngx_uint_t ngx_http_mock_table_between(ngx_uint_t i, ngx_uint_t k,
+    ngx_uint_t j);
+static void ngx_http_mock_store_retire(ngx_http_mock_shctx_t *sh,
+    ngx_http_mock_interaction_t *it);
+static void ngx_http_mock_store_reclaim(ngx_http_mock_shctx_t *sh,
+    ngx_slab_pool_t *shpool);
+static ngx_int_t ngx_http_mock_cassette_is(ngx_str_t *name,
+    ngx_str_t *cassette);
+static ngx_int_t ngx_http_mock_str_eq(ngx_str_t *a, ngx_str_t *b);
 static void *ngx_http_mock_arena_alloc(ngx_http_mock_arena_t *a, size_t size);
 static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
     ngx_str_t *dst, ngx_str_t *src);
@@ -68,6 +91,13 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 #define ngx_http_mock_aligned(size)  ngx_align(size, sizeof(void *))
 
 #define NGX_HTTP_MOCK_CHUNK          (256 * 1024)
+
+/*
+ * How long a replaced interaction is kept, in milliseconds, before it may
+ * be freed: a worker that found it in the index just before and has not
+ * pinned it yet is between two statements, never this long.
+ */
+#define NGX_HTTP_MOCK_RETIRE_GRACE   1000
 
 
 size_t
@@ -302,9 +332,13 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             }
         }
 
+        /* workers create and append to session cassettes themselves */
+
         if (stores[i]->records
-            && ngx_http_mock_store_writable(mmcf->cycle, &stores[i]->path,
-                                            shm_zone->shm.log)
+            && ngx_http_mock_writer_writable(mmcf->cycle, &stores[i]->path,
+                                             NGX_LOG_EMERG,
+                                             "sessions record into",
+                                             shm_zone->shm.log)
                != NGX_OK)
         {
             return NGX_ERROR;
@@ -318,7 +352,8 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     writers = mmcf->writers.elts;
 
     for (i = 0; i < mmcf->writers.nelts; i++) {
-        if (ngx_http_mock_writer_open(writers[i], shm_zone->shm.log)
+        if (ngx_http_mock_writer_open(writers[i], mmcf->cycle,
+                                      shm_zone->shm.log)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -489,48 +524,6 @@ ngx_http_mock_store_load(ngx_http_mock_store_t *store,
 }
 
 
-/*
- * Workers create and append to session cassettes themselves, as the user
- * they run as: a directory they cannot write to is known now.
- */
-
-static ngx_int_t
-ngx_http_mock_store_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
-    ngx_log_t *log)
-{
-    ngx_core_conf_t  *ccf;
-    ngx_file_info_t   fi;
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
-        || ccf->user == 0)
-    {
-        return NGX_OK;
-    }
-
-    if (ngx_file_info(dir->data, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_file_info_n " \"%V\" failed", dir);
-        return NGX_ERROR;
-    }
-
-    if ((fi.st_uid == ccf->user && (fi.st_mode & S_IWUSR))
-        || (fi.st_gid == ccf->group && (fi.st_mode & S_IWGRP))
-        || (fi.st_mode & S_IWOTH))
-    {
-        return NGX_OK;
-    }
-
-    ngx_log_error(NGX_LOG_EMERG, log, 0,
-                  "mock: sessions record into \"%V\", which user \"%s\" of "
-                  "the worker processes cannot write to",
-                  dir, ccf->username);
-
-    return NGX_ERROR;
-}
-
-
 /* the session of a cassette in a session directory: its file name */
 
 static ngx_str_t *
@@ -550,15 +543,17 @@ ngx_http_mock_session_of(ngx_http_mock_store_t *store, ngx_str_t *name,
 /*
  * Frees an index with all it holds: its block (the loaded interactions,
  * their groups and item lists), the tables, and what recordings added to
- * it: chunks, groups and grown item lists.  Locked.
+ * it: chunks, groups, grown item lists, and the interactions that replaced
+ * others, each in a block of its own.  Locked.
  */
 
 static void
 ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
 {
-    u_char                 *block, *end, *chunk, *next;
-    ngx_uint_t              i;
-    ngx_http_mock_group_t  *g;
+    u_char                       *block, *end, *chunk, *next;
+    ngx_uint_t                    i;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_interaction_t  *it, *next_it;
 
     block = (u_char *) index;
     end = block + index->size;
@@ -584,6 +579,16 @@ ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
     }
 
     if (index->paths) {
+        for (i = 0; i <= index->path_mask; i++) {
+            for (it = index->paths[i].head; it; it = next_it) {
+                next_it = it->next_path;
+
+                if (it->freeable) {
+                    ngx_slab_free_locked(shpool, it);
+                }
+            }
+        }
+
         ngx_slab_free_locked(shpool, index->paths);
     }
 
@@ -764,7 +769,7 @@ ngx_http_mock_store_generation(ngx_http_mock_store_t *store)
 /* a session's index replaced by a reload: freed, or kept while held */
 
 static void
-ngx_http_mock_store_retire(ngx_http_mock_store_t *store,
+ngx_http_mock_store_retire_index(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index)
 {
     if (index->refs == 0) {
@@ -962,7 +967,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
                                                   b[k].index, &b[k].name,
                                                   b[k].count, b[k].end);
                 if (rc == NGX_OK) {
-                    ngx_http_mock_store_retire(stores[i], index);
+                    ngx_http_mock_store_retire_index(stores[i], index);
                 }
 
             } else {
@@ -1718,6 +1723,712 @@ ngx_http_mock_store_path(ngx_http_mock_index_t *index, ngx_str_t *path)
     }
 
     return ngx_http_mock_path_slot(index, path)->head;
+}
+
+
+/*
+ * Fallback recordings keep the latest answer per request.  The recording
+ * of the request like rec that the cassette holds last: NGX_DECLINED if
+ * there is none, NGX_DONE if its answer is the same as rec's (the Date
+ * header aside), else NGX_OK with its number in the cassette and its path
+ * (a copy) in *n and *path.
+ */
+
+ngx_int_t
+ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
+    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_http_mock_key_t           key;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_interaction_t  *it;
+
+    if (index == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_store_key(store, rec, pool, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    g = ngx_http_mock_store_find(index, &key, store->match);
+
+    for (i = g ? g->n : 0; i > 0; i--) {
+        it = g->items[i - 1];
+
+        if (!ngx_http_mock_cassette_is(it->cassette, cassette)) {
+            continue;
+        }
+
+        rc = NGX_DONE;
+
+        if (!ngx_http_mock_store_same(it, rec)) {
+            *n = it->index;
+            path->len = it->key.path.len;
+            path->data = ngx_pnalloc(pool, path->len);
+
+            rc = (path->data == NULL) ? NGX_ERROR : NGX_OK;
+
+            if (path->data) {
+                ngx_memcpy(path->data, it->key.path.data, path->len);
+            }
+        }
+
+        break;
+    }
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    return rc;
+}
+
+
+/* the key of a record as the store indexes it, match headers joined */
+
+static ngx_int_t
+ngx_http_mock_store_key(ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_http_mock_key_t *key)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t        *names, *v;
+    ngx_uint_t        i, j, nh;
+    ngx_table_elt_t  *h;
+
+    *key = rec->key;
+
+    nh = store->match->headers ? store->match->headers->nelts : 0;
+
+    if (nh == 0) {
+        return NGX_OK;
+    }
+
+    key->headers = ngx_pcalloc(pool, nh * sizeof(ngx_str_t));
+    if (key->headers == NULL) {
+        return NGX_ERROR;
+    }
+
+    names = store->match->headers->elts;
+    h = rec->req_headers.elts;
+
+    for (i = 0; i < nh; i++) {
+        len = 0;
+
+        for (j = 0; j < rec->req_headers.nelts; j++) {
+            len += h[j].value.len + 2;
+        }
+
+        v = &key->headers[i];
+
+        v->data = ngx_pnalloc(pool, len);
+        if (v->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = v->data;
+
+        for (j = 0; j < rec->req_headers.nelts; j++) {
+            if (h[j].key.len != names[i].len
+                || ngx_strncasecmp(h[j].key.data, names[i].data,
+                                   names[i].len) != 0)
+            {
+                continue;
+            }
+
+            if (p != v->data) {
+                *p++ = ','; *p++ = ' ';
+            }
+
+            p = ngx_http_mock_cpymem(p, h[j].value.data, h[j].value.len);
+        }
+
+        v->len = p - v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the same answer: status, reason, URL, body and headers but Date */
+
+static ngx_int_t
+ngx_http_mock_store_same(ngx_http_mock_interaction_t *it,
+    ngx_http_mock_record_t *rec)
+{
+    ngx_str_t                reason;
+    ngx_uint_t               i, j;
+    ngx_table_elt_t         *h;
+    ngx_http_mock_header_t  *hh;
+
+    ngx_str_null(&reason);
+
+    if (it->status_line.len > 4) {
+        reason.data = it->status_line.data + 4;
+        reason.len = it->status_line.len - 4;
+    }
+
+    if (it->status != rec->status
+        || !ngx_http_mock_str_eq(&reason, &rec->reason)
+        || !ngx_http_mock_str_eq(&it->uri, &rec->uri)
+        || !ngx_http_mock_str_eq(&it->body, &rec->body))
+    {
+        return 0;
+    }
+
+    h = rec->headers.elts;
+    i = 0;
+    j = 0;
+
+    for ( ;; ) {
+        while (i < it->nheaders
+               && it->headers[i].type == NGX_HTTP_MOCK_HEADER_DATE)
+        {
+            i++;
+        }
+
+        while (j < rec->headers.nelts
+               && h[j].key.len == 4
+               && ngx_strncasecmp(h[j].key.data, (u_char *) "Date", 4) == 0)
+        {
+            j++;
+        }
+
+        if (i == it->nheaders || j == rec->headers.nelts) {
+            return i == it->nheaders && j == rec->headers.nelts;
+        }
+
+        hh = &it->headers[i];
+
+        if (!ngx_http_mock_str_eq(&hh->name, &h[j].key)
+            || !ngx_http_mock_str_eq(&hh->value, &h[j].value))
+        {
+            return 0;
+        }
+
+        i++;
+        j++;
+    }
+}
+
+
+/*
+ * Interaction n of the cassette, recorded on the path "path", becomes rec
+ * in an index of the store (NULL: its current one): in its group's place
+ * and on its path chain, or where rec belongs if the store tells the two
+ * apart.  The new
+ * interaction has a slab block of its own, so that it can be freed when
+ * it is replaced in turn; the one it replaces goes to the retired list if
+ * it has one, and is freed once no request sends it any more.
+ */
+
+ngx_int_t
+ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log)
+{
+    u_char                       *p;
+    size_t                        size;
+    ngx_uint_t                    nh;
+    ngx_slab_pool_t              *shpool;
+    ngx_http_mock_arena_t         a;
+    ngx_http_mock_path_t         *slot;
+    ngx_http_mock_interaction_t  *it, *old, *prev;
+
+    shpool = store->shpool;
+
+    nh = store->match->headers ? store->match->headers->nelts : 0;
+    size = ngx_http_mock_record_size(nh, rec);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (index == NULL) {
+        index = ngx_http_mock_current(store->shared);
+    }
+
+    ngx_http_mock_store_reclaim(store->sh, shpool);
+
+    if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
+        goto nomem;
+    }
+
+    p = ngx_slab_alloc_locked(shpool, size);
+    if (p == NULL) {
+        goto nomem;
+    }
+
+    a.pos = p;
+    a.last = p + size;
+
+    it = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_interaction_t));
+
+    if (it == NULL
+        || ngx_http_mock_store_copy(store, it, cassette, rec, &a) != NGX_OK)
+    {
+        ngx_slab_free_locked(shpool, p);
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "mock: a recorded interaction does not fit the %uz "
+                      "bytes reserved for it", size);
+        return NGX_ERROR;
+    }
+
+    it->freeable = 1;
+
+    /* the interaction replaced, on its path chain */
+
+    prev = NULL;
+    old = NULL;
+
+    if (index->ninteractions) {
+        slot = ngx_http_mock_path_slot(index, path);
+
+        for (old = slot->head; old; prev = old, old = old->next_path) {
+            if (old->index == n
+                && ngx_http_mock_cassette_is(old->cassette, cassette))
+            {
+                break;
+            }
+        }
+    }
+
+    if (ngx_http_mock_store_swap(store, index, old, prev, it) != NGX_OK) {
+        ngx_slab_free_locked(shpool, p);
+        goto nomem;
+    }
+
+    if (old == NULL) {
+        index->ninteractions++;
+
+    } else if (old->freeable) {
+        ngx_http_mock_store_retire(store->sh, old);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+
+nomem:
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "mock: zone is full: the recorded interaction is in the "
+                  "cassette file but is replayed only after a reload");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The new interaction takes the place of old (prev is the one before old
+ * on its path chain): in its group's sequence, or in the group it belongs
+ * to if the store tells the two apart, and on the path chain.  Without
+ * old (the zone was full when it was recorded) it is added.  Locked.
+ */
+
+static ngx_int_t
+ngx_http_mock_store_swap(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_interaction_t *old,
+    ngx_http_mock_interaction_t *prev, ngx_http_mock_interaction_t *it)
+{
+    uint32_t                hash;
+    ngx_uint_t              k;
+    ngx_http_mock_path_t   *slot;
+    ngx_http_mock_group_t  *og, **gp;
+
+    hash = ngx_http_mock_key_hash(&it->key, store->match);
+    gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
+
+    if (old == NULL) {
+        if (ngx_http_mock_group_push(store->shpool, index, gp, hash, it)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_http_mock_path_append(index, it);
+        return NGX_OK;
+    }
+
+    og = *ngx_http_mock_group_slot(index,
+                                   ngx_http_mock_key_hash(&old->key,
+                                                          store->match),
+                                   &old->key, store->match);
+
+    k = og ? ngx_http_mock_group_find(og, old) : 0;
+
+    if (og && og == *gp && k < og->n) {
+        /* the same request: the sequence keeps its order */
+
+        og->items[k] = it;
+
+        if (og->first == old) {
+            og->first = it;
+        }
+
+    } else {
+        if (ngx_http_mock_group_push(store->shpool, index, gp, hash, it)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (og) {
+            ngx_http_mock_group_drop(index, og, old);
+        }
+    }
+
+    if (!ngx_http_mock_str_eq(&old->key.path, &it->key.path)) {
+        ngx_http_mock_path_drop(index, old, prev);
+        ngx_http_mock_path_append(index, it);
+        return NGX_OK;
+    }
+
+    slot = ngx_http_mock_path_slot(index, &old->key.path);
+
+    it->next_path = old->next_path;
+
+    if (prev) {
+        prev->next_path = it;
+
+    } else {
+        slot->head = it;
+    }
+
+    if (slot->tail == old) {
+        slot->tail = it;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The answer that fallback gives: the latest recording of the request,
+ * pinned for the request (ngx_http_mock_store_unpin() lets it go).
+ */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_store_last(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session,
+    ngx_http_mock_key_t *key)
+{
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_interaction_t  *it;
+
+    it = NULL;
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    g = index ? ngx_http_mock_store_find(index, key, store->match) : NULL;
+
+    if (g && g->n) {
+        it = g->items[g->n - 1];
+
+        ngx_http_mock_store_pin(it);
+
+        if (session->len) {
+            ngx_http_mock_session_played(store, session, it);
+        }
+    }
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    return it;
+}
+
+
+/*
+ * A request that sends an interaction which may be replaced holds it: it
+ * is not freed before the request lets it go.
+ */
+
+void
+ngx_http_mock_store_pin(ngx_http_mock_interaction_t *it)
+{
+    if (it->freeable) {
+        (void) ngx_atomic_fetch_add(&it->refs, 1);
+    }
+}
+
+
+void
+ngx_http_mock_store_unpin(ngx_http_mock_interaction_t *it)
+{
+    if (it->freeable) {
+        (void) ngx_atomic_fetch_add(&it->refs, -1);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index, ngx_http_mock_group_t **gp, uint32_t hash,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_uint_t                    cap;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_interaction_t **items;
+
+    g = *gp;
+
+    if (g == NULL) {
+        g = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_mock_group_t));
+        if (g == NULL) {
+            return NGX_ERROR;
+        }
+
+        g->items = ngx_slab_alloc_locked(shpool, 4 * sizeof(void *));
+        if (g->items == NULL) {
+            ngx_slab_free_locked(shpool, g);
+            return NGX_ERROR;
+        }
+
+        g->hash = hash;
+        g->cap = 4;
+        g->first = it;
+
+        *gp = g;
+        index->ngroups++;
+
+    } else if (g->cap == 0 || g->n == g->cap) {
+        cap = 2 * ngx_max(g->n, 2);
+
+        items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
+        if (items == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(items, g->items, g->n * sizeof(void *));
+
+        if (g->cap) {
+            ngx_slab_free_locked(shpool, g->items);
+        }
+
+        g->items = items;
+        g->cap = cap;
+    }
+
+    g->items[g->n++] = it;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_mock_group_find(ngx_http_mock_group_t *g,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < g->n && g->items[k] != it; k++) {
+        /* void */
+    }
+
+    return k;
+}
+
+
+/*
+ * An interaction leaves its group; a group left empty leaves the table,
+ * whose later entries move back (the table is open addressed).  The group
+ * itself is not freed: a request waiting for Redis holds it.
+ */
+
+static void
+ngx_http_mock_group_drop(ngx_http_mock_index_t *index,
+    ngx_http_mock_group_t *g, ngx_http_mock_interaction_t *it)
+{
+    ngx_uint_t  i, j, k;
+
+    k = ngx_http_mock_group_find(g, it);
+
+    if (k == g->n) {
+        return;
+    }
+
+    ngx_memmove(&g->items[k], &g->items[k + 1],
+                (g->n - k - 1) * sizeof(void *));
+    g->n--;
+
+    if (g->n) {
+        if (g->first == it) {
+            g->first = g->items[0];
+        }
+
+        return;
+    }
+
+    for (i = g->hash & index->group_mask;
+         index->groups[i] != g;
+         i = (i + 1) & index->group_mask)
+    {
+        /* void */
+    }
+
+    index->groups[i] = NULL;
+    index->ngroups--;
+
+    for (j = (i + 1) & index->group_mask;
+         index->groups[j];
+         j = (j + 1) & index->group_mask)
+    {
+        k = index->groups[j]->hash & index->group_mask;
+
+        if (!ngx_http_mock_table_between(i, k, j)) {
+            index->groups[i] = index->groups[j];
+            index->groups[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+
+/* the same for a path chain: prev is the interaction before it */
+
+static void
+ngx_http_mock_path_drop(ngx_http_mock_index_t *index,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_interaction_t *prev)
+{
+    ngx_uint_t             i, j, k;
+    ngx_http_mock_path_t  *slot;
+
+    slot = ngx_http_mock_path_slot(index, &it->key.path);
+
+    if (prev) {
+        prev->next_path = it->next_path;
+
+    } else {
+        slot->head = it->next_path;
+    }
+
+    if (slot->tail == it) {
+        slot->tail = prev;
+    }
+
+    if (slot->head) {
+        return;
+    }
+
+    i = slot - index->paths;
+    index->npaths--;
+
+    for (j = (i + 1) & index->path_mask;
+         index->paths[j].head;
+         j = (j + 1) & index->path_mask)
+    {
+        k = ngx_http_mock_path_hash(&index->paths[j].head->key.path)
+            & index->path_mask;
+
+        if (!ngx_http_mock_table_between(i, k, j)) {
+            index->paths[i] = index->paths[j];
+            index->paths[j].head = NULL;
+            index->paths[j].tail = NULL;
+            i = j;
+        }
+    }
+}
+
+
+/* k is in (i, j], going round the table */
+
+static ngx_uint_t
+ngx_http_mock_table_between(ngx_uint_t i, ngx_uint_t k, ngx_uint_t j)
+{
+    if (i <= j) {
+        return i < k && k <= j;
+    }
+
+    return i < k || k <= j;
+}
+
+
+static void
+ngx_http_mock_store_retire(ngx_http_mock_shctx_t *sh,
+    ngx_http_mock_interaction_t *it)
+{
+    it->retired = ngx_current_msec;
+    it->retired_next = NULL;
+
+    if (sh->retired_last) {
+        sh->retired_last->retired_next = it;
+
+    } else {
+        sh->retired = it;
+    }
+
+    sh->retired_last = it;
+}
+
+
+/*
+ * Frees the retired interactions that no request sends and that were
+ * replaced long enough ago; none while a forced answer is pinned, as it
+ * may name one of them.
+ */
+
+static void
+ngx_http_mock_store_reclaim(ngx_http_mock_shctx_t *sh,
+    ngx_slab_pool_t *shpool)
+{
+    ngx_http_mock_interaction_t  *it, *prev, *next;
+
+    if (sh->nforced) {
+        return;
+    }
+
+    prev = NULL;
+
+    for (it = sh->retired; it; it = next) {
+        next = it->retired_next;
+
+        if ((ngx_msec_int_t) (ngx_current_msec - it->retired)
+            < NGX_HTTP_MOCK_RETIRE_GRACE)
+        {
+            break;
+        }
+
+        if (it->refs) {
+            prev = it;
+            continue;
+        }
+
+        if (prev) {
+            prev->retired_next = next;
+
+        } else {
+            sh->retired = next;
+        }
+
+        if (sh->retired_last == it) {
+            sh->retired_last = prev;
+        }
+
+        /* the interaction starts its block */
+        ngx_slab_free_locked(shpool, it);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mock_cassette_is(ngx_str_t *name, ngx_str_t *cassette)
+{
+    return name == cassette || ngx_http_mock_str_eq(name, cassette);
+}
+
+
+static ngx_int_t
+ngx_http_mock_str_eq(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || ngx_memcmp(a->data, b->data, a->len) == 0);
 }
 
 

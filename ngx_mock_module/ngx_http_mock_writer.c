@@ -1,15 +1,18 @@
 
 /*
- * Appending recorded interactions to a cassette file.
+ * Appending recorded interactions to a cassette file, and replacing one.
  *
  * A cassette that is recorded into keeps "interactions" as its last key,
  * a block sequence at column 0, so a new interaction is one more item
  * appended at the end: the file stays valid YAML after every write and
- * is never rewritten per request.  Each item is written at the end kept
+ * is not rewritten to add one.  Each item is written at the end kept
  * in the shared zone, under a lock there that all workers share, and
  * ends with a comment line; a write cut short by a crash leaves an item
  * without it, which the next writer, the loader and the next start cut
- * off.
+ * off.  Replacing an interaction writes the whole file anew to a
+ * temporary file that is renamed over the cassette, so that readers only
+ * ever see the old file or the new one; every worker then reopens the
+ * file before it writes again.
  */
 
 
@@ -22,6 +25,14 @@ static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
 static ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
 static void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
+static void ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer,
+    u_char *tmp, ngx_log_t *log);
+static ngx_int_t ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
+static ngx_uint_t ngx_http_mock_writer_item(u_char *data, size_t len,
+    ngx_uint_t n, size_t *start, size_t *end);
+static u_char *ngx_http_mock_writer_tmp(ngx_http_mock_writer_t *writer,
+    u_char *buf);
 static u_char *ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers,
     ngx_uint_t indent);
 static size_t ngx_http_mock_yaml_headers_len(ngx_array_t *headers);
@@ -91,9 +102,31 @@ ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
 
 
 ngx_int_t
-ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle,
+    ngx_log_t *log)
 {
-    ngx_fd_t  fd;
+    u_char    *slash;
+    ngx_fd_t   fd;
+    ngx_str_t  dir;
+
+    /* a cassette that fallback rewrites is replaced by a file of a worker */
+
+    if (writer->replaces) {
+        slash = writer->name.data + writer->name.len;
+
+        while (slash > writer->name.data && slash[-1] != '/') {
+            slash--;
+        }
+
+        dir.data = writer->name.data;
+        dir.len = (slash > writer->name.data + 1) ? slash - 1 - dir.data : 1;
+
+        /* without it fresh answers are not recorded: a warning, no error */
+
+        (void) ngx_http_mock_writer_writable(cycle, &dir, NGX_LOG_WARN,
+                                             "fallback rewrites its "
+                                             "cassettes in", log);
+    }
 
     if (ngx_test_config) {
         return NGX_OK;
@@ -131,6 +164,60 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_log_t *log)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Workers that create files in a directory (session cassettes, the files
+ * that fallback renames over its cassettes) do it as the user they run
+ * as: a directory they cannot write to is told, at "level", when the
+ * configuration is loaded.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
+    ngx_uint_t level, const char *what, ngx_log_t *log)
+{
+    u_char           *name;
+    ngx_core_conf_t  *ccf;
+    ngx_file_info_t   fi;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
+        || ccf->user == 0)
+    {
+        return NGX_OK;
+    }
+
+    name = ngx_pnalloc(cycle->pool, dir->len + 1);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(name, dir->data, dir->len);
+    name[dir->len] = '\0';
+
+    if (ngx_file_info(name, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_file_info_n " \"%V\" failed", dir);
+        return NGX_ERROR;
+    }
+
+    if ((fi.st_uid == ccf->user
+         && (fi.st_mode & (S_IWUSR|S_IXUSR)) == (S_IWUSR|S_IXUSR))
+        || (fi.st_gid == ccf->group
+            && (fi.st_mode & (S_IWGRP|S_IXGRP)) == (S_IWGRP|S_IXGRP))
+        || (fi.st_mode & (S_IWOTH|S_IXOTH)) == (S_IWOTH|S_IXOTH))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(level, log, 0,
+                  "mock: %s \"%V\", which user \"%s\" of the worker "
+                  "processes cannot write to", what, dir, ccf->username);
+
+    return NGX_ERROR;
 }
 
 
@@ -236,35 +323,99 @@ ngx_int_t
 ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log)
 {
-    off_t                  end;
-    ngx_err_t              err;
-    ngx_str_t              entry;
-    ngx_http_mock_file_t  *file;
-
-    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
+    ngx_int_t  rc;
+    ngx_str_t  entry;
 
     if (ngx_http_mock_yaml_entry(pool, rec, &entry) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    file = writer->file;
-
-    if (ngx_http_mock_writer_lock(&file->lock)) {
-        if (ftruncate(writer->fd, file->end) == -1) {
-            err = ngx_errno;
-            ngx_http_mock_writer_unlock(&file->lock);
-
-            ngx_log_error(NGX_LOG_ALERT, log, err,
-                          "mock: ftruncate() \"%V\" failed", &writer->name);
-            return NGX_ERROR;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "mock: cut what a worker that died while recording "
-                      "left after byte %O of cassette \"%V\"", file->end,
-                      &writer->name);
+    if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
+        return NGX_ERROR;
     }
 
+    rc = ngx_http_mock_writer_append_entry(writer, &entry, rec, log);
+
+    ngx_http_mock_writer_unlock_file(writer);
+
+    return rc;
+}
+
+
+/*
+ * Takes the file's lock.  What a worker that died holding it left is
+ * put right: a rename it had made is taken into account, a partial
+ * interaction it wrote is cut off.  The file is reopened if another
+ * worker has renamed a new one over it since this worker last wrote.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    ngx_err_t              err;
+    ngx_uint_t             taken;
+    ngx_http_mock_file_t  *file;
+    u_char                 tmp[NGX_MAX_PATH];
+
+    file = writer->file;
+
+    taken = ngx_http_mock_writer_lock(&file->lock);
+
+    if (taken && file->renaming) {
+        ngx_http_mock_writer_renamed(writer,
+                                     ngx_http_mock_writer_tmp(writer, tmp),
+                                     log);
+    }
+
+    if (writer->generation != file->generation
+        && ngx_http_mock_writer_reopen(writer, log) != NGX_OK)
+    {
+        ngx_http_mock_writer_unlock(&file->lock);
+        return NGX_ERROR;
+    }
+
+    if (!taken) {
+        return NGX_OK;
+    }
+
+    if (ftruncate(writer->fd, file->end) == -1) {
+        err = ngx_errno;
+        ngx_http_mock_writer_unlock(&file->lock);
+
+        ngx_log_error(NGX_LOG_ALERT, log, err,
+                      "mock: ftruncate() \"%V\" failed", &writer->name);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "mock: cut what a worker that died while recording "
+                  "left after byte %O of cassette \"%V\"", file->end,
+                  &writer->name);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer)
+{
+    ngx_http_mock_writer_unlock(&writer->file->lock);
+}
+
+
+/* the file's lock is held */
+
+ngx_int_t
+ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log)
+{
+    off_t                  end;
+    ngx_err_t              err;
+    ngx_http_mock_file_t  *file;
+
+    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
+
+    file = writer->file;
     end = file->end;
 
     if (end == 0) {
@@ -277,16 +428,14 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
         end = sizeof(head) - 1;
     }
 
-    if (ngx_http_mock_write_at(writer->fd, entry.data, entry.len, end)
+    if (ngx_http_mock_write_at(writer->fd, entry->data, entry->len, end)
         != NGX_OK)
     {
         goto failed;
     }
 
-    file->end = end + entry.len;
+    file->end = end + entry->len;
     rec->index = file->count++;
-
-    ngx_http_mock_writer_unlock(&file->lock);
 
     return NGX_OK;
 
@@ -301,12 +450,288 @@ failed:
                       "mock: ftruncate() \"%V\" failed", &writer->name);
     }
 
-    ngx_http_mock_writer_unlock(&file->lock);
-
     ngx_log_error(NGX_LOG_ERR, log, err,
                   "mock: cannot record into cassette \"%V\"", &writer->name);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * Interaction n of the file becomes the entry; the file's lock is held.
+ * The file is copied with the entry in place of the old one to a
+ * temporary file, which is renamed over the cassette.  The zone notes the rename
+ * before it is made, so a worker that takes the lock over from one that
+ * died in between knows which file it finds.  NGX_DECLINED: the file is
+ * as it was, and an error says why (once a minute).
+ */
+
+ngx_int_t
+ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
+    ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log)
+{
+    off_t                  len;
+    size_t                 start, end;
+    u_char                *data;
+    ssize_t                got;
+    ngx_fd_t               fd;
+    ngx_err_t              err;
+    ngx_file_info_t        fi;
+    const char            *why;
+    ngx_http_mock_file_t  *file;
+    u_char                 tmp[NGX_MAX_PATH];
+
+    file = writer->file;
+    len = file->end;
+
+    data = ngx_alloc(len + 1, log);
+    if (data == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_mock_writer_tmp(writer, tmp);
+
+    /* the file written to is the one of that name: renames hold the lock */
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        why = "it cannot be read back";
+        goto failed;
+    }
+
+    got = pread(fd, data, len, 0);
+    err = ngx_errno;
+
+    (void) ngx_close_file(fd);
+
+    if (got != len) {
+        ngx_set_errno(err);
+        why = "it cannot be read back";
+        goto failed;
+    }
+
+    if (ngx_http_mock_writer_item(data, len, n, &start, &end) != file->count
+        || n >= file->count)
+    {
+        ngx_set_errno(0);
+        why = "its interactions cannot be told apart in the file";
+        goto failed;
+    }
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE) {
+        why = "the file to rename over it cannot be created";
+        goto failed;
+    }
+
+    if (ngx_http_mock_write_at(fd, data, start, 0) != NGX_OK
+        || ngx_http_mock_write_at(fd, entry->data, entry->len, start)
+           != NGX_OK
+        || ngx_http_mock_write_at(fd, data + end, len - end,
+                                  start + entry->len)
+           != NGX_OK
+        || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
+    {
+        why = "the file to rename over it cannot be written";
+        goto removed;
+    }
+
+    file->next_end = len - (end - start) + entry->len;
+    file->next_ino = fi.st_ino;
+    ngx_memory_barrier();
+    file->renaming = 1;
+
+    if (ngx_rename_file(tmp, writer->name.data) == NGX_FILE_ERROR) {
+        file->renaming = 0;
+        why = "the file cannot be renamed over it";
+        goto removed;
+    }
+
+    file->end = file->next_end;
+    file->generation++;
+    ngx_memory_barrier();
+    file->renaming = 0;
+
+    /* the new file is the cassette: it is written from here on */
+
+    if (dup2(fd, writer->fd) != -1) {
+        writer->generation = file->generation;
+    }
+
+    (void) ngx_close_file(fd);
+    ngx_free(data);
+
+    rec->index = n;
+
+    return NGX_OK;
+
+removed:
+
+    err = ngx_errno;
+    (void) ngx_close_file(fd);
+    (void) ngx_delete_file(tmp);
+    ngx_set_errno(err);
+
+failed:
+
+    err = ngx_errno;
+    ngx_free(data);
+
+    if (ngx_time() - writer->logged >= 60) {
+        writer->logged = ngx_time();
+
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      "mock: the new answer for interaction %ui of cassette "
+                      "\"%V\" is not recorded: %s (\"%s\")", n,
+                      &writer->name, why, tmp);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* a worker died holding the lock while it replaced an interaction */
+
+static void
+ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer, u_char *tmp,
+    ngx_log_t *log)
+{
+    ngx_file_info_t        fi;
+    ngx_http_mock_file_t  *file;
+
+    file = writer->file;
+
+    if (ngx_file_info(writer->name.data, &fi) != NGX_FILE_ERROR
+        && (ngx_uint_t) fi.st_ino == file->next_ino)
+    {
+        file->end = file->next_end;
+        file->generation++;
+
+    } else {
+        (void) ngx_delete_file(tmp);
+    }
+
+    ngx_memory_barrier();
+    file->renaming = 0;
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "mock: a worker died while it replaced an interaction of "
+                  "cassette \"%V\"; the file is %s", &writer->name,
+                  file->end == file->next_end ? "the new one" : "unchanged");
+}
+
+
+/* the cassette that another worker renamed into place, on the same fd */
+
+static ngx_int_t
+ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    ngx_fd_t  fd;
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be opened again for "
+                      "recording", &writer->name);
+        return NGX_ERROR;
+    }
+
+    /* the descriptor keeps its number, which the cycle's cleanup closes */
+
+    if (dup2(fd, writer->fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: dup2() on cassette \"%V\" failed",
+                      &writer->name);
+        (void) ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    (void) ngx_close_file(fd);
+
+    writer->generation = writer->file->generation;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Finds interaction n among the entries of the block sequence that
+ * follows "interactions:" at column 0: each starts with "-" at column 0,
+ * and runs up to the next one or the end.  Returns how many entries there
+ * are.
+ */
+
+static ngx_uint_t
+ngx_http_mock_writer_item(u_char *data, size_t len, ngx_uint_t n,
+    size_t *start, size_t *end)
+{
+    u_char      *p, *last;
+    ngx_uint_t   count, k, seq;
+
+    static ngx_str_t  keys[] = {
+        ngx_string("interactions:"),
+        ngx_string("\"interactions\":"),
+        ngx_string("'interactions':")
+    };
+
+    last = data + len;
+    count = 0;
+    seq = 0;
+    *start = len;
+    *end = len;
+
+    for (p = data; p < last; p++) {
+
+        /* p starts a line */
+
+        if (!seq) {
+            for (k = 0; k < sizeof(keys) / sizeof(ngx_str_t); k++) {
+                if ((size_t) (last - p) >= keys[k].len
+                    && ngx_strncmp(p, keys[k].data, keys[k].len) == 0)
+                {
+                    seq = 1;
+                }
+            }
+
+        } else if (*p == '-'
+                   && (p + 1 == last || p[1] == ' ' || p[1] == '\n'
+                       || p[1] == '\r'))
+        {
+            if (count == n) {
+                *start = p - data;
+
+            } else if (count == n + 1) {
+                *end = p - data;
+            }
+
+            count++;
+        }
+
+        p = ngx_strlchr(p, last, '\n');
+        if (p == NULL) {
+            break;
+        }
+    }
+
+    return count;
+}
+
+
+/* "<cassette>.tmp": one at a time, under the file's lock */
+
+static u_char *
+ngx_http_mock_writer_tmp(ngx_http_mock_writer_t *writer, u_char *buf)
+{
+    u_char  *p;
+
+    p = ngx_snprintf(buf, NGX_MAX_PATH - 1, "%V.tmp", &writer->name);
+    *p = '\0';
+
+    return buf;
 }
 
 

@@ -17,10 +17,14 @@
 #   (a) Two workers record a burst of concurrent requests with ~20 KB
 #       response bodies while the workers are killed with SIGKILL a few
 #       times (the master starts new ones).  Afterwards every complete
-#       item is intact (its body is the one for its own uri), none is
-#       recorded twice, nothing incomplete sits in the middle of the
-#       file, the valid part loads in PyYAML, "nginx -t" passes, and a
-#       new start in record mode leaves a file that PyYAML loads whole.
+#       item is intact (its body is the one for its own uri), no exchange
+#       is recorded twice (each proxied request has an id of its own; a
+#       path may be recorded twice, as an answer is recorded before the
+#       client has all of it, and a client that lost it to a kill and
+#       asked again made a second exchange), nothing incomplete sits in
+#       the middle of the file, the valid part loads in PyYAML, "nginx
+#       -t" passes, and a new start in record mode leaves a file that
+#       PyYAML loads whole.
 #       Whether a kill lands inside a write() is luck, so both outcomes
 #       are checked; (b) and (c) make sure of a torn tail.
 #   (b) Two recorded items and half of a third written by hand: "nginx
@@ -143,11 +147,10 @@ $nginx->fresh_root('conf', 'logs', 'html', 'clients');
     my $torn = @items && !complete($items[-1]) ? pop @items : undef;
     my $valid = length($text) - length($torn // '');
 
-    my (@broken, %recorded);
+    my @broken;
     my $offset = length $head;
     for my $i (0 .. $#items) {
         my ($path, $why) = check_item($items[$i], $upstream, \&want);
-        $recorded{$path}++ if defined $path;
         push @broken, "item $i (bytes $offset to "
                       . ($offset + length($items[$i])) . "): $why" if $why;
         $offset += length $items[$i];
@@ -156,8 +159,13 @@ $nginx->fresh_root('conf', 'logs', 'html', 'clients');
     is(scalar(@broken), 0, 'every complete item is intact, nothing '
        . 'incomplete before the last item')
         or diag(join "\n", @broken[0 .. ($#broken < 9 ? $#broken : 9)]);
-    my @dup = grep { $recorded{$_} > 1 } sort keys %recorded;
-    is(scalar(@dup), 0, 'no path recorded twice')
+    my @ids = map { /^      "X-Exchange":\n      - "(\w+)"$/m } @items;
+    my %exchanges;
+    $exchanges{$_}++ for @ids;
+    my @dup = grep { $exchanges{$_} > 1 } sort keys %exchanges;
+    is(scalar(@ids), scalar(@items), 'each recorded interaction has the '
+       . 'id of its exchange');
+    is(scalar(@dup), 0, 'no exchange recorded twice')
         or diag("twice: @dup[0 .. ($#dup < 9 ? $#dup : 9)]");
 
     if (defined $torn) {
@@ -417,6 +425,7 @@ http {
             mock_upstream http://127.0.0.1:$port/backend/;
             mock_replay $arg{cassette};
             mock_mode $arg{mode};
+            proxy_set_header X-Exchange \$request_id;
         }
     }
 }

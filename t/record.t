@@ -506,3 +506,101 @@ qr{mock: cassette "\S+/html/missing\.yaml" cannot be read in \S+nginx\.conf:\d+}
 --- must_die
 --- error_log eval
 qr{invalid status "200", expected a code from 400 to 599}
+
+
+
+=== TEST 19: fallback replaces the recording of a request with its latest answer
+--- config
+    location /svc/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_replay html/latest.yaml;
+        mock_mode fallback;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        add_header X-Mock-Status $mock_status always;
+    }
+    location /flaky/ {
+        if ($http_x_fail) {
+            return 503 "down\n";
+        }
+        return 200 "version $http_x_version\n";
+    }
+    location = /cassette {
+        default_type text/plain;
+        alias html/latest.yaml;
+    }
+--- request eval
+["GET /svc/a", "GET /svc/a", "GET /svc/a", "GET /svc/a", "GET /svc/a", "GET /cassette"]
+--- more_headers eval
+["X-Version: 1\r\n", "X-Version: 2\r\n", "X-Version: 2\r\n", "X-Fail: 1\r\n", "X-Fail: 1\r\n", ""]
+--- response_body_like eval
+["^version 1\$", "^version 2\$", "^version 2\$", "^version 2\$", "^version 2\$",
+ qr{\A\# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!^- ).)*string: "version 2\\n"(?:(?!^- ).)*\z}sm]
+--- response_headers eval
+["!X-Mock-Status", "!X-Mock-Status", "!X-Mock-Status",
+ "X-Mock-Status: fallback", "X-Mock-Status: fallback", ""]
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: in a session directory, each session keeps the latest answer per request
+--- config
+    location /svc/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_replay html/sessions;
+        mock_session $http_x_test_id;
+        mock_mode fallback;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+    }
+    location /flaky/ {
+        if ($http_x_fail) {
+            return 503 "down\n";
+        }
+        return 200 "version $http_x_version\n";
+    }
+    location = /cassette {
+        default_type text/plain;
+        alias html/sessions/s1.yaml;
+    }
+--- user_files
+>>> sessions/.keep
+--- request eval
+["GET /svc/a", "GET /svc/a", "GET /svc/a", "GET /svc/a", "GET /svc/a", "GET /cassette"]
+--- more_headers eval
+["X-Test-Id: s1\r\nX-Version: 1\r\n", "X-Test-Id: s2\r\nX-Version: 7\r\n",
+ "X-Test-Id: s1\r\nX-Version: 2\r\n", "X-Test-Id: s1\r\nX-Fail: 1\r\n",
+ "X-Test-Id: s2\r\nX-Fail: 1\r\n", ""]
+--- response_body_like eval
+["^version 1\$", "^version 7\$", "^version 2\$", "^version 2\$", "^version 7\$",
+ qr{\A\# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!^- ).)*string: "version 2\\n"(?:(?!^- ).)*\z}sm]
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: a replay location that tells requests apart finer follows the replacement
+--- config
+    location /svc/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_replay html/shared-fb.yaml;
+        mock_mode fallback;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_match method;
+    }
+    location /play/ {
+        mock_replay html/shared-fb.yaml;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/flaky/;
+        mock_repeats on;
+    }
+    location /flaky/ {
+        return 200 "live $uri $args\n";
+    }
+--- request eval
+["GET /svc/a?x=1", "GET /play/a?x=1", "GET /svc/a?x=2", "GET /play/a?x=1",
+ "GET /play/a?x=2", "GET /svc/b", "GET /play/a?x=2", "GET /play/b"]
+--- response_body_like eval
+["^live /flaky/a x=1\$", "^live /flaky/a x=1\$", "^live /flaky/a x=2\$",
+ "no recorded interaction matches", "^live /flaky/a x=2\$",
+ "^live /flaky/b \$", "no recorded interaction matches", "^live /flaky/b \$"]
+--- error_code eval
+[200, 200, 200, 404, 200, 200, 404, 200]
