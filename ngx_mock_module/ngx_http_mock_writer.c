@@ -19,6 +19,28 @@
 #include "ngx_http_mock_module.h"
 
 
+/*
+ * Whether one of 8 bytes needs more than a copy in a double-quoted
+ * scalar: below 0x20, above 0x7e, a quote or a backslash.  The lowest
+ * flag set is the first such byte: carries and borrows only go up.
+ */
+#define NGX_HTTP_MOCK_ONES   0x0101010101010101ULL
+#define NGX_HTTP_MOCK_HIGHS  0x8080808080808080ULL
+
+#define ngx_http_mock_yaml_zero8(x)                                          \
+    (((x) - NGX_HTTP_MOCK_ONES) & ~(x))
+
+#define ngx_http_mock_yaml_special8(x)                                       \
+    (((((x) - 0x20 * NGX_HTTP_MOCK_ONES) & ~(x))                             \
+      | (((x) + NGX_HTTP_MOCK_ONES) | (x))                                   \
+      | ngx_http_mock_yaml_zero8((x) ^ ('"' * NGX_HTTP_MOCK_ONES))           \
+      | ngx_http_mock_yaml_zero8((x) ^ ('\\' * NGX_HTTP_MOCK_ONES)))         \
+     & NGX_HTTP_MOCK_HIGHS)
+
+#define ngx_http_mock_yaml_plain(c)                                          \
+    ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+
+
 static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
@@ -38,10 +60,10 @@ static u_char *ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers,
 static size_t ngx_http_mock_yaml_headers_len(ngx_array_t *headers);
 static u_char *ngx_http_mock_yaml_body(u_char *p, ngx_str_t *body);
 static size_t ngx_http_mock_yaml_body_len(ngx_str_t *body);
-static u_char *ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s);
+static u_char *ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s,
+    ngx_uint_t text);
 static size_t ngx_http_mock_yaml_quote_len(ngx_str_t *s);
 static ngx_int_t ngx_http_mock_yaml_printable(uint32_t c);
-static ngx_int_t ngx_http_mock_yaml_text(ngx_str_t *s);
 
 
 /* in the master, before the workers start: the file is made appendable */
@@ -848,18 +870,27 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
     p = ngx_http_mock_cpymem(p, "\n    headers:", 13);
     p = ngx_http_mock_yaml_headers(p, &rec->req_headers, 6);
     p = ngx_http_mock_cpymem(p, "\n    method: ", 13);
-    p = ngx_http_mock_yaml_quote(p, &rec->key.method);
+    p = ngx_http_mock_yaml_quote(p, &rec->key.method, 0);
     p = ngx_http_mock_cpymem(p, "\n    uri: ", 10);
-    p = ngx_http_mock_yaml_quote(p, &rec->uri);
+    p = ngx_http_mock_yaml_quote(p, &rec->uri, 0);
     p = ngx_http_mock_cpymem(p, "\n  response:\n    body:\n      string: ", 37);
     p = ngx_http_mock_yaml_body(p, &rec->body);
     p = ngx_http_mock_cpymem(p, "\n    headers:", 13);
     p = ngx_http_mock_yaml_headers(p, &rec->headers, 6);
-    p = ngx_sprintf(p, "\n    status:\n      code: %03ui\n      message: ",
-                    rec->status);
-    p = ngx_http_mock_yaml_quote(p, &rec->reason);
-    p = ngx_sprintf(p, "\n" NGX_HTTP_MOCK_RECORDED_MARK "%V\n",
-                    &ngx_cached_http_log_iso8601);
+    p = ngx_http_mock_cpymem(p, "\n    status:\n      code: ", 25);
+
+    /* a status is 3 digits: the cassette loader takes 200 to 999 */
+    *p++ = (u_char) ('0' + rec->status / 100 % 10);
+    *p++ = (u_char) ('0' + rec->status / 10 % 10);
+    *p++ = (u_char) ('0' + rec->status % 10);
+
+    p = ngx_http_mock_cpymem(p, "\n      message: ", 16);
+    p = ngx_http_mock_yaml_quote(p, &rec->reason, 0);
+    p = ngx_http_mock_cpymem(p, "\n" NGX_HTTP_MOCK_RECORDED_MARK,
+                             sizeof("\n" NGX_HTTP_MOCK_RECORDED_MARK) - 1);
+    p = ngx_cpymem(p, ngx_cached_http_log_iso8601.data,
+                   ngx_cached_http_log_iso8601.len);
+    *p++ = '\n';
 
     out->len = p - out->data;
 
@@ -925,7 +956,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
 
         *p++ = '\n';
         p = ngx_http_mock_cpymem(p, "            ", indent);
-        p = ngx_http_mock_yaml_quote(p, &h[i].key);
+        p = ngx_http_mock_yaml_quote(p, &h[i].key, 0);
         *p++ = ':';
 
         for (j = i; j < headers->nelts; j++) {
@@ -939,7 +970,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
             *p++ = '\n';
             p = ngx_http_mock_cpymem(p, "            ", indent);
             *p++ = '-'; *p++ = ' ';
-            p = ngx_http_mock_yaml_quote(p, &h[j].value);
+            p = ngx_http_mock_yaml_quote(p, &h[j].value, 0);
         }
     }
 
@@ -952,21 +983,21 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
 static size_t
 ngx_http_mock_yaml_body_len(ngx_str_t *body)
 {
-    if (ngx_http_mock_yaml_text(body)) {
-        return ngx_http_mock_yaml_quote_len(body);
-    }
-
-    return sizeof("!!binary \"\"") - 1 + ngx_base64_encoded_length(body->len);
+    return ngx_max(ngx_http_mock_yaml_quote_len(body),
+                   sizeof("!!binary \"\"") - 1
+                   + ngx_base64_encoded_length(body->len));
 }
 
 
 static u_char *
 ngx_http_mock_yaml_body(u_char *p, ngx_str_t *body)
 {
-    ngx_str_t  b64;
+    u_char     *q;
+    ngx_str_t   b64;
 
-    if (ngx_http_mock_yaml_text(body)) {
-        return ngx_http_mock_yaml_quote(p, body);
+    q = ngx_http_mock_yaml_quote(p, body, 1);
+    if (q) {
+        return q;
     }
 
     p = ngx_http_mock_cpymem(p, "!!binary \"", 10);
@@ -993,51 +1024,6 @@ ngx_http_mock_yaml_printable(uint32_t c)
 }
 
 
-/* valid UTF-8 without control characters other than white space */
-
-static ngx_int_t
-ngx_http_mock_yaml_text(ngx_str_t *s)
-{
-    u_char    *p, *last;
-    uint32_t   c;
-
-    p = s->data;
-    last = s->data + s->len;
-
-    while (p < last) {
-
-        /* most bodies are printable ASCII */
-
-        while (p < last && *p >= 0x20 && *p < 0x7f) {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        if (*p < 0x80) {
-            if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-                || *p == 0x7f)
-            {
-                return 0;
-            }
-
-            p++;
-            continue;
-        }
-
-        c = ngx_utf8_decode(&p, last - p);
-
-        if (!ngx_http_mock_yaml_printable(c) || c == 0x85) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 static size_t
 ngx_http_mock_yaml_quote_len(ngx_str_t *s)
 {
@@ -1050,39 +1036,61 @@ ngx_http_mock_yaml_quote_len(ngx_str_t *s)
  * A double-quoted scalar.  Quote, backslash, control characters and the
  * line breaks that YAML would fold are escaped; a byte that is not part
  * of valid UTF-8 becomes \xNN, the character of that number.
+ *
+ * With "text", only text is written: valid UTF-8 without control
+ * characters other than white space.  Anything else gives NULL, and the
+ * caller writes !!binary instead; the string is scanned once either way.
  */
 
 static u_char *
-ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s)
+ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s, ngx_uint_t text)
 {
     u_char    *q, *next, *last;
+    size_t     n;
     uint32_t   c;
+    uint64_t   x, m;
 
     static u_char  hex[] = "0123456789abcdef";
 
     *p++ = '"';
 
+    q = s->data;
     last = s->data + s->len;
 
-    for (q = s->data; q < last; q++) {
+    for ( ;; ) {
 
-        /* a run of characters that need no escape, copied at once */
+        /*
+         * Most bytes need no escape: they are copied 8 at a time, each
+         * word whole, as the room for the worst case allows.
+         */
 
-        for (next = q;
-             next < last && *next >= 0x20 && *next < 0x7f
-             && *next != '"' && *next != '\\';
-             next++)
-        {
-            /* void */
-        }
+        while (last - q >= 8) {
+            ngx_memcpy(&x, q, 8);
+            ngx_memcpy(p, &x, 8);
 
-        if (next > q) {
-            p = ngx_cpymem(p, q, next - q);
-            q = next;
+            m = ngx_http_mock_yaml_special8(x);
 
-            if (q == last) {
+            if (m) {
+#if (NGX_HAVE_LITTLE_ENDIAN && defined __GNUC__)
+                n = __builtin_ctzll(m) >> 3;
+#else
+                n = 0;
+#endif
+                p += n;
+                q += n;
                 break;
             }
+
+            p += 8;
+            q += 8;
+        }
+
+        while (q < last && ngx_http_mock_yaml_plain(*q)) {
+            *p++ = *q++;
+        }
+
+        if (q == last) {
+            break;
         }
 
         switch (*q) {
@@ -1090,24 +1098,22 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s)
         case '"':
         case '\\':
             *p++ = '\\';
-            *p++ = *q;
+            *p++ = *q++;
             continue;
 
         case '\n':
             *p++ = '\\'; *p++ = 'n';
+            q++;
             continue;
 
         case '\r':
             *p++ = '\\'; *p++ = 'r';
+            q++;
             continue;
 
         case '\t':
             *p++ = '\\'; *p++ = 't';
-            continue;
-        }
-
-        if (*q >= 0x20 && *q < 0x7f) {
-            *p++ = *q;
+            q++;
             continue;
         }
 
@@ -1115,26 +1121,37 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s)
             next = q;
             c = ngx_utf8_decode(&next, last - q);
 
+            if (ngx_http_mock_yaml_printable(c) && c != 0x85) {
+                p = ngx_cpymem(p, q, next - q);
+                q = next;
+                continue;
+            }
+
+            if (text) {
+                return NULL;
+            }
+
             if (c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff)) {
 
-                if (ngx_http_mock_yaml_printable(c) && c != 0x85) {
-                    p = ngx_http_mock_cpymem(p, q, next - q);
-
-                } else if (c <= 0xffff) {
+                if (c <= 0xffff) {
                     p = ngx_sprintf(p, "\\u%04xD", c);
 
                 } else {
                     p = ngx_sprintf(p, "\\U%08xD", c);
                 }
 
-                q = next - 1;
+                q = next;
                 continue;
             }
+
+        } else if (text) {
+            return NULL;
         }
 
         *p++ = '\\'; *p++ = 'x';
         *p++ = hex[*q >> 4];
         *p++ = hex[*q & 0xf];
+        q++;
     }
 
     *p++ = '"';
