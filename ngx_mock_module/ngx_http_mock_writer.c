@@ -40,6 +40,14 @@
 #define ngx_http_mock_yaml_plain(c)                                          \
     ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
 
+/* header names, compared without case; the first byte tells most apart */
+#define ngx_http_mock_yaml_same_name(a, b)                                   \
+    ((a)->key.len == (b)->key.len                                            \
+     && ((a)->key.len == 0                                                   \
+         || (ngx_tolower((a)->key.data[0]) == ngx_tolower((b)->key.data[0])  \
+             && ngx_strncasecmp((a)->key.data, (b)->key.data, (a)->key.len)  \
+                == 0)))
+
 
 static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
@@ -941,10 +949,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
     for (i = 0; i < headers->nelts; i++) {
 
         for (j = 0; j < i; j++) {
-            if (h[j].key.len == h[i].key.len
-                && ngx_strncasecmp(h[j].key.data, h[i].key.data,
-                                   h[i].key.len) == 0)
-            {
+            if (ngx_http_mock_yaml_same_name(&h[j], &h[i])) {
                 break;
             }
         }
@@ -960,10 +965,7 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
         *p++ = ':';
 
         for (j = i; j < headers->nelts; j++) {
-            if (h[j].key.len != h[i].key.len
-                || ngx_strncasecmp(h[j].key.data, h[i].key.data,
-                                   h[i].key.len) != 0)
-            {
+            if (j > i && !ngx_http_mock_yaml_same_name(&h[j], &h[i])) {
                 continue;
             }
 
