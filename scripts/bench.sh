@@ -40,6 +40,16 @@
 # lines) are checked against the 200 responses wrk counted, and the file is
 # loaded back for replay with "nginx -t".
 #
+# Both cases send the same requests through the same upstream, and every
+# process shares the machine's CPUs: nginx's two workers (the gateway and
+# the upstream server in each), wrk's two threads, and whatever else
+# runs.  So each window also reports the CPU time per response of nginx
+# and of wrk (from /proc), and the share of the machine's CPU time that
+# other processes took.  The ratio of the CPU times (proxy_pass over
+# recording, nginx plus wrk) is what the req/s ratio is when only they use
+# the CPUs.  A median window where other processes took over 10% of the
+# machine is flagged: its req/s figures tell little.
+#
 # Sequence counters.  Without "mock_repeats on", identical requests get the
 # recorded interactions one after another, counted per test session
 # (mock_session) in the shared zone or, with mock_redis, in Redis.  Two
@@ -239,6 +249,8 @@ redis_port=${BENCH_REDIS_PORT:-$free5}
     || die "BENCH_PORT, BENCH_UPSTREAM_PORT and BENCH_REDIS_PORT must differ" \
            "from each other and from $zport and $rport"
 
+clock_ticks=$(getconf CLK_TCK)
+
 # median of the numbers on stdin
 median() {
     sort -g | awk '{ v[NR] = $1 }
@@ -291,6 +303,40 @@ parse_wrk() {
 # responses wrk counted ("N requests in ...")
 wrk_responses() {
     awk '/ requests in / { print $1 }' "$1"
+}
+
+# CPU time in clock ticks, as /proc counts it: "NGINX WRK BUSY ALL", of
+# the worker processes of the nginx whose pid file is $1 (default: the
+# main one), of the children this shell has waited for (wrk), and of the
+# whole machine (all its CPUs: busy, and busy plus idle)
+cpu_ticks() {
+    local master pid workers=0
+
+    master=$(cat "${1:-$pidfile}")
+    for pid in $(ps -o pid= --ppid "$master"); do
+        workers=$((workers + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" \
+                                   2> /dev/null || echo 0)))
+    done
+    echo "$workers $(awk '{ print $16 + $17 }' "/proc/$$/stat")" \
+         "$(awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9
+                               print busy, busy + $5 + $6 }' /proc/stat)"
+}
+
+# "NGINX_US WRK_US OTHERS_PCT" between two cpu_ticks outputs $1 and $2
+# for $3 responses: CPU microseconds per response of nginx and of wrk,
+# and the % of the machine's CPU time that every other process used
+cpu_per_response() {
+    awk -v a="$1" -v b="$2" -v n="$3" -v hz="$clock_ticks" 'BEGIN {
+        split(a, x); split(b, y)
+        nginx = y[1] - x[1]; wrk = y[2] - x[2]
+        busy = y[3] - x[3]; all = y[4] - x[4]
+        others = busy - nginx - wrk
+        if (others < 0) others = 0
+        if (n < 1) n = 1
+        if (all < 1) all = 1
+        printf "%.2f %.2f %.1f\n", nginx / hz * 1e6 / n, wrk / hz * 1e6 / n,
+               others / all * 100
+    }'
 }
 
 # the ratio of cases $1 and $2 within each round, where the two runs are
@@ -1083,7 +1129,8 @@ if want record; then
 
     # one line per window:
     #   window proxy_rps proxy_p99 record_rps record_p99 cassette_before
-    #   cassette_after record_responses
+    #   cassette_after record_responses, then for proxy and for record:
+    #   nginx_us wrk_us others_pct (CPU per response; others' share)
     : > "$tmp/windows"
     record_bad=0
     record_errors=0
@@ -1097,12 +1144,16 @@ if want record; then
 
         for c in "${order[@]}"; do
             [ "$c" = record ] && before=$(recorded_settled)
+            ticks0=$(cpu_ticks)
             run_wrk "$c" "$record_seconds" "$tmp/wrk.out"
+            ticks1=$(cpu_ticks)
             read -r rps p99 nbad nerr < <(parse_wrk "$tmp/wrk.out")
             [ -n "$rps" ] || { cat "$tmp/wrk.out" >&2; die "no result from wrk"; }
+            cpu=$(cpu_per_response "$ticks0" "$ticks1" \
+                      "$(wrk_responses "$tmp/wrk.out")")
 
             if [ "$c" = proxy ]; then
-                proxy_rps=$rps proxy_p99=$p99
+                proxy_rps=$rps proxy_p99=$p99 proxy_cpu=$cpu
                 proxy_bad=$((proxy_bad + nbad))
                 proxy_errors=$((proxy_errors + nerr))
                 printf '  window %-3d %-30s %10.0f req/s  p99 %7.2f ms\n' \
@@ -1111,6 +1162,7 @@ if want record; then
                 after=$(recorded_settled)
                 responses=$(wrk_responses "$tmp/wrk.out")
                 record_rps=$rps record_p99=$p99 record_n=$responses
+                record_cpu=$cpu
                 record_responses=$((record_responses + responses))
                 record_bad=$((record_bad + nbad))
                 record_errors=$((record_errors + nerr))
@@ -1121,7 +1173,7 @@ if want record; then
         done
 
         echo "$w $proxy_rps $proxy_p99 $record_rps $record_p99 $before $after" \
-             "$record_n" >> "$tmp/windows"
+             "$record_n $proxy_cpu $record_cpu" >> "$tmp/windows"
 
         if grep -q 'mock: zone is full' "$tmp/error.log"; then
             zone_full=1
@@ -1250,7 +1302,7 @@ if want record; then
     # counted; requests wrk had sent when it stopped are answered and recorded,
     # but not counted; 0 to one per connection is expected
     odd_windows=0
-    while read -r w prps pp99 rrps rp99 before after n; do
+    while read -r w prps pp99 rrps rp99 before after n _; do
         extra=$((after - before - n))
         if [ "$extra" -lt 0 ] || [ "$extra" -gt "$connections" ]; then
             odd_windows=$((odd_windows + 1))
@@ -1307,6 +1359,42 @@ if want record; then
         echo "  and the last window, so the machine's speed changed; record/proxy"
         echo "  (the record rate relative to its paired proxy_pass run) is the"
         echo "  better measure of a fall"
+    fi
+
+    # CPU time per response: what each case costs, whatever else runs
+    echo
+    echo "  CPU per response, in us: nginx (both workers, the upstream server"
+    echo "  included), wrk (both threads); others: % of the machine's CPU time"
+    echo "  that other processes used in the window"
+    printf '  %-6s %12s %7s %7s %12s %7s %7s\n' window "proxy nginx" wrk \
+        others "record nginx" wrk others
+    awk '{ printf "  %-6d %12.2f %7.2f %6.1f%% %12.2f %7.2f %6.1f%%\n",
+           $1, $9, $10, $11, $12, $13, $14 }' "$tmp/windows"
+
+    for k in 9 10 11 12 13 14; do
+        cpu_med[k]=$(awk -v k="$k" '{ print $k }' "$tmp/windows" | median)
+    done
+
+    cpu_ratio=$(calc %.3f \
+        "(${cpu_med[9]} + ${cpu_med[10]}) / (${cpu_med[12]} + ${cpu_med[13]})")
+    nginx_ratio=$(calc %.3f "${cpu_med[9]} / ${cpu_med[12]}")
+    wrk_share=$(calc %.0f "100 * ${cpu_med[10]} / (${cpu_med[9]} + ${cpu_med[10]})")
+    others_med=$(awk '{ print $11; print $14 }' "$tmp/windows" | median)
+
+    printf '  %-6s %12.2f %7.2f %6.1f%% %12.2f %7.2f %6.1f%%\n' median \
+        "${cpu_med[9]}" "${cpu_med[10]}" "${cpu_med[11]}" "${cpu_med[12]}" \
+        "${cpu_med[13]}" "${cpu_med[14]}"
+    echo
+    printf '  %-16s %6s   (CPU per response of proxy_pass over that of\n' \
+        "record/proxy CPU" "$cpu_ratio"
+    printf '  %-16s %6s    recording, nginx plus wrk: the req/s ratio when only\n' \
+        "" ""
+    printf '  %-16s %6s    they use the CPUs); nginx alone: %s; wrk: %s%% of\n' \
+        "" "" "$nginx_ratio" "$wrk_share"
+    printf '  %-16s %6s    a proxy_pass response'"'"'s CPU\n' "" ""
+    if awk "BEGIN { exit !($others_med > 10) }"; then
+        echo "  WARNING: other processes used ${others_med}% of the machine's CPU"
+        echo "  time in the median window: the req/s figures depend on them"
     fi
 
     echo
