@@ -26,7 +26,8 @@
 # "return 200", 1 KiB body and headers.  Two locations proxy to it over
 # upstream keep-alive connections:
 #
-#   proxy_pass      plain proxy_pass, the ceiling
+#   proxy_pass      plain proxy_pass, the ceiling; it adds the header that
+#                   recording adds, so both send the same bytes
 #   record          the same, with "mock_mode record" into a cassette that
 #                   starts missing
 #
@@ -906,6 +907,7 @@ write_conf "$tmp/nginx.conf" "$tmp/error.log" "
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
+            add_header X-Mock record;
         }
 
         location /record/ {
@@ -1029,6 +1031,14 @@ if ! diff <(headers /return/items/1 return) <(headers /one/items/1 one) \
         > "$tmp/response.diff"
 then
     echo "note: \"return 200\" and the replay answer differently:"
+    sed 's/^/    /' "$tmp/response.diff"
+fi
+
+# and proxy_pass what recording sends, its header included
+if ! diff <(headers /proxy/items/2 proxy) <(headers /record/items/2 record) \
+        > "$tmp/response.diff"
+then
+    echo "note: proxy_pass and recording answer differently:"
     sed 's/^/    /' "$tmp/response.diff"
 fi
 
