@@ -146,6 +146,7 @@ struct ngx_http_mock_interaction_s {
 /* identical requests: their interactions are played in file order */
 typedef struct {
     uint32_t                      hash;
+    uint32_t                      own;          /* a slab block of its own */
     ngx_uint_t                    n;
     ngx_uint_t                    cap;          /* 0: items in the arena */
     ngx_atomic_t                  played;

@@ -550,13 +550,10 @@ ngx_http_mock_session_of(ngx_http_mock_store_t *store, ngx_str_t *name,
 static void
 ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
 {
-    u_char                       *block, *end, *chunk, *next;
+    u_char                       *chunk, *next;
     ngx_uint_t                    i;
     ngx_http_mock_group_t        *g;
     ngx_http_mock_interaction_t  *it, *next_it;
-
-    block = (u_char *) index;
-    end = block + index->size;
 
     if (index->groups) {
         for (i = 0; i <= index->group_mask; i++) {
@@ -570,7 +567,7 @@ ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
                 ngx_slab_free_locked(shpool, g->items);
             }
 
-            if ((u_char *) g < block || (u_char *) g >= end) {
+            if (g->own) {
                 ngx_slab_free_locked(shpool, g);
             }
         }
@@ -1324,7 +1321,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_uint_t                    nh, cap;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
-    ngx_http_mock_group_t        *g, **gp;
+    ngx_http_mock_group_t        *g, *ng, **gp;
     ngx_http_mock_interaction_t  *it, **items;
 
     err = ngx_http_mock_check_record(rec);
@@ -1336,8 +1333,12 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
     shpool = store->shpool;
 
+    /* the interaction, and the group it may start, with its first item */
+
     nh = store->match->headers ? store->match->headers->nelts : 0;
-    size = ngx_http_mock_record_size(nh, rec);
+    size = ngx_http_mock_record_size(nh, rec)
+           + ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
+           + sizeof(void *);
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -1352,7 +1353,8 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     /*
      * Recordings are carved from chunks of the slab, as loaded cassettes
      * are: one slab page or more for each would waste most of it.  The
-     * chunks are the index's, freed with it.
+     * chunks are the index's, freed with it, and so are the groups and
+     * first items carved from them.
      */
 
     if ((size_t) (index->chunk_last - index->chunk_pos) < size) {
@@ -1385,27 +1387,21 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
-    index->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
+    ng = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_group_t)
+                                       + sizeof(void *));
 
     hash = ngx_http_mock_key_hash(&it->key, store->match);
 
     gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
     g = *gp;
 
-    if (g == NULL) {
-        g = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_mock_group_t));
-        if (g == NULL) {
-            goto nomem;
-        }
+    if (g == NULL && ng) {
+        g = ng;
+        ngx_memzero(g, sizeof(ngx_http_mock_group_t));
 
-        g->items = ngx_slab_alloc_locked(shpool, 4 * sizeof(void *));
-        if (g->items == NULL) {
-            ngx_slab_free_locked(shpool, g);
-            goto nomem;
-        }
-
+        /* cap 0: the first item is the chunk's */
+        g->items = (ngx_http_mock_interaction_t **) (g + 1);
         g->hash = hash;
-        g->cap = 4;
         g->first = it;
 
         *gp = g;
@@ -1422,23 +1418,37 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
             }
         }
 
-    } else if (g->cap == 0 || g->n == g->cap) {
-        cap = 2 * ngx_max(g->n, 2);
+    } else {
+        /* the room for a group is given back */
 
-        items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
-        if (items == NULL) {
-            goto nomem;
+        if (ng) {
+            a.pos = (u_char *) ng;
         }
 
-        ngx_memcpy(items, g->items, g->n * sizeof(void *));
-
-        if (g->cap) {
-            ngx_slab_free_locked(shpool, g->items);
+        if (g == NULL) {
+            goto failed;
         }
 
-        g->items = items;
-        g->cap = cap;
+        if (g->cap == 0 || g->n == g->cap) {
+            cap = 2 * ngx_max(g->n, 2);
+
+            items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
+            if (items == NULL) {
+                goto nomem;
+            }
+
+            ngx_memcpy(items, g->items, g->n * sizeof(void *));
+
+            if (g->cap) {
+                ngx_slab_free_locked(shpool, g->items);
+            }
+
+            g->items = items;
+            g->cap = cap;
+        }
     }
+
+    index->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
 
     g->items[g->n++] = it;
 
@@ -1449,6 +1459,15 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_shmtx_unlock(&shpool->mutex);
 
     return NGX_OK;
+
+failed:
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "mock: a recorded interaction does not fit the %uz "
+                  "bytes reserved for it", size);
+    return NGX_ERROR;
 
 nomem:
 
@@ -2192,6 +2211,7 @@ ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
         }
 
         g->hash = hash;
+        g->own = 1;
         g->cap = 4;
         g->first = it;
 
