@@ -46,6 +46,10 @@ static ngx_int_t ngx_http_mock_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_mock_record_headers(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
+static ngx_int_t ngx_http_mock_record_header_skip(ngx_http_upstream_t *u,
+    ngx_table_elt_t *h);
+static ngx_int_t ngx_http_mock_record_body_buf(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, size_t size);
 static ngx_int_t ngx_http_mock_record_body(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_mock_record_complete(ngx_http_request_t *r,
@@ -265,13 +269,18 @@ ngx_http_mock_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
-/* the response as the upstream sent it */
+/*
+ * The response as the upstream sent it.  The headers are copied (the
+ * upstream's buffer may be reused for the body) into one allocation: the
+ * array, its elements, the reason and the names and values.
+ */
 
 static ngx_int_t
 ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 {
     u_char                    *p;
-    ngx_uint_t                 i;
+    size_t                     len;
+    ngx_uint_t                 i, n;
     ngx_list_part_t           *part;
     ngx_table_elt_t           *h, *copy;
     ngx_http_upstream_t       *u;
@@ -287,28 +296,12 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     }
 
     ctx->resp_status = u->headers_in.status_n;
-    ngx_str_null(&ctx->reason);
 
     /* "200 OK" */
 
-    if (u->headers_in.status_line.len > 4) {
-        ctx->reason.len = u->headers_in.status_line.len - 4;
-        ctx->reason.data = ngx_pnalloc(r->pool, ctx->reason.len);
-        if (ctx->reason.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ctx->reason.data, u->headers_in.status_line.data + 4,
-                   ctx->reason.len);
-    }
-
-    ctx->resp_headers = ngx_array_create(r->pool, 16,
-                                         sizeof(ngx_table_elt_t));
-    if (ctx->resp_headers == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* copied: the upstream's buffer may be reused for the body */
+    len = u->headers_in.status_line.len > 4
+          ? u->headers_in.status_line.len - 4 : 0;
+    n = 0;
 
     part = &u->headers_in.headers.part;
     h = part->elts;
@@ -325,33 +318,63 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
             i = 0;
         }
 
-        if (h[i].hash == 0) {
+        if (ngx_http_mock_record_header_skip(u, &h[i])) {
             continue;
         }
 
-        /* proxy_pass adds an empty "Server" and "Date" the upstream omitted */
+        n++;
+        len += h[i].key.len + h[i].value.len;
+    }
 
-        if ((u->headers_in.server == NULL
-             && h[i].key.len == 6
-             && ngx_strncasecmp(h[i].key.data, (u_char *) "Server", 6) == 0)
-            || (u->headers_in.date == NULL
-                && h[i].key.len == 4
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Date", 4) == 0))
-        {
-            continue;
+    /* one element at least: ngx_array_push() doubles the room */
+
+    p = ngx_palloc(r->pool, sizeof(ngx_array_t)
+                            + ngx_max(n, 1) * sizeof(ngx_table_elt_t) + len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->resp_headers = (ngx_array_t *) p;
+    p += sizeof(ngx_array_t);
+
+    ctx->resp_headers->elts = p;
+    ctx->resp_headers->nelts = 0;
+    ctx->resp_headers->size = sizeof(ngx_table_elt_t);
+    ctx->resp_headers->nalloc = ngx_max(n, 1);
+    ctx->resp_headers->pool = r->pool;
+
+    copy = (ngx_table_elt_t *) p;
+    p += ngx_max(n, 1) * sizeof(ngx_table_elt_t);
+
+    ngx_str_null(&ctx->reason);
+
+    if (u->headers_in.status_line.len > 4) {
+        ctx->reason.len = u->headers_in.status_line.len - 4;
+        ctx->reason.data = p;
+        p = ngx_http_mock_cpymem(p, u->headers_in.status_line.data + 4,
+                                 ctx->reason.len);
+    }
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
         }
 
-        copy = ngx_array_push(ctx->resp_headers);
-        if (copy == NULL) {
-            return NGX_ERROR;
+        if (ngx_http_mock_record_header_skip(u, &h[i])) {
+            continue;
         }
 
         ngx_memzero(copy, sizeof(ngx_table_elt_t));
-
-        p = ngx_pnalloc(r->pool, h[i].key.len + h[i].value.len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
 
         copy->hash = 1;
         copy->key.len = h[i].key.len;
@@ -359,8 +382,12 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         p = ngx_http_mock_cpymem(p, h[i].key.data, h[i].key.len);
         copy->value.len = h[i].value.len;
         copy->value.data = p;
-        ngx_memcpy(p, h[i].value.data, h[i].value.len);
+        p = ngx_http_mock_cpymem(p, h[i].value.data, h[i].value.len);
+
+        copy++;
     }
+
+    ctx->resp_headers->nelts = n;
 
     ctx->body = NULL;
     ctx->last = &ctx->body;
@@ -369,6 +396,73 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     ctx->recording = 1;
 
     return ngx_http_mock_record_cleanup_add(r, ctx);
+}
+
+
+/* proxy_pass adds an empty "Server" and "Date" the upstream omitted */
+
+static ngx_int_t
+ngx_http_mock_record_header_skip(ngx_http_upstream_t *u, ngx_table_elt_t *h)
+{
+    if (h->hash == 0) {
+        return 1;
+    }
+
+    if (u->headers_in.server == NULL
+        && h->key.len == 6
+        && ngx_strncasecmp(h->key.data, (u_char *) "Server", 6) == 0)
+    {
+        return 1;
+    }
+
+    if (u->headers_in.date == NULL
+        && h->key.len == 4
+        && ngx_strncasecmp(h->key.data, (u_char *) "Date", 4) == 0)
+    {
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The one buffer of a body of a known length, made when its first bytes
+ * come: ctx->body holds it and ctx->last is NULL.  It grows should more
+ * bytes come than the length said.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_body_buf(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    size_t size)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->body) {
+        b->last = ngx_http_mock_cpymem(b->last, ctx->body->buf->pos,
+                                       ctx->size);
+        ctx->body->buf = b;
+        return NGX_OK;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    ctx->body = cl;
+    ctx->last = NULL;
+
+    return NGX_OK;
 }
 
 
@@ -395,9 +489,38 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
                 return NGX_OK;
             }
 
-            b = ngx_create_temp_buf(r->pool, size);
-            if (b == NULL) {
-                return NGX_ERROR;
+            if (ctx->body == NULL
+                && ctx->expected >= (off_t) size
+                && ctx->expected <= (off_t) mlcf->record_max_body)
+            {
+                if (ngx_http_mock_record_body_buf(r, ctx,
+                                                  (size_t) ctx->expected)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
+
+            if (ctx->last) {
+                /* the length is not known: a copy of each buffer */
+
+                b = ngx_create_temp_buf(r->pool, size);
+                if (b == NULL) {
+                    return NGX_ERROR;
+                }
+
+            } else {
+                b = ctx->body->buf;
+
+                if ((size_t) (b->end - b->last) < size) {
+                    if (ngx_http_mock_record_body_buf(r, ctx, ctx->size + size)
+                        != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+
+                    b = ctx->body->buf;
+                }
             }
 
             if (ngx_buf_in_memory(cl->buf)) {
@@ -419,14 +542,17 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
                 b->last += size;
             }
 
-            *ctx->last = ngx_alloc_chain_link(r->pool);
-            if (*ctx->last == NULL) {
-                return NGX_ERROR;
+            if (ctx->last) {
+                *ctx->last = ngx_alloc_chain_link(r->pool);
+                if (*ctx->last == NULL) {
+                    return NGX_ERROR;
+                }
+
+                (*ctx->last)->buf = b;
+                (*ctx->last)->next = NULL;
+                ctx->last = &(*ctx->last)->next;
             }
 
-            (*ctx->last)->buf = b;
-            (*ctx->last)->next = NULL;
-            ctx->last = &(*ctx->last)->next;
             ctx->size += size;
         }
 
@@ -509,7 +635,12 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     rec->reason = ctx->reason;
     rec->headers = *ctx->resp_headers;
 
-    if (ctx->size) {
+    if (ctx->size && ctx->last == NULL) {
+        /* a body of a known length: its one buffer */
+        rec->body.data = ctx->body->buf->pos;
+        rec->body.len = ctx->size;
+
+    } else if (ctx->size) {
         rec->body.data = ngx_pnalloc(r->pool, ctx->size);
         if (rec->body.data == NULL) {
             return;
