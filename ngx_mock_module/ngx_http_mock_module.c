@@ -14,6 +14,7 @@
 
 static ngx_int_t ngx_http_mock_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_mock_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_mock_init_process(ngx_cycle_t *cycle);
 static void *ngx_http_mock_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_mock_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -243,7 +244,7 @@ ngx_module_t  ngx_http_mock_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_http_mock_redis_init_process,      /* init process */
+    ngx_http_mock_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_mock_redis_exit_process,      /* exit process */
@@ -260,6 +261,21 @@ static ngx_int_t
 ngx_http_mock_preconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_mock_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_mock_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mock_module);
+
+    if (mmcf) {
+        ngx_http_mock_store_init_process(mmcf);
+    }
+
+    return ngx_http_mock_redis_init_process(cycle);
 }
 
 

@@ -232,16 +232,11 @@ typedef struct {
 typedef struct ngx_http_mock_shctx_s  ngx_http_mock_shctx_t;
 
 
-/*
- * An index as requests hold it.  The count lives beside the index, in
- * memory that is never freed, so a request may count itself in before it
- * knows whether the index is still the current one.
- */
+/* an index as requests hold it */
 
 #define NGX_HTTP_MOCK_GENERATIONS    8
 
 typedef struct {
-    ngx_atomic_t                  refs;         /* requests holding it */
     ngx_http_mock_index_t        *index;
 } ngx_http_mock_generation_t;
 
@@ -249,11 +244,16 @@ typedef struct {
 /*
  * A store's part of the zone: what every worker sees the same.  A reload
  * puts a new index in a free generation and makes it current; the ones it
- * replaced are freed once no request holds them.
+ * replaced are freed once no request holds them.  The requests holding a
+ * generation are counted in memory that is never freed, so a request may
+ * count itself in before it knows whether the generation is still the
+ * current one; each worker counts in a cache line of its own, which a
+ * worker started in place of one that died clears.
  */
 typedef struct {
     ngx_atomic_t                  current;      /* generation requests get */
     ngx_http_mock_generation_t    generations[NGX_HTTP_MOCK_GENERATIONS];
+    ngx_atomic_t                 *refs;         /* [worker][generation] */
     ngx_http_mock_index_t        *retired;      /* session indexes replaced */
 } ngx_http_mock_shared_t;
 
@@ -507,6 +507,7 @@ ngx_http_mock_index_t *ngx_http_mock_store_current(ngx_http_request_t *r,
     ngx_http_mock_store_t *store);
 ngx_int_t ngx_http_mock_store_hold(ngx_http_request_t *r,
     ngx_http_mock_index_t *index);
+void ngx_http_mock_store_init_process(ngx_http_mock_main_conf_t *mmcf);
 
 /* ngx_http_mock_session.c */
 ngx_int_t ngx_http_mock_session_value(ngx_http_request_t *r,

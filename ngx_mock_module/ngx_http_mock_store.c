@@ -31,6 +31,10 @@ static size_t ngx_http_mock_lists_size(ngx_http_mock_store_t *store,
 static void ngx_http_mock_store_free(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index);
 static void ngx_http_mock_store_release(void *data);
+static ngx_atomic_t *ngx_http_mock_store_refs(ngx_http_mock_store_t *store,
+    ngx_uint_t worker, ngx_uint_t n);
+static ngx_uint_t ngx_http_mock_store_held(ngx_http_mock_store_t *store,
+    ngx_uint_t n);
 static size_t ngx_http_mock_store_collect(ngx_http_mock_store_t *store);
 static ngx_int_t ngx_http_mock_store_generation(ngx_http_mock_store_t *store);
 static void ngx_http_mock_store_retire_index(ngx_http_mock_store_t *store,
@@ -399,6 +403,17 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    /* a worker's counts of a store's generations fill one cache line */
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        stores[i]->shared->refs = ngx_slab_calloc(shpool,
+                                      sh->nworkers * NGX_HTTP_MOCK_GENERATIONS
+                                      * sizeof(ngx_atomic_t));
+        if (stores[i]->shared->refs == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     if (mmcf->journal_size) {
         sh->journal = ngx_slab_calloc(shpool, mmcf->journal_size
                                       * sizeof(ngx_http_mock_journal_entry_t));
@@ -611,10 +626,10 @@ ngx_http_mock_index_t *
 ngx_http_mock_store_current(ngx_http_request_t *r,
     ngx_http_mock_store_t *store)
 {
-    ngx_atomic_uint_t            n;
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_mock_shared_t      *shared;
-    ngx_http_mock_generation_t  *gen;
+    ngx_atomic_t            *refs;
+    ngx_atomic_uint_t        n;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_mock_shared_t  *shared;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -625,21 +640,21 @@ ngx_http_mock_store_current(ngx_http_request_t *r,
 
     for ( ;; ) {
         n = shared->current;
-        gen = &shared->generations[n];
+        refs = ngx_http_mock_store_refs(store, ngx_worker, n);
 
-        (void) ngx_atomic_fetch_add(&gen->refs, 1);
+        (void) ngx_atomic_fetch_add(refs, 1);
 
         if (shared->current == n) {
             break;
         }
 
-        (void) ngx_atomic_fetch_add(&gen->refs, (ngx_atomic_int_t) -1);
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
     }
 
     cln->handler = ngx_http_mock_store_release;
-    cln->data = (void *) &gen->refs;
+    cln->data = (void *) refs;
 
-    return gen->index;
+    return shared->generations[n].index;
 }
 
 
@@ -701,7 +716,7 @@ ngx_http_mock_store_collect(ngx_http_mock_store_t *store)
             continue;
         }
 
-        if (gen->refs) {
+        if (ngx_http_mock_store_held(store, i)) {
             held += gen->index->size;
             continue;
         }
@@ -740,6 +755,65 @@ ngx_http_mock_store_free_room(ngx_slab_pool_t *shpool,
     for (page = shpool->free.next; page != &shpool->free; page = page->next) {
         room->free_piece = ngx_max(room->free_piece,
                                    (size_t) page->slab << ngx_pagesize_shift);
+    }
+}
+
+
+/* a worker's count of the requests that hold generation n */
+
+static ngx_atomic_t *
+ngx_http_mock_store_refs(ngx_http_mock_store_t *store, ngx_uint_t worker,
+    ngx_uint_t n)
+{
+    if (worker >= store->sh->nworkers) {
+        worker = 0;
+    }
+
+    return &store->shared->refs[worker * NGX_HTTP_MOCK_GENERATIONS + n];
+}
+
+
+static ngx_uint_t
+ngx_http_mock_store_held(ngx_http_mock_store_t *store, ngx_uint_t n)
+{
+    ngx_uint_t  w;
+
+    for (w = 0; w < store->sh->nworkers; w++) {
+        if (*ngx_http_mock_store_refs(store, w, n)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A worker starts: what a worker with its number held was held by one
+ * that has died (the zone is new for every cycle), and is let go.
+ */
+
+void
+ngx_http_mock_store_init_process(ngx_http_mock_main_conf_t *mmcf)
+{
+    ngx_uint_t               i, n;
+    ngx_http_mock_store_t  **stores;
+
+    /* the cache manager and loader answer no requests */
+
+    if (mmcf->sh == NULL
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
+        return;
+    }
+
+    stores = mmcf->stores.elts;
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        for (n = 0; n < NGX_HTTP_MOCK_GENERATIONS; n++) {
+            *ngx_http_mock_store_refs(stores[i], ngx_worker, n) = 0;
+        }
     }
 }
 
@@ -946,7 +1020,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
 
             (void) ngx_atomic_cmp_set(&stores[i]->shared->current, old, gen);
 
-            if (gens[old].refs == 0) {
+            if (!ngx_http_mock_store_held(stores[i], old)) {
                 ngx_http_mock_store_free(mmcf->shpool, gens[old].index);
                 gens[old].index = NULL;
             }

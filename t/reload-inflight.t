@@ -205,6 +205,32 @@ my $log = slurp("$root/logs/error.log");
 unlike($log, qr/exited on signal|\[alert\]|\[crit\]/,
        'no worker crashed and no alert was logged');
 
+
+# (g) a worker killed while it sends: what it held is let go by the
+# worker started in its place
+
+$client = slow_get('/big');
+my @old = $nginx->worker_pids;
+kill 'KILL', @old;
+close $client->{socket};
+
+$deadline = time + $WAIT;
+my %old = map { $_ => 1 } @old;
+sleep 0.05 until grep({ !$old{$_} } $nginx->worker_pids) || time > $deadline;
+ok(scalar(grep { !$old{$_} } $nginx->worker_pids),
+   'a new worker runs in place of the killed one');
+
+@reloaded = ();
+
+for my $c (qw(R S T)) {
+    write_file($file, big_cassette($c));
+    push @reloaded, $nginx->post('/_mock/reload')->{status};
+}
+
+is("@reloaded", '200 200 200', 'three reloads fit the zone again: the '
+                               . 'killed worker holds nothing');
+body_is('T', 'and the last one answers');
+
 $nginx->stop;
 
 done_testing();
