@@ -72,6 +72,8 @@ static ngx_int_t ngx_http_mock_store_swap(ngx_http_mock_store_t *store,
 static ngx_int_t ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index, ngx_http_mock_group_t **gp, uint32_t hash,
     ngx_http_mock_interaction_t *it);
+static ngx_int_t ngx_http_mock_group_room(ngx_slab_pool_t *shpool,
+    ngx_http_mock_group_t *g);
 static ngx_uint_t ngx_http_mock_group_find(ngx_http_mock_group_t *g,
     ngx_http_mock_interaction_t *it);
 static void ngx_http_mock_group_drop(ngx_http_mock_index_t *index,
@@ -963,8 +965,6 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
             ngx_memzero(room, sizeof(ngx_http_mock_room_t));
 
             for (i = 0; i < mmcf->stores.nelts; i++) {
-                room->needed += ngx_http_mock_lists_size(stores[i], &lists[i]);
-
                 cassettes = lists[i].elts;
                 n = stores[i]->sessions ? lists[i].nelts : 1;
 
@@ -974,6 +974,7 @@ ngx_http_mock_store_reload(ngx_http_mock_main_conf_t *mmcf,
                                                           &cassettes[j], 1)
                            : ngx_http_mock_cassettes_size(stores[i], cassettes,
                                                           lists[i].nelts);
+                    room->needed += size;
                     room->piece = ngx_max(room->piece, size);
                 }
             }
@@ -1392,11 +1393,11 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     u_char                       *p;
     uint32_t                      hash;
     size_t                        n;
-    ngx_uint_t                    nh, cap;
+    ngx_uint_t                    nh;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_group_t        *g, *ng, **gp;
-    ngx_http_mock_interaction_t  *it, **items;
+    ngx_http_mock_interaction_t  *it;
 
     err = ngx_http_mock_check_record(rec);
     if (err) {
@@ -1503,22 +1504,8 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
             goto failed;
         }
 
-        if (g->cap == 0 || g->n == g->cap) {
-            cap = 2 * ngx_max(g->n, 2);
-
-            items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
-            if (items == NULL) {
-                goto nomem;
-            }
-
-            ngx_memcpy(items, g->items, g->n * sizeof(void *));
-
-            if (g->cap) {
-                ngx_slab_free_locked(shpool, g->items);
-            }
-
-            g->items = items;
-            g->cap = cap;
+        if (ngx_http_mock_group_room(shpool, g) != NGX_OK) {
+            goto nomem;
         }
     }
 
@@ -2266,9 +2253,7 @@ ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index, ngx_http_mock_group_t **gp, uint32_t hash,
     ngx_http_mock_interaction_t *it)
 {
-    ngx_uint_t                    cap;
-    ngx_http_mock_group_t        *g;
-    ngx_http_mock_interaction_t **items;
+    ngx_http_mock_group_t  *g;
 
     g = *gp;
 
@@ -2292,25 +2277,46 @@ ngx_http_mock_group_push(ngx_slab_pool_t *shpool,
         *gp = g;
         index->ngroups++;
 
-    } else if (g->cap == 0 || g->n == g->cap) {
-        cap = 2 * ngx_max(g->n, 2);
-
-        items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
-        if (items == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(items, g->items, g->n * sizeof(void *));
-
-        if (g->cap) {
-            ngx_slab_free_locked(shpool, g->items);
-        }
-
-        g->items = items;
-        g->cap = cap;
+    } else if (ngx_http_mock_group_room(shpool, g) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     g->items[g->n++] = it;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Room in a group's item list for one more: a list in the arena or full
+ * is copied to a slab block twice its length.  Locked.
+ */
+
+static ngx_int_t
+ngx_http_mock_group_room(ngx_slab_pool_t *shpool, ngx_http_mock_group_t *g)
+{
+    ngx_uint_t                    cap;
+    ngx_http_mock_interaction_t **items;
+
+    if (g->cap && g->n < g->cap) {
+        return NGX_OK;
+    }
+
+    cap = 2 * ngx_max(g->n, 2);
+
+    items = ngx_slab_alloc_locked(shpool, cap * sizeof(void *));
+    if (items == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(items, g->items, g->n * sizeof(void *));
+
+    if (g->cap) {
+        ngx_slab_free_locked(shpool, g->items);
+    }
+
+    g->items = items;
+    g->cap = cap;
 
     return NGX_OK;
 }
