@@ -15,8 +15,6 @@ use warnings;
 
 use Test::More;
 use FindBin;
-use IO::Socket::INET;
-use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(sleep time);
 
 use lib "$FindBin::Bin/lib";
@@ -136,40 +134,15 @@ sub body_is {
                 . substr($body, 0, 40));
 }
 
-# A GET on a connection with a small receive buffer, of which only the
-# start of the answer is read: the rest waits in nginx.
+# A slow client of this nginx.
 sub slow_get {
     my ($path, @headers) = @_;
-    my $s = IO::Socket::INET->new(Proto => 'tcp');
-    setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096) or die "SO_RCVBUF: $!";
-    $s->connect(Socket::pack_sockaddr_in($port,
-                                         Socket::inet_aton('127.0.0.1')))
-        or die "cannot connect: $!";
-    print $s join("\r\n", "GET $path HTTP/1.0", 'Host: localhost', @headers,
-                  '', '');
-
-    my $head = '';
-    while ($head !~ /\r\n\r\n/) {
-        my $n = sysread($s, $head, 4096, length $head);
-        die "the connection closed: $!" unless $n;
-    }
-    return { socket => $s, data => $head };
+    return MockTest::slow_get($port, $path, @headers);
 }
 
+# The rest of its answer is $SIZE bytes of $c.
 sub check_body {
     my ($client, $c, $name) = @_;
-    my $s = $client->{socket};
-    my $data = $client->{data};
-    my $deadline = time + $WAIT;
-    while (time < $deadline) {
-        my $n = sysread($s, $data, 1 << 20, length $data);
-        last unless $n;
-    }
-    close $s;
-    my (undef, $body) = split /\r\n\r\n/, $data, 2;
-    $body //= '';
-    my $foreign = length($body =~ s/\Q$c\E//gr);
-    ok(length($body) == $SIZE && $foreign == 0, $name)
-        or diag(sprintf("%d bytes, %d of them not \"%s\"",
-                        length $body, $foreign, $c));
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    return MockTest::check_body($client, $c, $SIZE, $WAIT, $name);
 }

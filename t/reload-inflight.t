@@ -20,8 +20,6 @@ use warnings;
 
 use Test::More;
 use FindBin;
-use IO::Socket::INET;
-use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(sleep time);
 
 use lib "$FindBin::Bin/lib";
@@ -301,45 +299,17 @@ interactions:
 EOF
 }
 
-# A GET on a connection with a small receive buffer, of which only the
-# start of the answer is read: the rest waits in nginx.
+# A slow client of this nginx.
 sub slow_get {
     my ($path, @headers) = @_;
-    my $s = IO::Socket::INET->new(Proto => 'tcp');
-    setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096) or die "SO_RCVBUF: $!";
-    $s->connect(Socket::pack_sockaddr_in($port,
-                                         Socket::inet_aton('127.0.0.1')))
-        or die "cannot connect: $!";
-    print $s join("\r\n", "GET $path HTTP/1.0", 'Host: localhost', @headers,
-                  '', '');
-
-    my $head = '';
-    while ($head !~ /\r\n\r\n/) {
-        my $n = sysread($s, $head, 4096, length $head);
-        die "the connection closed: $!" unless $n;
-    }
-    return { socket => $s, data => $head };
+    return MockTest::slow_get($port, $path, @headers);
 }
 
-# Reads the rest of the answer and checks that the body is $SIZE bytes
-# of $c.
+# The rest of its answer is $size bytes ($SIZE by default) of $c.
 sub check_body {
     my ($client, $c, $name, $size) = @_;
-    $size //= $SIZE;
-    my $s = $client->{socket};
-    my $data = $client->{data};
-    my $deadline = time + $WAIT;
-    while (time < $deadline) {
-        my $n = sysread($s, $data, 1 << 20, length $data);
-        last unless $n;
-    }
-    close $s;
-    my ($head, $body) = split /\r\n\r\n/, $data, 2;
-    $body //= '';
-    my $foreign = length($body =~ s/\Q$c\E//gr);
-    ok(length($body) == $size && $foreign == 0, $name)
-        or diag(sprintf("%d bytes, %d of them not \"%s\"",
-                        length $body, $foreign, $c));
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    return MockTest::check_body($client, $c, $size // $SIZE, $WAIT, $name);
 }
 
 # HUPs the master and waits for new workers, not for the old one to

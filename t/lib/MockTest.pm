@@ -32,6 +32,9 @@ use warnings;
 use Exporter qw(import);
 use Fcntl qw(:flock);
 use File::Spec;
+use IO::Socket::INET;
+use Socket ();
+use Time::HiRes ();
 use File::Temp ();
 use POSIX ();
 use Test::More ();
@@ -42,6 +45,7 @@ our @EXPORT_OK = qw(
     nginx_binary server_port lock_run
     slurp write_file run_cmd alive
     start_clients print_answer read_answers is_response
+    slow_get check_body
     redis_command
     cassette split_items complete check_item yaml_count
 );
@@ -261,6 +265,49 @@ sub read_answers {
         close $in;
     }
     return @answers;
+}
+
+# A GET to 127.0.0.1:$port on a connection with a small receive buffer,
+# of which only the head of the answer is read: the rest waits in nginx
+# until check_body() reads it.
+sub slow_get {
+    my ($port, $path, @headers) = @_;
+    my $s = IO::Socket::INET->new(Proto => 'tcp');
+    setsockopt($s, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), 4096)
+        or die "SO_RCVBUF: $!";
+    $s->connect(Socket::pack_sockaddr_in($port,
+                                         Socket::inet_aton('127.0.0.1')))
+        or die "cannot connect: $!";
+    print $s join("\r\n", "GET $path HTTP/1.0", 'Host: localhost', @headers,
+                  '', '');
+
+    my $head = '';
+    while ($head !~ /\r\n\r\n/) {
+        my $n = sysread($s, $head, 4096, length $head);
+        die "the connection closed: $!" unless $n;
+    }
+    return { socket => $s, data => $head };
+}
+
+# Reads the rest of a slow_get() answer, for up to $wait seconds, and
+# checks that its body is $size bytes of $c.
+sub check_body {
+    my ($client, $c, $size, $wait, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $s = $client->{socket};
+    my $data = $client->{data};
+    my $deadline = Time::HiRes::time() + $wait;
+    while (Time::HiRes::time() < $deadline) {
+        my $n = sysread($s, $data, 1 << 20, length $data);
+        last unless $n;
+    }
+    close $s;
+    my (undef, $body) = split /\r\n\r\n/, $data, 2;
+    $body //= '';
+    my $foreign = length($body =~ s/\Q$c\E//gr);
+    return Test::More::ok(length($body) == $size && $foreign == 0, $name)
+        || Test::More::diag(sprintf("%d bytes, %d of them not \"%s\"",
+                                    length $body, $foreign, $c));
 }
 
 # An HTTP::Tiny answer has this status and exactly this body.  Both are
