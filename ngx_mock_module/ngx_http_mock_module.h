@@ -201,6 +201,9 @@ typedef struct {
     ngx_str_t                     reason;
     ngx_array_t                   headers;      /* ngx_table_elt_t */
     ngx_str_t                     body;
+    time_t                        recorded;     /* x_mock.recorded, or 0 */
+    ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
+    unsigned                      binary:1;     /* the body was !!binary */
 } ngx_http_mock_record_t;
 
 
@@ -424,6 +427,8 @@ typedef struct {
     ngx_http_mock_index_t        *index;        /* the session's */
     ngx_http_mock_key_t           key;
     ngx_http_mock_group_t        *group;
+    ngx_uint_t                    seq;          /* the group's play, from 1 */
+    ngx_array_t                  *captures;     /* ngx_keyval_t, path.NAME */
 
     /* the response being recorded */
     ngx_uint_t                    resp_status;

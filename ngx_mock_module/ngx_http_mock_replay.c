@@ -255,6 +255,8 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
         ngx_shmtx_lock(&store->shpool->mutex);
     }
 
+    ctx->seq = n + 1;
+
     if (g && n < g->n) {
         it = g->items[n];
 
