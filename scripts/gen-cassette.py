@@ -19,6 +19,15 @@ whatever the cassette size.
 --return-conf writes the nginx directives that answer GET /PREFIX/items/1
 with the same status, headers and body as item 1, using "return 200", to
 compare the replay against.
+
+--templated expressions puts five members whose values are template
+expressions at the start of every body ({{request.path.1}}, {{uuid}},
+{{now}}, {{var.order_id}}, {{request.header.user-agent}}), for replay with
+mock_template on; --templated values puts the same members there with
+plain values instead.  Either way the body stays 1 KiB.
+
+--request-body JSON records POST requests with that JSON body (and its
+Content-Type and Content-Length headers) instead of GETs.
 """
 
 import argparse
@@ -33,10 +42,22 @@ WORDS = (
     "whiskey xray yankee zulu"
 ).split()
 COLORS = ("red", "green", "blue", "black", "white", "silver", "amber")
+# members of a templated body: name, template expression, plain value
+TEMPLATE_MEMBERS = (
+    ("path", "{{request.path.1}}", "items"),
+    ("request_id", "{{uuid}}", "6f1c2a8e-3d4b-4f6a-9c1e-2b7d8e9f0a1b"),
+    ("served_at", "{{now}}", "2024-06-11T10:00:00Z"),
+    ("order_id", "{{var.order_id}}", "4711"),
+    ("user_agent", "{{request.header.user-agent}}", "wrk"),
+)
 
 
-def item_body(i):
-    """The JSON body of item i, exactly BODY_SIZE bytes long."""
+def item_body(i, templated=None):
+    """The JSON body of item i, exactly BODY_SIZE bytes long.
+
+    templated: None, or "expressions" or "values" for the members of
+    TEMPLATE_MEMBERS at its start (see --templated).
+    """
     rnd = random.Random(i)
     head = (
         '{"id": %d, "sku": "SKU-%08d", "name": "Item %d", '
@@ -49,6 +70,10 @@ def item_body(i):
            rnd.choice(WORDS), rnd.randint(1, 12), rnd.randint(1, 28),
            rnd.randrange(24), rnd.randrange(60), rnd.randrange(60))
     )
+    if templated:
+        column = 1 if templated == "expressions" else 2
+        head = "{" + "".join('"%s": "%s", ' % (m[0], m[column])
+                             for m in TEMPLATE_MEMBERS) + head[1:]
     tail = '"}'
     room = BODY_SIZE - len(head) - len(tail)
     words = []
@@ -79,14 +104,24 @@ def yaml_quote(s):
     return "'" + s.replace("'", "''") + "'"
 
 
-def interaction(prefix, i):
+def interaction(prefix, i, templated=None, request_body=None):
     """One interaction, the way vcrpy serializes it, and its raw size."""
-    body = item_body(i)
+    body = item_body(i, templated)
     headers = item_headers(i)
     raw = len(body) + sum(len(k) + len(v) for k, v in headers)
+    if request_body is None:
+        method, req_body, req_headers = "GET", "null", ""
+    else:
+        method, req_body = "POST", yaml_quote(request_body)
+        req_headers = (
+            "      Content-Length:\n"
+            "      - '%d'\n"
+            "      Content-Type:\n"
+            "      - application/json\n" % len(request_body.encode())
+        )
     out = [
         "- request:\n"
-        "    body: null\n"
+        "    body: %s\n"
         "    headers:\n"
         "      Accept:\n"
         "      - '*/*'\n"
@@ -94,14 +129,16 @@ def interaction(prefix, i):
         "      - gzip, deflate\n"
         "      Connection:\n"
         "      - keep-alive\n"
+        "%s"
         "      User-Agent:\n"
         "      - python-requests/2.31.0\n"
-        "    method: GET\n"
+        "    method: %s\n"
         "    uri: http://%s%s/items/%d\n"
         "  response:\n"
         "    body:\n"
         "      string: %s\n"
-        "    headers:\n" % (HOST, prefix, i, yaml_quote(body))
+        "    headers:\n" % (req_body, req_headers, method, HOST, prefix, i,
+                            yaml_quote(body))
     ]
     for name, value in headers:
         out.append("      %s:\n      - %s\n" % (name, yaml_quote(value)))
@@ -146,6 +183,10 @@ def main():
     ap.add_argument("--stats", help="file for the cassette's sizes")
     ap.add_argument("--return-conf",
                     help="file for the 'return 200' directives of item 1")
+    ap.add_argument("--templated", choices=("expressions", "values"),
+                    help="template members at the start of every body")
+    ap.add_argument("--request-body", metavar="JSON",
+                    help="record POSTs with this JSON body")
     args = ap.parse_args()
 
     if args.interactions < 1:
@@ -156,7 +197,8 @@ def main():
         f.write("interactions:\n")
         chunk = []
         for i in range(1, args.interactions + 1):
-            text, raw = interaction(args.prefix, i)
+            text, raw = interaction(args.prefix, i, args.templated,
+                                    args.request_body)
             raw_total += raw
             chunk.append(text)
             if len(chunk) == 1000:
