@@ -6,7 +6,7 @@
 #   make test       run the Test::Nginx suite in t/
 #   make valgrind   run the suite with nginx under valgrind memcheck
 #   make asan       build with AddressSanitizer and run the suite with it
-#   make bench      run scripts/bench.sh
+#   make bench      run scripts/bench.py
 #   make start      start the quickstart mock on 127.0.0.1:8080
 #   make stop       stop it
 
@@ -60,7 +60,7 @@ asan: $(ASAN_SO)
 
 bench: deps $(SO)
 	@scripts/install-deps.sh wrk
-	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.sh
+	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.py
 
 start: deps $(SO)
 	scripts/quickstart.sh start
