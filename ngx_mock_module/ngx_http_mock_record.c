@@ -632,6 +632,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     }
 
     rec->status = ctx->resp_status;
+    rec->recorded = ngx_time();
     rec->reason = ctx->reason;
     rec->headers = *ctx->resp_headers;
 
