@@ -709,6 +709,15 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
+    /* what the filters left is what templates may echo */
+
+    if (mlcf->record_templates
+        && ngx_http_mock_learn(r->pool, mlcf->record_templates, rec)
+           == NGX_ERROR)
+    {
+        return;
+    }
+
     if (store->sessions) {
         writer = ngx_http_mock_session_writer(r, store, &ctx->session);
         if (writer == NULL) {
