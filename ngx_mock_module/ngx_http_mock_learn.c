@@ -446,6 +446,11 @@ ngx_http_mock_learn_pairs(ngx_http_mock_learn_t *l, u_char *p, u_char *last,
                                    pairs[i].key.len, pairs[i + 1].key.len)
                       == 0);
 
+        if (!same) {
+            same = !ngx_http_mock_learn_plain(pairs[i].key.data,
+                                              pairs[i].key.len);
+        }
+
         if (ngx_http_mock_learn_place(l, &pairs[i].value, prefix,
                                       same ? NULL : &pairs[i].key)
             != NGX_OK)
@@ -527,7 +532,7 @@ ngx_http_mock_learn_headers(ngx_http_mock_learn_t *l, ngx_array_t *headers)
 }
 
 
-/* one value of the request; a name that is NULL or not plain names none */
+/* one value of the request; without a name no expression names it */
 
 static ngx_int_t
 ngx_http_mock_learn_place(ngx_http_mock_learn_t *l, ngx_str_t *value,
@@ -550,7 +555,7 @@ ngx_http_mock_learn_place(ngx_http_mock_learn_t *l, ngx_str_t *value,
     pl->value = *value;
     ngx_str_null(&pl->expr);
 
-    if (name == NULL || !ngx_http_mock_learn_plain(name->data, name->len)) {
+    if (name == NULL) {
         return NGX_OK;
     }
 
