@@ -13,6 +13,7 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_SERVER_PORT} ||= server_port();
+$ENV{TEST_NGINX_UP_PORT} = $ENV{TEST_NGINX_SERVER_PORT} + 81;
 
 repeat_each(1);
 no_shuffle();
@@ -52,6 +53,34 @@ sub either {
 our $BIG = '{' . join(',', map { "\"m$_\": $_" } 0 .. 9999)
            . ', "id": "70001"}';
 our $DEEP = ('{"a": ' x 70) . '"70001"' . ('}' x 70);
+
+# An upstream on TEST_NGINX_UP_PORT that answers one connection with
+# each of @answers, in order, as they are (so one may be cut short), and
+# then goes away.
+sub upstream {
+    my (@answers) = @_;
+    require IO::Socket::INET;
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => $ENV{TEST_NGINX_UP_PORT},
+                                       Listen => 8, ReuseAddr => 1)
+        or die "cannot listen on $ENV{TEST_NGINX_UP_PORT}: $!";
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        alarm 10;
+        for my $answer (@answers) {
+            my $c = $listen->accept or last;
+            my $req = '';
+            while ($req !~ /\r\n\r\n/) {
+                sysread($c, $req, 4096, length $req) or last;
+            }
+            print $c $answer;
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $listen;
+}
 
 run_tests();
 
@@ -758,3 +787,43 @@ GET /users/70001
 --- response_body: {"id": "70001"}
 --- no_error_log
 [error]
+
+
+
+=== TEST 26: a body cut short is not recorded, templates or not
+--- init
+main::upstream("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\": \"70001\"",
+               "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"id\": \"70001\"}");
+--- config
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UP_PORT/;
+        mock_replay html/rec.yaml;
+        mock_mode record;
+        mock_record_templates on;
+    }
+    location = /cassette {
+        default_type text/plain;
+        alias html/rec.yaml;
+    }
+--- request
+GET /api/cut/70001
+--- response_body_like: ^\{"id": "70001"
+--- wait: 0.5
+--- error_log
+upstream prematurely closed connection
+the response did not complete
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 27: (the same nginx) the whole answer that follows is recorded, templated
+--- request eval
+["GET /api/whole/70001", "GET /cassette"]
+--- response_body_like eval
+[qr/^\{"id": "70001"\}\z/,
+ qr/\A(?:(?!cut\/70001).)*uri: "http:\/\/127\.0\.0\.1:\d+\/whole\/70001"\n.*^      string: "${\ main::yq('{"id": "{{request.path.1}}"}') }"\n(?:(?!cut\/70001).)*\z/ms]
+--- no_error_log
+[alert]
+[crit]
