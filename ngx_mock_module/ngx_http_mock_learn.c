@@ -48,6 +48,7 @@ typedef struct {
     ngx_pool_t                   *pool;
     ngx_http_mock_learn_conf_t   *conf;
     ngx_array_t                   places;       /* ngx_http_mock_place_t */
+    uint64_t                      lengths;      /* bit len % 64 of each */
     ngx_array_t                   substs;       /* ngx_http_mock_subst_t */
     ngx_array_t                  *templated;    /* ngx_str_t */
 
@@ -552,6 +553,8 @@ ngx_http_mock_learn_place(ngx_http_mock_learn_t *l, ngx_str_t *value,
         return NGX_ERROR;
     }
 
+    l->lengths |= (uint64_t) 1 << (value->len % 64);
+
     pl->value = *value;
     ngx_str_null(&pl->expr);
 
@@ -779,16 +782,22 @@ ngx_http_mock_learn_string(ngx_http_mock_learn_t *l, ngx_str_t *value)
     ngx_uint_t   escaped, bad;
 
     start = ++l->pos;
-    escaped = 0;
 
-    for (p = start; p < l->last && *p != '"'; p++) {
+    /* most strings have no escape: the closing quote is the first one */
+
+    p = memchr(start, '"', l->last - start);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    escaped = (memchr(start, '\\', p - start) != NULL);
+
+    for (p = escaped ? start : p; p < l->last && *p != '"'; p++) {
         if (*p < 0x20) {
             return NGX_DECLINED;
         }
 
         if (*p == '\\') {
-            escaped = 1;
-
             if (++p == l->last) {
                 return NGX_DECLINED;
             }
@@ -1014,7 +1023,10 @@ ngx_http_mock_learn_space(ngx_http_mock_learn_t *l)
 }
 
 
-/* the expression of the one request place with this value, or NULL */
+/*
+ * The expression of the one request place with this value, or NULL.  The
+ * places are at least "min" characters long, and so is what equals one.
+ */
 
 static ngx_str_t *
 ngx_http_mock_learn_find(ngx_http_mock_learn_t *l, ngx_str_t *value)
@@ -1023,9 +1035,7 @@ ngx_http_mock_learn_find(ngx_http_mock_learn_t *l, ngx_str_t *value)
     ngx_uint_t              lo, hi, mid;
     ngx_http_mock_place_t  *pl;
 
-    if (value->len < l->conf->min
-        || ngx_http_mock_learn_chars(value) < l->conf->min)
-    {
+    if (!(l->lengths & ((uint64_t) 1 << (value->len % 64)))) {
         return NULL;
     }
 
@@ -1264,7 +1274,7 @@ ngx_http_mock_learn_rewrite(ngx_pool_t *pool, ngx_str_t *s,
         /* the text before the substitution */
 
         while (p < end) {
-            q = ngx_strlchr(p, end, '{');
+            q = memchr(p, '{', end - p);
 
             if (q == NULL) {
                 dst = ngx_cpymem(dst, p, end - p);
@@ -1338,7 +1348,7 @@ ngx_http_mock_learn_braces(u_char *p, u_char *last)
     n = 0;
 
     while (p && p + 1 < last) {
-        p = ngx_strlchr(p, last - 1, '{');
+        p = memchr(p, '{', last - 1 - p);
         if (p == NULL) {
             break;
         }
@@ -1368,6 +1378,14 @@ ngx_http_mock_learn_text(ngx_str_t *s)
     last = s->data + s->len;
 
     while (p < last) {
+        while (p < last && *p >= 0x20 && *p < 0x7f) {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
         if (*p < 0x80) {
             if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
                 || *p == 0x7f)
