@@ -13,8 +13,8 @@
 # The replay location maps its URLs onto the upstream's with
 # mock_upstream, so request.path.N counts the segments of the upstream's
 # path, as it was recorded.  Blocks that replay other path segments or
-# query values tell the matcher to leave those out (mock_ignore path,
-# mock_match without query).  The last block replays from the file, after
+# query values tell the matcher to leave those out (mock_match without
+# path or query).  The last block replays from the file, after
 # the admin API has read the recorded cassette again.
 #
 # Recordings accumulate while nginx runs, so each block runs once.
@@ -96,18 +96,20 @@ __DATA__
 
 
 
-=== TEST 3: a path segment, as a number and as a string
+=== TEST 3: a path segment, as a number and as a string (the matcher leaves the path out)
 --- config
     location /rec/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
         mock_replay html/rec.yaml;
         mock_mode record;
+        mock_match method;
         mock_record_templates on;
     }
     location /play/ {
         mock_replay html/rec.yaml;
         mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
-        mock_ignore path "/backend/users/{id}";
+        mock_match method;
+        mock_repeats on;
     }
     location ~ ^/backend/users/(?<uid>[^/]+)$ {
         default_type application/json;
