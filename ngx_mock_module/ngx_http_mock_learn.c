@@ -85,6 +85,8 @@ static ngx_int_t ngx_http_mock_learn_number(ngx_http_mock_learn_t *l);
 static ngx_int_t ngx_http_mock_learn_leaf(ngx_http_mock_learn_t *l,
     u_char *start, u_char *end, ngx_str_t *value);
 static void ngx_http_mock_learn_space(ngx_http_mock_learn_t *l);
+static ngx_uint_t ngx_http_mock_learn_occurs(ngx_http_mock_learn_t *l,
+    ngx_str_t *body);
 static ngx_str_t *ngx_http_mock_learn_find(ngx_http_mock_learn_t *l,
     ngx_str_t *value);
 static ngx_int_t ngx_http_mock_learn_response_headers(
@@ -174,7 +176,7 @@ ngx_http_mock_learn(ngx_pool_t *pool, ngx_http_mock_learn_conf_t *conf,
                                    (u_char *) "json", 4 - 1)
                   != NULL);
 
-    if (json && rec->body.len) {
+    if (json && rec->body.len && ngx_http_mock_learn_occurs(l, &rec->body)) {
         rc = ngx_http_mock_learn_json(l, &rec->body);
 
         if (rc == NGX_ERROR) {
@@ -1020,6 +1022,46 @@ ngx_http_mock_learn_space(ngx_http_mock_learn_t *l)
     {
         l->pos++;
     }
+}
+
+
+/*
+ * Whether the body may echo a value: one occurs in it as it is, or an
+ * escape could hide one.  Most answers echo nothing and are not read.
+ */
+
+static ngx_uint_t
+ngx_http_mock_learn_occurs(ngx_http_mock_learn_t *l, ngx_str_t *body)
+{
+    u_char                 *p, *last;
+    ngx_str_t              *v;
+    ngx_uint_t              i;
+    ngx_http_mock_place_t  *pl;
+
+    if (l->places.nelts > 32
+        || memchr(body->data, '\\', body->len) != NULL)
+    {
+        return 1;
+    }
+
+    pl = l->places.elts;
+    last = body->data + body->len;
+
+    for (i = 0; i < l->places.nelts; i++) {
+        v = &pl[i].value;
+
+        for (p = body->data;
+             (size_t) (last - p) >= v->len
+             && (p = memchr(p, v->data[0], last - p - v->len + 1)) != NULL;
+             p++)
+        {
+            if (ngx_memcmp(p, v->data, v->len) == 0) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }
 
 
