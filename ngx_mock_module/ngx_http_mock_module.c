@@ -45,6 +45,8 @@ static char *ngx_http_mock_miss_status(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_mock_fallback_status_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_mock_record_templates(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_mock_header_name(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mock_admin(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -137,6 +139,13 @@ static ngx_command_t  ngx_http_mock_commands[] = {
     { ngx_string("mock_fallback_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_mock_fallback_status_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_record_templates"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_http_mock_record_templates,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -482,6 +491,7 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->miss_status = NGX_CONF_UNSET_UINT;
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->record_max_body = NGX_CONF_UNSET_SIZE;
+    conf->record_templates = NGX_CONF_UNSET_PTR;
     conf->fallback_status = NGX_CONF_UNSET_PTR;
     conf->filters = NGX_CONF_UNSET_PTR;
     conf->session = NGX_CONF_UNSET_PTR;
@@ -528,6 +538,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_MOCK_MODE_REPLAY);
     ngx_conf_merge_size_value(conf->record_max_body, prev->record_max_body,
                               1024 * 1024);
+    ngx_conf_merge_ptr_value(conf->record_templates, prev->record_templates,
+                             NULL);
     ngx_conf_merge_ptr_value(conf->filters, prev->filters, NULL);
     ngx_conf_merge_ptr_value(conf->fallback_status, prev->fallback_status,
                              NULL);
@@ -1445,6 +1457,136 @@ ngx_http_mock_fallback_status_set(ngx_conf_t *cf, ngx_command_t *cmd,
 
         *code = n;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* mock_record_templates on|off [min=N] [headers=Name,...] */
+
+static char *
+ngx_http_mock_record_templates(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    u_char                      *p, *last, *start, c;
+    ngx_int_t                    n;
+    ngx_str_t                   *value, *name;
+    ngx_uint_t                   i, min;
+    ngx_http_mock_learn_conf_t  *lcf;
+
+    if (mlcf->record_templates != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"mock_record_templates off\" takes no "
+                               "parameters, found \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        mlcf->record_templates = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "on") != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", expected \"on\" or "
+                           "\"off\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mock_learn_conf_t));
+    if (lcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    min = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "min=", 4) == 0 && min == 0) {
+            n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+
+            if (n < 1 || n > 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", expected min=N with N "
+                                   "from 1 to 1024 characters", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            min = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "headers=", 8) == 0
+            && lcf->headers == NULL)
+        {
+            lcf->headers = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+            if (lcf->headers == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            p = value[i].data + 8;
+            last = value[i].data + value[i].len;
+
+            for ( ;; ) {
+                start = p;
+
+                while (p < last && *p != ',') {
+                    c = (u_char) (*p | 0x20);
+
+                    if (!((c >= 'a' && c <= 'z') || (*p >= '0' && *p <= '9')
+                          || *p == '-' || *p == '_'))
+                    {
+                        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                           "invalid \"%V\": a header name "
+                                           "may have only letters, digits, "
+                                           "\"-\" and \"_\"", &value[i]);
+                        return NGX_CONF_ERROR;
+                    }
+
+                    p++;
+                }
+
+                if (p == start) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "invalid \"%V\": an empty header "
+                                       "name", &value[i]);
+                    return NGX_CONF_ERROR;
+                }
+
+                name = ngx_array_push(lcf->headers);
+                if (name == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                name->data = start;
+                name->len = p - start;
+
+                if (p == last) {
+                    break;
+                }
+
+                p++;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" (or given twice), "
+                           "expected \"min=N\" or \"headers=Name,...\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->min = min ? min : 4;
+    mlcf->record_templates = lcf;
 
     return NGX_CONF_OK;
 }

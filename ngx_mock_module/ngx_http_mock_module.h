@@ -378,6 +378,13 @@ typedef struct {
 } ngx_http_mock_main_conf_t;
 
 
+/* mock_record_templates */
+typedef struct {
+    ngx_uint_t                    min;          /* characters */
+    ngx_array_t                  *headers;      /* ngx_str_t, or NULL */
+} ngx_http_mock_learn_conf_t;
+
+
 typedef struct {
     ngx_str_t                     scheme;
     ngx_str_t                     host;
@@ -398,6 +405,7 @@ typedef struct {
     ngx_uint_t                    miss_status;
     ngx_uint_t                    mode;
     size_t                        record_max_body;
+    ngx_http_mock_learn_conf_t   *record_templates;  /* NULL: off */
     ngx_array_t                  *fallback_status;  /* ngx_uint_t */
     ngx_array_t                  *filters;      /* ngx_http_mock_filter_t */
     u_char                       *replay_file;  /* where mock_replay is */
@@ -580,6 +588,10 @@ ngx_int_t ngx_http_mock_filter_headers(ngx_pool_t *pool,
     ngx_array_t *filters, ngx_array_t *headers);
 ngx_int_t ngx_http_mock_filter_value(ngx_array_t *filters, ngx_str_t *name,
     ngx_str_t *value);
+
+/* ngx_http_mock_learn.c */
+ngx_int_t ngx_http_mock_learn(ngx_pool_t *pool,
+    ngx_http_mock_learn_conf_t *conf, ngx_http_mock_record_t *rec);
 
 /* ngx_http_mock_match.c */
 char *ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,

@@ -632,6 +632,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     }
 
     rec->status = ctx->resp_status;
+    rec->recorded = ngx_time();
     rec->reason = ctx->reason;
     rec->headers = *ctx->resp_headers;
 
@@ -705,6 +706,15 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     err = ngx_http_mock_check_record(rec);
     if (err) {
         ngx_http_mock_record_skip(r, ctx, err);
+        return;
+    }
+
+    /* what the filters left is what templates may echo */
+
+    if (mlcf->record_templates
+        && ngx_http_mock_learn(r->pool, mlcf->record_templates, rec)
+           == NGX_ERROR)
+    {
         return;
     }
 

@@ -77,6 +77,9 @@ static u_char *ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s,
     ngx_uint_t text);
 static size_t ngx_http_mock_yaml_quote_len(ngx_str_t *s);
 static ngx_int_t ngx_http_mock_yaml_printable(uint32_t c);
+static size_t ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec);
+static u_char *ngx_http_mock_yaml_extension(u_char *p,
+    ngx_http_mock_record_t *rec);
 
 
 /* in the master, before the workers start: the file is made appendable */
@@ -861,6 +864,7 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
           + ngx_http_mock_yaml_body_len(&rec->body)
           + ngx_http_mock_yaml_headers_len(&rec->headers)
           + ngx_http_mock_yaml_quote_len(&rec->reason)
+          + ngx_http_mock_yaml_extension_len(rec)
           + sizeof(NGX_HTTP_MOCK_RECORDED_MARK "\n") - 1
           + ngx_cached_http_log_iso8601.len;
 
@@ -899,6 +903,7 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
 
     p = ngx_http_mock_cpymem(p, "\n      message: ", 16);
     p = ngx_http_mock_yaml_quote(p, &rec->reason, 0);
+    p = ngx_http_mock_yaml_extension(p, rec);
     p = ngx_http_mock_cpymem(p, "\n" NGX_HTTP_MOCK_RECORDED_MARK,
                              sizeof("\n" NGX_HTTP_MOCK_RECORDED_MARK) - 1);
     p = ngx_cpymem(p, ngx_cached_http_log_iso8601.data,
@@ -908,6 +913,86 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * The interaction's extension key, which vcrpy ignores:
+ *
+ *   x_mock:
+ *     recorded: '2026-12-01T08:00:00Z'
+ *     templated: ["$.id", "header Location"]
+ */
+
+static size_t
+ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
+{
+    size_t      len;
+    ngx_str_t  *t;
+    ngx_uint_t  i;
+
+    if (rec->recorded == 0
+        && (rec->templated == NULL || rec->templated->nelts == 0))
+    {
+        return 0;
+    }
+
+    /* a year past 9999 has more digits */
+
+    len = sizeof("\n  x_mock:\n    recorded: '1970-01-01T00:00:00Z'"
+                 "\n    templated: []") - 1 + NGX_INT_T_LEN;
+
+    if (rec->templated) {
+        t = rec->templated->elts;
+
+        for (i = 0; i < rec->templated->nelts; i++) {
+            len += sizeof(", ") - 1 + ngx_http_mock_yaml_quote_len(&t[i]);
+        }
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
+{
+    ngx_tm_t    tm;
+    ngx_str_t  *t;
+    ngx_uint_t  i;
+
+    if (rec->recorded == 0
+        && (rec->templated == NULL || rec->templated->nelts == 0))
+    {
+        return p;
+    }
+
+    p = ngx_http_mock_cpymem(p, "\n  x_mock:", 10);
+
+    if (rec->recorded) {
+        ngx_gmtime(rec->recorded, &tm);
+
+        p = ngx_sprintf(p, "\n    recorded: '%4d-%02d-%02dT%02d:%02d:%02dZ'",
+                        tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                        tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+    }
+
+    if (rec->templated && rec->templated->nelts) {
+        p = ngx_http_mock_cpymem(p, "\n    templated: [", 17);
+        t = rec->templated->elts;
+
+        for (i = 0; i < rec->templated->nelts; i++) {
+            if (i) {
+                *p++ = ','; *p++ = ' ';
+            }
+
+            p = ngx_http_mock_yaml_quote(p, &t[i], 0);
+        }
+
+        *p++ = ']';
+    }
+
+    return p;
 }
 
 

@@ -60,6 +60,8 @@ interactions:
     status:
       code: 201
       message: "Created"
+  x_mock:
+    recorded: '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'
 # recorded \S+
 - request:
     body: "hello"

@@ -22,6 +22,10 @@
 # query) and on the request body too, so the recorded POST body must be
 # the one that was sent (vcrpy compares JSON bodies parsed).
 #
+# A second cassette is recorded with mock_record_templates on: vcrpy
+# loads it, x_mock keys and all, and serves its templated body as the
+# string it is.
+#
 # This file runs its own nginx under t/servroot-vcrpy-roundtrip/.
 
 use strict;
@@ -125,6 +129,19 @@ http {
             mock_replay html/rec.yaml;
             mock_mode record;
         }
+
+        location = /backend/users/70001 {
+            default_type application/json;
+            add_header Location "/v1/people/70001";
+            return 200 '{"id": 70001, "name": "Ada", "q": "\$arg_q"}';
+        }
+
+        location /tpl/ {
+            proxy_pass $upstream/;
+            mock_replay html/tpl.yaml;
+            mock_mode record;
+            mock_record_templates on;
+        }
     }
 }
 EOF
@@ -152,6 +169,8 @@ for my $x (@exchanges) {
           defined $x->{body} ? (content => $x->{body}) : () });
 }
 
+my $tpl_got = $nginx->request('GET', '/tpl/users/70001?q=hello-world');
+
 $nginx->stop;
 ok(!$nginx->masters_of_this_root, 'nginx stopped before vcrpy replays');
 
@@ -178,6 +197,7 @@ unlike($log, qr/mock: cannot record|is not recorded/,
 # The cassette as written.
 
 my $text = slurp($cassette);
+my $rec_text = $text;
 my @uris = $text =~ /^    uri: "(.*)"$/mg;
 is_deeply(\@uris, [ map { "$upstream$_->{path}" } @exchanges ],
           'the cassette has the upstream URLs, in order');
@@ -285,6 +305,56 @@ for my $i (0 .. $#exchanges) {
 
 is(decode_base64($replay->{decoded_gz} // ''), $GZ_JSON,
    'vcrpy, gzip-compressed body decoded by requests: the JSON');
+
+# The templated cassette.
+
+my $TPL_BODY = '{"id": {{request.path.2}}, "name": "Ada", '
+               . '"q": "{{request.query.q}}"}';
+
+is($tpl_got->{content}, '{"id": 70001, "name": "Ada", "q": "hello-world"}',
+   'templates: the client got the upstream\'s answer');
+my $tpl_text = slurp("$root/html/tpl.yaml");
+like($tpl_text, qr/^  x_mock:\n    recorded: '[^']+'\n    templated: \["\$\.id", "\$\.q", "header Location"\]\n# recorded /m,
+     'templates: the cassette lists the templated members');
+like($rec_text, qr/^  x_mock:\n    recorded: '[^']+'\n# recorded /m,
+     'every interaction has its recording time');
+
+write_file("$root/tpl.py", <<'PY');
+# Loads the cassette in argv[1] with vcrpy, replays one GET to argv[2],
+# and prints what requests got and what PyYAML reads in x_mock, as JSON.
+import json, sys
+
+import requests
+import vcr
+import yaml
+
+out = {}
+with vcr.VCR(record_mode="none").use_cassette(sys.argv[1]) as cass:
+    r = requests.get(sys.argv[2])
+    out["status"] = r.status_code
+    out["body"] = r.text
+    out["location"] = r.headers.get("Location")
+    out["play_count"] = cass.play_count
+
+with open(sys.argv[1]) as f:
+    out["x_mock"] = yaml.safe_load(f)["interactions"][0]["x_mock"]
+
+print(json.dumps(out))
+PY
+
+($rc, $out, $err) = run_cmd(PYTHON, "$root/tpl.py", "$root/html/tpl.yaml",
+                            "$upstream/users/70001?q=hello-world");
+is($rc, 0, 'vcrpy loads the templated cassette') or diag($err);
+my $tpl = eval { $json->decode($out) } // {};
+is($tpl->{play_count}, 1, 'vcrpy played its interaction');
+is($tpl->{status}, 200, 'vcrpy, templated: status 200');
+is($tpl->{body}, $TPL_BODY, 'vcrpy, templated: the body is the template text');
+is($tpl->{location}, '/v1/people/{{request.path.2}}',
+   'vcrpy, templated: Location is the template text');
+is_deeply($tpl->{x_mock}{templated}, [ '$.id', '$.q', 'header Location' ],
+          'PyYAML reads x_mock.templated as a list of strings');
+like($tpl->{x_mock}{recorded} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\z/,
+     'and x_mock.recorded as an RFC 3339 string');
 
 ok(!$nginx->masters_of_this_root, 'nginx is not running');
 
