@@ -1,0 +1,1979 @@
+
+/*
+ * mock_ignore: the parts of requests that matching skips, taken out of
+ * the canonical keys of recorded and live requests alike, so that lookup
+ * stays one hash lookup; and the details a miss report names.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+#define NGX_HTTP_MOCK_JSON_PATHS     64
+#define NGX_HTTP_MOCK_WALK_DEPTH     64
+#define NGX_HTTP_MOCK_DIFF_ITEMS     3
+#define NGX_HTTP_MOCK_DIFF_PAIRS     256
+#define NGX_HTTP_MOCK_JPATH_LEN      128
+
+
+typedef struct {
+    u_char                  *pos;
+    u_char                  *last;
+    u_char                  *dst;
+    ngx_http_mock_jpath_t   *paths;
+    ngx_uint_t               npaths;
+    u_char                  *used;          /* per body rule, or NULL */
+} ngx_http_mock_walk_t;
+
+
+typedef struct {
+    u_char                  *p;
+    u_char                  *last;
+    ngx_uint_t               n;
+    u_char                   path[NGX_HTTP_MOCK_JPATH_LEN];
+    size_t                   len;
+} ngx_http_mock_jdiff_t;
+
+
+typedef struct {
+    ngx_str_t                name;
+    ngx_str_t                filename;
+    ngx_str_t                type;
+    ngx_str_t                content;
+} ngx_http_mock_part_t;
+
+
+static char *ngx_http_mock_ignore_jpath(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_mock_jpath_t *jp);
+static char *ngx_http_mock_ignore_pattern(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_mock_pattern_t *pt);
+static ngx_int_t ngx_http_mock_ignore_text(ngx_conf_t *cf,
+    ngx_http_mock_ignore_t *ig);
+static ngx_int_t ngx_http_mock_bad_char(ngx_str_t *s);
+static ngx_http_mock_pattern_t *ngx_http_mock_pattern_match(
+    ngx_http_mock_ignore_t *ig, ngx_str_t *path, ngx_uint_t *n);
+static ngx_int_t ngx_http_mock_pattern_captures(ngx_pool_t *pool,
+    ngx_http_mock_pattern_t *pt, ngx_str_t *path, ngx_array_t **captures);
+static u_char *ngx_http_mock_ignore_pairs(ngx_str_t *in, u_char *dst,
+    ngx_array_t *names, ngx_uint_t jpaths, u_char *used);
+static ngx_int_t ngx_http_mock_form_name_is(u_char *p, u_char *last,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_mock_walk_value(ngx_http_mock_walk_t *w,
+    uint64_t alive, ngx_uint_t depth);
+static ngx_int_t ngx_http_mock_walk_string(ngx_http_mock_walk_t *w);
+static u_char *ngx_http_mock_ignore_parts(ngx_str_t *in, u_char *dst,
+    ngx_http_mock_ignore_t *ig, u_char *used);
+static u_char *ngx_http_mock_part_field(u_char *p, u_char *last,
+    ngx_str_t *field);
+static ngx_int_t ngx_http_mock_multipart_boundary(ngx_str_t *type,
+    ngx_str_t *boundary);
+static ngx_int_t ngx_http_mock_multipart_part(u_char *p, u_char *last,
+    ngx_http_mock_part_t *part);
+static void ngx_http_mock_disposition_param(u_char *p, u_char *last,
+    char *name, ngx_str_t *value);
+static u_char *ngx_http_mock_json_skip(u_char *p, u_char *last,
+    ngx_uint_t depth);
+static void ngx_http_mock_jdiff_value(ngx_http_mock_jdiff_t *d, u_char *a,
+    u_char *a_end, u_char *b, u_char *b_end, ngx_uint_t depth);
+static void ngx_http_mock_jdiff_report(ngx_http_mock_jdiff_t *d);
+static u_char *ngx_http_mock_pairs_detail(u_char *p, u_char *last,
+    ngx_str_t *a, ngx_str_t *b);
+
+
+/*
+ * mock_ignore query NAME...; mock_ignore header NAME...;
+ * mock_ignore body PATH...; mock_ignore path "PATTERN"...;
+ */
+
+char *
+ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    char                     *err;
+    ngx_str_t                *value, *s;
+    ngx_uint_t                i;
+    ngx_http_mock_jpath_t    *jp;
+    ngx_http_mock_ignore_t   *ig;
+    ngx_http_mock_pattern_t  *pt;
+
+    value = cf->args->elts;
+    ig = mlcf->ignore;
+
+    if (ig == NGX_CONF_UNSET_PTR) {
+        ig = ngx_pcalloc(cf->pool, sizeof(ngx_http_mock_ignore_t));
+        if (ig == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_array_init(&ig->query, cf->pool, 2, sizeof(ngx_str_t))
+               != NGX_OK
+            || ngx_array_init(&ig->headers, cf->pool, 2, sizeof(ngx_str_t))
+               != NGX_OK
+            || ngx_array_init(&ig->body, cf->pool, 2,
+                              sizeof(ngx_http_mock_jpath_t))
+               != NGX_OK
+            || ngx_array_init(&ig->paths, cf->pool, 2,
+                              sizeof(ngx_http_mock_pattern_t))
+               != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        mlcf->ignore = ig;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty name in \"mock_ignore %V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_mock_bad_char(&value[i])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"mock_ignore %V\" has a control character "
+                               "in \"%V\"", &value[1], &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (value[1].len == 5 && ngx_strncmp(value[1].data, "query", 5) == 0)
+        {
+            s = ngx_array_push(&ig->query);
+            if (s == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *s = value[i];
+            continue;
+        }
+
+        if (value[1].len == 6 && ngx_strncmp(value[1].data, "header", 6) == 0)
+        {
+            s = ngx_array_push(&ig->headers);
+            if (s == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_strlchr(value[i].data, value[i].data + value[i].len, ':')
+                || ngx_strlchr(value[i].data, value[i].data + value[i].len,
+                               ' '))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid header name \"%V\" in "
+                                   "\"mock_ignore header\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            s->len = value[i].len;
+            s->data = ngx_pnalloc(cf->pool, s->len);
+            if (s->data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_strlow(s->data, value[i].data, s->len);
+            continue;
+        }
+
+        if (value[1].len == 4 && ngx_strncmp(value[1].data, "body", 4) == 0) {
+            jp = ngx_array_push(&ig->body);
+            if (jp == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            err = ngx_http_mock_ignore_jpath(cf, &value[i], jp);
+            if (err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid JSON path \"%V\" in "
+                                   "\"mock_ignore body\": %s", &value[i], err);
+                return NGX_CONF_ERROR;
+            }
+
+            if (jp->nsteps) {
+                if (++ig->json > NGX_HTTP_MOCK_JSON_PATHS) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "more than %d JSON paths in "
+                                       "\"mock_ignore body\"",
+                                       NGX_HTTP_MOCK_JSON_PATHS);
+                    return NGX_CONF_ERROR;
+                }
+
+            } else {
+                ig->names++;
+            }
+
+            continue;
+        }
+
+        if (value[1].len == 4 && ngx_strncmp(value[1].data, "path", 4) == 0) {
+            pt = ngx_array_push(&ig->paths);
+            if (pt == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            err = ngx_http_mock_ignore_pattern(cf, &value[i], pt);
+            if (err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid path pattern \"%V\" in "
+                                   "\"mock_ignore path\": %s", &value[i], err);
+                return NGX_CONF_ERROR;
+            }
+
+            if (pt->text.len > ig->path_max) {
+                ig->path_max = pt->text.len;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown kind \"%V\" in \"mock_ignore\", expected "
+                           "query, header, body or path", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "$.a.b[0][*].c", or a plain form field or part name */
+
+static char *
+ngx_http_mock_ignore_jpath(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_mock_jpath_t *jp)
+{
+    u_char                *p, *last, *start;
+    ngx_int_t              n;
+    ngx_uint_t             count;
+    ngx_http_mock_step_t  *st;
+
+    jp->text = *value;
+    jp->nsteps = 0;
+    jp->steps = NULL;
+
+    p = value->data;
+    last = p + value->len;
+
+    if (*p != '$') {
+        return NULL;
+    }
+
+    count = 0;
+
+    for (p++; p < last; p++) {
+        if (*p == '.' || *p == '[') {
+            count++;
+        }
+    }
+
+    if (count == 0) {
+        return "names nothing after \"$\"";
+    }
+
+    jp->steps = ngx_pcalloc(cf->pool, count * sizeof(ngx_http_mock_step_t));
+    if (jp->steps == NULL) {
+        return "out of memory";
+    }
+
+    p = value->data + 1;
+
+    while (p < last) {
+        st = &jp->steps[jp->nsteps];
+
+        if (*p == '.') {
+            start = ++p;
+
+            while (p < last && *p != '.' && *p != '[') {
+                if (*p == ']' || *p == '"' || *p == '\\') {
+                    return "unexpected character in a member name";
+                }
+
+                p++;
+            }
+
+            if (p == start) {
+                return "empty member name";
+            }
+
+            st->type = NGX_HTTP_MOCK_STEP_MEMBER;
+            st->name.data = start;
+            st->name.len = p - start;
+            jp->nsteps++;
+            continue;
+        }
+
+        if (*p != '[') {
+            return "expected \".\" or \"[\"";
+        }
+
+        start = ++p;
+
+        while (p < last && *p != ']') {
+            p++;
+        }
+
+        if (p == last) {
+            return "unbalanced \"[\"";
+        }
+
+        if (p - start == 1 && *start == '*') {
+            st->type = NGX_HTTP_MOCK_STEP_ANY;
+
+        } else {
+            n = ngx_atoi(start, p - start);
+            if (n == NGX_ERROR) {
+                return "an index is a number or \"*\"";
+            }
+
+            st->type = NGX_HTTP_MOCK_STEP_INDEX;
+            st->index = n;
+        }
+
+        jp->nsteps++;
+        p++;
+    }
+
+    return NULL;
+}
+
+
+/* "/v1/carts/{cart}/items": {name} stands for one whole segment */
+
+static char *
+ngx_http_mock_ignore_pattern(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_mock_pattern_t *pt)
+{
+    u_char                   *p, *last, *start, *q;
+    ngx_uint_t                n;
+    ngx_http_mock_segment_t  *seg;
+
+    pt->text = *value;
+    pt->nplaceholders = 0;
+
+    p = value->data;
+    last = p + value->len;
+
+    if (*p != '/') {
+        return "does not begin with \"/\"";
+    }
+
+    n = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p == '/') {
+            n++;
+        }
+    }
+
+    pt->segments = ngx_pcalloc(cf->pool, n * sizeof(ngx_http_mock_segment_t));
+    if (pt->segments == NULL) {
+        return "out of memory";
+    }
+
+    pt->nsegments = n;
+    p = value->data;
+
+    for (n = 0; n < pt->nsegments; n++) {
+        seg = &pt->segments[n];
+        start = ++p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        seg->text.data = start;
+        seg->text.len = p - start;
+
+        q = ngx_strlchr(start, p, '{');
+
+        if (q == NULL) {
+            if (ngx_strlchr(start, p, '}')) {
+                return "unbalanced \"}\"";
+            }
+
+            continue;
+        }
+
+        if (q != start || p[-1] != '}' || p - start < 2) {
+            if (ngx_strlchr(q, p, '}') == NULL) {
+                return "unbalanced \"{\"";
+            }
+
+            return "a placeholder must be a whole segment";
+        }
+
+        if (p - start == 2) {
+            return "a placeholder has an empty name";
+        }
+
+        for (q = start + 1; q < p - 1; q++) {
+            if (*q == '{' || *q == '}') {
+                return "unbalanced \"{\"";
+            }
+        }
+
+        seg->text.data = start + 1;
+        seg->text.len = p - start - 2;
+        seg->placeholder = 1;
+        pt->nplaceholders++;
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_mock_bad_char(ngx_str_t *s)
+{
+    u_char  *p, *last;
+
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The match a location uses: its matchers without the ignored headers,
+ * and a text that tells stores with other rules apart.
+ */
+
+ngx_http_mock_match_t *
+ngx_http_mock_ignore_match(ngx_conf_t *cf, ngx_http_mock_match_t *match,
+    ngx_http_mock_ignore_t *ig)
+{
+    u_char                   *p;
+    ngx_str_t                *names, *ign, *h;
+    ngx_uint_t                i, j, k;
+    ngx_http_mock_match_t    *m;
+    ngx_http_mock_pattern_t  *pt, tmp;
+
+    if (match->ignore == ig) {
+        return match;
+    }
+
+    if (match->base) {
+        match = match->base;
+    }
+
+    if (ig->text.data == NULL) {
+
+        /* the most specific patterns first, in order of configuration */
+
+        pt = ig->paths.elts;
+
+        for (i = 1; i < ig->paths.nelts; i++) {
+            tmp = pt[i];
+
+            for (j = i; j > 0 && pt[j - 1].nplaceholders > tmp.nplaceholders;
+                 j--)
+            {
+                pt[j] = pt[j - 1];
+            }
+
+            pt[j] = tmp;
+        }
+
+        if (ngx_http_mock_ignore_text(cf, ig) != NGX_OK) {
+            return NULL;
+        }
+    }
+
+    m = ngx_pcalloc(cf->pool, sizeof(ngx_http_mock_match_t));
+    if (m == NULL) {
+        return NULL;
+    }
+
+    *m = *match;
+    m->ignore = ig;
+    m->base = match;
+
+    if (match->headers && ig->headers.nelts) {
+        m->headers = ngx_array_create(cf->pool, match->headers->nelts,
+                                      sizeof(ngx_str_t));
+        if (m->headers == NULL) {
+            return NULL;
+        }
+
+        names = match->headers->elts;
+        ign = ig->headers.elts;
+
+        for (i = 0; i < match->headers->nelts; i++) {
+            for (k = 0; k < ig->headers.nelts; k++) {
+                if (names[i].len == ign[k].len
+                    && ngx_strncmp(names[i].data, ign[k].data, ign[k].len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k < ig->headers.nelts) {
+                continue;
+            }
+
+            h = ngx_array_push(m->headers);
+            if (h == NULL) {
+                return NULL;
+            }
+
+            *h = names[i];
+        }
+
+        if (m->headers->nelts == 0) {
+            m->headers = NULL;
+            m->mask &= ~NGX_HTTP_MOCK_MATCH_HEADERS;
+        }
+    }
+
+    m->text.len = match->text.len + ig->text.len;
+    m->text.data = ngx_pnalloc(cf->pool, m->text.len);
+    if (m->text.data == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(m->text.data, match->text.data, match->text.len);
+    ngx_memcpy(p, ig->text.data, ig->text.len);
+
+    return m;
+}
+
+
+/* "; ignore query a b; ignore body $.x" */
+
+static ngx_int_t
+ngx_http_mock_ignore_text(ngx_conf_t *cf, ngx_http_mock_ignore_t *ig)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                *s;
+    ngx_uint_t                i, kind, n;
+    ngx_array_t              *a;
+    ngx_http_mock_jpath_t    *jp;
+    ngx_http_mock_pattern_t  *pt;
+
+    static ngx_str_t  kinds[] = {
+        ngx_string("; ignore query"), ngx_string("; ignore header"),
+        ngx_string("; ignore body"), ngx_string("; ignore path")
+    };
+
+    len = 0;
+
+    for (n = 0; n < 2; n++) {
+        p = ig->text.data;
+
+        for (kind = 0; kind < 4; kind++) {
+            a = (kind == 0) ? &ig->query : (kind == 1) ? &ig->headers
+                : (kind == 2) ? &ig->body : &ig->paths;
+
+            if (a->nelts == 0) {
+                continue;
+            }
+
+            if (n == 0) {
+                len += kinds[kind].len;
+            } else {
+                p = ngx_cpymem(p, kinds[kind].data, kinds[kind].len);
+            }
+
+            for (i = 0; i < a->nelts; i++) {
+                if (kind < 2) {
+                    s = &((ngx_str_t *) a->elts)[i];
+
+                } else if (kind == 2) {
+                    jp = a->elts;
+                    s = &jp[i].text;
+
+                } else {
+                    pt = a->elts;
+                    s = &pt[i].text;
+                }
+
+                if (n == 0) {
+                    len += s->len + 1;
+                    continue;
+                }
+
+                *p++ = ' ';
+                p = ngx_cpymem(p, s->data, s->len);
+            }
+        }
+
+        if (n == 0) {
+            ig->text.data = ngx_pnalloc(cf->pool, len);
+            if (ig->text.data == NULL) {
+                return NGX_ERROR;
+            }
+
+        } else {
+            ig->text.len = p - ig->text.data;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the rules a miss report may name: query, body, path, header */
+
+ngx_uint_t
+ngx_http_mock_ignore_rules(ngx_http_mock_ignore_t *ig)
+{
+    return ig->query.nelts + ig->body.nelts + ig->paths.nelts
+           + ig->headers.nelts;
+}
+
+
+/* what ngx_http_mock_ignore_key() may write into buf */
+
+size_t
+ngx_http_mock_ignore_room(ngx_http_mock_ignore_t *ig, ngx_http_mock_key_t *key)
+{
+    return ig->path_max + key->query.len + key->body.len;
+}
+
+
+/*
+ * Takes the ignored parts out of a canonical key: a path that a pattern
+ * matches becomes the pattern, ignored query parameters, form fields,
+ * parts and JSON members are dropped.  The new values are written to buf
+ * (ngx_http_mock_ignore_room() bytes); "used", when given, flags the rules
+ * that named something; with a pool, the placeholders' values are
+ * captured.
+ */
+
+ngx_int_t
+ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig, ngx_str_t *type,
+    ngx_http_mock_key_t *key, u_char *buf, u_char *used, ngx_pool_t *pool,
+    ngx_array_t **captures)
+{
+    u_char                   *p, *start;
+    ngx_uint_t                kind, n;
+    ngx_http_mock_walk_t      w;
+    ngx_http_mock_pattern_t  *pt;
+
+    p = buf;
+
+    if (ig->paths.nelts && key->path.len) {
+        pt = ngx_http_mock_pattern_match(ig, &key->path, &n);
+
+        if (pt) {
+            if (used) {
+                used[ig->query.nelts + ig->body.nelts + n] = 1;
+            }
+
+            if (pool
+                && pt->nplaceholders
+                && ngx_http_mock_pattern_captures(pool, pt, &key->path,
+                                                  captures)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            key->path.data = p;
+            key->path.len = pt->text.len;
+            p = ngx_cpymem(p, pt->text.data, pt->text.len);
+        }
+    }
+
+    if (ig->query.nelts && key->query.len) {
+        start = p;
+        p = ngx_http_mock_ignore_pairs(&key->query, p, &ig->query, 0, used);
+        key->query.data = start;
+        key->query.len = p - start;
+    }
+
+    if (ig->body.nelts == 0 || key->body.len == 0) {
+        return NGX_OK;
+    }
+
+    kind = ngx_http_mock_body_kind(type, &key->body);
+    start = p;
+
+    switch (kind) {
+
+    case NGX_HTTP_MOCK_BODY_FORM:
+        if (ig->names == 0) {
+            return NGX_OK;
+        }
+
+        p = ngx_http_mock_ignore_pairs(&key->body, p, &ig->body, 1,
+                                       used ? used + ig->query.nelts : NULL);
+        break;
+
+    case NGX_HTTP_MOCK_BODY_MULTIPART:
+        if (ig->names == 0) {
+            return NGX_OK;
+        }
+
+        p = ngx_http_mock_ignore_parts(&key->body, p, ig,
+                                       used ? used + ig->query.nelts : NULL);
+        if (p == NULL) {
+            return NGX_OK;
+        }
+
+        break;
+
+    case NGX_HTTP_MOCK_BODY_JSON:
+        if (ig->json == 0) {
+            return NGX_OK;
+        }
+
+        w.pos = key->body.data;
+        w.last = key->body.data + key->body.len;
+        w.dst = p;
+        w.paths = ig->body.elts;
+        w.npaths = ig->body.nelts;
+        w.used = used ? used + ig->query.nelts : NULL;
+
+        if (ngx_http_mock_walk_value(&w, ~(uint64_t) 0, 0) != NGX_OK
+            || w.pos != w.last)
+        {
+            /* not the JSON it claims to be: compared whole */
+            return NGX_OK;
+        }
+
+        p = w.dst;
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    key->body.data = start;
+    key->body.len = p - start;
+
+    return NGX_OK;
+}
+
+
+/* the path as keys have it: the pattern that fits it, or the path */
+
+ngx_str_t *
+ngx_http_mock_ignore_path(ngx_http_mock_ignore_t *ig, ngx_str_t *path)
+{
+    ngx_uint_t                n;
+    ngx_http_mock_pattern_t  *pt;
+
+    if (ig == NULL || ig->paths.nelts == 0 || path->len == 0) {
+        return path;
+    }
+
+    pt = ngx_http_mock_pattern_match(ig, path, &n);
+
+    return pt ? &pt->text : path;
+}
+
+
+/* the first pattern that fits the path, the most specific ones first */
+
+static ngx_http_mock_pattern_t *
+ngx_http_mock_pattern_match(ngx_http_mock_ignore_t *ig, ngx_str_t *path,
+    ngx_uint_t *n)
+{
+    u_char                   *p, *last, *start;
+    ngx_uint_t                i, k;
+    ngx_http_mock_segment_t  *seg;
+    ngx_http_mock_pattern_t  *pt;
+
+    pt = ig->paths.elts;
+    last = path->data + path->len;
+
+    for (i = 0; i < ig->paths.nelts; i++) {
+        p = path->data;
+
+        if (*p != '/') {
+            return NULL;
+        }
+
+        for (k = 0; k < pt[i].nsegments; k++) {
+            if (p == last || *p != '/') {
+                break;
+            }
+
+            start = ++p;
+
+            while (p < last && *p != '/') {
+                p++;
+            }
+
+            seg = &pt[i].segments[k];
+
+            if (seg->placeholder) {
+                if (p == start) {
+                    break;
+                }
+
+                continue;
+            }
+
+            if ((size_t) (p - start) != seg->text.len
+                || ngx_strncmp(start, seg->text.data, seg->text.len) != 0)
+            {
+                break;
+            }
+        }
+
+        if (k == pt[i].nsegments && p == last) {
+            *n = i;
+            return &pt[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_mock_pattern_captures(ngx_pool_t *pool, ngx_http_mock_pattern_t *pt,
+    ngx_str_t *path, ngx_array_t **captures)
+{
+    u_char        *p, *last, *start;
+    ngx_uint_t     k;
+    ngx_keyval_t  *kv;
+
+    if (*captures == NULL) {
+        *captures = ngx_array_create(pool, pt->nplaceholders,
+                                     sizeof(ngx_keyval_t));
+        if (*captures == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    (*captures)->nelts = 0;
+
+    p = path->data;
+    last = p + path->len;
+
+    for (k = 0; k < pt->nsegments; k++) {
+        start = ++p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (!pt->segments[k].placeholder) {
+            continue;
+        }
+
+        kv = ngx_array_push(*captures);
+        if (kv == NULL) {
+            return NGX_ERROR;
+        }
+
+        kv->key = pt->segments[k].text;
+        kv->value.data = start;
+        kv->value.len = p - start;
+    }
+
+    return NGX_OK;
+}
+
+
+/* canonical "a=1&b=2" without the pairs whose names are ignored */
+
+static u_char *
+ngx_http_mock_ignore_pairs(ngx_str_t *in, u_char *dst, ngx_array_t *names,
+    ngx_uint_t jpaths, u_char *used)
+{
+    u_char                 *p, *last, *start, *eq;
+    ngx_str_t              *s, name;
+    ngx_uint_t              i, n;
+    ngx_http_mock_jpath_t  *jp;
+
+    p = in->data;
+    last = p + in->len;
+    start = dst;
+
+    while (p < last) {
+        name.data = p;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        eq = ngx_strlchr(name.data, p, '=');
+
+        for (i = 0; i < names->nelts; i++) {
+            if (jpaths) {
+                jp = names->elts;
+
+                if (jp[i].nsteps) {
+                    continue;
+                }
+
+                s = &jp[i].text;
+
+            } else {
+                s = &((ngx_str_t *) names->elts)[i];
+            }
+
+            if (ngx_http_mock_form_name_is(name.data, eq ? eq : p, s)) {
+                break;
+            }
+        }
+
+        if (i < names->nelts) {
+            if (used) {
+                used[i] = 1;
+            }
+
+        } else {
+            n = p - name.data;
+
+            if (dst != start) {
+                *dst++ = '&';
+            }
+
+            dst = ngx_cpymem(dst, name.data, n);
+        }
+
+        p++;
+    }
+
+    return dst;
+}
+
+
+/* a canonical name, where only "%&=+" are escaped, is the plain one */
+
+static ngx_int_t
+ngx_http_mock_form_name_is(u_char *p, u_char *last, ngx_str_t *name)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    for (i = 0; i < name->len; i++) {
+        if (p == last) {
+            return 0;
+        }
+
+        c = *p++;
+
+        if (c == '%' && last - p >= 2) {
+            c = (u_char) (ngx_hextoi(p, 2));
+            p += 2;
+        }
+
+        if (c != name->data[i]) {
+            return 0;
+        }
+    }
+
+    return p == last;
+}
+
+
+/*
+ * Copies canonical JSON without the members and elements that the JSON
+ * paths name.  Bit i of "alive" says that path i has matched the steps
+ * that lead here.
+ */
+
+static ngx_int_t
+ngx_http_mock_walk_value(ngx_http_mock_walk_t *w, uint64_t alive,
+    ngx_uint_t depth)
+{
+    u_char                 open, close, *name, *name_end, *mark;
+    uint64_t               bit, child;
+    ngx_uint_t             i, object, index, kept, drop;
+    ngx_http_mock_step_t  *st;
+
+    if (w->pos == w->last) {
+        return NGX_DECLINED;
+    }
+
+    if (*w->pos == '"') {
+        return ngx_http_mock_walk_string(w);
+    }
+
+    if (*w->pos != '{' && *w->pos != '[') {
+        while (w->pos < w->last
+               && *w->pos != ',' && *w->pos != ']' && *w->pos != '}')
+        {
+            if (*w->pos <= ' ' || *w->pos == '"' || *w->pos == ':'
+                || *w->pos == '{' || *w->pos == '[')
+            {
+                return NGX_DECLINED;
+            }
+
+            *w->dst++ = *w->pos++;
+        }
+
+        return NGX_OK;
+    }
+
+    if (depth >= NGX_HTTP_MOCK_WALK_DEPTH) {
+        return NGX_DECLINED;
+    }
+
+    open = *w->pos++;
+    object = (open == '{');
+    close = object ? '}' : ']';
+
+    *w->dst++ = open;
+
+    if (w->pos < w->last && *w->pos == close) {
+        *w->dst++ = *w->pos++;
+        return NGX_OK;
+    }
+
+    kept = 0;
+
+    for (index = 0; /* void */ ; index++) {
+        mark = w->dst;
+
+        if (kept) {
+            *w->dst++ = ',';
+        }
+
+        name = NULL;
+        name_end = NULL;
+
+        if (object) {
+            if (w->pos == w->last || *w->pos != '"') {
+                return NGX_DECLINED;
+            }
+
+            name = w->pos + 1;
+
+            if (ngx_http_mock_walk_string(w) != NGX_OK) {
+                return NGX_DECLINED;
+            }
+
+            name_end = w->pos - 1;
+
+            if (w->pos == w->last || *w->pos != ':') {
+                return NGX_DECLINED;
+            }
+
+            *w->dst++ = *w->pos++;
+        }
+
+        child = 0;
+        drop = 0;
+
+        for (i = 0; alive && i < w->npaths; i++) {
+            bit = (uint64_t) 1 << i;
+
+            if (!(alive & bit) || w->paths[i].nsteps <= depth) {
+                continue;
+            }
+
+            st = &w->paths[i].steps[depth];
+
+            if (object) {
+                if (st->type != NGX_HTTP_MOCK_STEP_MEMBER
+                    || (size_t) (name_end - name) != st->name.len
+                    || ngx_strncmp(name, st->name.data, st->name.len) != 0)
+                {
+                    continue;
+                }
+
+            } else if (st->type == NGX_HTTP_MOCK_STEP_MEMBER
+                       || (st->type == NGX_HTTP_MOCK_STEP_INDEX
+                           && st->index != index))
+            {
+                continue;
+            }
+
+            if (w->paths[i].nsteps == depth + 1) {
+                drop = 1;
+
+                if (w->used) {
+                    w->used[i] = 1;
+                }
+
+            } else {
+                child |= bit;
+            }
+        }
+
+        if (ngx_http_mock_walk_value(w, child, depth + 1) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+        if (drop) {
+            w->dst = mark;
+
+        } else {
+            kept++;
+        }
+
+        if (w->pos == w->last) {
+            return NGX_DECLINED;
+        }
+
+        if (*w->pos == ',') {
+            w->pos++;
+            continue;
+        }
+
+        if (*w->pos == close) {
+            w->pos++;
+            break;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    *w->dst++ = close;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_walk_string(ngx_http_mock_walk_t *w)
+{
+    u_char  *p;
+
+    p = w->pos + 1;
+
+    while (p < w->last) {
+        if (*p == '"') {
+            p++;
+            w->dst = ngx_cpymem(w->dst, w->pos, p - w->pos);
+            w->pos = p;
+            return NGX_OK;
+        }
+
+        if (*p == '\\') {
+            p++;
+        }
+
+        p++;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Multipart bodies are compared part by part, in order, never by their
+ * boundary: "multipart\n" then "N:name,N:filename,N:type,N:content\n"
+ * for each part.  A body that does not parse is compared whole.
+ */
+
+ngx_int_t
+ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,
+    ngx_str_t *in, ngx_str_t *out)
+{
+    u_char                *p, *last, *next, *end, *dst;
+    size_t                 len;
+    ngx_str_t              boundary;
+    ngx_uint_t             i;
+    ngx_array_t            parts;
+    ngx_http_mock_part_t  *part;
+
+    if (ngx_http_mock_multipart_boundary(type, &boundary) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_array_init(&parts, pool, 4, sizeof(ngx_http_mock_part_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = in->data;
+    last = in->data + in->len;
+
+    /* the first delimiter, after a preamble */
+
+    for ( ;; ) {
+        next = ngx_strlcasestrn(p, last, boundary.data, boundary.len - 1);
+        if (next == NULL) {
+            return NGX_DECLINED;
+        }
+
+        if (next == in->data + 2 || (next >= in->data + 4 && next[-3] == '\n'))
+        {
+            if (next[-1] == '-' && next[-2] == '-') {
+                break;
+            }
+        }
+
+        p = next + 1;
+    }
+
+    p = next + boundary.len;
+
+    for ( ;; ) {
+        if (last - p >= 2 && p[0] == '-' && p[1] == '-') {
+            break;
+        }
+
+        if (last - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+            p += 2;
+
+        } else if (p < last && *p == '\n') {
+            p++;
+
+        } else {
+            return NGX_DECLINED;
+        }
+
+        /* the part ends at "\r\n--boundary" */
+
+        end = p;
+
+        for ( ;; ) {
+            next = ngx_strlcasestrn(end, last, boundary.data,
+                                    boundary.len - 1);
+            if (next == NULL) {
+                return NGX_DECLINED;
+            }
+
+            if (next - p >= 3 && next[-1] == '-' && next[-2] == '-'
+                && next[-3] == '\n')
+            {
+                break;
+            }
+
+            end = next + 1;
+        }
+
+        end = next - 3;
+
+        if (end > p && end[-1] == '\r') {
+            end--;
+        }
+
+        part = ngx_array_push(&parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_multipart_part(p, end, part) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+        p = next + boundary.len;
+    }
+
+    part = parts.elts;
+    len = sizeof("multipart\n") - 1;
+
+    for (i = 0; i < parts.nelts; i++) {
+        len += part[i].name.len + part[i].filename.len + part[i].type.len
+               + part[i].content.len + 4 * (NGX_SIZE_T_LEN + 2);
+    }
+
+    dst = ngx_pnalloc(pool, len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = dst;
+    dst = ngx_cpymem(dst, "multipart\n", sizeof("multipart\n") - 1);
+
+    for (i = 0; i < parts.nelts; i++) {
+        dst = ngx_sprintf(dst, "%uz:%V,%uz:%V,%uz:%V,%uz:",
+                          part[i].name.len, &part[i].name,
+                          part[i].filename.len, &part[i].filename,
+                          part[i].type.len, &part[i].type,
+                          part[i].content.len);
+        dst = ngx_http_mock_cpymem(dst, part[i].content.data,
+                                   part[i].content.len);
+        *dst++ = '\n';
+    }
+
+    out->len = dst - out->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_multipart_boundary(ngx_str_t *type, ngx_str_t *boundary)
+{
+    u_char  *p, *last, *start;
+
+    if (type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    last = type->data + type->len;
+
+    p = ngx_strlcasestrn(type->data, last, (u_char *) "boundary=", 9 - 1);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p += 9;
+
+    if (p < last && *p == '"') {
+        start = ++p;
+
+        while (p < last && *p != '"') {
+            p++;
+        }
+
+    } else {
+        start = p;
+
+        while (p < last && *p != ';' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+    }
+
+    if (p == start || p - start > 200) {
+        return NGX_DECLINED;
+    }
+
+    boundary->data = start;
+    boundary->len = p - start;
+
+    return NGX_OK;
+}
+
+
+/* headers, an empty line, the content */
+
+static ngx_int_t
+ngx_http_mock_multipart_part(u_char *p, u_char *last,
+    ngx_http_mock_part_t *part)
+{
+    u_char  *line, *eol, *colon, *v, *ve;
+
+    ngx_memzero(part, sizeof(ngx_http_mock_part_t));
+
+    for ( ;; ) {
+        line = p;
+        eol = ngx_strlchr(p, last, '\n');
+
+        if (eol == NULL) {
+            if (p == last) {
+                /* a part with neither headers nor content */
+                return NGX_OK;
+            }
+
+            return NGX_DECLINED;
+        }
+
+        p = eol + 1;
+
+        if (eol > line && eol[-1] == '\r') {
+            eol--;
+        }
+
+        if (eol == line) {
+            break;
+        }
+
+        colon = ngx_strlchr(line, eol, ':');
+        if (colon == NULL) {
+            return NGX_DECLINED;
+        }
+
+        v = colon + 1;
+        ve = eol;
+
+        while (v < ve && (*v == ' ' || *v == '\t')) {
+            v++;
+        }
+
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) {
+            ve--;
+        }
+
+        if (colon - line == 12
+            && ngx_strncasecmp(line, (u_char *) "Content-Type", 12) == 0)
+        {
+            part->type.data = v;
+            part->type.len = ve - v;
+
+        } else if (colon - line == 19
+                   && ngx_strncasecmp(line, (u_char *) "Content-Disposition",
+                                      19) == 0)
+        {
+            ngx_http_mock_disposition_param(v, ve, "name", &part->name);
+            ngx_http_mock_disposition_param(v, ve, "filename",
+                                            &part->filename);
+        }
+    }
+
+    part->content.data = p;
+    part->content.len = last - p;
+
+    return NGX_OK;
+}
+
+
+/* name="x" or name=x in "form-data; name=...; filename=..." */
+
+static void
+ngx_http_mock_disposition_param(u_char *p, u_char *last, char *name,
+    ngx_str_t *value)
+{
+    u_char  *start;
+    size_t   len;
+
+    len = ngx_strlen(name);
+
+    while (p < last) {
+        p = ngx_strlchr(p, last, ';');
+        if (p == NULL) {
+            return;
+        }
+
+        p++;
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if ((size_t) (last - p) <= len || p[len] != '='
+            || ngx_strncasecmp(p, (u_char *) name, len) != 0)
+        {
+            continue;
+        }
+
+        p += len + 1;
+
+        if (p < last && *p == '"') {
+            start = ++p;
+
+            while (p < last && *p != '"') {
+                p += (*p == '\\' && p + 1 < last) ? 2 : 1;
+            }
+
+        } else {
+            start = p;
+
+            while (p < last && *p != ';') {
+                p++;
+            }
+        }
+
+        value->data = start;
+        value->len = (p > last ? last : p) - start;
+
+        return;
+    }
+}
+
+
+/* canonical multipart without the parts whose names are ignored */
+
+static u_char *
+ngx_http_mock_ignore_parts(ngx_str_t *in, u_char *dst,
+    ngx_http_mock_ignore_t *ig, u_char *used)
+{
+    u_char                 *p, *last, *start, *q;
+    ngx_str_t               f[4];
+    ngx_uint_t              i, k;
+    ngx_http_mock_jpath_t  *jp;
+
+    p = in->data;
+    last = p + in->len;
+
+    if ((size_t) (last - p) < sizeof("multipart\n") - 1
+        || ngx_strncmp(p, "multipart\n", sizeof("multipart\n") - 1) != 0)
+    {
+        return NULL;
+    }
+
+    start = dst;
+    dst = ngx_cpymem(dst, p, sizeof("multipart\n") - 1);
+    p += sizeof("multipart\n") - 1;
+
+    jp = ig->body.elts;
+
+    while (p < last) {
+        q = p;
+
+        for (k = 0; k < 4; k++) {
+            p = ngx_http_mock_part_field(p, last, &f[k]);
+            if (p == NULL || p == last || *p != (k < 3 ? ',' : '\n')) {
+                return NULL;
+            }
+
+            p++;
+        }
+
+        for (i = 0; i < ig->body.nelts; i++) {
+            if (jp[i].nsteps == 0
+                && jp[i].text.len == f[0].len
+                && ngx_strncmp(jp[i].text.data, f[0].data, f[0].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i < ig->body.nelts) {
+            if (used) {
+                used[i] = 1;
+            }
+
+            continue;
+        }
+
+        dst = ngx_cpymem(dst, q, p - q);
+    }
+
+    (void) start;
+
+    return dst;
+}
+
+
+/* "N:bytes" */
+
+static u_char *
+ngx_http_mock_part_field(u_char *p, u_char *last, ngx_str_t *field)
+{
+    size_t  n;
+
+    n = 0;
+
+    if (p == last || *p < '0' || *p > '9') {
+        return NULL;
+    }
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        if (n > (size_t) (last - p)) {
+            return NULL;
+        }
+
+        n = n * 10 + (*p++ - '0');
+    }
+
+    if (p == last || *p != ':' || (size_t) (last - p - 1) < n) {
+        return NULL;
+    }
+
+    field->data = p + 1;
+    field->len = n;
+
+    return p + 1 + n;
+}
+
+
+/* "query ts; body $.sent_at; path /v1/{id}": the rules that were used */
+
+size_t
+ngx_http_mock_ignore_report_len(ngx_http_mock_ignore_t *ig)
+{
+    return ig->text.len + 64;
+}
+
+
+u_char *
+ngx_http_mock_ignore_report(u_char *p, u_char *last,
+    ngx_http_mock_ignore_t *ig, u_char *used)
+{
+    u_char                   *start;
+    ngx_str_t                *s;
+    ngx_uint_t                i, n, kind, count;
+    ngx_array_t              *a;
+    ngx_http_mock_jpath_t    *jp;
+    ngx_http_mock_pattern_t  *pt;
+
+    static char  *kinds[] = { "query", "body", "path", "header" };
+
+    start = p;
+    n = 0;
+
+    for (kind = 0; kind < 4; kind++) {
+        a = (kind == 0) ? &ig->query : (kind == 1) ? &ig->body
+            : (kind == 2) ? &ig->paths : &ig->headers;
+
+        count = 0;
+
+        for (i = 0; i < a->nelts; i++, n++) {
+            if (!used[n]) {
+                continue;
+            }
+
+            if (kind == 1) {
+                jp = a->elts;
+                s = &jp[i].text;
+
+            } else if (kind == 2) {
+                pt = a->elts;
+                s = &pt[i].text;
+
+            } else {
+                s = &((ngx_str_t *) a->elts)[i];
+            }
+
+            p = ngx_slprintf(p, last, "%s%s%s %V",
+                             (count == 0 && p != start) ? "; " : "",
+                             count ? "," : "", count ? "" : kinds[kind], s);
+            count++;
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * " $.a, $.b[1]" or " ts, nonce": what tells two canonical bodies or
+ * queries apart, for a miss report.
+ */
+
+u_char *
+ngx_http_mock_diff_detail(u_char *p, u_char *last, ngx_uint_t what,
+    ngx_str_t *type, ngx_str_t *a, ngx_str_t *b)
+{
+    u_char                 *ae, *be;
+    ngx_uint_t              kind;
+    ngx_http_mock_jdiff_t   d;
+
+    if (what == NGX_HTTP_MOCK_MATCH_QUERY) {
+        return ngx_http_mock_pairs_detail(p, last, a, b);
+    }
+
+    kind = ngx_http_mock_body_kind(type, a);
+
+    if (kind == NGX_HTTP_MOCK_BODY_FORM) {
+        return ngx_http_mock_pairs_detail(p, last, a, b);
+    }
+
+    if (kind != NGX_HTTP_MOCK_BODY_JSON || a->len == 0 || b->len == 0) {
+        return p;
+    }
+
+    ae = ngx_http_mock_json_skip(a->data, a->data + a->len, 0);
+    be = ngx_http_mock_json_skip(b->data, b->data + b->len, 0);
+
+    if (ae != a->data + a->len || be != b->data + b->len) {
+        return p;
+    }
+
+    d.p = p;
+    d.last = last;
+    d.n = 0;
+    d.path[0] = '$';
+    d.len = 1;
+
+    ngx_http_mock_jdiff_value(&d, a->data, ae, b->data, be, 0);
+
+    return d.p;
+}
+
+
+/* the end of one value of canonical JSON, or NULL */
+
+static u_char *
+ngx_http_mock_json_skip(u_char *p, u_char *last, ngx_uint_t depth)
+{
+    u_char  close;
+
+    if (p == NULL || p >= last) {
+        return NULL;
+    }
+
+    if (*p == '"') {
+        for (p++; p < last; p++) {
+            if (*p == '\\') {
+                p++;
+                continue;
+            }
+
+            if (*p == '"') {
+                return p + 1;
+            }
+        }
+
+        return NULL;
+    }
+
+    if (*p != '{' && *p != '[') {
+        while (p < last && *p != ',' && *p != ']' && *p != '}' && *p != ':')
+        {
+            p++;
+        }
+
+        return p;
+    }
+
+    if (depth >= NGX_HTTP_MOCK_WALK_DEPTH) {
+        return NULL;
+    }
+
+    close = (*p == '{') ? '}' : ']';
+    p++;
+
+    if (p < last && *p == close) {
+        return p + 1;
+    }
+
+    for ( ;; ) {
+        if (close == '}') {
+            p = ngx_http_mock_json_skip(p, last, depth + 1);
+            if (p == NULL || p == last || *p != ':') {
+                return NULL;
+            }
+
+            p++;
+        }
+
+        p = ngx_http_mock_json_skip(p, last, depth + 1);
+        if (p == NULL || p == last) {
+            return NULL;
+        }
+
+        if (*p == close) {
+            return p + 1;
+        }
+
+        if (*p != ',') {
+            return NULL;
+        }
+
+        p++;
+    }
+}
+
+
+static void
+ngx_http_mock_jdiff_value(ngx_http_mock_jdiff_t *d, u_char *a, u_char *a_end,
+    u_char *b, u_char *b_end, ngx_uint_t depth)
+{
+    u_char      close, *an, *ane, *bn, *bne, *av, *bv, *ave, *bve, *name;
+    size_t       len;
+    ngx_int_t    rc;
+    ngx_uint_t   i, object, adone, bdone;
+
+    if (a_end - a == b_end - b && ngx_memcmp(a, b, a_end - a) == 0) {
+        return;
+    }
+
+    if (d->n >= NGX_HTTP_MOCK_DIFF_ITEMS) {
+        return;
+    }
+
+    if (a[0] != b[0] || (a[0] != '{' && a[0] != '[')
+        || depth >= NGX_HTTP_MOCK_WALK_DEPTH)
+    {
+        ngx_http_mock_jdiff_report(d);
+        return;
+    }
+
+    object = (a[0] == '{');
+    close = object ? '}' : ']';
+    len = d->len;
+
+    a++;
+    b++;
+
+    /* members come sorted by name, as canonical JSON has them */
+
+    for (i = 0; d->n < NGX_HTTP_MOCK_DIFF_ITEMS; i++) {
+        adone = (a >= a_end || *a == close);
+        bdone = (b >= b_end || *b == close);
+
+        if (adone && bdone) {
+            break;
+        }
+
+        an = ane = bn = bne = NULL;
+        av = a;
+        bv = b;
+        ave = NULL;
+        bve = NULL;
+
+        if (object) {
+            if (!adone) {
+                an = a;
+                ane = ngx_http_mock_json_skip(an, a_end, depth + 1);
+                if (ane == NULL || ane >= a_end || *ane != ':') {
+                    break;
+                }
+
+                av = ane + 1;
+            }
+
+            if (!bdone) {
+                bn = b;
+                bne = ngx_http_mock_json_skip(bn, b_end, depth + 1);
+                if (bne == NULL || bne >= b_end || *bne != ':') {
+                    break;
+                }
+
+                bv = bne + 1;
+            }
+
+            rc = adone ? 1 : bdone ? -1 : ngx_memn2cmp(an, bn, ane - an,
+                                                       bne - bn);
+
+            name = (rc <= 0) ? an : bn;
+            ane = (rc <= 0) ? ane : bne;
+
+            if (NGX_HTTP_MOCK_JPATH_LEN - len > (size_t) (ane - name)) {
+                d->len = ngx_sprintf(d->path + len, ".%*s", ane - name - 2,
+                                     name + 1)
+                         - d->path;
+            }
+
+        } else {
+            rc = adone ? 1 : bdone ? -1 : 0;
+
+            if (NGX_HTTP_MOCK_JPATH_LEN - len > NGX_INT_T_LEN + 2) {
+                d->len = ngx_sprintf(d->path + len, "[%ui]", i) - d->path;
+            }
+        }
+
+        if (rc <= 0) {
+            ave = ngx_http_mock_json_skip(av, a_end, depth + 1);
+            if (ave == NULL) {
+                break;
+            }
+        }
+
+        if (rc >= 0) {
+            bve = ngx_http_mock_json_skip(bv, b_end, depth + 1);
+            if (bve == NULL) {
+                break;
+            }
+        }
+
+        if (rc == 0) {
+            ngx_http_mock_jdiff_value(d, av, ave, bv, bve, depth + 1);
+
+        } else {
+            ngx_http_mock_jdiff_report(d);
+        }
+
+        d->len = len;
+
+        if (ave) {
+            a = (ave < a_end && *ave == ',') ? ave + 1 : ave;
+        }
+
+        if (bve) {
+            b = (bve < b_end && *bve == ',') ? bve + 1 : bve;
+        }
+    }
+
+    d->len = len;
+}
+
+
+static void
+ngx_http_mock_jdiff_report(ngx_http_mock_jdiff_t *d)
+{
+    if (d->n >= NGX_HTTP_MOCK_DIFF_ITEMS) {
+        return;
+    }
+
+    d->p = ngx_slprintf(d->p, d->last, "%s %*s", d->n ? "," : "", d->len,
+                        d->path);
+    d->n++;
+}
+
+
+/* the names of the pairs that one canonical query has and the other not */
+
+static u_char *
+ngx_http_mock_pairs_detail(u_char *p, u_char *last, ngx_str_t *a,
+    ngx_str_t *b)
+{
+    u_char      *q, *qe, *r, *re, *eq, *x, *xl;
+    ngx_str_t   *one, *other, names[NGX_HTTP_MOCK_DIFF_ITEMS];
+    ngx_uint_t   side, n, k, scanned, rscanned;
+
+    n = 0;
+
+    for (side = 0; side < 2; side++) {
+        one = side ? b : a;
+        other = side ? a : b;
+
+        q = one->data;
+        xl = one->data + one->len;
+
+        for (scanned = 0; q < xl && scanned < NGX_HTTP_MOCK_DIFF_PAIRS;
+             scanned++)
+        {
+            qe = ngx_strlchr(q, xl, '&');
+            if (qe == NULL) {
+                qe = xl;
+            }
+
+            r = other->data;
+            x = other->data + other->len;
+
+            for (rscanned = 0; r < x && rscanned < NGX_HTTP_MOCK_DIFF_PAIRS;
+                 rscanned++)
+            {
+                re = ngx_strlchr(r, x, '&');
+                if (re == NULL) {
+                    re = x;
+                }
+
+                if (re - r == qe - q && ngx_memcmp(r, q, qe - q) == 0) {
+                    break;
+                }
+
+                r = re + 1;
+            }
+
+            if (r >= x || rscanned == NGX_HTTP_MOCK_DIFF_PAIRS) {
+                eq = ngx_strlchr(q, qe, '=');
+
+                names[n].data = q;
+                names[n].len = (eq ? eq : qe) - q;
+
+                for (k = 0; k < n; k++) {
+                    if (names[k].len == names[n].len
+                        && ngx_memcmp(names[k].data, names[n].data,
+                                      names[n].len) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (k == n) {
+                    p = ngx_slprintf(p, last, "%s %V", n ? "," : "",
+                                     &names[n]);
+
+                    if (++n == NGX_HTTP_MOCK_DIFF_ITEMS) {
+                        return p;
+                    }
+                }
+            }
+
+            q = qe + 1;
+        }
+    }
+
+    return p;
+}
+
+
+/* off, on, last, wrap: which item play n of a sequence answers with */
+
+ngx_uint_t
+ngx_http_mock_repeats_item(ngx_uint_t repeats, ngx_uint_t n, ngx_uint_t items)
+{
+    if (items == 0) {
+        return 0;
+    }
+
+    switch (repeats) {
+
+    case NGX_HTTP_MOCK_REPEATS_ON:
+        return 0;
+
+    case NGX_HTTP_MOCK_REPEATS_LAST:
+        return (n < items) ? n : items - 1;
+
+    case NGX_HTTP_MOCK_REPEATS_WRAP:
+        return n % items;
+
+    default:
+        return n;
+    }
+}
