@@ -133,8 +133,8 @@ ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_http_mock_bad_char(&value[i])) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"mock_ignore %V\" has a control character "
-                               "in \"%V\"", &value[1], &value[i]);
+                               "a name in \"mock_ignore %V\" has a control "
+                               "character", &value[1]);
             return NGX_CONF_ERROR;
         }
 
@@ -738,6 +738,11 @@ ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig, ngx_str_t *type,
             || w.pos != w.last)
         {
             /* not the JSON it claims to be: compared whole */
+
+            if (used) {
+                ngx_memzero(used + ig->query.nelts, ig->body.nelts);
+            }
+
             return NGX_OK;
         }
 

@@ -174,7 +174,11 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
     if (g) {
 
-        if (ngx_http_mock_redis_enabled(r)) {
+        /* under "mock_repeats on" the zone counts: no Redis key is made */
+
+        if (mlcf->repeats != NGX_HTTP_MOCK_REPEATS_ON
+            && ngx_http_mock_redis_enabled(r))
+        {
             if (lock) {
                 ngx_shmtx_unlock(&store->shpool->mutex);
             }
