@@ -458,3 +458,79 @@ interactions:
 [200, 404, 200, 404]
 --- no_error_log
 [error]
+
+
+
+=== TEST 14: what is ignored is still recorded, unchanged
+--- config
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/rec.yaml;
+        mock_mode new_episodes;
+        mock_match method path query body;
+        mock_ignore query ts;
+        mock_ignore body $.sent_at;
+        mock_ignore path "/backend/orders/{id}";
+        mock_repeats on;
+    }
+    location /backend/ {
+        return 201 "made $uri $args";
+    }
+    location = /cassette {
+        default_type text/plain;
+        alias html/rec.yaml;
+    }
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /api/orders/o1?ts=1&a=1\n{\"sent_at\": \"t1\", \"n\": 1}",
+ "POST /api/orders/o2?a=1&ts=2\n{\"n\": 1, \"sent_at\": \"t2\"}",
+ "POST /api/orders/o3?a=1\n{\"n\": 2}",
+ "GET /cassette"]
+--- response_body_like eval
+["^made /backend/orders/o1 ts=1&a=1\$", "^made /backend/orders/o1 ts=1&a=1\$",
+ "^made /backend/orders/o3 a=1\$",
+ qr{\A(?!(?s:.*)o2)(?s:.*)"sent_at\\": \\"t1\\"(?s:.*)uri: "http://127\.0\.0\.1:\d+/backend/orders/o1\?ts=1&a=1"(?s:.*)uri: "http://127\.0\.0\.1:\d+/backend/orders/o3\?a=1"}]
+--- error_code eval
+[201, 201, 201, 200]
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: hostile requests: a NUL in a name, a megabyte of JSON, many placeholders
+--- user_files eval
+[["h.yaml" => "version: 1
+interactions:
+- request:
+    method: POST
+    uri: 'http://svc/big" . ("/s" x 40) . "?ts=1'
+    body: '{\"keep\": 1, \"drop\": [" . join(",", map { "{\"n\": $_, \"v\": \"x\"}" } 1 .. 20000) . "]}'
+    headers:
+      Content-Type: [application/json]
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'big'}}
+"]]
+--- config
+    location / {
+        mock_replay html/h.yaml;
+        mock_match method path query body;
+        mock_ignore query ts;
+        mock_ignore body $.drop[*].v $.drop[0];
+        mock_ignore path "/big/{p1}/{p2}/{p3}/{p4}/{p5}/{p6}/{p7}/{p8}/{p9}/{p10}/{p11}/{p12}/{p13}/{p14}/{p15}/{p16}/{p17}/{p18}/{p19}/{p20}/{p21}/{p22}/{p23}/{p24}/{p25}/{p26}/{p27}/{p28}/{p29}/{p30}/{p31}/{p32}/{p33}/{p34}/{p35}/{p36}/{p37}/{p38}/{p39}/{p40}";
+        mock_repeats on;
+        client_body_buffer_size 2m;
+        client_max_body_size 4m;
+    }
+--- request eval
+my $body = "{\"drop\": [{\"n\": 0}," . join(",", map { "{\"v\": \"y$_\", \"n\": $_}" } 2 .. 20000) . "], \"keep\": 1}";
+my $path = "/big" . join("", map { "/p$_" } 1 .. 40);
+["POST $path?ts=%00\n$body", "POST $path?ts%00=1\n$body",
+ "POST $path/more?ts=1\n$body"]
+--- response_body_like eval
+["^big\$", "differs in: query ts\\x00\n",
+ "^mock: no recorded interaction matches POST /big/p1/"]
+--- error_code eval
+[200, 404, 404]
+--- no_error_log
+[error]
