@@ -17,16 +17,6 @@
 
 
 typedef struct {
-    u_char                  *pos;
-    u_char                  *last;
-    u_char                  *dst;
-    ngx_http_mock_jpath_t   *paths;
-    ngx_uint_t               npaths;
-    u_char                  *used;          /* per body rule, or NULL */
-} ngx_http_mock_walk_t;
-
-
-typedef struct {
     u_char                  *p;
     u_char                  *last;
     ngx_uint_t               n;
@@ -58,9 +48,6 @@ static u_char *ngx_http_mock_ignore_pairs(ngx_str_t *in, u_char *dst,
     ngx_array_t *names, ngx_uint_t jpaths, u_char *used);
 static ngx_int_t ngx_http_mock_form_name_is(u_char *p, u_char *last,
     ngx_str_t *name);
-static ngx_int_t ngx_http_mock_walk_value(ngx_http_mock_walk_t *w,
-    uint64_t alive, ngx_uint_t depth);
-static ngx_int_t ngx_http_mock_walk_string(ngx_http_mock_walk_t *w);
 static u_char *ngx_http_mock_ignore_parts(ngx_str_t *in, u_char *dst,
     ngx_http_mock_ignore_t *ig, u_char *used);
 static u_char *ngx_http_mock_part_field(u_char *p, u_char *last,
@@ -642,21 +629,21 @@ ngx_http_mock_ignore_room(ngx_http_mock_ignore_t *ig, ngx_http_mock_key_t *key)
 
 /*
  * Takes the ignored parts out of a canonical key: a path that a pattern
- * matches becomes the pattern, ignored query parameters, form fields,
- * parts and JSON members are dropped.  The new values are written to buf
- * (ngx_http_mock_ignore_room() bytes); "used", when given, flags the rules
- * that named something; with a pool, the placeholders' values are
- * captured.
+ * matches becomes the pattern, ignored query parameters, and with "body"
+ * the form fields, parts and JSON members are dropped.  The new values
+ * are written to buf (ngx_http_mock_ignore_room() bytes); "used", when
+ * given, flags the rules that named something; with "captures", the
+ * placeholders' values are captured.
  */
 
 ngx_int_t
 ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig, ngx_str_t *type,
     ngx_http_mock_key_t *key, u_char *buf, u_char *used, ngx_pool_t *pool,
-    ngx_array_t **captures)
+    ngx_array_t **captures, ngx_uint_t body)
 {
     u_char                   *p, *start;
-    ngx_uint_t                kind, n;
-    ngx_http_mock_walk_t      w;
+    ngx_str_t                 out;
+    ngx_uint_t                n;
     ngx_http_mock_pattern_t  *pt;
 
     p = buf;
@@ -669,7 +656,7 @@ ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig, ngx_str_t *type,
                 used[ig->query.nelts + ig->body.nelts + n] = 1;
             }
 
-            if (pool
+            if (captures
                 && pt->nplaceholders
                 && ngx_http_mock_pattern_captures(pool, pt, &key->path,
                                                   captures)
@@ -691,72 +678,117 @@ ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig, ngx_str_t *type,
         key->query.len = p - start;
     }
 
-    if (ig->body.nelts == 0 || key->body.len == 0) {
+    if (body && ig->body.nelts && key->body.len) {
+        if (ngx_http_mock_ignore_body(ig, pool, type, &key->body, &out, used,
+                                      1)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* never longer than the canonical body it comes from */
+
+        key->body.data = p;
+        key->body.len = out.len;
+        ngx_http_mock_cpymem(p, out.data, out.len);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body in canonical form without what mock_ignore body names: JSON
+ * members and elements, form fields, multipart parts.  A body that is
+ * already canonical is not made so again, but JSON, which is parsed
+ * anyway.  A body that is not what it claims to be is compared whole.
+ */
+
+ngx_int_t
+ngx_http_mock_ignore_body(ngx_http_mock_ignore_t *ig, ngx_pool_t *pool,
+    ngx_str_t *type, ngx_str_t *in, ngx_str_t *out, u_char *used,
+    ngx_uint_t canonical)
+{
+    u_char     *p;
+    ngx_int_t   rc;
+    ngx_str_t   canon;
+
+    *out = *in;
+
+    if (in->len == 0) {
         return NGX_OK;
     }
 
-    kind = ngx_http_mock_body_kind(type, &key->body);
-    start = p;
+    if (used) {
+        used += ig->query.nelts;
+    }
 
-    switch (kind) {
-
-    case NGX_HTTP_MOCK_BODY_FORM:
-        if (ig->names == 0) {
-            return NGX_OK;
-        }
-
-        p = ngx_http_mock_ignore_pairs(&key->body, p, &ig->body, 1,
-                                       used ? used + ig->query.nelts : NULL);
-        break;
-
-    case NGX_HTTP_MOCK_BODY_MULTIPART:
-        if (ig->names == 0) {
-            return NGX_OK;
-        }
-
-        p = ngx_http_mock_ignore_parts(&key->body, p, ig,
-                                       used ? used + ig->query.nelts : NULL);
-        if (p == NULL) {
-            return NGX_OK;
-        }
-
-        break;
+    switch (ngx_http_mock_body_kind(type, in)) {
 
     case NGX_HTTP_MOCK_BODY_JSON:
         if (ig->json == 0) {
-            return NGX_OK;
+            return canonical ? NGX_OK
+                             : ngx_http_mock_canon_body(pool, type, in, out);
         }
 
-        w.pos = key->body.data;
-        w.last = key->body.data + key->body.len;
-        w.dst = p;
-        w.paths = ig->body.elts;
-        w.npaths = ig->body.nelts;
-        w.used = used ? used + ig->query.nelts : NULL;
+        rc = ngx_http_mock_json_ignore(pool, &ig->body, used, in, out);
 
-        if (ngx_http_mock_walk_value(&w, ~(uint64_t) 0, 0) != NGX_OK
-            || w.pos != w.last)
-        {
-            /* not the JSON it claims to be: compared whole */
+        if (rc == NGX_DECLINED) {
+            /* not the JSON it claims to be */
 
             if (used) {
-                ngx_memzero(used + ig->query.nelts, ig->body.nelts);
+                ngx_memzero(used, ig->body.nelts);
             }
 
+            *out = *in;
             return NGX_OK;
         }
 
-        p = w.dst;
-        break;
+        return rc;
+
+    case NGX_HTTP_MOCK_BODY_FORM:
+    case NGX_HTTP_MOCK_BODY_MULTIPART:
+        canon = *in;
+
+        if (!canonical
+            && ngx_http_mock_canon_body(pool, type, in, &canon) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        *out = canon;
+
+        if (ig->names == 0) {
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(pool, canon.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        out->data = p;
+
+        if (ngx_http_mock_body_kind(type, in) == NGX_HTTP_MOCK_BODY_FORM) {
+            p = ngx_http_mock_ignore_pairs(&canon, p, &ig->body, 1, used);
+
+        } else {
+            p = ngx_http_mock_ignore_parts(&canon, p, ig, used);
+
+            if (p == NULL) {
+                *out = canon;
+                return NGX_OK;
+            }
+        }
+
+        out->len = p - out->data;
+
+        return NGX_OK;
 
     default:
-        return NGX_OK;
+        return canonical ? NGX_OK
+                         : ngx_http_mock_canon_body(pool, type, in, out);
     }
-
-    key->body.data = start;
-    key->body.len = p - start;
-
-    return NGX_OK;
 }
 
 
@@ -974,191 +1006,6 @@ ngx_http_mock_form_name_is(u_char *p, u_char *last, ngx_str_t *name)
     }
 
     return p == last;
-}
-
-
-/*
- * Copies canonical JSON without the members and elements that the JSON
- * paths name.  Bit i of "alive" says that path i has matched the steps
- * that lead here.
- */
-
-static ngx_int_t
-ngx_http_mock_walk_value(ngx_http_mock_walk_t *w, uint64_t alive,
-    ngx_uint_t depth)
-{
-    u_char                 open, close, *name, *name_end, *mark;
-    uint64_t               bit, child;
-    ngx_uint_t             i, object, index, kept, drop;
-    ngx_http_mock_step_t  *st;
-
-    if (w->pos == w->last) {
-        return NGX_DECLINED;
-    }
-
-    if (*w->pos == '"') {
-        return ngx_http_mock_walk_string(w);
-    }
-
-    if (*w->pos != '{' && *w->pos != '[') {
-        while (w->pos < w->last
-               && *w->pos != ',' && *w->pos != ']' && *w->pos != '}')
-        {
-            if (*w->pos <= ' ' || *w->pos == '"' || *w->pos == ':'
-                || *w->pos == '{' || *w->pos == '[')
-            {
-                return NGX_DECLINED;
-            }
-
-            *w->dst++ = *w->pos++;
-        }
-
-        return NGX_OK;
-    }
-
-    if (depth >= NGX_HTTP_MOCK_WALK_DEPTH) {
-        return NGX_DECLINED;
-    }
-
-    open = *w->pos++;
-    object = (open == '{');
-    close = object ? '}' : ']';
-
-    *w->dst++ = open;
-
-    if (w->pos < w->last && *w->pos == close) {
-        *w->dst++ = *w->pos++;
-        return NGX_OK;
-    }
-
-    kept = 0;
-
-    for (index = 0; /* void */ ; index++) {
-        mark = w->dst;
-
-        if (kept) {
-            *w->dst++ = ',';
-        }
-
-        name = NULL;
-        name_end = NULL;
-
-        if (object) {
-            if (w->pos == w->last || *w->pos != '"') {
-                return NGX_DECLINED;
-            }
-
-            name = w->pos + 1;
-
-            if (ngx_http_mock_walk_string(w) != NGX_OK) {
-                return NGX_DECLINED;
-            }
-
-            name_end = w->pos - 1;
-
-            if (w->pos == w->last || *w->pos != ':') {
-                return NGX_DECLINED;
-            }
-
-            *w->dst++ = *w->pos++;
-        }
-
-        child = 0;
-        drop = 0;
-
-        for (i = 0; alive && i < w->npaths; i++) {
-            bit = (uint64_t) 1 << i;
-
-            if (!(alive & bit) || w->paths[i].nsteps <= depth) {
-                continue;
-            }
-
-            st = &w->paths[i].steps[depth];
-
-            if (object) {
-                if (st->type != NGX_HTTP_MOCK_STEP_MEMBER
-                    || (size_t) (name_end - name) != st->name.len
-                    || ngx_strncmp(name, st->name.data, st->name.len) != 0)
-                {
-                    continue;
-                }
-
-            } else if (st->type == NGX_HTTP_MOCK_STEP_MEMBER
-                       || (st->type == NGX_HTTP_MOCK_STEP_INDEX
-                           && st->index != index))
-            {
-                continue;
-            }
-
-            if (w->paths[i].nsteps == depth + 1) {
-                drop = 1;
-
-                if (w->used) {
-                    w->used[i] = 1;
-                }
-
-            } else {
-                child |= bit;
-            }
-        }
-
-        if (ngx_http_mock_walk_value(w, child, depth + 1) != NGX_OK) {
-            return NGX_DECLINED;
-        }
-
-        if (drop) {
-            w->dst = mark;
-
-        } else {
-            kept++;
-        }
-
-        if (w->pos == w->last) {
-            return NGX_DECLINED;
-        }
-
-        if (*w->pos == ',') {
-            w->pos++;
-            continue;
-        }
-
-        if (*w->pos == close) {
-            w->pos++;
-            break;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    *w->dst++ = close;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_mock_walk_string(ngx_http_mock_walk_t *w)
-{
-    u_char  *p;
-
-    p = w->pos + 1;
-
-    while (p < w->last) {
-        if (*p == '"') {
-            p++;
-            w->dst = ngx_cpymem(w->dst, w->pos, p - w->pos);
-            w->pos = p;
-            return NGX_OK;
-        }
-
-        if (*p == '\\') {
-            p++;
-        }
-
-        p++;
-    }
-
-    return NGX_DECLINED;
 }
 
 

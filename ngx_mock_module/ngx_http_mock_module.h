@@ -681,6 +681,8 @@ ngx_int_t ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 ngx_int_t ngx_http_mock_json_filter(ngx_pool_t *pool, ngx_array_t *filters,
     ngx_str_t *in, ngx_str_t *out);
+ngx_int_t ngx_http_mock_json_ignore(ngx_pool_t *pool, ngx_array_t *paths,
+    u_char *used, ngx_str_t *in, ngx_str_t *out);
 
 /* ngx_http_mock_ignore.c */
 char *ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -691,7 +693,10 @@ size_t ngx_http_mock_ignore_room(ngx_http_mock_ignore_t *ig,
 ngx_uint_t ngx_http_mock_ignore_rules(ngx_http_mock_ignore_t *ig);
 ngx_int_t ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig,
     ngx_str_t *type, ngx_http_mock_key_t *key, u_char *buf, u_char *used,
-    ngx_pool_t *pool, ngx_array_t **captures);
+    ngx_pool_t *pool, ngx_array_t **captures, ngx_uint_t body);
+ngx_int_t ngx_http_mock_ignore_body(ngx_http_mock_ignore_t *ig,
+    ngx_pool_t *pool, ngx_str_t *type, ngx_str_t *in, ngx_str_t *out,
+    u_char *used, ngx_uint_t canonical);
 ngx_str_t *ngx_http_mock_ignore_path(ngx_http_mock_ignore_t *ig,
     ngx_str_t *path);
 ngx_int_t ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,

@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_mock_replay_miss(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_index_t *index, ngx_http_mock_key_t *key,
     ngx_http_mock_interaction_t *chain, ngx_http_mock_near_t *near);
+static ngx_int_t ngx_http_mock_live_ignored(ngx_http_request_t *r,
+    ngx_http_mock_ignore_t *ig);
 static ngx_int_t ngx_http_mock_live_ignore(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *type, ngx_http_mock_key_t *key);
 static u_char *ngx_http_mock_differs(ngx_http_request_t *r, u_char *p,
@@ -514,7 +516,9 @@ ngx_int_t
 ngx_http_mock_live_key(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_key_t *key)
 {
-    ngx_str_t  body, *type;
+    ngx_str_t                body, *type;
+    ngx_http_mock_ctx_t     *ctx;
+    ngx_http_mock_ignore_t  *ig;
 
     if (ngx_http_mock_request_key(r, mlcf, key) != NGX_OK) {
         return NGX_ERROR;
@@ -522,6 +526,12 @@ ngx_http_mock_live_key(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
 
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
                                       : NULL;
+
+    ig = mlcf->match->ignore;
+
+    if (ig && ngx_http_mock_live_ignored(r, ig) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
 
@@ -536,18 +546,61 @@ ngx_http_mock_live_key(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
             return NGX_ERROR;
         }
 
-        if (ngx_http_mock_canon_body(r->pool, type, &body, &key->body)
-            != NGX_OK)
+        if (ig && ig->body.nelts) {
+            /* made canonical and stripped in one pass */
+
+            ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+            if (ngx_http_mock_ignore_body(ig, r->pool, type, &body,
+                                          &key->body, ctx->ignored, 0)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_http_mock_canon_body(r->pool, type, &body, &key->body)
+                   != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
 
-    if (mlcf->match->ignore == NULL) {
+    if (ig == NULL) {
         return NGX_OK;
     }
 
     return ngx_http_mock_live_ignore(r, mlcf, type, key);
+}
+
+
+/* the rules that name something in this request, for a miss report */
+
+static ngx_int_t
+ngx_http_mock_live_ignored(ngx_http_request_t *r, ngx_http_mock_ignore_t *ig)
+{
+    ngx_str_t            *names;
+    ngx_uint_t            i, n;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    n = ngx_http_mock_ignore_rules(ig);
+
+    ctx->ignored = ngx_pcalloc(r->pool, n);
+    if (ctx->ignored == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the ignored headers are no matchers: flagged when the request has them */
+
+    names = ig->headers.elts;
+
+    for (i = 0; i < ig->headers.nelts; i++) {
+        if (ngx_http_mock_header_in(r, &names[i])) {
+            ctx->ignored[n - ig->headers.nelts + i] = 1;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -561,37 +614,23 @@ ngx_http_mock_live_ignore(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *type, ngx_http_mock_key_t *key)
 {
     u_char                  *buf;
-    ngx_str_t               *names;
-    ngx_uint_t               i, n;
     ngx_http_mock_ctx_t     *ctx;
     ngx_http_mock_ignore_t  *ig;
 
     ig = mlcf->match->ignore;
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    buf = ngx_pnalloc(r->pool, ngx_http_mock_ignore_room(ig, key)
-                               + ngx_http_mock_ignore_rules(ig));
+    if (ig->paths.nelts == 0 && ig->query.nelts == 0) {
+        return NGX_OK;
+    }
+
+    buf = ngx_pnalloc(r->pool, ig->path_max + key->query.len);
     if (buf == NULL) {
         return NGX_ERROR;
     }
 
-    n = ngx_http_mock_ignore_rules(ig);
-
-    ctx->ignored = buf + ngx_http_mock_ignore_room(ig, key);
-    ngx_memzero(ctx->ignored, n);
-
-    /* the ignored headers are no matchers: flagged when the request has them */
-
-    names = ig->headers.elts;
-
-    for (i = 0; i < ig->headers.nelts; i++) {
-        if (ngx_http_mock_header_in(r, &names[i])) {
-            ctx->ignored[n - ig->headers.nelts + i] = 1;
-        }
-    }
-
     return ngx_http_mock_ignore_key(ig, type, key, buf, ctx->ignored,
-                                    r->pool, &ctx->captures);
+                                    r->pool, &ctx->captures, 0);
 }
 
 

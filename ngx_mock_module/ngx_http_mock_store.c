@@ -1215,8 +1215,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a)
 {
     u_char                  *p;
+    ngx_int_t                rc;
     ngx_str_t               *names, *v;
     ngx_uint_t               i, j, nh;
+    ngx_pool_t              *pool;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
 
@@ -1295,13 +1297,29 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
         p = ngx_http_mock_arena_alloc(a,
                             ngx_http_mock_ignore_room(store->match->ignore,
                                                       &it->key));
-        if (p == NULL
-            || ngx_http_mock_ignore_key(store->match->ignore,
-                                        ngx_http_mock_content_type(
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        pool = NULL;
+
+        if (store->match->ignore->body.nelts && it->key.body.len) {
+            pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+            if (pool == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        rc = ngx_http_mock_ignore_key(store->match->ignore,
+                                      ngx_http_mock_content_type(
                                                          &rec->req_headers),
-                                        &it->key, p, NULL, NULL, NULL)
-               != NGX_OK)
-        {
+                                      &it->key, p, NULL, pool, NULL, 1);
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
+
+        if (rc != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -1970,7 +1988,7 @@ ignore:
     return ngx_http_mock_ignore_key(store->match->ignore,
                                     ngx_http_mock_content_type(
                                                          &rec->req_headers),
-                                    key, p, NULL, NULL, NULL);
+                                    key, p, NULL, pool, NULL, 1);
 }
 
 
