@@ -590,7 +590,7 @@ ngx_http_mock_live_ignored(ngx_http_request_t *r, ngx_http_mock_ignore_t *ig)
         return NGX_ERROR;
     }
 
-    /* the ignored headers are no matchers: flagged when the request has them */
+    /* ignored headers are no matchers: flagged when the request has them */
 
     names = ig->headers.elts;
 
