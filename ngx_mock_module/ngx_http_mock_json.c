@@ -208,14 +208,17 @@ ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
         }
 
         drop = 0;
-        child = 0;
 
-        if (alive) {
-            j->alive = alive;
-            drop = ngx_http_mock_json_step(j, &m->name, index, &child);
+        if (j->paths) {
+            child = 0;
+
+            if (alive) {
+                j->alive = alive;
+                drop = ngx_http_mock_json_step(j, &m->name, index, &child);
+            }
+
+            j->alive = child;
         }
-
-        j->alive = child;
 
         rc = ngx_http_mock_json_value(j, &m->value);
         if (rc != NGX_OK) {
