@@ -605,6 +605,8 @@ ngx_uint_t ngx_http_mock_session_next(ngx_http_mock_store_t *store,
 ngx_uint_t ngx_http_mock_session_count(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_group_t *g, ngx_uint_t repeats,
     ngx_uint_t peek);
+ngx_uint_t ngx_http_mock_repeats_item(ngx_uint_t repeats, ngx_uint_t n,
+    ngx_uint_t items);
 void ngx_http_mock_session_played(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_interaction_t *it);
 ngx_uint_t ngx_http_mock_session_plays(ngx_http_mock_shctx_t *sh,
@@ -699,15 +701,19 @@ ngx_int_t ngx_http_mock_ignore_body(ngx_http_mock_ignore_t *ig,
     u_char *used, ngx_uint_t canonical);
 ngx_str_t *ngx_http_mock_ignore_path(ngx_http_mock_ignore_t *ig,
     ngx_str_t *path);
-ngx_int_t ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,
-    ngx_str_t *in, ngx_str_t *out);
 u_char *ngx_http_mock_ignore_report(u_char *p, u_char *last,
     ngx_http_mock_ignore_t *ig, u_char *used);
 size_t ngx_http_mock_ignore_report_len(ngx_http_mock_ignore_t *ig);
+
+/* ngx_http_mock_multipart.c */
+ngx_int_t ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,
+    ngx_str_t *in, ngx_str_t *out);
+u_char *ngx_http_mock_multipart_field(u_char *p, u_char *last,
+    ngx_str_t *field);
+
+/* ngx_http_mock_diff.c */
 u_char *ngx_http_mock_diff_detail(u_char *p, u_char *last, ngx_uint_t what,
     ngx_str_t *type, ngx_str_t *a, ngx_str_t *b);
-ngx_uint_t ngx_http_mock_repeats_item(ngx_uint_t repeats, ngx_uint_t n,
-    ngx_uint_t items);
 
 /* ngx_http_mock_replay.c */
 ngx_int_t ngx_http_mock_replay_handler(ngx_http_request_t *r);

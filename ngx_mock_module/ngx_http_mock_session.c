@@ -290,6 +290,32 @@ ngx_http_mock_session_count(ngx_http_mock_store_t *store, ngx_str_t *session,
 }
 
 
+/* off, on, last, wrap: which item play n of a sequence answers with */
+
+ngx_uint_t
+ngx_http_mock_repeats_item(ngx_uint_t repeats, ngx_uint_t n, ngx_uint_t items)
+{
+    if (items == 0) {
+        return 0;
+    }
+
+    switch (repeats) {
+
+    case NGX_HTTP_MOCK_REPEATS_ON:
+        return 0;
+
+    case NGX_HTTP_MOCK_REPEATS_LAST:
+        return (n < items) ? n : items - 1;
+
+    case NGX_HTTP_MOCK_REPEATS_WRAP:
+        return n % items;
+
+    default:
+        return n;
+    }
+}
+
+
 void
 ngx_http_mock_session_played(ngx_http_mock_store_t *store, ngx_str_t *session,
     ngx_http_mock_interaction_t *it)
