@@ -1072,8 +1072,12 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
             index = ngx_http_mock_current(stores[i]->shared);
 
             for (k = 0; k <= index->group_mask; k++) {
-                if (index->groups[k] && index->groups[k]->played) {
+                if (index->groups[k]
+                    && (index->groups[k]->played
+                        || index->groups[k]->repeated))
+                {
                     index->groups[k]->played = 0;
+                    index->groups[k]->repeated = 0;
                     n++;
                 }
             }
@@ -1098,6 +1102,7 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
             for (k = 0; k <= index->group_mask; k++) {
                 if (index->groups[k]) {
                     index->groups[k]->played = 0;
+                    index->groups[k]->repeated = 0;
                 }
             }
         }
@@ -1195,6 +1200,10 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
     }
 
     session = a->session;
+
+    /* a path that mock_ignore patterns stand for is pinned as the pattern */
+
+    path = ngx_http_mock_ignore_path(store->match->ignore, path);
 
     it = NULL;
     n = 0;

@@ -18,6 +18,10 @@ typedef struct {
     ngx_pool_t   *pool;
     ngx_uint_t    depth;
     ngx_array_t  *filters;      /* mock_filter_body */
+    ngx_http_mock_jpath_t  *paths;  /* mock_ignore body */
+    ngx_uint_t    npaths;
+    u_char       *used;         /* per path, or NULL */
+    uint64_t      alive;        /* the paths that lead to this value */
 } ngx_http_mock_json_t;
 
 
@@ -37,6 +41,8 @@ static ngx_int_t ngx_http_mock_json_scalar(ngx_http_mock_json_t *j,
     ngx_str_t *out);
 static ngx_int_t ngx_http_mock_json_redact(ngx_http_mock_json_t *j,
     ngx_http_mock_member_t *m);
+static ngx_uint_t ngx_http_mock_json_step(ngx_http_mock_json_t *j,
+    ngx_str_t *name, ngx_uint_t index, uint64_t *child);
 static void ngx_http_mock_json_space(ngx_http_mock_json_t *j);
 static int ngx_libc_cdecl ngx_http_mock_json_cmp(const void *one,
     const void *two);
@@ -48,6 +54,39 @@ ngx_int_t
 ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 {
     return ngx_http_mock_json_filter(pool, NULL, in, out);
+}
+
+
+/*
+ * Canonical JSON without the members and elements that the JSON paths of
+ * mock_ignore body name; "used" flags the paths that named something.
+ */
+
+ngx_int_t
+ngx_http_mock_json_ignore(ngx_pool_t *pool, ngx_array_t *paths, u_char *used,
+    ngx_str_t *in, ngx_str_t *out)
+{
+    ngx_int_t             rc;
+    ngx_http_mock_json_t  j;
+
+    j.pos = in->data;
+    j.last = in->data + in->len;
+    j.pool = pool;
+    j.depth = 0;
+    j.filters = NULL;
+    j.paths = paths->elts;
+    j.npaths = paths->nelts;
+    j.used = used;
+    j.alive = ~(uint64_t) 0;
+
+    rc = ngx_http_mock_json_value(&j, out);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_mock_json_space(&j);
+
+    return (j.pos == j.last) ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -65,6 +104,10 @@ ngx_http_mock_json_filter(ngx_pool_t *pool, ngx_array_t *filters,
     j.pool = pool;
     j.depth = 0;
     j.filters = filters;
+    j.paths = NULL;
+    j.npaths = 0;
+    j.used = NULL;
+    j.alive = 0;
 
     rc = ngx_http_mock_json_value(&j, out);
     if (rc != NGX_OK) {
@@ -106,8 +149,9 @@ ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
 {
     u_char                  open, close, *p;
     size_t                  len;
+    uint64_t                alive, child;
     ngx_int_t               rc;
-    ngx_uint_t              i, object;
+    ngx_uint_t              i, object, index, drop;
     ngx_array_t             members;
     ngx_http_mock_member_t *m;
 
@@ -132,7 +176,9 @@ ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
         goto done;
     }
 
-    for ( ;; ) {
+    alive = j->alive;
+
+    for (index = 0; /* void */ ; index++) {
         m = ngx_array_push(&members);
         if (m == NULL) {
             return NGX_ERROR;
@@ -161,12 +207,28 @@ ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
             j->pos++;
         }
 
+        drop = 0;
+
+        if (j->paths) {
+            child = 0;
+
+            if (alive) {
+                j->alive = alive;
+                drop = ngx_http_mock_json_step(j, &m->name, index, &child);
+            }
+
+            j->alive = child;
+        }
+
         rc = ngx_http_mock_json_value(j, &m->value);
         if (rc != NGX_OK) {
             return rc;
         }
 
-        if (object && j->filters) {
+        if (drop) {
+            members.nelts--;
+
+        } else if (object && j->filters) {
             rc = ngx_http_mock_json_redact(j, m);
 
             if (rc == NGX_ERROR) {
@@ -196,6 +258,8 @@ ngx_http_mock_json_container(ngx_http_mock_json_t *j, ngx_str_t *out)
 
         return NGX_DECLINED;
     }
+
+    j->alive = alive;
 
 done:
 
@@ -311,6 +375,62 @@ ngx_http_mock_json_scalar(ngx_http_mock_json_t *j, ngx_str_t *out)
     j->pos = p;
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether a JSON path ends at this member or element (it is dropped), and
+ * which paths go on into its value.
+ */
+
+static ngx_uint_t
+ngx_http_mock_json_step(ngx_http_mock_json_t *j, ngx_str_t *name,
+    ngx_uint_t index, uint64_t *child)
+{
+    uint64_t               bit;
+    ngx_uint_t             i, drop;
+    ngx_http_mock_step_t  *st;
+
+    drop = 0;
+
+    for (i = 0; i < j->npaths; i++) {
+        bit = (uint64_t) 1 << i;
+
+        if (!(j->alive & bit) || j->paths[i].nsteps < j->depth) {
+            continue;
+        }
+
+        st = &j->paths[i].steps[j->depth - 1];
+
+        if (name->len) {
+            if (st->type != NGX_HTTP_MOCK_STEP_MEMBER
+                || name->len - 2 != st->name.len
+                || ngx_strncmp(name->data + 1, st->name.data, st->name.len)
+                   != 0)
+            {
+                continue;
+            }
+
+        } else if (st->type == NGX_HTTP_MOCK_STEP_MEMBER
+                   || (st->type == NGX_HTTP_MOCK_STEP_INDEX
+                       && st->index != index))
+        {
+            continue;
+        }
+
+        if (j->paths[i].nsteps == j->depth) {
+            drop = 1;
+
+            if (j->used) {
+                j->used[i] = 1;
+            }
+
+        } else {
+            *child |= bit;
+        }
+    }
+
+    return drop;
 }
 
 

@@ -437,23 +437,56 @@ ngx_http_mock_content_type(ngx_array_t *headers)
 
 /*
  * JSON bodies are compared with keys sorted and white space dropped, form
- * bodies as canonical queries, anything else byte for byte.  A body that
- * claims to be JSON but does not parse is compared raw.
+ * bodies as canonical queries, multipart bodies part by part, anything
+ * else byte for byte.  A body that claims to be JSON or multipart but does
+ * not parse is compared raw.
  */
 
 ngx_int_t
 ngx_http_mock_canon_body(ngx_pool_t *pool, ngx_str_t *type, ngx_str_t *in,
     ngx_str_t *out)
 {
-    u_char     *p, *last;
-    ngx_int_t   rc;
-    ngx_str_t   mime;
+    ngx_int_t  rc;
 
     *out = *in;
 
     if (in->len == 0) {
         return NGX_OK;
     }
+
+    switch (ngx_http_mock_body_kind(type, in)) {
+
+    case NGX_HTTP_MOCK_BODY_FORM:
+        return ngx_http_mock_canon_query(pool, in, out);
+
+    case NGX_HTTP_MOCK_BODY_MULTIPART:
+        rc = ngx_http_mock_multipart_canon(pool, type, in, out);
+        break;
+
+    case NGX_HTTP_MOCK_BODY_JSON:
+        rc = ngx_http_mock_json_canon(pool, in, out);
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    if (rc == NGX_DECLINED) {
+        *out = *in;
+        return NGX_OK;
+    }
+
+    return rc;
+}
+
+
+/* what a body is by its Content-Type, or by its first byte without one */
+
+ngx_uint_t
+ngx_http_mock_body_kind(ngx_str_t *type, ngx_str_t *body)
+{
+    u_char     *p, *last;
+    ngx_str_t   mime;
 
     if (type && type->len) {
         mime = *type;
@@ -467,38 +500,42 @@ ngx_http_mock_canon_body(ngx_pool_t *pool, ngx_str_t *type, ngx_str_t *in,
                                (u_char *) "application/x-www-form-urlencoded",
                                33) == 0)
         {
-            return ngx_http_mock_canon_query(pool, in, out);
+            return NGX_HTTP_MOCK_BODY_FORM;
+        }
+
+        if ((mime.len >= 19
+             && ngx_strncasecmp(mime.data, (u_char *) "multipart/form-data",
+                                19) == 0)
+            || (mime.len >= 15
+                && ngx_strncasecmp(mime.data, (u_char *) "multipart/mixed",
+                                   15) == 0))
+        {
+            return NGX_HTTP_MOCK_BODY_MULTIPART;
         }
 
         if (ngx_strlcasestrn(mime.data, mime.data + mime.len,
                              (u_char *) "json", 4 - 1)
             == NULL)
         {
-            return NGX_OK;
+            return NGX_HTTP_MOCK_BODY_RAW;
         }
 
-    } else {
-        last = in->data + in->len;
+        return NGX_HTTP_MOCK_BODY_JSON;
+    }
 
-        for (p = in->data; p < last; p++) {
-            if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
-                break;
-            }
-        }
+    last = body->data + body->len;
 
-        if (p == last || (*p != '{' && *p != '[')) {
-            return NGX_OK;
+    for (p = body->data; p < last; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            break;
         }
     }
 
-    rc = ngx_http_mock_json_canon(pool, in, out);
-
-    if (rc == NGX_DECLINED) {
-        *out = *in;
-        return NGX_OK;
+    if (p == last || (*p != '{' && *p != '[')) {
+        return NGX_HTTP_MOCK_BODY_RAW;
     }
 
-    return rc;
+    return NGX_HTTP_MOCK_BODY_JSON;
 }
 
 

@@ -74,6 +74,15 @@ static ngx_conf_enum_t  ngx_http_mock_modes[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_mock_repeats[] = {
+    { ngx_string("off"), NGX_HTTP_MOCK_REPEATS_OFF },
+    { ngx_string("on"), NGX_HTTP_MOCK_REPEATS_ON },
+    { ngx_string("last"), NGX_HTTP_MOCK_REPEATS_LAST },
+    { ngx_string("wrap"), NGX_HTTP_MOCK_REPEATS_WRAP },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_post_handler_pt  ngx_http_mock_miss_status_p =
     ngx_http_mock_miss_status;
 
@@ -101,12 +110,19 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mock_ignore"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_mock_ignore,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mock_repeats"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mock_loc_conf_t, repeats),
-      NULL },
+      &ngx_http_mock_repeats },
 
     { ngx_string("mock_miss"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -487,7 +503,8 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
 
     conf->match = NGX_CONF_UNSET_PTR;
     conf->upstream = NGX_CONF_UNSET_PTR;
-    conf->repeats = NGX_CONF_UNSET;
+    conf->repeats = NGX_CONF_UNSET_UINT;
+    conf->ignore = NGX_CONF_UNSET_PTR;
     conf->miss_status = NGX_CONF_UNSET_UINT;
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->record_max_body = NGX_CONF_UNSET_SIZE;
@@ -518,7 +535,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mock_main_conf_t  *mmcf;
 
     static ngx_http_mock_match_t  default_match = {
-        NGX_HTTP_MOCK_MATCH_DEFAULT, NULL, ngx_string("method path query")
+        NGX_HTTP_MOCK_MATCH_DEFAULT, NULL, ngx_string("method path query"),
+        NULL, NULL
     };
 
     if (conf->replay.data == NULL) {
@@ -531,7 +549,20 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->match, prev->match, &default_match);
     ngx_conf_merge_ptr_value(conf->upstream, prev->upstream, NULL);
     ngx_conf_merge_str_value(conf->location, prev->location, "");
-    ngx_conf_merge_value(conf->repeats, prev->repeats, 0);
+    ngx_conf_merge_uint_value(conf->repeats, prev->repeats,
+                              NGX_HTTP_MOCK_REPEATS_OFF);
+
+    /* like add_header, a level's own mock_ignore lines replace the others */
+
+    ngx_conf_merge_ptr_value(conf->ignore, prev->ignore, NULL);
+
+    if (conf->ignore) {
+        conf->match = ngx_http_mock_ignore_match(cf, conf->match,
+                                                 conf->ignore);
+        if (conf->match == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
     ngx_conf_merge_uint_value(conf->miss_status, prev->miss_status,
                               NGX_HTTP_NOT_FOUND);
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
@@ -1071,7 +1102,8 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
 
     if (it == NULL) {
         it = ngx_http_mock_store_take(mlcf->store, ctx->index, &ctx->session,
-                                      &key, mlcf->match, mlcf->repeats);
+                                      &key, mlcf->match, mlcf->repeats,
+                                      &ctx->seq);
     }
 
     ctx->decided = 1;

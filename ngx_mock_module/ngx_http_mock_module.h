@@ -86,10 +86,77 @@
 #define NGX_HTTP_MOCK_HEADER_SERVER            5
 
 
+/* mock_repeats: what a sequence answers when it has run out */
+#define NGX_HTTP_MOCK_REPEATS_OFF    0
+#define NGX_HTTP_MOCK_REPEATS_ON     1
+#define NGX_HTTP_MOCK_REPEATS_LAST   2
+#define NGX_HTTP_MOCK_REPEATS_WRAP   3
+
+
+/* what a request body is, for matching */
+#define NGX_HTTP_MOCK_BODY_RAW        0
+#define NGX_HTTP_MOCK_BODY_FORM       1
+#define NGX_HTTP_MOCK_BODY_JSON       2
+#define NGX_HTTP_MOCK_BODY_MULTIPART  3
+
+
+/* one step of a JSON path in mock_ignore body: .name, [N] or [*] */
+#define NGX_HTTP_MOCK_STEP_MEMBER    0
+#define NGX_HTTP_MOCK_STEP_INDEX     1
+#define NGX_HTTP_MOCK_STEP_ANY       2
+
+typedef struct {
+    ngx_uint_t                    type;
+    ngx_uint_t                    index;
+    ngx_str_t                     name;         /* as written in JSON */
+} ngx_http_mock_step_t;
+
+
+/* a body part that mock_ignore names: a JSON path, or a field name */
+typedef struct {
+    ngx_str_t                     text;
+    ngx_uint_t                    nsteps;       /* 0: a form field, a part */
+    ngx_http_mock_step_t         *steps;
+} ngx_http_mock_jpath_t;
+
+
+/* one segment of a path pattern: literal, or a {name} placeholder */
+typedef struct {
+    ngx_str_t                     text;
+    ngx_uint_t                    placeholder;  /* unsigned  placeholder:1; */
+} ngx_http_mock_segment_t;
+
+
+typedef struct {
+    ngx_str_t                     text;
+    ngx_uint_t                    nsegments;
+    ngx_http_mock_segment_t      *segments;
+    ngx_uint_t                    nplaceholders;
+} ngx_http_mock_pattern_t;
+
+
+/*
+ * mock_ignore: the parts of requests that matching skips.  The rules are
+ * numbered query first, then body, then path, for miss reports.
+ */
+typedef struct {
+    ngx_array_t                   query;        /* ngx_str_t */
+    ngx_array_t                   headers;      /* ngx_str_t, lowercase */
+    ngx_array_t                   body;         /* ngx_http_mock_jpath_t */
+    ngx_array_t                   paths;        /* ngx_http_mock_pattern_t */
+    ngx_uint_t                    json;         /* body has JSON paths */
+    ngx_uint_t                    names;        /* body has plain names */
+    size_t                        path_max;     /* the longest pattern */
+    ngx_str_t                     text;         /* canonical, for sharing */
+} ngx_http_mock_ignore_t;
+
+
 typedef struct {
     ngx_uint_t                    mask;
     ngx_array_t                  *headers;      /* ngx_str_t, lowercase */
     ngx_str_t                     text;         /* canonical, for sharing */
+    ngx_http_mock_ignore_t       *ignore;       /* or NULL */
+    void                         *base;         /* the match without it */
 } ngx_http_mock_match_t;
 
 
@@ -150,6 +217,7 @@ typedef struct {
     ngx_uint_t                    n;
     ngx_uint_t                    cap;          /* 0: items in the arena */
     ngx_atomic_t                  played;
+    ngx_atomic_t                  repeated;     /* plays of mock_repeats on */
     ngx_http_mock_interaction_t  *first;        /* the group's key */
     ngx_http_mock_interaction_t **items;
 } ngx_http_mock_group_t;
@@ -401,7 +469,8 @@ typedef struct {
     ngx_http_mock_match_t        *match;
     ngx_http_mock_upstream_t     *upstream;
     ngx_str_t                     location;     /* prefix to replace */
-    ngx_flag_t                    repeats;
+    ngx_uint_t                    repeats;
+    ngx_http_mock_ignore_t       *ignore;       /* mock_ignore, or NULL */
     ngx_uint_t                    miss_status;
     ngx_uint_t                    mode;
     size_t                        record_max_body;
@@ -437,6 +506,7 @@ typedef struct {
     ngx_http_mock_group_t        *group;
     ngx_uint_t                    seq;          /* the group's play, from 1 */
     ngx_array_t                  *captures;     /* ngx_keyval_t, path.NAME */
+    u_char                       *ignored;      /* mock_ignore rules used */
 
     /* the response being recorded */
     ngx_uint_t                    resp_status;
@@ -497,7 +567,7 @@ ngx_http_mock_interaction_t *ngx_http_mock_store_path(
 ngx_http_mock_interaction_t *ngx_http_mock_store_take(
     ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
     ngx_str_t *session, ngx_http_mock_key_t *key,
-    ngx_http_mock_match_t *match, ngx_uint_t repeats);
+    ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_uint_t *seq);
 ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
@@ -540,6 +610,11 @@ ngx_int_t ngx_http_mock_session_update(ngx_http_mock_store_t *store,
     ngx_uint_t count, off_t end);
 ngx_uint_t ngx_http_mock_session_next(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_group_t *g, ngx_uint_t peek);
+ngx_uint_t ngx_http_mock_session_count(ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_group_t *g, ngx_uint_t repeats,
+    ngx_uint_t peek);
+ngx_uint_t ngx_http_mock_repeats_item(ngx_uint_t repeats, ngx_uint_t n,
+    ngx_uint_t items);
 void ngx_http_mock_session_played(ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_interaction_t *it);
 ngx_uint_t ngx_http_mock_session_plays(ngx_http_mock_shctx_t *sh,
@@ -601,6 +676,7 @@ ngx_int_t ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in,
 ngx_str_t *ngx_http_mock_content_type(ngx_array_t *headers);
 ngx_int_t ngx_http_mock_canon_body(ngx_pool_t *pool, ngx_str_t *type,
     ngx_str_t *in, ngx_str_t *out);
+ngx_uint_t ngx_http_mock_body_kind(ngx_str_t *type, ngx_str_t *body);
 ngx_int_t ngx_http_mock_request_key(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key);
 uint32_t ngx_http_mock_key_hash(ngx_http_mock_key_t *key,
@@ -619,6 +695,37 @@ ngx_int_t ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 ngx_int_t ngx_http_mock_json_filter(ngx_pool_t *pool, ngx_array_t *filters,
     ngx_str_t *in, ngx_str_t *out);
+ngx_int_t ngx_http_mock_json_ignore(ngx_pool_t *pool, ngx_array_t *paths,
+    u_char *used, ngx_str_t *in, ngx_str_t *out);
+
+/* ngx_http_mock_ignore.c */
+char *ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_http_mock_match_t *ngx_http_mock_ignore_match(ngx_conf_t *cf,
+    ngx_http_mock_match_t *match, ngx_http_mock_ignore_t *ignore);
+size_t ngx_http_mock_ignore_room(ngx_http_mock_ignore_t *ig,
+    ngx_http_mock_key_t *key);
+ngx_uint_t ngx_http_mock_ignore_rules(ngx_http_mock_ignore_t *ig);
+ngx_int_t ngx_http_mock_ignore_key(ngx_http_mock_ignore_t *ig,
+    ngx_str_t *type, ngx_http_mock_key_t *key, u_char *buf, u_char *used,
+    ngx_pool_t *pool, ngx_array_t **captures, ngx_uint_t body);
+ngx_int_t ngx_http_mock_ignore_body(ngx_http_mock_ignore_t *ig,
+    ngx_pool_t *pool, ngx_str_t *type, ngx_str_t *in, ngx_str_t *out,
+    u_char *used, ngx_uint_t canonical);
+ngx_str_t *ngx_http_mock_ignore_path(ngx_http_mock_ignore_t *ig,
+    ngx_str_t *path);
+u_char *ngx_http_mock_ignore_report(u_char *p, u_char *last,
+    ngx_http_mock_ignore_t *ig, u_char *used);
+size_t ngx_http_mock_ignore_report_len(ngx_http_mock_ignore_t *ig);
+
+/* ngx_http_mock_multipart.c */
+ngx_int_t ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,
+    ngx_str_t *in, ngx_str_t *out);
+u_char *ngx_http_mock_multipart_field(u_char *p, u_char *last,
+    ngx_str_t *field);
+
+/* ngx_http_mock_diff.c */
+u_char *ngx_http_mock_diff_detail(u_char *p, u_char *last, ngx_uint_t what,
+    ngx_str_t *type, ngx_str_t *a, ngx_str_t *b);
 
 /* ngx_http_mock_replay.c */
 ngx_int_t ngx_http_mock_replay_handler(ngx_http_request_t *r);

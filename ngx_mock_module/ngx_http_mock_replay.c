@@ -13,6 +13,7 @@
 #define NGX_HTTP_MOCK_NEAR_MISSES   3
 #define NGX_HTTP_MOCK_NEAR_SCAN     1000
 #define NGX_HTTP_MOCK_ALLOW_MAX     16
+#define NGX_HTTP_MOCK_DETAIL_LEN    1024
 
 
 typedef struct {
@@ -34,6 +35,13 @@ static ngx_int_t ngx_http_mock_replay_miss(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_index_t *index, ngx_http_mock_key_t *key,
     ngx_http_mock_interaction_t *chain, ngx_http_mock_near_t *near);
+static ngx_int_t ngx_http_mock_live_ignored(ngx_http_request_t *r,
+    ngx_http_mock_ignore_t *ig);
+static ngx_int_t ngx_http_mock_live_ignore(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *type, ngx_http_mock_key_t *key);
+static u_char *ngx_http_mock_differs(ngx_http_request_t *r, u_char *p,
+    u_char *last, ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
+    ngx_http_mock_near_t *near);
 static ngx_int_t ngx_http_mock_cassette_named(ngx_str_t *name,
     ngx_str_t *file);
 static ngx_int_t ngx_http_mock_send(ngx_http_request_t *r, u_char *data,
@@ -89,6 +97,7 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_uint_t                    n, lock;
     ngx_str_t                    *session;
+    ngx_atomic_t                 *counter;
     ngx_http_mock_key_t          *key;
     ngx_http_mock_ctx_t          *ctx;
     ngx_http_mock_index_t        *index;
@@ -163,9 +172,15 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     ctx->group = g;
     n = 0;
 
-    if (g && !mlcf->repeats) {
+    /* plays are counted whatever mock_repeats says: they make ctx->seq */
 
-        if (ngx_http_mock_redis_enabled(r)) {
+    if (g) {
+
+        /* under "mock_repeats on" the zone counts: no Redis key is made */
+
+        if (mlcf->repeats != NGX_HTTP_MOCK_REPEATS_ON
+            && ngx_http_mock_redis_enabled(r))
+        {
             if (lock) {
                 ngx_shmtx_unlock(&store->shpool->mutex);
             }
@@ -190,17 +205,18 @@ ngx_http_mock_replay(ngx_http_request_t *r)
                 ngx_shmtx_lock(&store->shpool->mutex);
             }
 
-            n = ngx_http_mock_session_next(store, session, g, ctx->head);
+            n = ngx_http_mock_session_count(store, session, g, mlcf->repeats,
+                                            ctx->head);
 
             if (!lock) {
                 ngx_shmtx_unlock(&store->shpool->mutex);
             }
 
-        } else if (ctx->head) {
-            n = g->played;
-
         } else {
-            n = ngx_atomic_fetch_add(&g->played, 1);
+            counter = (mlcf->repeats == NGX_HTTP_MOCK_REPEATS_ON)
+                      ? &g->repeated : &g->played;
+
+            n = ctx->head ? *counter : ngx_atomic_fetch_add(counter, 1);
         }
     }
 
@@ -224,7 +240,7 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t locked)
 {
     ngx_int_t                     rc;
-    ngx_uint_t                    lock;
+    ngx_uint_t                    lock, on, k;
     ngx_str_t                    *session;
     ngx_http_mock_key_t          *key;
     ngx_http_mock_ctx_t          *ctx;
@@ -245,22 +261,25 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
 
     /*
      * A session's plays of a sequence are its counters; the first
-     * interaction's plays under mock_repeats are counted apart.
+     * interaction's plays under "mock_repeats on" are counted apart.
      */
 
+    on = (mlcf->repeats == NGX_HTTP_MOCK_REPEATS_ON);
+
     lock = !locked && (store->writer || store->sessions
-                       || (session->len && mlcf->repeats));
+                       || (session->len && on));
 
     if (lock) {
         ngx_shmtx_lock(&store->shpool->mutex);
     }
 
     ctx->seq = n + 1;
+    k = g ? ngx_http_mock_repeats_item(mlcf->repeats, n, g->n) : 0;
 
-    if (g && n < g->n) {
-        it = g->items[n];
+    if (g && k < g->n) {
+        it = g->items[k];
 
-        if (session->len && mlcf->repeats && !ctx->head) {
+        if (session->len && on && !ctx->head) {
             if (locked && !(store->writer || store->sessions)) {
                 ngx_shmtx_lock(&store->shpool->mutex);
                 ngx_http_mock_session_played(store, session, it);
@@ -280,7 +299,7 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "mock hit: interaction %ui of \"%V\", play %ui",
-                       it->index, it->cassette, n + 1);
+                       it->index, it->cassette, ctx->seq);
 
         return ngx_http_mock_replay_send(r, it);
     }
@@ -497,31 +516,121 @@ ngx_int_t
 ngx_http_mock_live_key(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_key_t *key)
 {
-    ngx_str_t  body, *type;
+    ngx_str_t                body, *type;
+    ngx_http_mock_ctx_t     *ctx;
+    ngx_http_mock_ignore_t  *ig;
 
     if (ngx_http_mock_request_key(r, mlcf, key) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (!(mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_mock_request_body(r, &body) != NGX_OK) {
         return NGX_ERROR;
     }
 
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
                                       : NULL;
 
-    if (mlcf->filters
-        && ngx_http_mock_filter_body(r->pool, mlcf->filters, type, &body)
-           != NGX_OK)
-    {
+    ig = mlcf->match->ignore;
+
+    if (ig && ngx_http_mock_live_ignored(r, ig) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_mock_canon_body(r->pool, type, &body, &key->body);
+    if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
+
+        if (ngx_http_mock_request_body(r, &body) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (mlcf->filters
+            && ngx_http_mock_filter_body(r->pool, mlcf->filters, type, &body)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ig && ig->body.nelts) {
+            /* made canonical and stripped in one pass */
+
+            ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+            if (ngx_http_mock_ignore_body(ig, r->pool, type, &body,
+                                          &key->body, ctx->ignored, 0)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_http_mock_canon_body(r->pool, type, &body, &key->body)
+                   != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ig == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_mock_live_ignore(r, mlcf, type, key);
+}
+
+
+/* the rules that name something in this request, for a miss report */
+
+static ngx_int_t
+ngx_http_mock_live_ignored(ngx_http_request_t *r, ngx_http_mock_ignore_t *ig)
+{
+    ngx_str_t            *names;
+    ngx_uint_t            i, n;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    n = ngx_http_mock_ignore_rules(ig);
+
+    ctx->ignored = ngx_pcalloc(r->pool, n);
+    if (ctx->ignored == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* ignored headers are no matchers: flagged when the request has them */
+
+    names = ig->headers.elts;
+
+    for (i = 0; i < ig->headers.nelts; i++) {
+        if (ngx_http_mock_header_in(r, &names[i])) {
+            ctx->ignored[n - ig->headers.nelts + i] = 1;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The live key without what mock_ignore names, with the rules that named
+ * something flagged for a miss report and the path placeholders captured.
+ */
+
+static ngx_int_t
+ngx_http_mock_live_ignore(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *type, ngx_http_mock_key_t *key)
+{
+    u_char                  *buf;
+    ngx_http_mock_ctx_t     *ctx;
+    ngx_http_mock_ignore_t  *ig;
+
+    ig = mlcf->match->ignore;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ig->paths.nelts == 0 && ig->query.nelts == 0) {
+        return NGX_OK;
+    }
+
+    buf = ngx_pnalloc(r->pool, ig->path_max + key->query.len);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_ignore_key(ig, type, key, buf, ctx->ignored,
+                                    r->pool, &ctx->captures, 0);
 }
 
 
@@ -838,9 +947,10 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
     ngx_http_mock_key_t *key, ngx_http_mock_group_t *played,
     ngx_http_mock_interaction_t *chain)
 {
-    u_char                       *text, *p, *last;
+    u_char                       *text, *p, *last, *start, *q;
     size_t                        len;
     ngx_uint_t                    i, n;
+    ngx_http_mock_ctx_t          *ctx;
     ngx_http_mock_near_t          near[NGX_HTTP_MOCK_NEAR_MISSES];
     ngx_http_mock_interaction_t  *it;
 
@@ -861,8 +971,12 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
             it = near[i].it;
             len += it->cassette->len + it->key.method.len + it->uri.len
                    + ngx_http_mock_match_names_len(near[i].diff)
-                   + NGX_INT_T_LEN + 64;
+                   + NGX_INT_T_LEN + 64 + NGX_HTTP_MOCK_DETAIL_LEN;
         }
+    }
+
+    if (mlcf->match->ignore) {
+        len += ngx_http_mock_ignore_report_len(mlcf->match->ignore);
     }
 
     text = ngx_pnalloc(r->pool, len);
@@ -883,6 +997,23 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
 
     p = ngx_slprintf(p, last, "cassette: %V\nmatchers: %V\n",
                      &mlcf->store->path, &mlcf->match->text);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (mlcf->match->ignore && ctx->ignored) {
+        start = p;
+        p = ngx_slprintf(p, last, "ignored: ");
+        q = ngx_http_mock_ignore_report(p, last, mlcf->match->ignore,
+                                        ctx->ignored);
+
+        if (q == p) {
+            p = start;
+
+        } else if (q < last) {
+            p = q;
+            *p++ = '\n';
+        }
+    }
 
     if (played) {
         p = ngx_slprintf(p, last, "all %ui matching interactions were "
@@ -919,12 +1050,8 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
                              it->index, it->cassette, &it->key.method,
                              &it->uri);
 
-            if ((size_t) (last - p)
-                > ngx_http_mock_match_names_len(near[i].diff) + 1)
-            {
-                p = ngx_http_mock_match_names(p, near[i].diff);
-                *p++ = '\n';
-            }
+            p = ngx_http_mock_differs(r, p, last - 1, mlcf, key, &near[i]);
+            *p++ = '\n';
         }
 
         it = near[0].it;
@@ -992,6 +1119,81 @@ ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
     }
 
     return n;
+}
+
+
+/*
+ * "query ts, body $.sent_at, headers x-request-id": the matchers a near
+ * miss fails, with the parts that differ where they can be named.
+ */
+
+static u_char *
+ngx_http_mock_differs(ngx_http_request_t *r, u_char *p, u_char *last,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
+    ngx_http_mock_near_t *near)
+{
+    u_char                       *start;
+    ngx_str_t                    *names, *type;
+    ngx_uint_t                    bit, i, n;
+    ngx_http_mock_interaction_t  *it;
+
+    it = near->it;
+    start = p;
+
+    for (bit = 1; bit <= NGX_HTTP_MOCK_MATCH_HEADERS; bit <<= 1) {
+
+        if (!(near->diff & bit)) {
+            continue;
+        }
+
+        if ((size_t) (last - p) < ngx_http_mock_match_names_len(bit) + 2) {
+            break;
+        }
+
+        if (p != start) {
+            *p++ = ','; *p++ = ' ';
+        }
+
+        p = ngx_http_mock_match_names(p, bit);
+
+        switch (bit) {
+
+        case NGX_HTTP_MOCK_MATCH_QUERY:
+            p = ngx_http_mock_diff_detail(p, last, bit, NULL, &key->query,
+                                          &it->key.query);
+            break;
+
+        case NGX_HTTP_MOCK_MATCH_BODY:
+            type = r->headers_in.content_type
+                   ? &r->headers_in.content_type->value : NULL;
+
+            p = ngx_http_mock_diff_detail(p, last, bit, type, &key->body,
+                                          &it->key.body);
+            break;
+
+        case NGX_HTTP_MOCK_MATCH_HEADERS:
+            names = mlcf->match->headers->elts;
+            n = 0;
+
+            for (i = 0; i < mlcf->match->headers->nelts; i++) {
+                if (key->headers[i].len == it->key.headers[i].len
+                    && (key->headers[i].len == 0
+                        || ngx_memcmp(key->headers[i].data,
+                                      it->key.headers[i].data,
+                                      key->headers[i].len) == 0))
+                {
+                    continue;
+                }
+
+                p = ngx_slprintf(p, last, "%s %V", n++ ? "," : "",
+                                 &names[i]);
+            }
+
+            break;
+        }
+    }
+
+    return p;
 }
 
 

@@ -236,13 +236,31 @@ ngx_uint_t
 ngx_http_mock_session_next(ngx_http_mock_store_t *store, ngx_str_t *session,
     ngx_http_mock_group_t *g, ngx_uint_t peek)
 {
-    ngx_str_t               empty;
+    return ngx_http_mock_session_count(store, session, g,
+                                       NGX_HTTP_MOCK_REPEATS_OFF, peek);
+}
+
+
+/*
+ * A session's plays of a group; under "mock_repeats on" they are counted
+ * apart, since they do not move along its sequence.
+ */
+
+ngx_uint_t
+ngx_http_mock_session_count(ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_http_mock_group_t *g, ngx_uint_t repeats, ngx_uint_t peek)
+{
+    ngx_str_t               extra;
     ngx_http_mock_state_t  *st;
 
-    ngx_str_null(&empty);
+    ngx_str_null(&extra);
+
+    if (repeats == NGX_HTTP_MOCK_REPEATS_ON) {
+        ngx_str_set(&extra, "repeats");
+    }
 
     st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_COUNTER, g,
-                                  session, &empty);
+                                  session, &extra);
 
     if (st == NULL) {
         if (peek) {
@@ -250,7 +268,7 @@ ngx_http_mock_session_next(ngx_http_mock_store_t *store, ngx_str_t *session,
         }
 
         st = ngx_http_mock_state_add(store, NGX_HTTP_MOCK_STATE_COUNTER, g,
-                                     session, &empty);
+                                     session, &extra);
         if (st == NULL) {
             /* a full zone: the session plays as if it had just begun */
 
@@ -269,6 +287,32 @@ ngx_http_mock_session_next(ngx_http_mock_store_t *store, ngx_str_t *session,
     }
 
     return peek ? st->value : st->value++;
+}
+
+
+/* off, on, last, wrap: which item play n of a sequence answers with */
+
+ngx_uint_t
+ngx_http_mock_repeats_item(ngx_uint_t repeats, ngx_uint_t n, ngx_uint_t items)
+{
+    if (items == 0) {
+        return 0;
+    }
+
+    switch (repeats) {
+
+    case NGX_HTTP_MOCK_REPEATS_ON:
+        return 0;
+
+    case NGX_HTTP_MOCK_REPEATS_LAST:
+        return (n < items) ? n : items - 1;
+
+    case NGX_HTTP_MOCK_REPEATS_WRAP:
+        return n % items;
+
+    default:
+        return n;
+    }
 }
 
 

@@ -18,7 +18,7 @@ typedef struct {
 } ngx_http_mock_arena_t;
 
 
-static size_t ngx_http_mock_record_size(ngx_uint_t nh,
+static size_t ngx_http_mock_record_size(ngx_http_mock_match_t *match,
     ngx_http_mock_record_t *rec);
 static size_t ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes);
@@ -143,10 +143,9 @@ ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes)
 {
     size_t                   size;
-    ngx_uint_t               i, j, n, nh;
+    ngx_uint_t               i, j, n;
     ngx_http_mock_record_t  *rec;
 
-    nh = store->match->headers ? store->match->headers->nelts : 0;
     size = ngx_http_mock_aligned(sizeof(ngx_http_mock_index_t));
     n = 0;
 
@@ -157,7 +156,7 @@ ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
         rec = cassettes[i]->records.elts;
 
         for (j = 0; j < cassettes[i]->records.nelts; j++) {
-            size += ngx_http_mock_record_size(nh, &rec[j]);
+            size += ngx_http_mock_record_size(store->match, &rec[j]);
         }
 
         n += cassettes[i]->records.nelts;
@@ -173,11 +172,14 @@ ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
 /* an upper bound of what ngx_http_mock_store_copy() takes */
 
 static size_t
-ngx_http_mock_record_size(ngx_uint_t nh, ngx_http_mock_record_t *rec)
+ngx_http_mock_record_size(ngx_http_mock_match_t *match,
+    ngx_http_mock_record_t *rec)
 {
     size_t            size;
-    ngx_uint_t        n;
+    ngx_uint_t        n, nh;
     ngx_table_elt_t  *h;
+
+    nh = match->headers ? match->headers->nelts : 0;
 
     size = ngx_http_mock_aligned(sizeof(ngx_http_mock_interaction_t))
            + rec->key.method.len + rec->key.scheme.len
@@ -196,6 +198,11 @@ ngx_http_mock_record_size(ngx_uint_t nh, ngx_http_mock_record_t *rec)
         for (n = 0; n < rec->req_headers.nelts; n++) {
             size += h[n].value.len + 2;
         }
+    }
+
+    if (match->ignore) {
+        size += ngx_http_mock_ignore_room(match->ignore, &rec->key)
+                + sizeof(void *);
     }
 
     h = rec->headers.elts;
@@ -1208,8 +1215,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a)
 {
     u_char                  *p;
+    ngx_int_t                rc;
     ngx_str_t               *names, *v;
     ngx_uint_t               i, j, nh;
+    ngx_pool_t              *pool;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
 
@@ -1279,6 +1288,39 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
 
             v->len = p - v->data;
             a->pos = p;
+        }
+    }
+
+    /* what mock_ignore names takes no part in the key it is indexed by */
+
+    if (store->match->ignore) {
+        p = ngx_http_mock_arena_alloc(a,
+                            ngx_http_mock_ignore_room(store->match->ignore,
+                                                      &it->key));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        pool = NULL;
+
+        if (store->match->ignore->body.nelts && it->key.body.len) {
+            pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+            if (pool == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        rc = ngx_http_mock_ignore_key(store->match->ignore,
+                                      ngx_http_mock_content_type(
+                                                         &rec->req_headers),
+                                      &it->key, p, NULL, pool, NULL, 1);
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 
@@ -1393,7 +1435,6 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     u_char                       *p;
     uint32_t                      hash;
     size_t                        n;
-    ngx_uint_t                    nh;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_group_t        *g, *ng, **gp;
@@ -1410,8 +1451,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
     /* the interaction, and the group it may start, with its first item */
 
-    nh = store->match->headers ? store->match->headers->nelts : 0;
-    size = ngx_http_mock_record_size(nh, rec)
+    size = ngx_http_mock_record_size(store->match, rec)
            + ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
            + sizeof(void *);
 
@@ -1732,16 +1772,17 @@ ngx_http_mock_path_append(ngx_http_mock_index_t *index,
 
 
 /*
- * The next interaction of the sequence of requests like this one, or the
- * first one with mock_repeats; NULL when there is none or all are played.
+ * The interaction that this play of the sequence of requests like this
+ * one answers with, as mock_repeats says; NULL when there is none or all
+ * are played.  The play is counted whatever mock_repeats says.
  */
 
 ngx_http_mock_interaction_t *
 ngx_http_mock_store_take(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *session, ngx_http_mock_key_t *key,
-    ngx_http_mock_match_t *match, ngx_uint_t repeats)
+    ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_uint_t *seq)
 {
-    ngx_uint_t                    n, lock;
+    ngx_uint_t                    n, k, lock;
     ngx_http_mock_group_t        *g;
     ngx_http_mock_interaction_t  *it;
 
@@ -1755,20 +1796,21 @@ ngx_http_mock_store_take(ngx_http_mock_store_t *store,
     g = index ? ngx_http_mock_store_find(index, key, match) : NULL;
 
     if (g) {
-        if (repeats) {
-            n = 0;
-
-        } else if (session->len) {
-            n = ngx_http_mock_session_next(store, session, g, 0);
+        if (session->len) {
+            n = ngx_http_mock_session_count(store, session, g, repeats, 0);
 
         } else {
-            n = ngx_atomic_fetch_add(&g->played, 1);
+            n = ngx_atomic_fetch_add(repeats == NGX_HTTP_MOCK_REPEATS_ON
+                                     ? &g->repeated : &g->played, 1);
         }
 
-        if (n < g->n) {
-            it = g->items[n];
+        *seq = n + 1;
+        k = ngx_http_mock_repeats_item(repeats, n, g->n);
 
-            if (session->len && repeats) {
+        if (k < g->n) {
+            it = g->items[k];
+
+            if (session->len && repeats == NGX_HTTP_MOCK_REPEATS_ON) {
                 ngx_http_mock_session_played(store, session, it);
             }
         }
@@ -1886,7 +1928,7 @@ ngx_http_mock_store_key(ngx_http_mock_store_t *store,
     nh = store->match->headers ? store->match->headers->nelts : 0;
 
     if (nh == 0) {
-        return NGX_OK;
+        goto ignore;
     }
 
     key->headers = ngx_pcalloc(pool, nh * sizeof(ngx_str_t));
@@ -1931,7 +1973,22 @@ ngx_http_mock_store_key(ngx_http_mock_store_t *store,
         v->len = p - v->data;
     }
 
-    return NGX_OK;
+ignore:
+
+    if (store->match->ignore == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(pool, ngx_http_mock_ignore_room(store->match->ignore,
+                                                    key));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_ignore_key(store->match->ignore,
+                                    ngx_http_mock_content_type(
+                                                         &rec->req_headers),
+                                    key, p, NULL, pool, NULL, 1);
 }
 
 
@@ -2014,7 +2071,6 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
 {
     u_char                       *p;
     size_t                        size;
-    ngx_uint_t                    nh;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
     ngx_http_mock_path_t         *slot;
@@ -2022,8 +2078,7 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
 
     shpool = store->shpool;
 
-    nh = store->match->headers ? store->match->headers->nelts : 0;
-    size = ngx_http_mock_record_size(nh, rec);
+    size = ngx_http_mock_record_size(store->match, rec);
 
     ngx_shmtx_lock(&shpool->mutex);
 

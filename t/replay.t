@@ -112,9 +112,9 @@ Content-Type: text/plain
 ^mock: no recorded interaction matches GET /v1/users\?id=8
 .*closest recorded interactions:
   #0 in \S+/html/users\.yaml: GET http://svc/v1/users\?id=7
-    differs in: query
+    differs in: query id
   #1 in \S+/html/users\.yaml: POST http://svc/v1/users
-    differs in: method, query
+    differs in: method, query id
 --- error_log
 mock: no recorded interaction matches "GET /v1/users?id=8"
 closest is #0
