@@ -24,6 +24,7 @@ typedef struct {
 
 static void ngx_http_mock_replay_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay(ngx_http_request_t *r);
+static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
     ngx_str_t *value);
@@ -558,6 +559,19 @@ ngx_http_mock_hit_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
+    if (ctx->interaction->templated & 2) {
+        /* its templates read the live body */
+
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_mock_hit_body_handler);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
@@ -597,6 +611,18 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
     }
 
     return ngx_http_mock_send(r, body.data, body.len);
+}
+
+
+static void
+ngx_http_mock_hit_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    ngx_http_finalize_request(r,
+                              ngx_http_mock_replay_send(r, ctx->interaction));
 }
 
 

@@ -1498,12 +1498,10 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_pool_t  *pool;
 
     pool = ngx_http_mock_store_compile(store, rec, cassette, log);
-
     rc = ngx_http_mock_store_insert(store, index, rec, cassette, consumed,
                                     log);
 
     ngx_http_mock_store_uncompile(rec, pool);
-
     return rc;
 }
 
