@@ -34,6 +34,18 @@ static ngx_uint_t ngx_http_mock_json_number(ngx_str_t *v);
 static u_char  ngx_http_mock_hex[] = "0123456789abcdef";
 
 
+/* what JSON escaping adds to a byte: \" \\ \n \r \t, or \u00XX */
+
+static const u_char  ngx_http_mock_json_extra[256] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 5, 5, 1, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0
+};
+
+
 ngx_int_t
 ngx_http_mock_render_body(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_str_t *body)
@@ -91,16 +103,18 @@ ngx_http_mock_render(ngx_http_request_t *r, ngx_http_mock_template_t *tpl,
     ngx_str_t *out)
 {
     u_char                  *p;
-    size_t                   len;
+    size_t                   len, *sizes;
     ngx_str_t               *values, *v;
     ngx_uint_t               i;
     ngx_http_mock_tpl_op_t  *op;
 
-    values = ngx_palloc(r->pool, tpl->nops * sizeof(ngx_str_t));
+    values = ngx_palloc(r->pool, tpl->nops * (sizeof(ngx_str_t)
+                                              + sizeof(size_t)));
     if (values == NULL) {
         return NGX_ERROR;
     }
 
+    sizes = (size_t *) (values + tpl->nops);
     len = tpl->literal;
 
     for (i = 0; i < tpl->nops; i++) {
@@ -115,20 +129,24 @@ ngx_http_mock_render(ngx_http_request_t *r, ngx_http_mock_template_t *tpl,
             return NGX_ERROR;
         }
 
+        /* what the value takes where it stands */
+
         switch (op->where) {
 
         case NGX_HTTP_MOCK_TPL_IN_STRING:
-            len += ngx_http_mock_json_escaped(v);
+            sizes[i] = ngx_http_mock_json_escaped(v);
             break;
 
         case NGX_HTTP_MOCK_TPL_JSON_VALUE:
-            len += ngx_http_mock_json_number(v)
-                   ? v->len : 2 + ngx_http_mock_json_escaped(v);
+            sizes[i] = ngx_http_mock_json_number(v)
+                       ? v->len : 2 + ngx_http_mock_json_escaped(v);
             break;
 
         default:
-            len += v->len;
+            sizes[i] = v->len;
         }
+
+        len += sizes[i];
     }
 
     p = ngx_pnalloc(r->pool, len ? len : 1);
@@ -147,26 +165,20 @@ ngx_http_mock_render(ngx_http_request_t *r, ngx_http_mock_template_t *tpl,
             continue;
         }
 
-        switch (op->where) {
-
-        case NGX_HTTP_MOCK_TPL_IN_STRING:
-            p = ngx_http_mock_json_escape(p, v);
-            break;
-
-        case NGX_HTTP_MOCK_TPL_JSON_VALUE:
-            if (ngx_http_mock_json_number(v)) {
-                p = ngx_http_mock_cpymem(p, v->data, v->len);
-                break;
-            }
-
-            *p++ = '"';
-            p = ngx_http_mock_json_escape(p, v);
-            *p++ = '"';
-            break;
-
-        default:
+        if (sizes[i] == v->len) {
+            /* nothing to escape or quote */
             p = ngx_http_mock_cpymem(p, v->data, v->len);
+            continue;
         }
+
+        if (op->where == NGX_HTTP_MOCK_TPL_JSON_VALUE) {
+            *p++ = '"';
+            p = ngx_http_mock_json_escape(p, v);
+            *p++ = '"';
+            continue;
+        }
+
+        p = ngx_http_mock_json_escape(p, v);
     }
 
     out->len = p - out->data;
@@ -199,7 +211,7 @@ static ngx_int_t
 ngx_http_mock_render_expr(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
     ngx_str_t *v)
 {
-    u_char                     *p;
+    u_char                     *p, b[16];
     uint64_t                    range;
     ngx_str_t                   raw;
     ngx_uint_t                  i, n;
@@ -302,22 +314,24 @@ ngx_http_mock_render_expr(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
         v->data = p;
         v->len = 36;
 
-        for (i = 0; i < 32; i++) {
-            if (i == 8 || i == 12 || i == 16 || i == 20) {
+        /* 122 random bits, version 4, variant 10 */
+
+        for (i = 0; i < 16; i += 2) {
+            n = (ngx_uint_t) ngx_random();
+            b[i] = (u_char) n;
+            b[i + 1] = (u_char) (n >> 8);
+        }
+
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+
+        for (i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) {
                 *p++ = '-';
             }
 
-            n = (i % 6 == 0) ? (ngx_uint_t) ngx_random() : n >> 4;
-
-            if (i == 12) {
-                *p++ = '4';
-
-            } else if (i == 16) {
-                *p++ = ngx_http_mock_hex[8 + (n & 3)];
-
-            } else {
-                *p++ = ngx_http_mock_hex[n & 0xf];
-            }
+            *p++ = ngx_http_mock_hex[b[i] >> 4];
+            *p++ = ngx_http_mock_hex[b[i] & 0xf];
         }
 
         break;
@@ -527,7 +541,9 @@ ngx_http_mock_render_now(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
     tp = ngx_timeofday();
     t = tp->sec + op->offset;
 
-    p = ngx_pnalloc(r->pool, 256);
+    n = (op->form == NGX_HTTP_MOCK_NOW_FORMAT) ? 256 : 32;
+
+    p = ngx_pnalloc(r->pool, n);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -553,17 +569,42 @@ ngx_http_mock_render_now(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
             break;
         }
 
-        n = strftime((char *) p, 256, (char *) format, &stm);
+        n = strftime((char *) p, n, (char *) format, &stm);
         v->len = n;
         break;
 
     default:
         ngx_gmtime(t, &tm);
 
-        v->len = ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ",
-                             tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                             tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec)
-                 - p;
+        if (tm.ngx_tm_year > 9999) {
+            v->len = ngx_sprintf(p, "%d-%02d-%02dT%02d:%02d:%02dZ",
+                                 tm.ngx_tm_year, tm.ngx_tm_mon,
+                                 tm.ngx_tm_mday, tm.ngx_tm_hour,
+                                 tm.ngx_tm_min, tm.ngx_tm_sec)
+                     - p;
+            break;
+        }
+
+        /* "2026-12-01T08:00:00Z", without ngx_sprintf()'s cost */
+
+        ngx_memcpy(p, "0000-00-00T00:00:00Z", 20);
+
+        p[0] += tm.ngx_tm_year / 1000;
+        p[1] += tm.ngx_tm_year / 100 % 10;
+        p[2] += tm.ngx_tm_year / 10 % 10;
+        p[3] += tm.ngx_tm_year % 10;
+        p[5] += tm.ngx_tm_mon / 10;
+        p[6] += tm.ngx_tm_mon % 10;
+        p[8] += tm.ngx_tm_mday / 10;
+        p[9] += tm.ngx_tm_mday % 10;
+        p[11] += tm.ngx_tm_hour / 10;
+        p[12] += tm.ngx_tm_hour % 10;
+        p[14] += tm.ngx_tm_min / 10;
+        p[15] += tm.ngx_tm_min % 10;
+        p[17] += tm.ngx_tm_sec / 10;
+        p[18] += tm.ngx_tm_sec % 10;
+
+        v->len = 20;
     }
 
     return NGX_OK;
@@ -641,14 +682,7 @@ ngx_http_mock_json_escaped(ngx_str_t *v)
     last = v->data + v->len;
 
     for (p = v->data; p < last; p++) {
-        if (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r'
-            || *p == '\t')
-        {
-            len++;
-
-        } else if (*p < 0x20) {
-            len += 5;
-        }
+        len += ngx_http_mock_json_extra[*p];
     }
 
     return len;

@@ -794,6 +794,13 @@ ngx_http_mock_session_var_set(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
         return NGX_DECLINED;
     }
 
+    /* a value of the same length, as fresh ids are, takes its place */
+
+    if (prev && prev->value == value->len) {
+        ngx_http_mock_cpymem(prev->value_ptr, value->data, value->len);
+        return NGX_OK;
+    }
+
     if (total == NULL) {
         total = ngx_http_mock_state_new(sh, NGX_HTTP_MOCK_STATE_VARS,
                                         session, &none, 0);
