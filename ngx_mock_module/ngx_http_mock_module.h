@@ -539,6 +539,7 @@ typedef struct {
     size_t                        size;
     off_t                         expected;     /* Content-Length, or -1 */
     ngx_http_mock_interaction_t  *pinned;       /* held until it ends */
+    ngx_str_t                     rendered;     /* a fallback's template */
 
     unsigned                      decided:1;
     unsigned                      head:1;

@@ -98,3 +98,38 @@ hello {{ nope
 ["user {{request.body.\$.user}} {{request.form.f}}", "user bob ", "user  x y"]
 --- no_error_log
 [error]
+
+
+
+=== TEST 5: a fallback answer is rendered, with its length
+--- user_files
+>>> fb.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: "http://svc/fb"}
+  response:
+    status: {code: 200, message: OK}
+    headers: {X-Q: ['{{request.query.q}}']}
+    body: {string: 'fallback for {{request.query.q}}'}
+--- config
+    location /fb {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/down;
+        mock_upstream http://svc/fb;
+        mock_replay html/fb.yaml;
+        mock_mode fallback;
+        mock_repeats on;
+        mock_match method path;
+        mock_template on;
+    }
+    location = /down {
+        return 503;
+    }
+--- request
+GET /fb?q=abcdef
+--- response_headers
+X-Q: abcdef
+Content-Length: 19
+--- response_body chomp
+fallback for abcdef
+--- no_error_log
+[error]
