@@ -182,7 +182,7 @@ ngx_http_mock_template_record(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
 
         if (rec->header_tpls == NULL) {
             rec->header_tpls = ngx_pcalloc(pool, rec->headers.nelts
-                                          * sizeof(ngx_http_mock_template_t *));
+                                                 * sizeof(void *));
             if (rec->header_tpls == NULL) {
                 return NGX_ERROR;
             }
