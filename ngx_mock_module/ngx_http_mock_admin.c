@@ -1062,6 +1062,13 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
     (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
                                        NGX_HTTP_MOCK_STATE_PLAYS);
 
+    /* and the values templates remembered */
+
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_VAR);
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_VARS);
+
     if (session.len == 0) {
 
         /* the sequences of requests without a session */
@@ -1561,6 +1568,9 @@ ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a)
             != NGX_OK
             || ngx_http_mock_cassettes_open(&cf, pool, &stores[i]->path,
                                             &lists[i], &cache)
+               != NGX_OK
+            || ngx_http_mock_template_cassettes(&cf, pool, &lists[i],
+                                                stores[i]->template)
                != NGX_OK)
         {
             rc = NGX_ERROR;

@@ -37,6 +37,8 @@ struct ngx_http_mock_node_s {
     ngx_http_mock_node_t        **children;     /* mappings: key, value */
     ngx_uint_t                    nchildren;
     size_t                        size;         /* with aliases expanded */
+    ngx_uint_t                    vcolumn;      /* of the value's start */
+    unsigned                      exact:1;      /* value bytes as written */
     unsigned                      plain:1;
     unsigned                      binary:1;
     unsigned                      open:1;       /* its children being read */
@@ -118,6 +120,13 @@ static ngx_int_t ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_time(ngx_str_t *s, time_t *t);
+static ngx_int_t ngx_http_mock_record_marks(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static void ngx_http_mock_node_mark(ngx_http_mock_node_t *node,
+    ngx_http_mock_mark_t *mark);
 static ngx_int_t ngx_http_mock_str_copy(ngx_pool_t *pool, ngx_str_t *dst,
     ngx_str_t *src);
 static ngx_int_t ngx_http_mock_cassette_parse(ngx_http_mock_yaml_t *y,
@@ -348,6 +357,7 @@ ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
 
     cassette->size = ngx_file_size(&fi);
     cassette->valid = cassette->size;
+    cassette->mtime = ngx_file_mtime(&fi);
 
     data = ngx_alloc(cassette->size + 1, cf->log);
     if (data == NULL) {
@@ -800,7 +810,7 @@ static ngx_http_mock_node_t *
 ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
 {
     u_char                 *anchor, *tag;
-    ngx_uint_t              i;
+    ngx_uint_t              i, n, quotes;
     ngx_array_t             children;
     yaml_event_type_t       end;
     ngx_http_mock_node_t   *node, *child, **cp, **keys;
@@ -866,6 +876,26 @@ ngx_http_mock_yaml_node(ngx_http_mock_yaml_t *y, ngx_pool_t *pool)
 
         ngx_memcpy(node->value.data, ev->data.scalar.value, node->value.len);
         node->value.data[node->value.len] = '\0';
+
+        /* where a template's expression is, in the file, when known */
+
+        n = 0;
+
+        for (i = 0; i < node->value.len; i++) {
+            n += ((node->value.data[i] & 0xc0) != 0x80);
+        }
+
+        quotes = (ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE
+                  || ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+                 ? 2 : 0;
+
+        node->vcolumn = node->column + quotes / 2;
+        node->exact = (tag == NULL
+                       && ev->start_mark.line == ev->end_mark.line
+                       && (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                           || quotes)
+                       && ev->end_mark.index - ev->start_mark.index
+                          == n + quotes);
 
         node->size = node->value.len + 1;
 
@@ -1612,11 +1642,187 @@ ngx_http_mock_record(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *node,
         return NGX_ERROR;
     }
 
-    if (ngx_http_mock_record_request(y, req, rec) != NGX_OK) {
+    if (ngx_http_mock_record_request(y, req, rec) != NGX_OK
+        || ngx_http_mock_record_response(y, resp, rec) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    return ngx_http_mock_record_response(y, resp, rec);
+    return ngx_http_mock_record_extension(y,
+                                    ngx_http_mock_node_get(node, "x_mock"),
+                                    rec);
+}
+
+
+/*
+ * x_mock: what the module adds to an interaction, which vcrpy ignores.
+ * Keys it does not know are skipped, for cassettes of later versions.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
+{
+    ngx_str_t             *s;
+    ngx_uint_t             i;
+    ngx_http_mock_node_t  *n, *v;
+
+    if (node == NULL || ngx_http_mock_node_null(node)) {
+        return NGX_OK;
+    }
+
+    if (node->type != YAML_MAPPING_NODE) {
+        ngx_http_mock_yaml_error(y, node->line, node->column,
+                                 "\"x_mock\" must be a mapping");
+        return NGX_ERROR;
+    }
+
+    n = ngx_http_mock_node_get(node, "recorded");
+
+    if (n && !ngx_http_mock_node_null(n)) {
+        if (n->type != YAML_SCALAR_NODE
+            || ngx_http_mock_record_time(&n->value, &rec->recorded)
+               != NGX_OK)
+        {
+            ngx_http_mock_yaml_error(y, n->line, n->column,
+                                     "\"recorded\" of \"x_mock\" must be "
+                                     "an RFC 3339 time in UTC, such as "
+                                     "\"2026-12-01T08:00:00Z\", or seconds "
+                                     "since the epoch");
+            return NGX_ERROR;
+        }
+    }
+
+    n = ngx_http_mock_node_get(node, "templated");
+
+    if (n == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mock_node_null(n)) {
+        n->nchildren = 0;
+
+    } else if (n->type != YAML_SEQUENCE_NODE) {
+        ngx_http_mock_yaml_error(y, n->line, n->column,
+                                 "\"templated\" of \"x_mock\" must be a "
+                                 "sequence");
+        return NGX_ERROR;
+    }
+
+    rec->templated = ngx_array_create(y->pool, n->nchildren ? n->nchildren
+                                                            : 1,
+                                      sizeof(ngx_str_t));
+    if (rec->templated == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n->nchildren; i++) {
+        v = n->children[i];
+
+        s = ngx_array_push(rec->templated);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (v->type != YAML_SCALAR_NODE || v->binary) {
+            ngx_http_mock_yaml_error(y, v->line, v->column,
+                                     "a member of \"templated\" must be "
+                                     "a string");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_str_copy(y->pool, s, &v->value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* "2026-12-01T08:00:00Z", with fractions or an offset, or epoch seconds */
+
+static ngx_int_t
+ngx_http_mock_record_time(ngx_str_t *s, time_t *t)
+{
+    u_char     *p, *last;
+    ngx_int_t   n, off;
+    struct tm   tm;
+
+    p = s->data;
+    last = p + s->len;
+
+    if (s->len && s->len <= NGX_TIME_T_LEN) {
+        n = ngx_atotm(p, s->len);
+
+        if (n != NGX_ERROR) {
+            *t = n;
+            return NGX_OK;
+        }
+    }
+
+    if (s->len < 20
+        || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't')
+        || p[13] != ':' || p[16] != ':')
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&tm, sizeof(struct tm));
+
+    tm.tm_year = ngx_atoi(p, 4);
+    tm.tm_mon = ngx_atoi(p + 5, 2);
+    tm.tm_mday = ngx_atoi(p + 8, 2);
+    tm.tm_hour = ngx_atoi(p + 11, 2);
+    tm.tm_min = ngx_atoi(p + 14, 2);
+    tm.tm_sec = ngx_atoi(p + 17, 2);
+
+    if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12
+        || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0
+        || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59
+        || tm.tm_sec < 0 || tm.tm_sec > 60)
+    {
+        return NGX_ERROR;
+    }
+
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+
+    p += 19;
+
+    if (*p == '.') {
+        for (p++; p < last && *p >= '0' && *p <= '9'; p++) { /* void */ }
+    }
+
+    off = 0;
+
+    if (p + 1 == last && (*p == 'Z' || *p == 'z')) {
+        p++;
+
+    } else if (last - p == 6 && (*p == '+' || *p == '-') && p[3] == ':') {
+        n = ngx_atoi(p + 1, 2);
+        off = ngx_atoi(p + 4, 2);
+
+        if (n == NGX_ERROR || off == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        off = (n * 60 + off) * 60;
+
+        if (*p == '+') {
+            off = -off;
+        }
+
+        p = last;
+    }
+
+    if (p != last) {
+        return NGX_ERROR;
+    }
+
+    *t = timegm(&tm) + off;
+
+    return NGX_OK;
 }
 
 
@@ -1801,6 +2007,10 @@ ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
         return NGX_ERROR;
     }
 
+    if (ngx_http_mock_record_marks(y, node, rec) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* such answers end with their header: a body would start the next one */
 
     if ((code == NGX_HTTP_NO_CONTENT || code == NGX_HTTP_NOT_MODIFIED)
@@ -1815,6 +2025,63 @@ ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
     }
 
     return NGX_OK;
+}
+
+
+/* where the response's body and header values are, for templates */
+
+static ngx_int_t
+ngx_http_mock_record_marks(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
+{
+    ngx_uint_t             i, j, k, n;
+    ngx_http_mock_node_t  *body, *headers, *value;
+
+    body = ngx_http_mock_node_get(node, "body");
+
+    if (body && body->type == YAML_MAPPING_NODE) {
+        body = ngx_http_mock_node_get(body, "string");
+    }
+
+    if (body && body->type == YAML_SCALAR_NODE) {
+        rec->binary = body->binary;
+        ngx_http_mock_node_mark(body, &rec->body_mark);
+    }
+
+    if (rec->headers.nelts == 0) {
+        return NGX_OK;
+    }
+
+    rec->header_marks = ngx_pcalloc(y->pool, rec->headers.nelts
+                                             * sizeof(ngx_http_mock_mark_t));
+    if (rec->header_marks == NULL) {
+        return NGX_ERROR;
+    }
+
+    headers = ngx_http_mock_node_get(node, "headers");
+    k = 0;
+
+    for (i = 1; i < headers->nchildren; i += 2) {
+        value = headers->children[i];
+        n = (value->type == YAML_SEQUENCE_NODE) ? value->nchildren : 1;
+
+        for (j = 0; j < n && k < rec->headers.nelts; j++) {
+            ngx_http_mock_node_mark((value->type == YAML_SEQUENCE_NODE)
+                                    ? value->children[j] : value,
+                                    &rec->header_marks[k++]);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_node_mark(ngx_http_mock_node_t *node, ngx_http_mock_mark_t *mark)
+{
+    mark->line = node->line;
+    mark->column = node->exact ? node->vcolumn : node->column;
+    mark->exact = node->exact;
 }
 
 

@@ -44,6 +44,8 @@ static ngx_int_t ngx_http_mock_json_redact(ngx_http_mock_json_t *j,
 static ngx_uint_t ngx_http_mock_json_step(ngx_http_mock_json_t *j,
     ngx_str_t *name, ngx_uint_t index, uint64_t *child);
 static void ngx_http_mock_json_space(ngx_http_mock_json_t *j);
+static ngx_int_t ngx_http_mock_json_unescape(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out);
 static int ngx_libc_cdecl ngx_http_mock_json_cmp(const void *one,
     const void *two);
 
@@ -512,4 +514,241 @@ ngx_http_mock_json_cmp(const void *one, const void *two)
 
     return ngx_memn2cmp(a->value.data, b->value.data, a->value.len,
                         b->value.len);
+}
+
+
+/*
+ * The value that a path ("$", ".member", "[N]") names in a JSON text: a
+ * string unescaped, anything else as written; null and what the path does
+ * not name are empty.  NGX_DECLINED: not there, or not JSON.
+ */
+
+ngx_int_t
+ngx_http_mock_json_get(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *path,
+    ngx_str_t *out)
+{
+    u_char                *p, *last, *name;
+    size_t                 len;
+    ngx_int_t              n;
+    ngx_str_t              key;
+    ngx_http_mock_json_t   j;
+
+    ngx_str_null(out);
+
+    j.pos = in->data;
+    j.last = in->data + in->len;
+    j.pool = pool;
+    j.depth = 0;
+    j.filters = NULL;
+
+    p = path->data + 1;
+    last = path->data + path->len;
+
+    while (p < last) {
+        ngx_http_mock_json_space(&j);
+
+        if (*p == '.') {
+            name = ++p;
+
+            while (p < last && *p != '.' && *p != '[') {
+                p++;
+            }
+
+            len = p - name;
+
+            if (j.pos == j.last || *j.pos != '{') {
+                return NGX_DECLINED;
+            }
+
+            j.pos++;
+
+            for ( ;; ) {
+                ngx_http_mock_json_space(&j);
+
+                if (j.pos == j.last || *j.pos != '"') {
+                    return NGX_DECLINED;
+                }
+
+                if (ngx_http_mock_json_string(&j, &key) != NGX_OK) {
+                    return NGX_DECLINED;
+                }
+
+                ngx_http_mock_json_space(&j);
+
+                if (j.pos == j.last || *j.pos++ != ':') {
+                    return NGX_DECLINED;
+                }
+
+                ngx_http_mock_json_space(&j);
+
+                /* the key as written, quotes included */
+
+                if (key.len == len + 2
+                    && ngx_strncmp(key.data + 1, name, len) == 0)
+                {
+                    break;
+                }
+
+                if (ngx_http_mock_json_value(&j, &key) != NGX_OK) {
+                    return NGX_DECLINED;
+                }
+
+                ngx_http_mock_json_space(&j);
+
+                if (j.pos == j.last || *j.pos++ != ',') {
+                    return NGX_DECLINED;
+                }
+            }
+
+            continue;
+        }
+
+        /* "[N]" */
+
+        for (n = 0, p++; p < last && *p != ']'; p++) {
+            n = n * 10 + (*p - '0');
+        }
+
+        p++;
+
+        if (j.pos == j.last || *j.pos != '[') {
+            return NGX_DECLINED;
+        }
+
+        j.pos++;
+
+        for ( /* void */ ; n; n--) {
+            ngx_http_mock_json_space(&j);
+
+            if (ngx_http_mock_json_value(&j, &key) != NGX_OK) {
+                return NGX_DECLINED;
+            }
+
+            ngx_http_mock_json_space(&j);
+
+            if (j.pos == j.last || *j.pos++ != ',') {
+                return NGX_DECLINED;
+            }
+        }
+
+        ngx_http_mock_json_space(&j);
+
+        if (j.pos == j.last || *j.pos == ']') {
+            return NGX_DECLINED;
+        }
+    }
+
+    ngx_http_mock_json_space(&j);
+
+    if (j.pos == j.last) {
+        return NGX_DECLINED;
+    }
+
+    if (*j.pos != '"') {
+        if (ngx_http_mock_json_value(&j, out) != NGX_OK) {
+            ngx_str_null(out);
+            return NGX_DECLINED;
+        }
+
+        if (out->len == 4 && ngx_strncmp(out->data, "null", 4) == 0) {
+            ngx_str_null(out);
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_http_mock_json_string(&j, &key) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_mock_json_unescape(pool, &key, out);
+}
+
+
+/* a JSON string as written, quotes included, into its bytes */
+
+static ngx_int_t
+ngx_http_mock_json_unescape(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
+{
+    u_char    *p, *last, *q;
+    uint32_t   c, lo;
+
+    p = in->data + 1;
+    last = in->data + in->len - 1;
+
+    if (ngx_strlchr(p, last, '\\') == NULL) {
+        out->data = p;
+        out->len = last - p;
+        return NGX_OK;
+    }
+
+    q = ngx_pnalloc(pool, in->len);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = q;
+
+    while (p < last) {
+        if (*p != '\\' || p + 1 >= last) {
+            *q++ = *p++;
+            continue;
+        }
+
+        p++;
+
+        switch (*p++) {
+        case 'b': *q++ = '\b'; break;
+        case 'f': *q++ = '\f'; break;
+        case 'n': *q++ = '\n'; break;
+        case 'r': *q++ = '\r'; break;
+        case 't': *q++ = '\t'; break;
+
+        case 'u':
+            if (last - p < 4
+                || (c = ngx_hextoi(p, 4)) == (uint32_t) NGX_ERROR)
+            {
+                return NGX_DECLINED;
+            }
+
+            p += 4;
+
+            if (c >= 0xd800 && c < 0xdc00 && last - p >= 6
+                && p[0] == '\\' && p[1] == 'u'
+                && (lo = ngx_hextoi(p + 2, 4)) != (uint32_t) NGX_ERROR
+                && lo >= 0xdc00 && lo < 0xe000)
+            {
+                c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+
+            if (c < 0x80) {
+                *q++ = (u_char) c;
+
+            } else if (c < 0x800) {
+                *q++ = (u_char) (0xc0 | (c >> 6));
+                *q++ = (u_char) (0x80 | (c & 0x3f));
+
+            } else if (c < 0x10000) {
+                *q++ = (u_char) (0xe0 | (c >> 12));
+                *q++ = (u_char) (0x80 | ((c >> 6) & 0x3f));
+                *q++ = (u_char) (0x80 | (c & 0x3f));
+
+            } else {
+                *q++ = (u_char) (0xf0 | (c >> 18));
+                *q++ = (u_char) (0x80 | ((c >> 12) & 0x3f));
+                *q++ = (u_char) (0x80 | ((c >> 6) & 0x3f));
+                *q++ = (u_char) (0x80 | (c & 0x3f));
+            }
+
+            break;
+
+        default:
+            *q++ = p[-1];
+        }
+    }
+
+    out->len = q - out->data;
+
+    return NGX_OK;
 }

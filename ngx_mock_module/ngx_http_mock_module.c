@@ -63,6 +63,14 @@ static ngx_conf_enum_t  ngx_http_mock_switches[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_mock_templates[] = {
+    { ngx_string("off"), NGX_HTTP_MOCK_TEMPLATE_OFF },
+    { ngx_string("on"), NGX_HTTP_MOCK_TEMPLATE_ON },
+    { ngx_string("marked"), NGX_HTTP_MOCK_TEMPLATE_MARKED },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_enum_t  ngx_http_mock_modes[] = {
     { ngx_string("off"), NGX_HTTP_MOCK_MODE_OFF },
     { ngx_string("replay"), NGX_HTTP_MOCK_MODE_REPLAY },
@@ -206,6 +214,27 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       ngx_http_mock_header_name,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mock_loc_conf_t, header),
+      NULL },
+
+    { ngx_string("mock_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, template),
+      &ngx_http_mock_templates },
+
+    { ngx_string("mock_template_vars"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, template_vars),
+      NULL },
+
+    { ngx_string("mock_refresh_dates"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, refresh_dates),
       NULL },
 
     { ngx_string("mock_redis"),
@@ -515,6 +544,9 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->admin = NGX_CONF_UNSET;
     conf->request_mode = NGX_CONF_UNSET_UINT;
     conf->secrets = NGX_CONF_UNSET_PTR;
+    conf->template = NGX_CONF_UNSET_UINT;
+    conf->template_vars = NGX_CONF_UNSET_SIZE;
+    conf->refresh_dates = NGX_CONF_UNSET;
     conf->slot = NGX_CONF_UNSET_UINT;
 
     return conf;
@@ -579,6 +611,11 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->admin, prev->admin, 0);
     ngx_conf_merge_ptr_value(conf->secrets, prev->secrets, NULL);
     ngx_conf_merge_str_value(conf->header, prev->header, "X-Mock");
+    ngx_conf_merge_uint_value(conf->template, prev->template,
+                              NGX_HTTP_MOCK_TEMPLATE_MARKED);
+    ngx_conf_merge_size_value(conf->template_vars, prev->template_vars,
+                              16 * 1024);
+    ngx_conf_merge_value(conf->refresh_dates, prev->refresh_dates, 0);
 
     /* where an operator forbids switching, nothing inside may allow it */
 
@@ -632,6 +669,13 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mock_module);
+
+    if (ngx_http_mock_template_cassettes(cf, mmcf->parse_pool,
+                                         conf->cassettes, conf->template)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     conf->store = ngx_http_mock_store_get(cf, mmcf, conf);
     if (conf->store == NULL) {
@@ -916,7 +960,8 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
             && store->match->text.len == mlcf->match->text.len
             && ngx_strncmp(store->match->text.data, mlcf->match->text.data,
                            mlcf->match->text.len) == 0
-            && store->sessions == sessions)
+            && store->sessions == sessions
+            && store->template == mlcf->template)
         {
             return store;
         }
@@ -933,6 +978,7 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     store->file = mlcf->replay_file;
     store->line = mlcf->replay_line;
     store->sessions = sessions;
+    store->template = mlcf->template;
     store->id = ngx_crc32_long(mlcf->replay.data, mlcf->replay.len)
                 ^ ngx_crc32_long(mlcf->match->text.data,
                                  mlcf->match->text.len);

@@ -84,6 +84,88 @@
 #define NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING  3
 #define NGX_HTTP_MOCK_HEADER_DATE              4
 #define NGX_HTTP_MOCK_HEADER_SERVER            5
+#define NGX_HTTP_MOCK_HEADER_EXPIRES           6
+#define NGX_HTTP_MOCK_HEADER_LAST_MODIFIED     7
+#define NGX_HTTP_MOCK_HEADER_SET_COOKIE        8
+
+
+/* mock_template */
+#define NGX_HTTP_MOCK_TEMPLATE_OFF     1
+#define NGX_HTTP_MOCK_TEMPLATE_ON      2
+#define NGX_HTTP_MOCK_TEMPLATE_MARKED  3
+
+
+/* what a template expression reads */
+#define NGX_HTTP_MOCK_TPL_LITERAL      0
+#define NGX_HTTP_MOCK_TPL_STRING       1
+#define NGX_HTTP_MOCK_TPL_METHOD       2
+#define NGX_HTTP_MOCK_TPL_PATH         3
+#define NGX_HTTP_MOCK_TPL_SEGMENT      4
+#define NGX_HTTP_MOCK_TPL_CAPTURE      5
+#define NGX_HTTP_MOCK_TPL_QUERY        6
+#define NGX_HTTP_MOCK_TPL_HEADER       7
+#define NGX_HTTP_MOCK_TPL_COOKIE       8
+#define NGX_HTTP_MOCK_TPL_BODY         9
+#define NGX_HTTP_MOCK_TPL_FORM         10
+#define NGX_HTTP_MOCK_TPL_UUID         11
+#define NGX_HTTP_MOCK_TPL_RANDOM_INT   12
+#define NGX_HTTP_MOCK_TPL_RANDOM_HEX   13
+#define NGX_HTTP_MOCK_TPL_NOW          14
+#define NGX_HTTP_MOCK_TPL_SEQ          15
+#define NGX_HTTP_MOCK_TPL_SESSION      16
+#define NGX_HTTP_MOCK_TPL_VAR          17
+#define NGX_HTTP_MOCK_TPL_NGINX        18
+
+/* where an expression stands in a JSON body */
+#define NGX_HTTP_MOCK_TPL_TEXT         0
+#define NGX_HTTP_MOCK_TPL_IN_STRING    1
+#define NGX_HTTP_MOCK_TPL_JSON_VALUE   2
+
+/* the forms of "now" */
+#define NGX_HTTP_MOCK_NOW_RFC3339      0
+#define NGX_HTTP_MOCK_NOW_FORMAT       1
+#define NGX_HTTP_MOCK_NOW_EPOCH        2
+#define NGX_HTTP_MOCK_NOW_EPOCH_MS     3
+
+#define NGX_HTTP_MOCK_TPL_HEX_MAX      256
+#define NGX_HTTP_MOCK_TPL_HEADER_MAX   8192
+
+
+/*
+ * One piece of a compiled template: a literal run of the recorded text,
+ * or an expression.  In the zone, a literal points into the stored text
+ * and an expression's strings follow the pieces.
+ */
+typedef struct {
+    ngx_uint_t                    type;
+    ngx_uint_t                    where;        /* in a JSON body */
+    ngx_str_t                     text;         /* literal; name; format */
+    ngx_str_t                     fallback;     /* of "default" */
+    ngx_str_t                     as;           /* "as NAME" */
+    ngx_int_t                     a;            /* segment, bounds, digits */
+    ngx_int_t                     b;
+    ngx_int_t                     offset;       /* of "now", in seconds */
+    ngx_uint_t                    hash;         /* nginx.VARIABLE */
+    ngx_uint_t                    form;         /* of "now" */
+    ngx_uint_t                    dflt;         /* unsigned  dflt:1; */
+} ngx_http_mock_tpl_op_t;
+
+
+typedef struct {
+    ngx_uint_t                    nops;
+    ngx_http_mock_tpl_op_t       *ops;
+    size_t                        size;         /* what a copy takes */
+    size_t                        literal;      /* bytes of literal text */
+    ngx_uint_t                    body;         /* reads the live body */
+} ngx_http_mock_template_t;
+
+
+/* where a scalar's value starts in its file */
+typedef struct {
+    ngx_uint_t                    line;
+    ngx_uint_t                    column;
+    ngx_uint_t                    exact;        /* value bytes as written */
+} ngx_http_mock_mark_t;
 
 
 /* mock_repeats: what a sequence answers when it has run out */
@@ -183,6 +265,7 @@ typedef struct {
     u_char                       *lowcase;
     ngx_uint_t                    hash;
     ngx_uint_t                    type;
+    ngx_http_mock_template_t     *tpl;          /* NULL: sent as recorded */
 } ngx_http_mock_header_t;
 
 
@@ -199,6 +282,9 @@ struct ngx_http_mock_interaction_s {
     ngx_http_mock_header_t       *headers;
     ngx_uint_t                    nheaders;
     ngx_str_t                     body;
+    ngx_http_mock_template_t     *tpl;          /* the body's, or NULL */
+    ngx_uint_t                    templated;    /* the body or a header */
+    time_t                        recorded;     /* for refreshed dates */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
 
@@ -248,6 +334,7 @@ struct ngx_http_mock_index_s {
     ngx_uint_t                    path_mask;
     ngx_http_mock_path_t         *paths;
     size_t                        size;
+    ngx_uint_t                    body_templates;  /* read the live body */
 
     ngx_atomic_t                  refs;         /* requests holding it */
     ngx_http_mock_index_t        *retired_next; /* replaced, still held */
@@ -272,6 +359,12 @@ typedef struct {
     time_t                        recorded;     /* x_mock.recorded, or 0 */
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
     unsigned                      binary:1;     /* the body was !!binary */
+    unsigned                      compiled:1;   /* its templates */
+
+    ngx_http_mock_mark_t          body_mark;
+    ngx_http_mock_mark_t         *header_marks; /* one per header, or NULL */
+    ngx_http_mock_template_t     *body_tpl;
+    ngx_http_mock_template_t    **header_tpls;  /* one per header, or NULL */
 } ngx_http_mock_record_t;
 
 
@@ -280,6 +373,7 @@ typedef struct {
     ngx_array_t                   records;      /* ngx_http_mock_record_t */
     off_t                         size;
     off_t                         valid;        /* before a torn write */
+    time_t                        mtime;
     unsigned                      missing:1;
     unsigned                      appendable:1;
 } ngx_http_mock_cassette_t;
@@ -348,6 +442,7 @@ typedef struct {
     u_char                       *file;         /* the first mock_replay */
     ngx_uint_t                    line;
     uint32_t                      id;           /* the same on every host */
+    ngx_uint_t                    template;     /* mock_template */
     unsigned                      sessions:1;   /* a session directory */
     unsigned                      records:1;    /* sessions record */
 } ngx_http_mock_store_t;
@@ -359,6 +454,8 @@ typedef struct {
 #define NGX_HTTP_MOCK_STATE_PLAYS    2      /* an interaction's plays */
 #define NGX_HTTP_MOCK_STATE_FORCE    3      /* an endpoint's forced answer */
 #define NGX_HTTP_MOCK_STATE_INDEX    4      /* a session directory's cassette */
+#define NGX_HTTP_MOCK_STATE_VAR      5      /* a template's value */
+#define NGX_HTTP_MOCK_STATE_VARS     6      /* the bytes of a session's */
 
 #define NGX_HTTP_MOCK_SESSION_MAX    128
 
@@ -485,6 +582,9 @@ typedef struct {
     ngx_uint_t                    request_mode;
     ngx_array_t                  *secrets;      /* ngx_str_t */
     ngx_str_t                     header;       /* the response header */
+    ngx_uint_t                    template;     /* mock_template */
+    size_t                        template_vars;
+    ngx_flag_t                    refresh_dates;
     ngx_uint_t                    slot;         /* of the metrics */
 } ngx_http_mock_loc_conf_t;
 
@@ -517,6 +617,7 @@ typedef struct {
     size_t                        size;
     off_t                         expected;     /* Content-Length, or -1 */
     ngx_http_mock_interaction_t  *pinned;       /* held until it ends */
+    ngx_str_t                     rendered;     /* a fallback's template */
 
     unsigned                      decided:1;
     unsigned                      head:1;
@@ -529,6 +630,7 @@ typedef struct {
     unsigned                      replaced:1;
     unsigned                      answered:1;   /* the header filter ran */
     unsigned                      cleanup:1;
+    unsigned                      locked:1;     /* the zone's mutex held */
 } ngx_http_mock_ctx_t;
 
 
@@ -547,6 +649,29 @@ ngx_http_mock_cassette_t *ngx_http_mock_cassette_load(ngx_conf_t *cf,
     ngx_pool_t *pool, ngx_str_t *name);
 ngx_int_t ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
     ngx_str_t *path, ngx_array_t *cassettes, ngx_array_t *cache);
+
+/* ngx_http_mock_template.c */
+ngx_int_t ngx_http_mock_template_cassettes(ngx_conf_t *cf, ngx_pool_t *pool,
+    ngx_array_t *cassettes, ngx_uint_t mode);
+ngx_int_t ngx_http_mock_template_record(ngx_pool_t *pool,
+    ngx_http_mock_record_t *rec, ngx_str_t *err);
+ngx_uint_t ngx_http_mock_template_applies(ngx_uint_t mode,
+    ngx_http_mock_record_t *rec);
+size_t ngx_http_mock_template_size(ngx_http_mock_record_t *rec);
+ngx_http_mock_template_t *ngx_http_mock_template_copy(u_char **pos,
+    u_char *last, ngx_http_mock_template_t *tpl, u_char *from, u_char *to);
+
+/* ngx_http_mock_render.c */
+ngx_int_t ngx_http_mock_render_body(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_str_t *body);
+ngx_int_t ngx_http_mock_render_header(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
+    ngx_str_t *value);
+
+/* ngx_http_mock_dates.c */
+ngx_int_t ngx_http_mock_dates_refresh(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
+    ngx_str_t *value);
 
 /* ngx_http_mock_check.c */
 u_char *ngx_http_mock_check_token(ngx_str_t *s);
@@ -629,6 +754,10 @@ ngx_uint_t ngx_http_mock_session_reset(ngx_http_mock_shctx_t *sh,
     ngx_str_t *session, ngx_uint_t kind);
 ngx_http_mock_writer_t *ngx_http_mock_session_writer(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_str_t *session);
+ngx_int_t ngx_http_mock_session_var_get(ngx_http_mock_shctx_t *sh,
+    ngx_str_t *session, ngx_str_t *name, ngx_pool_t *pool, ngx_str_t *value);
+ngx_int_t ngx_http_mock_session_var_set(ngx_http_mock_shctx_t *sh,
+    ngx_str_t *session, ngx_str_t *name, ngx_str_t *value, size_t max);
 
 /* ngx_http_mock_writer.c */
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
@@ -695,6 +824,8 @@ ngx_int_t ngx_http_mock_json_canon(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 ngx_int_t ngx_http_mock_json_filter(ngx_pool_t *pool, ngx_array_t *filters,
     ngx_str_t *in, ngx_str_t *out);
+ngx_int_t ngx_http_mock_json_get(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *path, ngx_str_t *out);
 ngx_int_t ngx_http_mock_json_ignore(ngx_pool_t *pool, ngx_array_t *paths,
     u_char *used, ngx_str_t *in, ngx_str_t *out);
 
@@ -730,7 +861,6 @@ u_char *ngx_http_mock_diff_detail(u_char *p, u_char *last, ngx_uint_t what,
 /* ngx_http_mock_replay.c */
 ngx_int_t ngx_http_mock_replay_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_hit_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_mock_live_key(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key);
 ngx_int_t ngx_http_mock_replay_headers(ngx_http_request_t *r,
@@ -745,6 +875,9 @@ ngx_http_mock_interaction_t *ngx_http_mock_replay_forced(
 ngx_http_mock_interaction_t *ngx_http_mock_interaction_find(
     ngx_http_mock_index_t *index, ngx_str_t *path, ngx_str_t *cassette,
     ngx_uint_t n);
+
+/* ngx_http_mock_request.c */
+ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body);
 
 /* ngx_http_mock_redis.c */
 char *ngx_http_mock_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -1290,8 +1290,19 @@ ngx_http_mock_fallback(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     r->headers_out.server = NULL;
     r->err_status = 0;
 
+    /* a templated answer is rendered once, for its length and its body */
+
+    if (it->tpl && ngx_http_mock_render_body(r, it, &ctx->rendered) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (it->tpl && r->headers_out.content_length_n != -1) {
+        r->headers_out.content_length_n = ctx->rendered.len;
     }
 
     ctx->replaced = 1;
@@ -1332,7 +1343,14 @@ ngx_http_mock_fallback_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (ctx->interaction->body.len) {
+    if (ctx->interaction->tpl) {
+        if (ctx->rendered.len) {
+            b->pos = ctx->rendered.data;
+            b->last = b->pos + ctx->rendered.len;
+            b->memory = 1;
+        }
+
+    } else if (ctx->interaction->body.len) {
         b->pos = ctx->interaction->body.data;
         b->last = b->pos + ctx->interaction->body.len;
         b->memory = 1;

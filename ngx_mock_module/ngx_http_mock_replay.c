@@ -25,6 +25,10 @@ typedef struct {
 
 static void ngx_http_mock_replay_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay(ngx_http_request_t *r);
+static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
+    ngx_str_t *value);
 static ngx_int_t ngx_http_mock_replay_not_allowed(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_key_t *key,
     ngx_http_mock_interaction_t *chain);
@@ -57,13 +61,23 @@ ngx_int_t
 ngx_http_mock_replay_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_index_t     *index;
     ngx_http_mock_loc_conf_t  *mlcf;
 
     /* set by the precontent handler, after it made the request's context */
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
+    /* templates that read the live body have it read, too */
+
+    index = ctx->index ? ctx->index
+                       : ngx_http_mock_current(mlcf->store->shared);
+
+    if ((mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)
+        || index->body_templates)
+    {
         rc = ngx_http_read_client_request_body(r,
                                             ngx_http_mock_replay_body_handler);
 
@@ -301,7 +315,17 @@ ngx_http_mock_replay_play(ngx_http_request_t *r, ngx_uint_t n,
                        "mock hit: interaction %ui of \"%V\", play %ui",
                        it->index, it->cassette, ctx->seq);
 
-        return ngx_http_mock_replay_send(r, it);
+        if (!it->templated) {
+            return ngx_http_mock_replay_send(r, it);
+        }
+
+        /* templates remember values under the zone's mutex */
+
+        ctx->locked = (locked && (store->writer || store->sessions));
+        rc = ngx_http_mock_replay_send(r, it);
+        ctx->locked = 0;
+
+        return rc;
     }
 
     if (ctx->head) {
@@ -644,6 +668,19 @@ ngx_http_mock_hit_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
+    if (ctx->interaction->templated & 2) {
+        /* its templates read the live body */
+
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_mock_hit_body_handler);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
@@ -655,80 +692,46 @@ ngx_http_mock_hit_handler(ngx_http_request_t *r)
 
 
 ngx_int_t
-ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    u_char       *p;
-    size_t        len;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    ngx_str_null(body);
-
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return NGX_OK;
-    }
-
-    cl = r->request_body->bufs;
-
-    if (cl->next == NULL && !cl->buf->in_file) {
-        body->data = cl->buf->pos;
-        body->len = cl->buf->last - cl->buf->pos;
-        return NGX_OK;
-    }
-
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    body->data = p;
-    body->len = len;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            p = ngx_http_mock_cpymem(p, b->pos, b->last - b->pos);
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                          b->file_pos);
-
-        if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "mock: cannot read the request body from \"%V\"",
-                          &b->file->name);
-            return NGX_ERROR;
-        }
-
-        p += n;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
 ngx_http_mock_replay_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it)
 {
-    if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
+    ngx_str_t  body;
+
+    if (it->tpl == NULL) {
+        if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* the body is sent from the shared zone, which outlives the request */
+
+        return ngx_http_mock_send(r, it->body.data, it->body.len);
+    }
+
+    /* the body first: what it remembers, the headers may use */
+
+    if (ngx_http_mock_render_body(r, it, &body) != NGX_OK
+        || ngx_http_mock_replay_headers(r, it) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    /* the body is sent from the shared zone, which outlives the request */
+    if (r->headers_out.content_length_n != -1) {
+        r->headers_out.content_length_n = body.len;
+    }
 
-    return ngx_http_mock_send(r, it->body.data, it->body.len);
+    return ngx_http_mock_send(r, body.data, body.len);
+}
+
+
+static void
+ngx_http_mock_hit_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    ngx_http_finalize_request(r,
+                              ngx_http_mock_replay_send(r, ctx->interaction));
 }
 
 
@@ -775,10 +778,16 @@ ngx_int_t
 ngx_http_mock_replay_headers(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it)
 {
-    u_char                  *p;
-    ngx_uint_t               i;
-    ngx_table_elt_t         *h;
-    ngx_http_mock_header_t  *hh;
+    u_char                    *p;
+    ngx_int_t                  rc;
+    ngx_str_t                  value;
+    ngx_uint_t                 i, dates;
+    ngx_table_elt_t           *h;
+    ngx_http_mock_header_t    *hh;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    dates = mlcf->refresh_dates;
 
     r->headers_out.status = it->status;
     r->headers_out.content_length_n = it->body.len;
@@ -803,26 +812,35 @@ ngx_http_mock_replay_headers(ngx_http_request_t *r,
     for (i = 0; i < it->nheaders; i++) {
         hh = &it->headers[i];
 
-        switch (hh->type) {
-
-        case NGX_HTTP_MOCK_HEADER_SKIP:
+        if (hh->type == NGX_HTTP_MOCK_HEADER_SKIP) {
             continue;
+        }
 
-        case NGX_HTTP_MOCK_HEADER_CONTENT_TYPE:
+        value = hh->value;
+
+        if (it->templated || dates) {
+            rc = ngx_http_mock_replay_value(r, it, hh, &value);
+
+            if (rc == NGX_DECLINED) {
+                continue;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (hh->type == NGX_HTTP_MOCK_HEADER_CONTENT_TYPE) {
             if (r->headers_out.content_type.len) {
                 continue;
             }
 
-            r->headers_out.content_type = hh->value;
+            r->headers_out.content_type = value;
 
-            p = ngx_strlchr(hh->value.data, hh->value.data + hh->value.len,
-                            ';');
-            r->headers_out.content_type_len = p ? (size_t) (p - hh->value.data)
-                                                : hh->value.len;
+            p = ngx_strlchr(value.data, value.data + value.len, ';');
+            r->headers_out.content_type_len = p ? (size_t) (p - value.data)
+                                                : value.len;
             continue;
-
-        default:
-            break;
         }
 
         h = ngx_list_push(&r->headers_out.headers);
@@ -832,7 +850,7 @@ ngx_http_mock_replay_headers(ngx_http_request_t *r,
 
         h->hash = 1;
         h->key = hh->name;
-        h->value = hh->value;
+        h->value = value;
         h->lowcase_key = hh->lowcase;
 #if (nginx_version >= 1023000)
         h->next = NULL;
@@ -851,6 +869,41 @@ ngx_http_mock_replay_headers(ngx_http_request_t *r,
         case NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING:
             r->headers_out.content_encoding = h;
             break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a header's value as its template and mock_refresh_dates make it */
+
+static ngx_int_t
+ngx_http_mock_replay_value(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
+    ngx_str_t *value)
+{
+    ngx_int_t                  rc;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    if (hh->tpl) {
+        rc = ngx_http_mock_render_header(r, it, hh, value);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    if (mlcf->refresh_dates
+        && (hh->type == NGX_HTTP_MOCK_HEADER_DATE
+            || hh->type == NGX_HTTP_MOCK_HEADER_EXPIRES
+            || hh->type == NGX_HTTP_MOCK_HEADER_LAST_MODIFIED
+            || hh->type == NGX_HTTP_MOCK_HEADER_SET_COOKIE))
+    {
+        if (ngx_http_mock_dates_refresh(r, it, hh, value) == NGX_ERROR) {
+            return NGX_ERROR;
         }
     }
 

@@ -1,9 +1,10 @@
 
 /*
  * Sessions: the test a request belongs to (mock_session).  Each session
- * has its own sequence counters and forced answers, and in a cassette
- * directory its own cassette, <dir>/<session>.yaml.  All of it lives in
- * one rbtree in the shared zone; callers hold the zone's mutex.
+ * has its own sequence counters, forced answers and values remembered by
+ * templates, and in a cassette directory its own cassette,
+ * <dir>/<session>.yaml.  All of it lives in one rbtree in the shared
+ * zone; callers hold the zone's mutex.
  */
 
 
@@ -16,6 +17,9 @@ static ngx_http_mock_state_t *ngx_http_mock_state_find(
 static ngx_http_mock_state_t *ngx_http_mock_state_add(
     ngx_http_mock_store_t *store, ngx_uint_t kind, void *object,
     ngx_str_t *session, ngx_str_t *extra);
+static ngx_http_mock_state_t *ngx_http_mock_state_new(
+    ngx_http_mock_shctx_t *sh, ngx_uint_t kind, ngx_str_t *session,
+    ngx_str_t *extra, size_t more);
 static void ngx_http_mock_session_set(ngx_http_mock_state_t *st,
     ngx_http_mock_index_t *index, ngx_str_t *cassette, ngx_uint_t count,
     off_t end);
@@ -769,4 +773,141 @@ ngx_http_mock_endpoint(ngx_pool_t *pool, ngx_str_t *method, ngx_str_t *path,
     ngx_sprintf(endpoint->data, "%V %V", method, path);
 
     return NGX_OK;
+}
+
+
+/*
+ * A template's value remembered in a session ("as NAME"), for every
+ * worker and location.  NGX_DECLINED: never remembered.
+ */
+
+ngx_int_t
+ngx_http_mock_session_var_get(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
+    ngx_str_t *name, ngx_pool_t *pool, ngx_str_t *value)
+{
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(value);
+
+    st = ngx_http_mock_state_find(sh, NGX_HTTP_MOCK_STATE_VAR, NULL, session,
+                                  name);
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (st->value == 0) {
+        return NGX_OK;
+    }
+
+    value->data = ngx_pnalloc(pool, st->value);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->len = st->value;
+    ngx_memcpy(value->data, st->value_ptr, st->value);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The values of a session take at most "max" bytes, names included.
+ * NGX_DECLINED: the value does not fit them; NGX_BUSY: the zone is full.
+ */
+
+ngx_int_t
+ngx_http_mock_session_var_set(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
+    ngx_str_t *name, ngx_str_t *value, size_t max)
+{
+    size_t                  used, old;
+    ngx_str_t               none;
+    ngx_http_mock_state_t  *st, *prev, *total;
+
+    ngx_str_null(&none);
+
+    total = ngx_http_mock_state_find(sh, NGX_HTTP_MOCK_STATE_VARS, NULL,
+                                     session, &none);
+    prev = ngx_http_mock_state_find(sh, NGX_HTTP_MOCK_STATE_VAR, NULL,
+                                    session, name);
+
+    used = total ? total->value : 0;
+    old = prev ? prev->value + name->len : 0;
+
+    if (used - old + name->len + value->len > max) {
+        return NGX_DECLINED;
+    }
+
+    /* a value of the same length, as fresh ids are, takes its place */
+
+    if (prev && prev->value == value->len) {
+        ngx_http_mock_cpymem(prev->value_ptr, value->data, value->len);
+        return NGX_OK;
+    }
+
+    if (total == NULL) {
+        total = ngx_http_mock_state_new(sh, NGX_HTTP_MOCK_STATE_VARS,
+                                        session, &none, 0);
+        if (total == NULL) {
+            return NGX_BUSY;
+        }
+
+        ngx_rbtree_insert(&sh->rbtree, &total->node);
+    }
+
+    st = ngx_http_mock_state_new(sh, NGX_HTTP_MOCK_STATE_VAR, session, name,
+                                 value->len);
+    if (st == NULL) {
+        return NGX_BUSY;
+    }
+
+    st->value = value->len;
+    st->value_ptr = st->extra.data + st->extra.len;
+    ngx_http_mock_cpymem(st->value_ptr, value->data, value->len);
+
+    if (prev) {
+        ngx_rbtree_delete(&sh->rbtree, &prev->node);
+        ngx_slab_free_locked(sh->shpool, prev);
+    }
+
+    ngx_rbtree_insert(&sh->rbtree, &st->node);
+
+    total->value = used - old + name->len + value->len;
+
+    return NGX_OK;
+}
+
+
+/* a state not yet in the rbtree, with room for "more" bytes after it */
+
+static ngx_http_mock_state_t *
+ngx_http_mock_state_new(ngx_http_mock_shctx_t *sh, ngx_uint_t kind,
+    ngx_str_t *session, ngx_str_t *extra, size_t more)
+{
+    u_char                 *p;
+    ngx_http_mock_state_t  *st;
+
+    st = ngx_slab_alloc_locked(sh->shpool, sizeof(ngx_http_mock_state_t)
+                                           + session->len + extra->len
+                                           + more);
+    if (st == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(st, sizeof(ngx_http_mock_state_t));
+
+    p = (u_char *) (st + 1);
+
+    st->node.key = ngx_http_mock_state_hash(kind, NULL, session, extra);
+    st->kind = kind;
+
+    st->session.len = session->len;
+    st->session.data = p;
+    p = ngx_http_mock_cpymem(p, session->data, session->len);
+
+    st->extra.len = extra->len;
+    st->extra.data = p;
+    (void) ngx_http_mock_cpymem(p, extra->data, extra->len);
+
+    return st;
 }

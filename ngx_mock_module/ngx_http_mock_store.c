@@ -18,8 +18,18 @@ typedef struct {
 } ngx_http_mock_arena_t;
 
 
-static size_t ngx_http_mock_record_size(ngx_http_mock_match_t *match,
+static size_t ngx_http_mock_record_size(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec);
+static ngx_pool_t *ngx_http_mock_store_compile(ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log);
+static void ngx_http_mock_store_uncompile(ngx_http_mock_record_t *rec,
+    ngx_pool_t *pool);
+static ngx_int_t ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
+    ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
+static ngx_int_t ngx_http_mock_store_put(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log);
 static size_t ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes);
 static ngx_int_t ngx_http_mock_store_load(ngx_http_mock_store_t *store,
@@ -156,7 +166,7 @@ ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
         rec = cassettes[i]->records.elts;
 
         for (j = 0; j < cassettes[i]->records.nelts; j++) {
-            size += ngx_http_mock_record_size(store->match, &rec[j]);
+            size += ngx_http_mock_record_size(store, &rec[j]);
         }
 
         n += cassettes[i]->records.nelts;
@@ -172,13 +182,15 @@ ngx_http_mock_cassettes_size(ngx_http_mock_store_t *store,
 /* an upper bound of what ngx_http_mock_store_copy() takes */
 
 static size_t
-ngx_http_mock_record_size(ngx_http_mock_match_t *match,
+ngx_http_mock_record_size(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec)
 {
-    size_t            size;
-    ngx_uint_t        n, nh;
-    ngx_table_elt_t  *h;
+    size_t                  size;
+    ngx_uint_t              n, nh;
+    ngx_table_elt_t        *h;
+    ngx_http_mock_match_t  *match;
 
+    match = store->match;
     nh = match->headers ? match->headers->nelts : 0;
 
     size = ngx_http_mock_aligned(sizeof(ngx_http_mock_interaction_t))
@@ -211,7 +223,67 @@ ngx_http_mock_record_size(ngx_http_mock_match_t *match,
         size += 2 * h[n].key.len + h[n].value.len;
     }
 
+    /* compiled templates, each aligned */
+
+    if (rec->compiled
+        && ngx_http_mock_template_applies(store->template, rec))
+    {
+        size += ngx_http_mock_template_size(rec)
+                + (rec->headers.nelts + 1) * sizeof(void *);
+    }
+
     return size;
+}
+
+
+/*
+ * A recording made where its templates apply is compiled into a pool of
+ * its own, which the caller destroys once they are copied into the zone;
+ * one that does not compile is replayed as recorded.
+ */
+
+static ngx_pool_t *
+ngx_http_mock_store_compile(ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log)
+{
+    ngx_str_t    err;
+    ngx_pool_t  *pool;
+
+    if (rec->compiled
+        || !ngx_http_mock_template_applies(store->template, rec))
+    {
+        return NULL;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_mock_template_record(pool, rec, &err) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "mock: a recorded interaction "
+                      "of \"%V\" is replayed without its templates: %V",
+                      cassette, &err);
+        ngx_http_mock_store_uncompile(rec, pool);
+        return NULL;
+    }
+
+    return pool;
+}
+
+
+static void
+ngx_http_mock_store_uncompile(ngx_http_mock_record_t *rec, ngx_pool_t *pool)
+{
+    if (pool == NULL) {
+        return;
+    }
+
+    rec->body_tpl = NULL;
+    rec->header_tpls = NULL;
+    rec->compiled = 0;
+
+    ngx_destroy_pool(pool);
 }
 
 
@@ -1140,6 +1212,12 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
                 return NGX_ERROR;
             }
 
+            if (it->recorded == 0) {
+                it->recorded = cassettes[i]->mtime;
+            }
+
+            index->body_templates |= (it->templated & 2);
+
             it++;
         }
     }
@@ -1217,7 +1295,7 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     u_char                  *p;
     ngx_int_t                rc;
     ngx_str_t               *names, *v;
-    ngx_uint_t               i, j, nh;
+    ngx_uint_t               i, j, nh, tpls;
     ngx_pool_t              *pool;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
@@ -1227,6 +1305,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     it->cassette = cassette;
     it->index = rec->index;
     it->status = rec->status;
+    it->recorded = rec->recorded;
+
+    tpls = rec->compiled
+           && ngx_http_mock_template_applies(store->template, rec);
 
     if (ngx_http_mock_arena_str(a, &it->key.method, &rec->key.method)
            != NGX_OK
@@ -1247,6 +1329,16 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     }
 
     it->key.port = rec->key.port;
+
+    if (tpls && rec->body_tpl) {
+        it->tpl = ngx_http_mock_template_copy(&a->pos, a->last, rec->body_tpl,
+                                              rec->body.data, it->body.data);
+        if (it->tpl == NULL) {
+            return NGX_ERROR;
+        }
+
+        it->templated = 1 | (it->tpl->body ? 2 : 0);
+    }
 
     /* the request headers that the matchers compare, values joined */
 
@@ -1369,6 +1461,18 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
 
         hh->hash = ngx_hash_strlow(hh->lowcase, hh->name.data, hh->name.len);
         hh->type = ngx_http_mock_store_header_type(&hh->name);
+
+        if (tpls && rec->header_tpls && rec->header_tpls[i]) {
+            hh->tpl = ngx_http_mock_template_copy(&a->pos, a->last,
+                                                  rec->header_tpls[i],
+                                                  h[i].value.data,
+                                                  hh->value.data);
+            if (hh->tpl == NULL) {
+                return NGX_ERROR;
+            }
+
+            it->templated |= 1 | (hh->tpl->body ? 2 : 0);
+        }
     }
 
     return NGX_OK;
@@ -1389,6 +1493,9 @@ ngx_http_mock_store_header_type(ngx_str_t *name)
           NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING },
         { ngx_string("Date"), NGX_HTTP_MOCK_HEADER_DATE },
         { ngx_string("Server"), NGX_HTTP_MOCK_HEADER_SERVER },
+        { ngx_string("Expires"), NGX_HTTP_MOCK_HEADER_EXPIRES },
+        { ngx_string("Last-Modified"), NGX_HTTP_MOCK_HEADER_LAST_MODIFIED },
+        { ngx_string("Set-Cookie"), NGX_HTTP_MOCK_HEADER_SET_COOKIE },
 
         /* framing and hop-by-hop headers belong to this connection */
         { ngx_string("Content-Length"), NGX_HTTP_MOCK_HEADER_SKIP },
@@ -1430,6 +1537,23 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log)
 {
+    ngx_int_t    rc;
+    ngx_pool_t  *pool;
+
+    pool = ngx_http_mock_store_compile(store, rec, cassette, log);
+    rc = ngx_http_mock_store_insert(store, index, rec, cassette, consumed,
+                                    log);
+
+    ngx_http_mock_store_uncompile(rec, pool);
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
+    ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log)
+{
     char                         *err;
     size_t                        size;
     u_char                       *p;
@@ -1451,7 +1575,7 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
     /* the interaction, and the group it may start, with its first item */
 
-    size = ngx_http_mock_record_size(store->match, rec)
+    size = ngx_http_mock_record_size(store, rec)
            + ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
            + sizeof(void *);
 
@@ -1550,6 +1674,12 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     }
 
     index->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
+
+    if (it->recorded == 0) {
+        it->recorded = ngx_time();
+    }
+
+    index->body_templates |= (it->templated & 2);
 
     g->items[g->n++] = it;
 
@@ -2069,6 +2199,24 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
     ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log)
 {
+    ngx_int_t    rc;
+    ngx_pool_t  *pool;
+
+    pool = ngx_http_mock_store_compile(store, rec, cassette, log);
+
+    rc = ngx_http_mock_store_put(store, index, path, n, rec, cassette, log);
+
+    ngx_http_mock_store_uncompile(rec, pool);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mock_store_put(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
+    ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log)
+{
     u_char                       *p;
     size_t                        size;
     ngx_slab_pool_t              *shpool;
@@ -2078,7 +2226,7 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
 
     shpool = store->shpool;
 
-    size = ngx_http_mock_record_size(store->match, rec);
+    size = ngx_http_mock_record_size(store, rec);
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -2115,6 +2263,12 @@ ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
     }
 
     it->freeable = 1;
+
+    if (it->recorded == 0) {
+        it->recorded = ngx_time();
+    }
+
+    index->body_templates |= (it->templated & 2);
 
     /* the interaction replaced, on its path chain */
 
