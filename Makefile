@@ -63,10 +63,10 @@ bench: deps $(SO)
 	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.py
 
 start: deps $(SO)
-	scripts/quickstart.sh start
+	scripts/quickstart.sh start $(EXAMPLE)
 
 stop:
-	scripts/quickstart.sh stop
+	scripts/quickstart.sh stop $(EXAMPLE)
 
 clean:
 	rm -rf $(BUILD) t/servroot*

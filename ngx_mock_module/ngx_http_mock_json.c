@@ -13,15 +13,15 @@
 
 
 typedef struct {
-    u_char       *pos;
-    u_char       *last;
-    ngx_pool_t   *pool;
-    ngx_uint_t    depth;
-    ngx_array_t  *filters;      /* mock_filter_body */
-    ngx_http_mock_jpath_t  *paths;  /* mock_ignore body */
-    ngx_uint_t    npaths;
-    u_char       *used;         /* per path, or NULL */
-    uint64_t      alive;        /* the paths that lead to this value */
+    u_char                 *pos;
+    u_char                 *last;
+    ngx_pool_t             *pool;
+    ngx_uint_t              depth;
+    ngx_array_t            *filters;    /* mock_filter_body */
+    ngx_http_mock_jpath_t  *paths;      /* mock_ignore body */
+    ngx_uint_t              npaths;
+    u_char                 *used;       /* per path, or NULL */
+    uint64_t                alive;      /* the paths that lead to this value */
 } ngx_http_mock_json_t;
 
 
@@ -540,6 +540,10 @@ ngx_http_mock_json_get(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *path,
     j.pool = pool;
     j.depth = 0;
     j.filters = NULL;
+    j.paths = NULL;
+    j.npaths = 0;
+    j.used = NULL;
+    j.alive = 0;
 
     p = path->data + 1;
     last = path->data + path->len;

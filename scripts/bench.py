@@ -155,9 +155,8 @@ MEMORY_SLACK = 256          # ... plus this many bytes per interaction
 MIN_GROWTH_RATIO = 0.9      # record rate, last window / first window
 
 SECTIONS = ("replay", "record", "counters", "templates", "ignore")
-# what runs without BENCH_ONLY; add templates and ignore here once the
-# module has mock_template and mock_ignore
-DEFAULT_SECTIONS = "replay,record,counters"
+# what runs without BENCH_ONLY
+DEFAULT_SECTIONS = "replay,record,counters,templates,ignore"
 
 
 # --- what wrk sends ----------------------------------------------------------
@@ -378,7 +377,6 @@ CASES = [
          Sessions("/seq/items/1"), instance="r",
          baseline="rplain", target=0.5, verdict="redis/plain"),
 
-    # templates: needs mock_template (not in the module yet)
     Case("tplplain", "replay, 1 KiB, no expressions", "templates", """
         location /tplplain/ {
             mock_replay {tmp}/tplplain.yaml;
@@ -398,7 +396,6 @@ CASES = [
          cassette=cassette("tpl", 1, "/tpl", "--templated", "expressions"),
          body_size=None, rendered=True),
 
-    # ignore: needs mock_ignore (not in the module yet)
     Case("exact", "POST, body matched whole", "ignore", """
         location /exact/ {
             mock_replay {tmp}/exact.yaml;
