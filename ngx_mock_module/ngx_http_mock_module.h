@@ -89,6 +89,11 @@
 #define NGX_HTTP_MOCK_HEADER_SET_COOKIE        8
 
 
+/* what an interaction's templates need, in its "templated" */
+#define NGX_HTTP_MOCK_TEMPLATED       1     /* its body or a header is one */
+#define NGX_HTTP_MOCK_TEMPLATED_BODY  2     /* one reads the live body */
+
+
 /* mock_template */
 #define NGX_HTTP_MOCK_TEMPLATE_OFF     1
 #define NGX_HTTP_MOCK_TEMPLATE_ON      2
@@ -283,7 +288,7 @@ struct ngx_http_mock_interaction_s {
     ngx_uint_t                    nheaders;
     ngx_str_t                     body;
     ngx_http_mock_template_t     *tpl;          /* the body's, or NULL */
-    ngx_uint_t                    templated;    /* the body or a header */
+    ngx_uint_t                    templated;    /* NGX_HTTP_MOCK_TEMPLATED_* */
     time_t                        recorded;     /* for refreshed dates */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */

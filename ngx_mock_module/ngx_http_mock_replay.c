@@ -668,7 +668,7 @@ ngx_http_mock_hit_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    if (ctx->interaction->templated & 2) {
+    if (ctx->interaction->templated & NGX_HTTP_MOCK_TEMPLATED_BODY) {
         /* its templates read the live body */
 
         rc = ngx_http_read_client_request_body(r,

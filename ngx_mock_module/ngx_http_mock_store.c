@@ -1216,7 +1216,8 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
                 it->recorded = cassettes[i]->mtime;
             }
 
-            index->body_templates |= (it->templated & 2);
+            index->body_templates |=
+                          (it->templated & NGX_HTTP_MOCK_TEMPLATED_BODY);
 
             it++;
         }
@@ -1337,7 +1338,11 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
             return NGX_ERROR;
         }
 
-        it->templated = 1 | (it->tpl->body ? 2 : 0);
+        it->templated = NGX_HTTP_MOCK_TEMPLATED;
+
+        if (it->tpl->body) {
+            it->templated |= NGX_HTTP_MOCK_TEMPLATED_BODY;
+        }
     }
 
     /* the request headers that the matchers compare, values joined */
@@ -1471,7 +1476,11 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
                 return NGX_ERROR;
             }
 
-            it->templated |= 1 | (hh->tpl->body ? 2 : 0);
+            it->templated |= NGX_HTTP_MOCK_TEMPLATED;
+
+            if (hh->tpl->body) {
+                it->templated |= NGX_HTTP_MOCK_TEMPLATED_BODY;
+            }
         }
     }
 
@@ -1679,7 +1688,8 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
         it->recorded = ngx_time();
     }
 
-    index->body_templates |= (it->templated & 2);
+    index->body_templates |= (it->templated
+                              & NGX_HTTP_MOCK_TEMPLATED_BODY);
 
     g->items[g->n++] = it;
 
@@ -2268,7 +2278,8 @@ ngx_http_mock_store_put(ngx_http_mock_store_t *store,
         it->recorded = ngx_time();
     }
 
-    index->body_templates |= (it->templated & 2);
+    index->body_templates |= (it->templated
+                              & NGX_HTTP_MOCK_TEMPLATED_BODY);
 
     /* the interaction replaced, on its path chain */
 
