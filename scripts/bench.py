@@ -91,8 +91,7 @@ nginx location, what wrk sends, and the case it is compared with and the
 ratio it must reach.  A section of cases that is not "record" or
 "counters" is measured like the replay section (warm-up, interleaved
 rounds, medians) on the main nginx, and reported in the same way.  Two
-such sections wait for directives that the module does not have yet, and
-run only when BENCH_ONLY names them:
+such sections follow the replay section:
 
   templates       replay of a 1 KiB body with five template expressions,
                   mock_template on, against the same body without them
@@ -110,8 +109,8 @@ Environment:
                          requests per test session (default 64)
   BENCH_ONLY             the sections to run, comma-separated: replay
                          (return 200 and replay 1/10k/100k, memory,
-                         loading time), record, counters (default: these
-                         three), templates, ignore
+                         loading time), record, counters, templates,
+                         ignore (default: all five)
   BENCH_PORT             port on 127.0.0.1 (default: a free one)
   BENCH_UPSTREAM_PORT    port of the upstream server (default: a free one)
   BENCH_REDIS_PORT       port of the private redis-server (default: a
