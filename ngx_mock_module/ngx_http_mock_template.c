@@ -16,6 +16,7 @@
 
 typedef struct {
     ngx_str_t                     value;
+    u_char                       *pos;          /* where it is written */
     ngx_uint_t                    quoted;       /* a string literal */
 } ngx_http_mock_tpl_token_t;
 
@@ -235,6 +236,14 @@ ngx_http_mock_tpl_report(ngx_pool_t *pool, ngx_http_mock_tpl_parse_t *tp,
     }
 
     last = err->data + len;
+
+    if (tp->error_pos < text->data
+        || tp->error_pos > text->data + text->len)
+    {
+        /* every position is in the text; this keeps the loop below in it */
+        tp->error_pos = text->data;
+    }
+
     off = tp->error_pos - text->data;
 
     if (mark == NULL || mark->line == 0) {
@@ -454,6 +463,7 @@ ngx_http_mock_tpl_expression(ngx_http_mock_tpl_parse_t *tp, u_char *start,
             }
 
             t[n].value.data = q;
+            t[n].pos = p;
             t[n].quoted = 1;
 
             for (p++; p < last && *p != '"'; p++) {
@@ -483,6 +493,7 @@ ngx_http_mock_tpl_expression(ngx_http_mock_tpl_parse_t *tp, u_char *start,
         }
 
         t[n].value.data = p;
+        t[n].pos = p;
         t[n].quoted = 0;
 
         while (p < last && *p != ' ' && *p != '\t' && *p != '"'
@@ -597,7 +608,7 @@ ngx_http_mock_tpl_operand(ngx_http_mock_tpl_parse_t *tp,
                 : ngx_atoi(p, t[i].value.len);
 
             if (v == NGX_ERROR || v > 1000000000000LL) {
-                ngx_http_mock_tpl_error(tp, t[i].value.data,
+                ngx_http_mock_tpl_error(tp, t[i].pos,
                                         "\"random.int\" needs two integers");
                 return NGX_ERROR;
             }
@@ -737,7 +748,7 @@ ngx_http_mock_tpl_operand(ngx_http_mock_tpl_parse_t *tp,
 
 extra:
 
-    ngx_http_mock_tpl_error(tp, t[1].value.data, "unexpected \"%V\" after "
+    ngx_http_mock_tpl_error(tp, t[1].pos, "unexpected \"%V\" after "
                             "\"%V\"", &t[1].value, name);
     return NGX_ERROR;
 }
@@ -764,7 +775,7 @@ ngx_http_mock_tpl_now(ngx_http_mock_tpl_parse_t *tp,
 
         if (t[1].quoted) {
             if (s->len == 0 || s->len > 128) {
-                ngx_http_mock_tpl_error(tp, s->data, "the format of "
+                ngx_http_mock_tpl_error(tp, t[1].pos, "the format of "
                                         "\"now\" is empty or too long");
                 return NGX_ERROR;
             }
@@ -815,7 +826,7 @@ ngx_http_mock_tpl_now(ngx_http_mock_tpl_parse_t *tp,
 
 invalid:
 
-    ngx_http_mock_tpl_error(tp, t[i].value.data, "\"now\" takes a quoted "
+    ngx_http_mock_tpl_error(tp, t[i].pos, "\"now\" takes a quoted "
                             "format, \"epoch\" or \"epoch_ms\", then offsets "
                             "such as \"+1d\" or \"-2h\" (s, m, h, d, w), not "
                             "\"%V\"", &t[i].value);

@@ -376,3 +376,24 @@ interactions:
 --- must_die
 --- error_log eval
 qr{line 8, column 24: a member of "templated" must be a string}
+
+
+
+=== TEST 19: a string where a word must be: the column is that of the string
+--- user_files
+>>> t.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/t', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {}
+    body: {string: '{{ "a" "b" }} and {{now "%Y" "x"}}'}
+--- config
+    location / {
+        mock_replay html/t.yaml;
+        mock_template on;
+    }
+--- must_die
+--- error_log eval
+qr/line 7, column 28: unexpected "b" after "a"/
