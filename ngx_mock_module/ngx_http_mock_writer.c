@@ -961,6 +961,13 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
     ngx_str_t  *t;
     ngx_uint_t  i;
 
+    /* recordings come many a second: the time is formatted once for each */
+
+    static time_t   last;
+    static size_t   len;
+    static u_char   text[sizeof("\n    recorded: '1970-01-01T00:00:00Z'")
+                         + NGX_INT_T_LEN];
+
     if (rec->recorded == 0
         && (rec->templated == NULL || rec->templated->nelts == 0))
     {
@@ -970,11 +977,18 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
     p = ngx_http_mock_cpymem(p, "\n  x_mock:", 10);
 
     if (rec->recorded) {
-        ngx_gmtime(rec->recorded, &tm);
+        if (rec->recorded != last || len == 0) {
+            ngx_gmtime(rec->recorded, &tm);
 
-        p = ngx_sprintf(p, "\n    recorded: '%4d-%02d-%02dT%02d:%02d:%02dZ'",
-                        tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                        tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+            len = ngx_sprintf(text,
+                              "\n    recorded: '%4d-%02d-%02dT%02d:%02d:%02dZ'",
+                              tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                              tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec)
+                  - text;
+            last = rec->recorded;
+        }
+
+        p = ngx_cpymem(p, text, len);
     }
 
     if (rec->templated && rec->templated->nelts) {
