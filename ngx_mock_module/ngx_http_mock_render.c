@@ -28,10 +28,14 @@ static ngx_int_t ngx_http_mock_render_var(ngx_http_request_t *r,
     ngx_uint_t set);
 static size_t ngx_http_mock_json_escaped(ngx_str_t *v);
 static u_char *ngx_http_mock_json_escape(u_char *p, ngx_str_t *v);
+static size_t ngx_http_mock_utf8_len(u_char *p, u_char *last);
 static ngx_uint_t ngx_http_mock_json_number(ngx_str_t *v);
 
 
 static u_char  ngx_http_mock_hex[] = "0123456789abcdef";
+
+
+#define NGX_HTTP_MOCK_NOW_FORMAT_MAX  8192
 
 
 /* what JSON escaping adds to a byte: \" \\ \n \r \t, or \u00XX */
@@ -570,13 +574,40 @@ ngx_http_mock_render_now(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
         }
 
         n = strftime((char *) p, n, (char *) format, &stm);
+
+        if (n == 0) {
+            /* a format of 128 bytes makes at most some 4 KB */
+
+            p = ngx_pnalloc(r->pool, NGX_HTTP_MOCK_NOW_FORMAT_MAX);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            v->data = p;
+            n = strftime((char *) p, NGX_HTTP_MOCK_NOW_FORMAT_MAX,
+                         (char *) format, &stm);
+        }
+
         v->len = n;
         break;
 
     default:
-        ngx_gmtime(t, &tm);
+        if (t < 0) {
+            /* ngx_gmtime() takes a time before 1970 as 1970 */
 
-        if (tm.ngx_tm_year > 9999) {
+            if (gmtime_r(&t, &tm) == NULL) {
+                v->len = 0;
+                break;
+            }
+
+            tm.ngx_tm_year += 1900;
+            tm.ngx_tm_mon++;
+
+        } else {
+            ngx_gmtime(t, &tm);
+        }
+
+        if (tm.ngx_tm_year > 9999 || tm.ngx_tm_year < 0) {
             v->len = ngx_sprintf(p, "%d-%02d-%02dT%02d:%02d:%02dZ",
                                  tm.ngx_tm_year, tm.ngx_tm_mon,
                                  tm.ngx_tm_mday, tm.ngx_tm_hour,
@@ -675,14 +706,31 @@ ngx_http_mock_render_var(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
 static size_t
 ngx_http_mock_json_escaped(ngx_str_t *v)
 {
-    size_t   len;
+    size_t   len, n;
     u_char  *p, *last;
 
     len = v->len;
     last = v->data + v->len;
 
-    for (p = v->data; p < last; p++) {
-        len += ngx_http_mock_json_extra[*p];
+    p = v->data;
+
+    while (p < last) {
+        if (*p < 0x80) {
+            len += ngx_http_mock_json_extra[*p++];
+            continue;
+        }
+
+        /* a byte that is not UTF-8 becomes \ufffd */
+
+        n = ngx_http_mock_utf8_len(p, last);
+
+        if (n == 0) {
+            len += 5;
+            p++;
+
+        } else {
+            p += n;
+        }
     }
 
     return len;
@@ -692,11 +740,27 @@ ngx_http_mock_json_escaped(ngx_str_t *v)
 static u_char *
 ngx_http_mock_json_escape(u_char *p, ngx_str_t *v)
 {
+    size_t   n;
     u_char  *s, *last;
 
     last = v->data + v->len;
 
     for (s = v->data; s < last; s++) {
+
+        if (*s >= 0x80) {
+            n = ngx_http_mock_utf8_len(s, last);
+
+            if (n == 0) {
+                p = ngx_cpymem(p, "\\ufffd", 6);
+
+            } else {
+                p = ngx_cpymem(p, s, n);
+                s += n - 1;
+            }
+
+            continue;
+        }
+
         switch (*s) {
 
         case '"':
@@ -728,6 +792,36 @@ ngx_http_mock_json_escape(u_char *p, ngx_str_t *v)
     }
 
     return p;
+}
+
+
+/* the bytes of the UTF-8 character at p, 0 when they are not one */
+
+static size_t
+ngx_http_mock_utf8_len(u_char *p, u_char *last)
+{
+    u_char    *s;
+    size_t     n;
+    uint32_t   u;
+
+    s = p;
+    u = ngx_utf8_decode(&s, last - p);
+
+    if (u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
+        return 0;
+    }
+
+    n = s - p;
+
+    /* ngx_utf8_decode() takes any byte from 0x80 as a continuation */
+
+    while (--s > p) {
+        if ((*s & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+
+    return n;
 }
 
 
