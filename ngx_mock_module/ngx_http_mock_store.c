@@ -1294,10 +1294,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a)
 {
-    u_char                  *p;
+    u_char                  *p, c;
     ngx_int_t                rc;
     ngx_str_t               *names, *v;
-    ngx_uint_t               i, j, nh, tpls;
+    ngx_uint_t               i, j, nh, tpls, hash;
     ngx_pool_t              *pool;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
@@ -1472,7 +1472,17 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
         hh->lowcase = a->pos;
         a->pos += hh->name.len;
 
-        hh->hash = ngx_hash_strlow(hh->lowcase, hh->name.data, hh->name.len);
+        /* the lower-case name and its hash, as ngx_hash_strlow() makes */
+
+        hash = 0;
+
+        for (j = 0; j < hh->name.len; j++) {
+            c = ngx_tolower(hh->name.data[j]);
+            hh->lowcase[j] = c;
+            hash = ngx_hash(hash, c);
+        }
+
+        hh->hash = hash;
         hh->type = ngx_http_mock_store_header_type(hh->lowcase,
                                                    hh->name.len);
 
