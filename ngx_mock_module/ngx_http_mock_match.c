@@ -59,8 +59,15 @@ ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,
     p = url->data;
     last = url->data + url->len;
 
-    host = ngx_strlcasestrn(p, last, (u_char *) "://", 3 - 1);
-    if (host == NULL || host == p) {
+    /* the first "://" */
+
+    for (host = p; last - host >= 3; host++) {
+        if (host[0] == ':' && host[1] == '/' && host[2] == '/') {
+            break;
+        }
+    }
+
+    if (last - host < 3 || host == p) {
         return "no scheme";
     }
 

@@ -46,8 +46,8 @@ static ngx_int_t ngx_http_mock_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_mock_record_headers(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
-static ngx_int_t ngx_http_mock_record_header_skip(ngx_http_upstream_t *u,
-    ngx_table_elt_t *h);
+static ngx_inline ngx_int_t ngx_http_mock_record_header_skip(
+    ngx_http_upstream_t *u, ngx_table_elt_t *h);
 static ngx_int_t ngx_http_mock_record_body_buf(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, size_t size);
 static ngx_int_t ngx_http_mock_record_body(ngx_http_request_t *r,
@@ -401,7 +401,7 @@ ngx_http_mock_record_headers(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 
 /* proxy_pass adds an empty "Server" and "Date" the upstream omitted */
 
-static ngx_int_t
+static ngx_inline ngx_int_t
 ngx_http_mock_record_header_skip(ngx_http_upstream_t *u, ngx_table_elt_t *h)
 {
     if (h->hash == 0) {

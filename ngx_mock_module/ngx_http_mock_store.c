@@ -70,7 +70,8 @@ static ngx_http_mock_path_t *ngx_http_mock_path_slot(
     ngx_http_mock_index_t *index, ngx_str_t *path);
 static void ngx_http_mock_path_append(ngx_http_mock_index_t *index,
     ngx_http_mock_interaction_t *it);
-static ngx_uint_t ngx_http_mock_store_header_type(ngx_str_t *name);
+static ngx_uint_t ngx_http_mock_store_header_type(u_char *lowcase,
+    size_t len);
 static ngx_uint_t ngx_http_mock_table_size(ngx_uint_t n);
 static ngx_int_t ngx_http_mock_store_key(ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_http_mock_key_t *key);
@@ -1293,10 +1294,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a)
 {
-    u_char                  *p;
+    u_char                  *p, c;
     ngx_int_t                rc;
     ngx_str_t               *names, *v;
-    ngx_uint_t               i, j, nh, tpls;
+    ngx_uint_t               i, j, nh, tpls, hash;
     ngx_pool_t              *pool;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
@@ -1427,7 +1428,14 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
-    ngx_sprintf(it->status_line.data, "%03ui %V", rec->status, &rec->reason);
+    /* "%03ui %V": records are checked to have a status of 200 to 999 */
+
+    p = it->status_line.data;
+    p[0] = (u_char) ('0' + rec->status / 100 % 10);
+    p[1] = (u_char) ('0' + rec->status / 10 % 10);
+    p[2] = (u_char) ('0' + rec->status % 10);
+    p[3] = ' ';
+    ngx_memcpy(p + 4, rec->reason.data, rec->reason.len);
 
     if (rec->reason.len == 0) {
         /* nginx's own reason phrase, where it knows one */
@@ -1464,8 +1472,19 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
         hh->lowcase = a->pos;
         a->pos += hh->name.len;
 
-        hh->hash = ngx_hash_strlow(hh->lowcase, hh->name.data, hh->name.len);
-        hh->type = ngx_http_mock_store_header_type(&hh->name);
+        /* the lower-case name and its hash, as ngx_hash_strlow() makes */
+
+        hash = 0;
+
+        for (j = 0; j < hh->name.len; j++) {
+            c = ngx_tolower(hh->name.data[j]);
+            hh->lowcase[j] = c;
+            hash = ngx_hash(hash, c);
+        }
+
+        hh->hash = hash;
+        hh->type = ngx_http_mock_store_header_type(hh->lowcase,
+                                                   hh->name.len);
 
         if (tpls && rec->header_tpls && rec->header_tpls[i]) {
             hh->tpl = ngx_http_mock_template_copy(&a->pos, a->last,
@@ -1488,8 +1507,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
 }
 
 
+/* the name in lower case: most names are told apart by length alone */
+
 static ngx_uint_t
-ngx_http_mock_store_header_type(ngx_str_t *name)
+ngx_http_mock_store_header_type(u_char *lowcase, size_t len)
 {
     ngx_uint_t  i;
 
@@ -1497,32 +1518,32 @@ ngx_http_mock_store_header_type(ngx_str_t *name)
         ngx_str_t   name;
         ngx_uint_t  type;
     } special[] = {
-        { ngx_string("Content-Type"), NGX_HTTP_MOCK_HEADER_CONTENT_TYPE },
-        { ngx_string("Content-Encoding"),
+        { ngx_string("content-type"), NGX_HTTP_MOCK_HEADER_CONTENT_TYPE },
+        { ngx_string("content-encoding"),
           NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING },
-        { ngx_string("Date"), NGX_HTTP_MOCK_HEADER_DATE },
-        { ngx_string("Server"), NGX_HTTP_MOCK_HEADER_SERVER },
-        { ngx_string("Expires"), NGX_HTTP_MOCK_HEADER_EXPIRES },
-        { ngx_string("Last-Modified"), NGX_HTTP_MOCK_HEADER_LAST_MODIFIED },
-        { ngx_string("Set-Cookie"), NGX_HTTP_MOCK_HEADER_SET_COOKIE },
+        { ngx_string("date"), NGX_HTTP_MOCK_HEADER_DATE },
+        { ngx_string("server"), NGX_HTTP_MOCK_HEADER_SERVER },
+        { ngx_string("expires"), NGX_HTTP_MOCK_HEADER_EXPIRES },
+        { ngx_string("last-modified"), NGX_HTTP_MOCK_HEADER_LAST_MODIFIED },
+        { ngx_string("set-cookie"), NGX_HTTP_MOCK_HEADER_SET_COOKIE },
 
         /* framing and hop-by-hop headers belong to this connection */
-        { ngx_string("Content-Length"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Transfer-Encoding"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Connection"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Keep-Alive"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Proxy-Connection"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Proxy-Authenticate"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("TE"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Trailer"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("Upgrade"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("content-length"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("transfer-encoding"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("connection"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("keep-alive"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("proxy-connection"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("proxy-authenticate"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("te"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("trailer"), NGX_HTTP_MOCK_HEADER_SKIP },
+        { ngx_string("upgrade"), NGX_HTTP_MOCK_HEADER_SKIP },
         { ngx_null_string, 0 }
     };
 
     for (i = 0; special[i].name.len; i++) {
-        if (name->len == special[i].name.len
-            && ngx_strncasecmp(name->data, special[i].name.data, name->len)
-               == 0)
+        if (len == special[i].name.len
+            && lowcase[0] == special[i].name.data[0]
+            && ngx_memcmp(lowcase, special[i].name.data, len) == 0)
         {
             return special[i].type;
         }

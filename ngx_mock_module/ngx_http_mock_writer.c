@@ -1041,6 +1041,7 @@ ngx_http_mock_yaml_headers_len(ngx_array_t *headers)
 static u_char *
 ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
 {
+    uint64_t          seen, bit;
     ngx_uint_t        i, j;
     ngx_table_elt_t  *h;
 
@@ -1048,6 +1049,41 @@ ngx_http_mock_yaml_headers(u_char *p, ngx_array_t *headers, ngx_uint_t indent)
 
     if (headers->nelts == 0) {
         return ngx_http_mock_cpymem(p, " {}", 3);
+    }
+
+    /*
+     * Names that differ in length or first letter do not repeat: where
+     * none share a bit for those, each header is written as it comes.
+     */
+
+    seen = 0;
+
+    for (i = 0; i < headers->nelts; i++) {
+        bit = (uint64_t) 1 << ((h[i].key.len * 7
+                                + (h[i].key.len
+                                   ? ngx_tolower(h[i].key.data[0]) : 0))
+                               & 63);
+
+        if (seen & bit) {
+            break;
+        }
+
+        seen |= bit;
+    }
+
+    if (i == headers->nelts) {
+        for (i = 0; i < headers->nelts; i++) {
+            *p++ = '\n';
+            p = ngx_http_mock_cpymem(p, "            ", indent);
+            p = ngx_http_mock_yaml_quote(p, &h[i].key, 0);
+            *p++ = ':';
+            *p++ = '\n';
+            p = ngx_http_mock_cpymem(p, "            ", indent);
+            *p++ = '-'; *p++ = ' ';
+            p = ngx_http_mock_yaml_quote(p, &h[i].value, 0);
+        }
+
+        return p;
     }
 
     for (i = 0; i < headers->nelts; i++) {
