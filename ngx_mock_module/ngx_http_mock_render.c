@@ -691,9 +691,17 @@ ngx_http_mock_render_var(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
                       session);
 
     } else if (rc == NGX_BUSY) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "mock: zone is full: the value \"%V\" is not "
-                      "remembered", name);
+
+        /* a full zone stays full for a while: said once a minute */
+
+        if (ngx_time() - mmcf->sh->full_logged >= 60) {
+            mmcf->sh->full_logged = ngx_time();
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: zone is full: the value \"%V\" is not "
+                          "remembered; reset finished sessions with the "
+                          "admin API or make mock_zone larger", name);
+        }
 
     } else if (rc == NGX_ERROR) {
         return NGX_ERROR;
