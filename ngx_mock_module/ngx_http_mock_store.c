@@ -1435,7 +1435,7 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     p[1] = (u_char) ('0' + rec->status / 10 % 10);
     p[2] = (u_char) ('0' + rec->status % 10);
     p[3] = ' ';
-    ngx_memcpy(p + 4, rec->reason.data, rec->reason.len);
+    ngx_http_mock_cpymem(p + 4, rec->reason.data, rec->reason.len);
 
     if (rec->reason.len == 0) {
         /* nginx's own reason phrase, where it knows one */
