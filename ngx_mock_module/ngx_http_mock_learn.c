@@ -103,8 +103,6 @@ static ngx_uint_t ngx_http_mock_learn_plain(u_char *p, size_t len);
 static ngx_str_t *ngx_http_mock_learn_header(ngx_array_t *headers,
     char *name, size_t len);
 static size_t ngx_http_mock_learn_chars(ngx_str_t *s);
-static ngx_int_t ngx_http_mock_learn_decode(ngx_pool_t *pool, u_char *p,
-    u_char *last, ngx_str_t *out);
 static int ngx_libc_cdecl ngx_http_mock_learn_cmp(const void *one,
     const void *two);
 
@@ -413,7 +411,7 @@ ngx_http_mock_learn_pairs(ngx_http_mock_learn_t *l, u_char *p, u_char *last,
         if (p > start) {
             eq = ngx_strlchr(start, p, '=');
 
-            if (ngx_http_mock_learn_decode(l->pool, start, eq ? eq : p,
+            if (ngx_http_mock_decode(l->pool, start, eq ? eq : p, 1,
                                            &pairs[n].key)
                 != NGX_OK)
             {
@@ -422,7 +420,7 @@ ngx_http_mock_learn_pairs(ngx_http_mock_learn_t *l, u_char *p, u_char *last,
 
             ngx_str_null(&pairs[n].value);
 
-            if (eq && ngx_http_mock_learn_decode(l->pool, eq + 1, p,
+            if (eq && ngx_http_mock_decode(l->pool, eq + 1, p, 1,
                                                  &pairs[n].value)
                       != NGX_OK)
             {
@@ -1516,60 +1514,6 @@ ngx_http_mock_learn_chars(ngx_str_t *s)
     }
 
     return n;
-}
-
-
-/* percent-decoding, "+" is a space; a malformed escape stays as it is */
-
-static ngx_int_t
-ngx_http_mock_learn_decode(ngx_pool_t *pool, u_char *p, u_char *last,
-    ngx_str_t *out)
-{
-    u_char     *dst;
-    ngx_int_t   c;
-
-    ngx_str_null(out);
-
-    if (p == last) {
-        return NGX_OK;
-    }
-
-    if (ngx_strlchr(p, last, '%') == NULL
-        && ngx_strlchr(p, last, '+') == NULL)
-    {
-        out->data = p;
-        out->len = last - p;
-        return NGX_OK;
-    }
-
-    dst = ngx_pnalloc(pool, last - p);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    out->data = dst;
-
-    while (p < last) {
-        if (*p == '+') {
-            *dst++ = ' ';
-            p++;
-            continue;
-        }
-
-        if (*p == '%' && last - p >= 3
-            && (c = ngx_hextoi(p + 1, 2)) != NGX_ERROR)
-        {
-            *dst++ = (u_char) c;
-            p += 3;
-            continue;
-        }
-
-        *dst++ = *p++;
-    }
-
-    out->len = dst - out->data;
-
-    return NGX_OK;
 }
 
 

@@ -15,8 +15,6 @@ typedef struct {
 } ngx_http_mock_param_t;
 
 
-static ngx_int_t ngx_http_mock_decode(ngx_pool_t *pool, u_char *p,
-    u_char *last, ngx_uint_t plus, ngx_str_t *out);
 static u_char *ngx_http_mock_escape_form(u_char *dst, ngx_str_t *s);
 static size_t ngx_http_mock_escape_form_len(ngx_str_t *s);
 static int ngx_libc_cdecl ngx_http_mock_cmp_params(const void *one,
@@ -292,10 +290,11 @@ ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 
 /*
  * Percent-decoding that keeps malformed escapes as they are, as nginx
- * does for $uri; in forms "+" is a space.
+ * does for $uri; in forms and queries "+" is a space.  Text with nothing
+ * to decode is not copied.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mock_decode(ngx_pool_t *pool, u_char *p, u_char *last,
     ngx_uint_t plus, ngx_str_t *out)
 {
@@ -304,6 +303,14 @@ ngx_http_mock_decode(ngx_pool_t *pool, u_char *p, u_char *last,
     ngx_str_null(out);
 
     if (p == last) {
+        return NGX_OK;
+    }
+
+    if (ngx_strlchr(p, last, '%') == NULL
+        && (!plus || ngx_strlchr(p, last, '+') == NULL))
+    {
+        out->data = p;
+        out->len = last - p;
         return NGX_OK;
     }
 

@@ -807,6 +807,8 @@ char *ngx_http_mock_parse_url(ngx_pool_t *pool, ngx_str_t *url,
     ngx_http_mock_key_t *key);
 ngx_int_t ngx_http_mock_canon_query(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
+ngx_int_t ngx_http_mock_decode(ngx_pool_t *pool, u_char *p, u_char *last,
+    ngx_uint_t plus, ngx_str_t *out);
 ngx_str_t *ngx_http_mock_content_type(ngx_array_t *headers);
 ngx_int_t ngx_http_mock_canon_body(ngx_pool_t *pool, ngx_str_t *type,
     ngx_str_t *in, ngx_str_t *out);

@@ -17,8 +17,6 @@ static ngx_int_t ngx_http_mock_render_expr(ngx_http_request_t *r,
     ngx_http_mock_tpl_op_t *op, ngx_str_t *v);
 static void ngx_http_mock_render_segment(ngx_str_t *path, ngx_uint_t n,
     ngx_str_t *v);
-static ngx_int_t ngx_http_mock_render_decode(ngx_pool_t *pool, ngx_str_t *in,
-    ngx_uint_t plus, ngx_str_t *v);
 static ngx_int_t ngx_http_mock_render_form(ngx_pool_t *pool,
     ngx_str_t *body, ngx_str_t *name, ngx_str_t *v);
 static ngx_int_t ngx_http_mock_render_now(ngx_http_request_t *r,
@@ -268,7 +266,8 @@ ngx_http_mock_render_expr(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
 
     case NGX_HTTP_MOCK_TPL_QUERY:
         if (ngx_http_arg(r, op->text.data, op->text.len, &raw) == NGX_OK) {
-            return ngx_http_mock_render_decode(r->pool, &raw, 0, v);
+            return ngx_http_mock_decode(r->pool, raw.data,
+                                        raw.data + raw.len, 1, v);
         }
 
         break;
@@ -450,58 +449,13 @@ ngx_http_mock_render_segment(ngx_str_t *path, ngx_uint_t n, ngx_str_t *v)
 }
 
 
-static ngx_int_t
-ngx_http_mock_render_decode(ngx_pool_t *pool, ngx_str_t *in, ngx_uint_t plus,
-    ngx_str_t *v)
-{
-    u_char  *src, *dst, *p;
-
-    if (ngx_strlchr(in->data, in->data + in->len, '%') == NULL
-        && (!plus || ngx_strlchr(in->data, in->data + in->len, '+') == NULL))
-    {
-        *v = *in;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(pool, in->len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(p, in->data, in->len);
-
-    if (plus) {
-        for (src = p; src < p + in->len; src++) {
-            if (*src == '+') {
-                *src = ' ';
-            }
-        }
-    }
-
-    dst = ngx_pnalloc(pool, in->len);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->data = dst;
-    src = p;
-
-    ngx_unescape_uri(&dst, &src, in->len, 0);
-
-    v->len = dst - v->data;
-
-    return NGX_OK;
-}
-
-
 /* the first "name=value" of a form body, decoded */
 
 static ngx_int_t
 ngx_http_mock_render_form(ngx_pool_t *pool, ngx_str_t *body, ngx_str_t *name,
     ngx_str_t *v)
 {
-    u_char     *p, *last, *end, *eq;
-    ngx_str_t   raw;
+    u_char  *p, *last, *end, *eq;
 
     p = body->data;
     last = p + body->len;
@@ -517,10 +471,7 @@ ngx_http_mock_render_form(ngx_pool_t *pool, ngx_str_t *body, ngx_str_t *name,
         if (eq && (size_t) (eq - p) == name->len
             && ngx_strncmp(p, name->data, name->len) == 0)
         {
-            raw.data = eq + 1;
-            raw.len = end - raw.data;
-
-            return ngx_http_mock_render_decode(pool, &raw, 1, v);
+            return ngx_http_mock_decode(pool, eq + 1, end, 1, v);
         }
 
         p = end + 1;

@@ -603,3 +603,32 @@ GET /many?v=ab
 "ab," x 20000
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: query and form values decode as matching does: "+" is a space, a malformed escape stays
+--- user_files
+>>> t.yaml
+version: 1
+interactions:
+- request: {method: POST, uri: 'http://svc/q', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {}
+    body: {string: "<{{request.query.name}}> <{{request.form.f}}>"}
+--- config
+    location / {
+        mock_replay html/t.yaml;
+        mock_template on;
+        mock_repeats on;
+        mock_match method path;
+    }
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- request
+POST /q?name=Ada+Lovelace%zz%4
+f=a+b%2Bc%g1
+--- response_body chomp
+<Ada Lovelace%zz%4> <a b+c%g1>
+--- no_error_log
+[error]
