@@ -365,6 +365,7 @@ typedef struct {
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
+    unsigned                      checked:1;    /* it can be sent as HTTP */
 
     ngx_http_mock_mark_t          body_mark;
     ngx_http_mock_mark_t         *header_marks; /* one per header, or NULL */

@@ -709,6 +709,10 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
+    /* the stores need not check it again: learning adds only expressions */
+
+    rec->checked = 1;
+
     /* what the filters left is what templates may echo */
 
     if (mlcf->record_templates

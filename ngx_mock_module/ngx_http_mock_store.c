@@ -1594,7 +1594,7 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
     ngx_http_mock_group_t        *g, *ng, **gp;
     ngx_http_mock_interaction_t  *it;
 
-    err = ngx_http_mock_check_record(rec);
+    err = rec->checked ? NULL : ngx_http_mock_check_record(rec);
     if (err) {
         ngx_log_error(NGX_LOG_WARN, log, 0, "mock: an interaction is not "
                       "added to \"%V\": %s", cassette, err);
