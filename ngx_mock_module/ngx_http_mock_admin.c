@@ -33,6 +33,13 @@ typedef struct {
     ngx_uint_t                    status;       /* of bad input */
     ngx_str_t                     reason;
     ngx_uint_t                    prometheus;   /* unsigned  prometheus:1; */
+    ngx_uint_t                    asked;        /* the fleet answered */
+    ngx_array_t                  *plays;        /* the fleet's, or NULL */
+    ngx_int_t                     force_rc;
+    ngx_http_mock_interaction_t  *forced;
+    ngx_str_t                     method;
+    ngx_str_t                     path;
+    ngx_http_mock_fleet_state_t  *fleet;        /* what the fleet said */
 } ngx_http_mock_admin_t;
 
 
@@ -69,8 +76,19 @@ static ngx_int_t ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
     ngx_str_t *session, ngx_http_mock_interaction_t *it, ngx_uint_t unused,
     ngx_uint_t *n);
 static ngx_int_t ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_force_done(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
+static ngx_int_t ngx_http_mock_admin_forced(ngx_http_mock_admin_t *a,
+    ngx_int_t rc, ngx_str_t *method, ngx_str_t *path,
+    ngx_http_mock_interaction_t *it);
+static ngx_int_t ngx_http_mock_admin_list_done(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
+static ngx_int_t ngx_http_mock_admin_journal_done(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
+static ngx_int_t ngx_http_mock_admin_fleet_journal(ngx_http_mock_admin_t *a,
+    ngx_int_t limit);
 static ngx_int_t ngx_http_mock_admin_reset_done(ngx_http_request_t *r,
-    void *data, ngx_int_t n);
+    void *data, ngx_http_mock_fleet_state_t *st);
 static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
@@ -904,6 +922,20 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
         ngx_str_set(&session, "default");
     }
 
+    /* the fleet's plays first, when there is a fleet */
+
+    if (ngx_http_mock_fleet_on(a->r) && !a->asked) {
+        a->forced = (ngx_http_mock_interaction_t *) (uintptr_t) unused;
+
+        rc = ngx_http_mock_fleet_plays(a->r, store, &session,
+                                       ngx_http_mock_admin_list_done, a);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        a->asked = 1;
+    }
+
     if (ngx_http_mock_out(a, "{\"store\": ") != NGX_OK
         || ngx_http_mock_out_str(a, &store->path) != NGX_OK
         || ngx_http_mock_out(a, ", \"session\": ") != NGX_OK
@@ -953,11 +985,30 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
 
     ngx_shmtx_unlock(&store->shpool->mutex);
 
-    if (rc != NGX_OK || ngx_http_mock_out(a, "\n]}\n") != NGX_OK) {
+    if (rc != NGX_OK
+        || ngx_http_mock_out(a, "\n]") != NGX_OK
+        || (ngx_http_mock_fleet_on(a->r)
+            && ngx_http_mock_out(a, ", \"fleet\": %s",
+                                 a->plays ? "true" : "false") != NGX_OK)
+        || ngx_http_mock_out(a, "}\n") != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_list_done(ngx_http_request_t *r, void *data,
+    ngx_http_mock_fleet_state_t *st)
+{
+    ngx_http_mock_admin_t  *a = data;
+
+    a->asked = 1;
+    a->plays = st ? st->vars : NULL;
+
+    return ngx_http_mock_admin_list(a, (uintptr_t) a->forced);
 }
 
 
@@ -969,7 +1020,8 @@ ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
 {
     ngx_uint_t  plays;
 
-    plays = ngx_http_mock_admin_plays(store, index, session, it);
+    plays = a->plays ? ngx_http_mock_fleet_count(a->plays, it)
+                     : ngx_http_mock_admin_plays(store, index, session, it);
 
     if (unused && plays) {
         return NGX_OK;
@@ -1129,17 +1181,17 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_mock_redis_enabled(a->r)) {
+    if (ngx_http_mock_fleet_on(a->r)) {
 
         /* the answer is sent when Redis has forgotten them too */
 
-        rc = ngx_http_mock_redis_reset(a->r, session.len ? &session : NULL,
+        rc = ngx_http_mock_fleet_reset(a->r, session.len ? &session : NULL,
                                        ngx_http_mock_admin_reset_done, a);
         if (rc != NGX_DECLINED) {
             return rc;
         }
 
-        return ngx_http_mock_admin_reset_done(a->r, a, -1);
+        return ngx_http_mock_admin_reset_done(a->r, a, NULL);
     }
 
     if (ngx_http_mock_out(a, "}\n") != NGX_OK) {
@@ -1154,12 +1206,12 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
 
 static ngx_int_t
 ngx_http_mock_admin_reset_done(ngx_http_request_t *r, void *data,
-    ngx_int_t n)
+    ngx_http_mock_fleet_state_t *st)
 {
     ngx_http_mock_admin_t  *a = data;
 
-    if ((n >= 0 ? ngx_http_mock_out(a, ", \"redis\": %i}\n", n)
-                : ngx_http_mock_out(a, ", \"redis\": null}\n"))
+    if ((st ? ngx_http_mock_out(a, ", \"redis\": %i}\n", st->play)
+            : ngx_http_mock_out(a, ", \"redis\": null}\n"))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1259,6 +1311,60 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
 
     ngx_shmtx_unlock(&store->shpool->mutex);
 
+    /* the fleet's forced answers: pinned or unpinned in Redis too */
+
+    if (ngx_http_mock_fleet_on(a->r) && !a->asked) {
+        a->force_rc = rc;
+        a->forced = it;
+        a->method = *method;
+        a->path = *path;
+
+        rc = ngx_http_mock_fleet_force(a->r, store, &session, method, path,
+                                       it, ngx_http_mock_admin_force_done, a);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        return ngx_http_mock_admin_force_done(a->r, a, NULL);
+    }
+
+    return ngx_http_mock_admin_forced(a, rc, method, path, it);
+}
+
+
+/* Redis has pinned or unpinned the answer, or could not (st NULL) */
+
+static ngx_int_t
+ngx_http_mock_admin_force_done(ngx_http_request_t *r, void *data,
+    ngx_http_mock_fleet_state_t *st)
+{
+    ngx_http_mock_admin_t  *a = data;
+
+    ngx_int_t  rc;
+
+    a->asked = 1;
+    a->fleet = st;
+
+    rc = a->force_rc;
+
+    /* unpinned where it was: on another instance, in Redis */
+
+    if (rc == NGX_DECLINED && st && st->play > 0) {
+        rc = NGX_OK;
+    }
+
+    return ngx_http_mock_admin_forced(a, rc, &a->method, &a->path, a->forced);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_forced(ngx_http_mock_admin_t *a, ngx_int_t rc,
+    ngx_str_t *method, ngx_str_t *path, ngx_http_mock_interaction_t *it)
+{
+    ngx_str_t  session;
+
+    session = a->session;
+
     if (rc == NGX_DECLINED) {
         return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
                                          "nothing is forced for \"%V %V\" in "
@@ -1285,13 +1391,25 @@ ngx_http_mock_admin_force(ngx_http_mock_admin_t *a)
     if (it) {
         if (ngx_http_mock_out(a, ", \"forced\": {\"cassette\": ") != NGX_OK
             || ngx_http_mock_out_str(a, it->cassette) != NGX_OK
-            || ngx_http_mock_out(a, ", \"interaction\": %ui}}\n", it->index)
+            || ngx_http_mock_out(a, ", \"interaction\": %ui}", it->index)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-    } else if (ngx_http_mock_out(a, ", \"forced\": null}\n") != NGX_OK) {
+    } else if (ngx_http_mock_out(a, ", \"forced\": null") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mock_fleet_on(a->r)
+        && ngx_http_mock_out(a, a->fleet ? ", \"redis\": true"
+                                         : ", \"redis\": null")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mock_out(a, "}\n") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1305,7 +1423,7 @@ static ngx_int_t
 ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
 {
     size_t                          len;
-    ngx_int_t                       limit;
+    ngx_int_t                       rc, limit;
     ngx_str_t                      *value, s, session;
     ngx_uint_t                      i, n, next, first, size, seq;
     ngx_http_mock_shctx_t          *sh;
@@ -1330,6 +1448,28 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
     }
 
     session = a->session;
+
+    /* the fleet's journal, in Redis, when there is a fleet */
+
+    if (ngx_http_mock_fleet_on(a->r) && !a->asked) {
+        a->force_rc = limit;
+
+        rc = ngx_http_mock_fleet_journal(a->r, size,
+                                         ngx_http_mock_admin_journal_done, a);
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        a->asked = 1;
+    }
+
+    if (a->fleet) {
+        return ngx_http_mock_admin_fleet_journal(a, limit);
+    }
 
     if (ngx_http_mock_out(a, "{\"journal\": [") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1419,7 +1559,102 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
         }
     }
 
-    if (ngx_http_mock_out(a, "\n]}\n") != NGX_OK) {
+    if (ngx_http_mock_out(a, "\n]") != NGX_OK
+        || (ngx_http_mock_fleet_on(a->r)
+            && ngx_http_mock_out(a, ", \"fleet\": false") != NGX_OK)
+        || ngx_http_mock_out(a, "}\n") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_journal_done(ngx_http_request_t *r, void *data,
+    ngx_http_mock_fleet_state_t *st)
+{
+    ngx_http_mock_admin_t  *a = data;
+
+    a->asked = 1;
+    a->fleet = st;
+
+    return ngx_http_mock_admin_journal(a);
+}
+
+
+/*
+ * The fleet's journal, oldest first: Redis gives the newest first, at
+ * most mock_journal of them; the session's, then the last "limit".
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_fleet_journal(ngx_http_mock_admin_t *a, ngx_int_t limit)
+{
+    ngx_int_t                     i, first, n, k;
+    ngx_http_mock_fleet_entry_t  *e;
+
+    e = a->fleet->entries->elts;
+    n = a->fleet->entries->nelts;
+
+    /* the newest "limit" of those the filter keeps */
+
+    first = n;
+
+    for (i = 0, k = 0; i < n && k < limit; i++) {
+        if (a->session.len
+            && (e[i].session.len != a->session.len
+                || ngx_strncmp(e[i].session.data, a->session.data,
+                               a->session.len) != 0))
+        {
+            continue;
+        }
+
+        k++;
+        first = i;
+    }
+
+    if (ngx_http_mock_out(a, "{\"journal\": [") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = first, k = 0; i >= 0 && i < n; i--) {
+        if (a->session.len
+            && (e[i].session.len != a->session.len
+                || ngx_strncmp(e[i].session.data, a->session.data,
+                               a->session.len) != 0))
+        {
+            continue;
+        }
+
+        if (ngx_http_mock_out(a, "%s\n{\"time\": %T, \"instance\": ",
+                              k++ ? "," : "", e[i].time) != NGX_OK
+            || ngx_http_mock_out_str(a, &e[i].instance) != NGX_OK
+            || ngx_http_mock_out(a, ", \"session\": ") != NGX_OK
+            || (e[i].session.len ? ngx_http_mock_out_str(a, &e[i].session)
+                                 : ngx_http_mock_out(a, "null")) != NGX_OK
+            || ngx_http_mock_out(a, ", \"method\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &e[i].method) != NGX_OK
+            || ngx_http_mock_out(a, ", \"uri\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &e[i].uri) != NGX_OK
+            || ngx_http_mock_out(a, ", \"result\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &e[i].result) != NGX_OK
+            || ngx_http_mock_out(a, ", \"status\": %i, \"cassette\": ",
+                                 e[i].code) != NGX_OK
+            || (e[i].cassette.len ? ngx_http_mock_out_str(a, &e[i].cassette)
+                                  : ngx_http_mock_out(a, "null")) != NGX_OK
+            || (e[i].interaction >= 0
+                ? ngx_http_mock_out(a, ", \"interaction\": %i}",
+                                    e[i].interaction)
+                : ngx_http_mock_out(a, ", \"interaction\": null}"))
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_mock_out(a, "\n], \"fleet\": true}\n") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

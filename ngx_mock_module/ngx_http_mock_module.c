@@ -349,6 +349,10 @@ ngx_http_mock_postconfiguration(ngx_conf_t *cf)
         mmcf->journal_size = 1000;
     }
 
+    if (ngx_http_mock_fleet_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     mmcf->cycle = cf->cycle;
 
     if (mmcf->stores.nelts == 0) {
@@ -573,6 +577,7 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->replay.data == NULL) {
         conf->replay = prev->replay;
+        conf->replay_conf = prev->replay_conf;
         conf->cassettes = prev->cassettes;
         conf->replay_file = prev->replay_file;
         conf->replay_line = prev->replay_line;
@@ -937,6 +942,7 @@ static ngx_http_mock_store_t *
 ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     ngx_http_mock_loc_conf_t *mlcf)
 {
+    ngx_str_t                   path;
     ngx_uint_t                  i, sessions;
     ngx_http_mock_store_t      *store, **stores, **sp;
     ngx_http_mock_cassette_t  **cassettes;
@@ -979,7 +985,19 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
     store->line = mlcf->replay_line;
     store->sessions = sessions;
     store->template = mlcf->template;
-    store->id = ngx_crc32_long(mlcf->replay.data, mlcf->replay.len)
+    /*
+     * Redis names the store by its path as configured: one nginx.conf
+     * deployed under several prefixes is one fleet, each instance with
+     * its own files.
+     */
+
+    path = mlcf->replay_conf;
+
+    while (path.len > 1 && path.data[path.len - 1] == '/') {
+        path.len--;
+    }
+
+    store->id = ngx_crc32_long(path.data, path.len)
                 ^ ngx_crc32_long(mlcf->match->text.data,
                                  mlcf->match->text.len);
 
@@ -1268,6 +1286,7 @@ ngx_http_mock_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     mlcf->replay = value[1];
+    mlcf->replay_conf = value[1];
     mlcf->replay_file = cf->conf_file->file.name.data;
     mlcf->replay_line = cf->conf_file->line;
 
@@ -1749,6 +1768,7 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     }
 
     ngx_http_mock_journal_add(mmcf->sh, r, ctx);
+    ngx_http_mock_fleet_journal_add(r, ctx, mmcf->journal_size);
 
     return NGX_OK;
 }

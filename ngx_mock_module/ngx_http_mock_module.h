@@ -531,6 +531,73 @@ typedef struct {
 } ngx_http_mock_filter_t;
 
 
+/* a Lua script run with EVALSHA */
+typedef struct {
+    ngx_str_t                     text;
+    u_char                        sha[41];
+} ngx_http_mock_redis_script_t;
+
+
+/* mock_redis, and the worker's connection to it */
+typedef struct {
+    ngx_str_t                     name;         /* as configured */
+    ngx_str_t                     path;         /* unix:, or empty */
+    u_char                        ip[NGX_INET6_ADDRSTRLEN + 1];
+    ngx_uint_t                    port;
+    ngx_str_t                     prefix;
+    ngx_str_t                     instance;     /* this one in the fleet */
+    ngx_str_t                     password;     /* never logged */
+    ngx_msec_t                    timeout;
+    time_t                        ttl;
+    ngx_array_t                   scripts;      /* of the fleet */
+
+    void                         *ac;           /* redisAsyncContext */
+    ngx_connection_t             *conn;
+    ngx_event_t                   reconnect;
+    ngx_event_t                   connect_timer;
+    ngx_uint_t                    connected;
+    ngx_log_t                    *log;
+    ngx_atomic_t                 *down;         /* in the shared zone */
+} ngx_http_mock_redis_t;
+
+
+/*
+ * A reply from Redis (a redisReply), or NULL when Redis could not give
+ * one: for a request, what the handler returns finalizes it.
+ */
+typedef ngx_int_t (*ngx_http_mock_redis_reply_pt)(ngx_http_request_t *r,
+    void *data, void *reply);
+typedef void (*ngx_http_mock_redis_event_pt)(void *data, void *reply);
+
+
+/* a request of the fleet's journal */
+typedef struct {
+    time_t                        time;
+    ngx_str_t                     instance;
+    ngx_str_t                     session;
+    ngx_str_t                     method;
+    ngx_str_t                     uri;
+    ngx_str_t                     result;
+    ngx_str_t                     cassette;
+    ngx_int_t                     code;
+    ngx_int_t                     interaction;  /* -1: none */
+} ngx_http_mock_fleet_entry_t;
+
+
+/* what Redis answered for the fleet */
+typedef struct {
+    ngx_int_t                     play;         /* -1: not counted there */
+    ngx_str_t                     forced;       /* "cassette#N", or empty */
+    ngx_array_t                  *vars;         /* ngx_keyval_t, or NULL */
+    ngx_array_t                  *entries;      /* of the journal */
+} ngx_http_mock_fleet_state_t;
+
+
+/* st is NULL when Redis could not answer */
+typedef ngx_int_t (*ngx_http_mock_fleet_done_pt)(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
+
+
 typedef struct {
     ngx_shm_zone_t               *shm_zone;
     ngx_slab_pool_t              *shpool;
@@ -543,7 +610,7 @@ typedef struct {
     ngx_http_mock_shctx_t        *sh;
     ngx_cycle_t                  *cycle;
     ngx_uint_t                    journal_size;
-    void                         *redis;        /* mock_redis */
+    ngx_http_mock_redis_t        *redis;        /* mock_redis */
     ngx_array_t                   slots;        /* ngx_http_mock_slot_t */
     ngx_array_t                  *session_writers;  /* per worker */
 } ngx_http_mock_main_conf_t;
@@ -568,6 +635,7 @@ typedef struct {
 typedef struct {
     ngx_http_mock_store_t        *store;
     ngx_str_t                     replay;       /* full path */
+    ngx_str_t                     replay_conf;  /* as configured */
     ngx_array_t                  *cassettes;    /* ngx_http_mock_cassette_t * */
     ngx_http_mock_match_t        *match;
     ngx_http_mock_upstream_t     *upstream;
@@ -637,6 +705,8 @@ typedef struct {
     unsigned                      answered:1;   /* the header filter ran */
     unsigned                      cleanup:1;
     unsigned                      locked:1;     /* the zone's mutex held */
+    unsigned                      fleet_failed:1;   /* Redis did not answer */
+    unsigned                      fleet_asked:1;    /* it answered */
 } ngx_http_mock_ctx_t;
 
 
@@ -762,6 +832,8 @@ ngx_http_mock_writer_t *ngx_http_mock_session_writer(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_str_t *session);
 ngx_int_t ngx_http_mock_session_var_get(ngx_http_mock_shctx_t *sh,
     ngx_str_t *session, ngx_str_t *name, ngx_pool_t *pool, ngx_str_t *value);
+ngx_int_t ngx_http_mock_session_vars_load(ngx_http_request_t *r,
+    ngx_array_t *vars);
 ngx_int_t ngx_http_mock_session_var_set(ngx_http_mock_shctx_t *sh,
     ngx_str_t *session, ngx_str_t *name, ngx_str_t *value, size_t max);
 
@@ -887,19 +959,60 @@ ngx_http_mock_interaction_t *ngx_http_mock_interaction_find(
 /* ngx_http_mock_request.c */
 ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body);
 
+/* ngx_http_mock_secret.c */
+char *ngx_http_mock_secret_read(ngx_conf_t *cf, ngx_str_t *path,
+    const char *what, ngx_str_t *secret);
+
 /* ngx_http_mock_redis.c */
 char *ngx_http_mock_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_http_mock_redis_script_t *ngx_http_mock_redis_script(ngx_conf_t *cf,
+    ngx_http_mock_redis_t *redis, const char *text);
 ngx_int_t ngx_http_mock_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_mock_redis_exit_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_mock_redis_enabled(ngx_http_request_t *r);
-ngx_int_t ngx_http_mock_redis_next(ngx_http_request_t *r,
+ngx_http_mock_redis_t *ngx_http_mock_redis_get(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_redis_up(ngx_http_mock_redis_t *redis);
+ngx_int_t ngx_http_mock_redis_call(ngx_http_request_t *r,
+    ngx_http_mock_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+ngx_int_t ngx_http_mock_redis_poll(ngx_http_mock_redis_t *redis,
+    ngx_http_mock_redis_event_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+ngx_int_t ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,
+    const char **argv, const size_t *argvlen);
+void ngx_http_mock_redis_outage(ngx_http_mock_redis_t *redis,
+    const char *why, const char *detail);
+void ngx_http_mock_redis_back(ngx_http_mock_redis_t *redis);
+
+/* ngx_http_mock_fleet.c */
+ngx_int_t ngx_http_mock_fleet_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_mock_fleet_on(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_fleet_state(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g,
+    ngx_str_t *method, ngx_str_t *path, ngx_uint_t head, ngx_uint_t vars,
+    ngx_http_mock_fleet_done_pt done, void *data);
+ngx_http_mock_interaction_t *ngx_http_mock_fleet_forced(
+    ngx_http_mock_index_t *index, ngx_str_t *path, ngx_str_t *forced);
+void ngx_http_mock_fleet_played(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_interaction_t *it);
+void ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_http_mock_group_t *g);
-
-typedef ngx_int_t (*ngx_http_mock_redis_done_pt)(ngx_http_request_t *r,
-    void *data, ngx_int_t n);
-
-ngx_int_t ngx_http_mock_redis_reset(ngx_http_request_t *r,
-    ngx_str_t *session, ngx_http_mock_redis_done_pt done, void *data);
+void ngx_http_mock_fleet_var_set(ngx_http_request_t *r, ngx_str_t *session,
+    ngx_str_t *name, ngx_str_t *value);
+ngx_int_t ngx_http_mock_fleet_force(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_str_t *session, ngx_str_t *method,
+    ngx_str_t *path, ngx_http_mock_interaction_t *it,
+    ngx_http_mock_fleet_done_pt done, void *data);
+ngx_int_t ngx_http_mock_fleet_reset(ngx_http_request_t *r,
+    ngx_str_t *session, ngx_http_mock_fleet_done_pt done, void *data);
+void ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_uint_t size);
+ngx_int_t ngx_http_mock_fleet_journal(ngx_http_request_t *r,
+    ngx_uint_t limit, ngx_http_mock_fleet_done_pt done, void *data);
+ngx_int_t ngx_http_mock_fleet_plays(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_str_t *session,
+    ngx_http_mock_fleet_done_pt done, void *data);
+ngx_uint_t ngx_http_mock_fleet_count(ngx_array_t *plays,
+    ngx_http_mock_interaction_t *it);
 
 /* ngx_http_mock_switch.c */
 char *ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,

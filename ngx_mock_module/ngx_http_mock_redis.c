@@ -1,17 +1,16 @@
 
 /*
- * Sequence counters in Redis (mock_redis), so that several nginx
- * instances share one sequence.  Each worker keeps one connection, made
- * in the worker, driven by hiredis's async API on the nginx event loop:
- * level-triggered events, timeouts from nginx timers (hiredis 0.14 has
- * no timer hook).  A request waits for its counter without blocking the
- * worker.
+ * The worker's connection to Redis (mock_redis) and the commands sent on
+ * it.  Each worker keeps one connection, made in the worker, driven by
+ * hiredis's async API on the nginx event loop: level-triggered events,
+ * timeouts from nginx timers (hiredis 0.14 has no timer hook).  A request
+ * waits for its reply without blocking the worker.
  *
- * When Redis cannot answer (down, killed, slower than the timeout, or
- * answering with an error), the request is counted in the shared zone
- * instead, a warning is logged once per outage, and the worker connects
- * again by itself; a notice tells when Redis answers again, with or
- * without requests.
+ * When Redis cannot answer (down, killed, slower than the timeout, a
+ * wrong password, or answering with an error), the caller is told so and
+ * uses the instance's own state; a warning is logged once per outage, and
+ * the worker connects again by itself; a notice tells when Redis answers
+ * again, with or without requests.
  */
 
 
@@ -19,60 +18,43 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <openssl/sha.h>
 
 
 #define NGX_HTTP_MOCK_REDIS_RECONNECT  1000
 
 
-typedef struct {
-    ngx_str_t                     name;         /* as configured */
-    u_char                        ip[NGX_INET6_ADDRSTRLEN + 1];
-    ngx_uint_t                    port;
-    ngx_str_t                     prefix;
-    ngx_msec_t                    timeout;
-    time_t                        ttl;
-
-    /* the worker's connection */
-    redisAsyncContext            *ac;
-    ngx_connection_t             *conn;
-    ngx_event_t                   reconnect;
-    ngx_event_t                   connect_timer;
-    ngx_uint_t                    connected;
-    ngx_log_t                    *log;
-    ngx_atomic_t                 *down;         /* in the shared zone */
-} ngx_http_mock_redis_t;
-
-
 /*
  * A command in flight.  hiredis calls its callback exactly once, with the
  * reply or, when the connection goes, with none: the callback frees it.
- * The request may go before that, or stop waiting; then it is detached.
+ * A request may go before that, or stop waiting; then it is detached.
  */
 typedef struct {
     ngx_http_request_t           *r;            /* NULL when detached */
     ngx_http_cleanup_t           *cln;
     ngx_event_t                   timer;
     ngx_http_mock_redis_t        *redis;
-    ngx_http_mock_store_t        *store;
-    ngx_http_mock_group_t        *group;
-    ngx_http_mock_redis_done_pt   done;         /* or a play is resumed */
+    ngx_http_mock_redis_reply_pt  reply;        /* for a request */
+    ngx_http_mock_redis_event_pt  event;        /* for the worker */
     void                         *data;
+    ngx_uint_t                    waiting;      /* unsigned  waiting:1; */
 } ngx_http_mock_redis_cmd_t;
 
 
 static void ngx_http_mock_redis_connect(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_connected(const redisAsyncContext *ac,
     int status);
+static void ngx_http_mock_redis_authed(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_disconnected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_mock_redis_pong(redisAsyncContext *ac, void *reply,
     void *data);
-static void ngx_http_mock_redis_back(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_reconnect(ngx_event_t *ev);
 static void ngx_http_mock_redis_close(ngx_http_mock_redis_t *redis);
-static void ngx_http_mock_redis_outage(ngx_http_mock_redis_t *redis,
-    const char *why, const char *detail);
+static void ngx_http_mock_redis_retry(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_add_read(void *data);
 static void ngx_http_mock_redis_del_read(void *data);
 static void ngx_http_mock_redis_add_write(void *data);
@@ -80,26 +62,29 @@ static void ngx_http_mock_redis_del_write(void *data);
 static void ngx_http_mock_redis_cleanup(void *data);
 static void ngx_http_mock_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_mock_redis_write_handler(ngx_event_t *ev);
-static void ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply,
+static void ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply,
     void *data);
-static ngx_int_t ngx_http_mock_redis_play(redisReply *rep);
 static void ngx_http_mock_redis_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_request_cleanup(void *data);
-static void ngx_http_mock_redis_resume(ngx_http_mock_redis_cmd_t *cmd,
-    ngx_int_t n);
-static ngx_http_mock_redis_cmd_t *ngx_http_mock_redis_command(
-    ngx_http_request_t *r, ngx_http_mock_redis_t *redis);
-static void ngx_http_mock_redis_wait(ngx_http_request_t *r,
-    ngx_http_mock_redis_cmd_t *cmd);
+static ngx_http_mock_redis_cmd_t *ngx_http_mock_redis_cmd(
+    ngx_http_mock_redis_t *redis, ngx_log_t *log);
+static ngx_int_t ngx_http_mock_redis_issue(ngx_http_mock_redis_t *redis,
+    ngx_http_mock_redis_cmd_t *cmd, int argc, const char **argv,
+    const size_t *argvlen);
 
 
-/* mock_redis host:port [prefix=...] [timeout=...] [ttl=...] */
+/*
+ * mock_redis host:port | unix:path [prefix=...] [timeout=...] [ttl=...]
+ *     [password=file] [instance=name]
+ */
 
 char *
 ngx_http_mock_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mock_main_conf_t *mmcf = conf;
 
+    u_char                  *p;
+    uint32_t                 crc;
     ngx_str_t               *value, s;
     ngx_url_t                u;
     ngx_uint_t               i;
@@ -116,23 +101,34 @@ ngx_http_mock_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url = value[1];
-    u.default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid Redis address "
-                           "\"%V\"%s%s", &value[1], u.err ? ": " : "",
-                           u.err ? u.err : "");
-        return NGX_CONF_ERROR;
-    }
-
     redis->name = value[1];
-    redis->port = ngx_inet_get_port(u.addrs[0].sockaddr);
 
-    (void) ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, redis->ip,
-                         NGX_INET6_ADDRSTRLEN, 0);
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        redis->path.data = value[1].data + 5;
+        redis->path.len = value[1].len - 5;
+
+        if (ngx_conf_full_name(cf->cycle, &redis->path, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = value[1];
+        u.default_port = 6379;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid Redis address "
+                               "\"%V\"%s%s", &value[1], u.err ? ": " : "",
+                               u.err ? u.err : "");
+            return NGX_CONF_ERROR;
+        }
+
+        redis->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+        (void) ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                             redis->ip, NGX_INET6_ADDRSTRLEN, 0);
+    }
 
     ngx_str_set(&redis->prefix, "mock:");
     redis->timeout = 500;
@@ -176,15 +172,122 @@ ngx_http_mock_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "password= needs the file that holds "
+                                   "the password");
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_http_mock_secret_read(cf, &s, "Redis password file",
+                                          &redis->password)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            if (redis->password.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "mock: Redis password file \"%V\" is "
+                                   "empty", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "instance=", 9) == 0) {
+            redis->instance.data = value[i].data + 9;
+            redis->instance.len = value[i].len - 9;
+
+            for (p = redis->instance.data;
+                 p < redis->instance.data + redis->instance.len;
+                 p++)
+            {
+                if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\') {
+                    break;
+                }
+            }
+
+            if (redis->instance.len == 0 || redis->instance.len > 64
+                || p < redis->instance.data + redis->instance.len)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid instance \"%V\": 1 to 64 "
+                                   "printable characters, no spaces, "
+                                   "quotes or backslashes", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\", expected prefix=, "
-                           "timeout= or ttl=", &value[i]);
+                           "timeout=, ttl=, password= or instance=",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (redis->instance.len == 0) {
+
+        /* the host, and the prefix for instances that share one host */
+
+        crc = ngx_crc32_long(cf->cycle->prefix.data, cf->cycle->prefix.len);
+
+        redis->instance.data = ngx_pnalloc(cf->pool,
+                                           cf->cycle->hostname.len + 10);
+        if (redis->instance.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        redis->instance.len = ngx_sprintf(redis->instance.data, "%V-%08xD",
+                                          &cf->cycle->hostname, crc)
+                              - redis->instance.data;
+    }
+
+    if (ngx_array_init(&redis->scripts, cf->pool, 4,
+                       sizeof(ngx_http_mock_redis_script_t))
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
     mmcf->redis = redis;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A Lua script the fleet runs with EVALSHA: loaded on every connection
+ * before any command, so its digest is known to Redis when it is used.
+ */
+
+ngx_http_mock_redis_script_t *
+ngx_http_mock_redis_script(ngx_conf_t *cf, ngx_http_mock_redis_t *redis,
+    const char *text)
+{
+    u_char                         md[SHA_DIGEST_LENGTH];
+    ngx_http_mock_redis_script_t  *s;
+
+    s = ngx_array_push(&redis->scripts);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->text.data = (u_char *) text;
+    s->text.len = ngx_strlen(text);
+
+    (void) SHA1(s->text.data, s->text.len, md);
+    (void) ngx_hex_dump(s->sha, md, SHA_DIGEST_LENGTH);
+    s->sha[2 * SHA_DIGEST_LENGTH] = '\0';
+
+    return s;
 }
 
 
@@ -242,23 +345,31 @@ ngx_http_mock_redis_connect(ngx_http_mock_redis_t *redis)
     redisAsyncContext  *ac;
     ngx_connection_t   *c;
 
-    ac = redisAsyncConnect((char *) redis->ip, (int) redis->port);
+    if (redis->path.len) {
+        ac = redisAsyncConnectUnix((char *) redis->path.data);
+
+    } else {
+        ac = redisAsyncConnect((char *) redis->ip, (int) redis->port);
+    }
 
     if (ac == NULL) {
         ngx_http_mock_redis_outage(redis, "cannot connect", "out of memory");
-        goto retry;
+        ngx_http_mock_redis_retry(redis);
+        return;
     }
 
     if (ac->err) {
         ngx_http_mock_redis_outage(redis, "cannot connect", ac->errstr);
         redisAsyncFree(ac);
-        goto retry;
+        ngx_http_mock_redis_retry(redis);
+        return;
     }
 
     c = ngx_get_connection(ac->c.fd, redis->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        goto retry;
+        ngx_http_mock_redis_retry(redis);
+        return;
     }
 
     c->data = redis;
@@ -288,12 +399,15 @@ ngx_http_mock_redis_connect(ngx_http_mock_redis_t *redis)
     ngx_http_mock_redis_add_write(redis);
 
     ngx_add_timer(&redis->connect_timer, redis->timeout);
+}
 
-    return;
 
-retry:
-
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+static void
+ngx_http_mock_redis_retry(ngx_http_mock_redis_t *redis)
+{
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit
+        && !redis->reconnect.timer_set)
+    {
         ngx_add_timer(&redis->reconnect, NGX_HTTP_MOCK_REDIS_RECONNECT);
     }
 }
@@ -304,31 +418,100 @@ ngx_http_mock_redis_connected(const redisAsyncContext *ac, int status)
 {
     ngx_http_mock_redis_t  *redis = ac->data;
 
-    if (redis->connect_timer.timer_set) {
-        ngx_del_timer(&redis->connect_timer);
-    }
-
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback */
+
+        if (redis->connect_timer.timer_set) {
+            ngx_del_timer(&redis->connect_timer);
+        }
 
         ngx_http_mock_redis_outage(redis, "cannot connect", ac->errstr);
 
         redis->ac = NULL;
-
-        if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-            ngx_add_timer(&redis->reconnect, NGX_HTTP_MOCK_REDIS_RECONNECT);
-        }
+        ngx_http_mock_redis_retry(redis);
 
         return;
     }
 
-    /*
-     * A stalled Redis still accepts connections: it is back only when it
-     * answers a command.  The PING tells it without waiting for a request
-     * to count.
-     */
+    if (redis->password.len == 0) {
+        ngx_http_mock_redis_ready(redis);
+        return;
+    }
+
+    /* the connect timer goes on until Redis has taken the password */
+
+    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_authed, redis,
+                          "AUTH %b", redis->password.data,
+                          redis->password.len)
+        != REDIS_OK)
+    {
+        ngx_http_mock_redis_outage(redis, "cannot connect",
+                                   "AUTH could not be sent");
+        ngx_http_mock_redis_close(redis);
+        ngx_http_mock_redis_retry(redis);
+    }
+}
+
+
+static void
+ngx_http_mock_redis_authed(redisAsyncContext *ac, void *reply, void *data)
+{
+    ngx_http_mock_redis_t  *redis = data;
+
+    redisReply  *rep = reply;
+
+    if (rep == NULL) {
+        /* the connection went: told elsewhere */
+        return;
+    }
+
+    if (rep->type != REDIS_REPLY_STATUS) {
+
+        /* Redis's own words, which never repeat the password */
+
+        ngx_http_mock_redis_outage(redis, "refused the password (AUTH)",
+                                   rep->type == REDIS_REPLY_ERROR
+                                   ? rep->str : "no status");
+
+        /* closed once hiredis is done with this reply */
+
+        if (redis->connect_timer.timer_set) {
+            ngx_del_timer(&redis->connect_timer);
+        }
+
+        ngx_add_timer(&redis->connect_timer, 1);
+        return;
+    }
+
+    ngx_http_mock_redis_ready(redis);
+}
+
+
+/*
+ * The connection takes commands: the fleet's scripts are loaded first,
+ * in the same pipeline, so that every EVALSHA after them finds its
+ * script.  A stalled Redis still accepts connections: it is back only
+ * when it answers, and the PING tells it without waiting for a request.
+ */
+
+static void
+ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis)
+{
+    ngx_uint_t                     i;
+    ngx_http_mock_redis_script_t  *s;
+
+    if (redis->connect_timer.timer_set) {
+        ngx_del_timer(&redis->connect_timer);
+    }
 
     redis->connected = 1;
+
+    s = redis->scripts.elts;
+
+    for (i = 0; i < redis->scripts.nelts; i++) {
+        (void) redisAsyncCommand(redis->ac, NULL, NULL, "SCRIPT LOAD %b",
+                                 s[i].text.data, s[i].text.len);
+    }
 
     (void) redisAsyncCommand(redis->ac, ngx_http_mock_redis_pong, redis,
                              "PING");
@@ -352,13 +535,13 @@ ngx_http_mock_redis_pong(redisAsyncContext *ac, void *reply, void *data)
 
 /* one notice at the end of an outage, whichever worker sees it first */
 
-static void
+void
 ngx_http_mock_redis_back(ngx_http_mock_redis_t *redis)
 {
     if (ngx_atomic_cmp_set(redis->down, 1, 0)) {
         ngx_log_error(NGX_LOG_NOTICE, redis->log, 0,
-                      "mock: Redis \"%V\" is back; counting there again",
-                      &redis->name);
+                      "mock: Redis \"%V\" is back; the fleet's state is "
+                      "kept there again", &redis->name);
     }
 }
 
@@ -373,30 +556,31 @@ ngx_http_mock_redis_disconnected(const redisAsyncContext *ac, int status)
     redis->ac = NULL;
     redis->connected = 0;
 
+    if (redis->connect_timer.timer_set) {
+        ngx_del_timer(&redis->connect_timer);
+    }
+
     if (status != REDIS_OK) {
         ngx_http_mock_redis_outage(redis, "lost the connection", ac->errstr);
     }
 
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit
-        && !redis->reconnect.timer_set)
-    {
-        ngx_add_timer(&redis->reconnect, NGX_HTTP_MOCK_REDIS_RECONNECT);
-    }
+    ngx_http_mock_redis_retry(redis);
 }
 
+
+/* not connected in time, or a refused password: dropped, tried again */
 
 static void
 ngx_http_mock_redis_connect_timeout(ngx_event_t *ev)
 {
     ngx_http_mock_redis_t  *redis = ev->data;
 
-    ngx_http_mock_redis_outage(redis, "cannot connect", "timed out");
+    if (!redis->connected) {
+        ngx_http_mock_redis_outage(redis, "cannot connect", "timed out");
+    }
 
     ngx_http_mock_redis_close(redis);
-
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-        ngx_add_timer(&redis->reconnect, NGX_HTTP_MOCK_REDIS_RECONNECT);
-    }
+    ngx_http_mock_redis_retry(redis);
 }
 
 
@@ -442,14 +626,15 @@ ngx_http_mock_redis_close(ngx_http_mock_redis_t *redis)
 
 /* one warning for an outage, whichever worker sees it first */
 
-static void
+void
 ngx_http_mock_redis_outage(ngx_http_mock_redis_t *redis, const char *why,
     const char *detail)
 {
     if (ngx_atomic_cmp_set(redis->down, 0, 1)) {
         ngx_log_error(NGX_LOG_WARN, redis->log, 0,
-                      "mock: Redis \"%V\" %s (%s): counting sequences in "
-                      "the shared zone until it is back",
+                      "mock: Redis \"%V\" %s (%s): this instance keeps "
+                      "counters, forced answers, session values and its "
+                      "journal in its own zone until it is back",
                       &redis->name, why, detail ? detail : "");
     }
 }
@@ -568,108 +753,184 @@ ngx_http_mock_redis_write_handler(ngx_event_t *ev)
 }
 
 
-ngx_int_t
-ngx_http_mock_redis_enabled(ngx_http_request_t *r)
+ngx_http_mock_redis_t *
+ngx_http_mock_redis_get(ngx_http_request_t *r)
 {
     ngx_http_mock_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
 
-    return mmcf->redis != NULL;
+    return mmcf->redis;
 }
 
 
-/*
- * Asks Redis for the request's play in the group's sequence and answers
- * when it replies.  NGX_DECLINED: Redis is out of reach, count locally.
- */
+/* the connection takes commands now */
 
 ngx_int_t
-ngx_http_mock_redis_next(ngx_http_request_t *r, ngx_http_mock_store_t *store,
-    ngx_http_mock_group_t *g)
+ngx_http_mock_redis_up(ngx_http_mock_redis_t *redis)
 {
-    int                         rc;
-    u_char                     *p;
-    size_t                      len;
-    ngx_http_mock_ctx_t        *ctx;
-    ngx_http_mock_redis_t      *redis;
+    return redis && redis->ac && redis->connected;
+}
+
+
+static ngx_http_mock_redis_cmd_t *
+ngx_http_mock_redis_cmd(ngx_http_mock_redis_t *redis, ngx_log_t *log)
+{
     ngx_http_mock_redis_cmd_t  *cmd;
-    ngx_http_mock_main_conf_t  *mmcf;
-    u_char                      ttl[NGX_INT_T_LEN + 1];
 
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
-
-    redis = mmcf->redis;
-
-    if (redis->ac == NULL || !redis->connected) {
-        return NGX_DECLINED;
-    }
-
-    /*
-     * The key names the group the same way on every instance: the store
-     * (cassette path and matchers), the session, the group's key hash
-     * and its first interaction.
-     */
-
-    len = redis->prefix.len + ctx->session.len + 3 * NGX_INT_T_LEN + 8;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = ngx_sprintf(p, "%V%08xD:%V:%08xD:%ui", &redis->prefix,
-                      store->id, &ctx->session, g->hash, g->first->index)
-          - p;
-
-    cmd = ngx_http_mock_redis_command(r, redis);
+    cmd = ngx_alloc(sizeof(ngx_http_mock_redis_cmd_t), log);
     if (cmd == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    cmd->store = store;
-    cmd->group = g;
+    ngx_memzero(cmd, sizeof(ngx_http_mock_redis_cmd_t));
 
-    /*
-     * INCR, with the expiry renewed in the same write, gives the play;
-     * a HEAD request reads the counter and plays nothing.
-     */
+    cmd->redis = redis;
 
-    (void) ngx_sprintf(ttl, "%T%Z", redis->ttl * 1000);
+    cmd->timer.handler = ngx_http_mock_redis_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = log;
 
-    if (ctx->head) {
-        rc = redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
-                               "GET %b", p, len);
+    return cmd;
+}
 
-    } else {
-        rc = redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
-                               "INCR %b", p, len);
 
-        if (rc == REDIS_OK) {
-            (void) redisAsyncCommand(redis->ac, NULL, NULL, "PEXPIRE %b %s",
-                                     p, len, ttl);
-        }
-    }
+/* NGX_OK: sent, its callback will come; the command is freed otherwise */
 
-    if (rc != REDIS_OK) {
+static ngx_int_t
+ngx_http_mock_redis_issue(ngx_http_mock_redis_t *redis,
+    ngx_http_mock_redis_cmd_t *cmd, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    if (redisAsyncCommandArgv(redis->ac, ngx_http_mock_redis_callback, cmd,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
         ngx_free(cmd);
         return NGX_DECLINED;
     }
 
-    ngx_http_mock_redis_wait(r, cmd);
+    cmd->waiting = 1;
+    ngx_add_timer(&cmd->timer, redis->timeout);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sends a command for the request, which waits for its reply: the
+ * handler gets it (NULL when Redis could not answer in time), and what
+ * it returns finalizes the request.  NGX_DONE: the request waits;
+ * NGX_DECLINED: Redis is out of reach.
+ */
+
+ngx_int_t
+ngx_http_mock_redis_call(ngx_http_request_t *r,
+    ngx_http_mock_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_http_cleanup_t         *cln;
+    ngx_http_mock_redis_t      *redis;
+    ngx_http_mock_redis_cmd_t  *cmd;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd = ngx_http_mock_redis_cmd(redis, r->connection->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->r = r;
+    cmd->cln = cln;
+    cmd->reply = handler;
+    cmd->data = data;
+
+    if (ngx_http_mock_redis_issue(redis, cmd, argc, argv, argvlen) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_mock_redis_request_cleanup;
+    cln->data = cmd;
+
+    r->main->count++;
 
     return NGX_DONE;
 }
 
 
+/*
+ * A command of the worker's own (following a stream): the handler gets
+ * the reply, or NULL.  NGX_DECLINED: Redis is out of reach.
+ */
+
+ngx_int_t
+ngx_http_mock_redis_poll(ngx_http_mock_redis_t *redis,
+    ngx_http_mock_redis_event_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_http_mock_redis_cmd_t  *cmd;
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    cmd = ngx_http_mock_redis_cmd(redis, redis->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->event = handler;
+    cmd->data = data;
+
+    return ngx_http_mock_redis_issue(redis, cmd, argc, argv, argvlen);
+}
+
+
+/*
+ * A command nothing waits for (a write), sent at once: it is on its way
+ * to Redis before the answer that made it goes to the client, so a
+ * request that the client sends next, to any instance, comes after it.
+ */
+
+ngx_int_t
+ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (redisAsyncCommandArgv(redis->ac, NULL, NULL, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    redisAsyncHandleWrite(redis->ac);
+
+    return NGX_OK;
+}
+
+
 static void
-ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
+ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply, void *data)
 {
     ngx_http_mock_redis_cmd_t  *cmd = data;
 
+    ngx_int_t               rc;
     redisReply             *rep = reply;
-    ngx_int_t               n;
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
     ngx_http_mock_redis_t  *redis;
 
     redis = cmd->redis;
@@ -678,198 +939,89 @@ ngx_http_mock_redis_reply(redisAsyncContext *ac, void *reply, void *data)
         ngx_del_timer(&cmd->timer);
     }
 
-    if (cmd->r == NULL) {
-        /* the request went away, or gave up waiting */
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        ngx_http_mock_redis_outage(redis, "answered with an error", rep->str);
 
-    } else if (cmd->done) {
-        ngx_http_mock_redis_resume(cmd, (rep && rep->type
-                                         == REDIS_REPLY_INTEGER)
-                                        ? (ngx_int_t) rep->integer : -1);
+        if (ngx_strncmp(rep->str, "NOSCRIPT", 8) == 0 && redis->ac) {
 
-    } else if (rep == NULL) {
-        ngx_http_mock_redis_resume(cmd, -1);
+            /* flushed scripts (SCRIPT FLUSH, a restart): loaded again */
 
-    } else if ((n = ngx_http_mock_redis_play(rep)) < 0) {
-        ngx_http_mock_redis_outage(redis, "answered with an error",
-                                   rep->type == REDIS_REPLY_ERROR ? rep->str
-                                   : "not a counter");
-        ngx_http_mock_redis_resume(cmd, -1);
+            ngx_http_mock_redis_ready(redis);
+        }
 
-    } else {
+        rep = NULL;
+
+    } else if (rep) {
         ngx_http_mock_redis_back(redis);
-        ngx_http_mock_redis_resume(cmd, n);
+    }
+
+    if (cmd->waiting) {
+        cmd->waiting = 0;
+
+        if (cmd->event) {
+            cmd->event(cmd->data, rep);
+
+        } else if (cmd->r) {
+            r = cmd->r;
+            c = r->connection;
+
+            /* the request's cleanup must not touch the command any more */
+
+            cmd->r = NULL;
+            cmd->cln->handler = NULL;
+
+            rc = cmd->reply(r, cmd->data, rep);
+
+            ngx_http_finalize_request(r, rc);
+            ngx_http_run_posted_requests(c);
+        }
     }
 
     ngx_free(cmd);
 }
 
 
-/* a command for the request, freed by its callback */
-
-static ngx_http_mock_redis_cmd_t *
-ngx_http_mock_redis_command(ngx_http_request_t *r,
-    ngx_http_mock_redis_t *redis)
-{
-    ngx_http_cleanup_t         *cln;
-    ngx_http_mock_redis_cmd_t  *cmd;
-
-    cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cmd = ngx_alloc(sizeof(ngx_http_mock_redis_cmd_t), r->connection->log);
-    if (cmd == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(cmd, sizeof(ngx_http_mock_redis_cmd_t));
-
-    cmd->r = r;
-    cmd->redis = redis;
-    cmd->cln = cln;
-
-    return cmd;
-}
-
-
-/* the request waits for the command's reply, at most the timeout */
-
-static void
-ngx_http_mock_redis_wait(ngx_http_request_t *r, ngx_http_mock_redis_cmd_t *cmd)
-{
-    cmd->cln->handler = ngx_http_mock_redis_request_cleanup;
-    cmd->cln->data = cmd;
-
-    cmd->timer.handler = ngx_http_mock_redis_timeout;
-    cmd->timer.data = cmd;
-    cmd->timer.log = r->connection->log;
-
-    ngx_add_timer(&cmd->timer, cmd->redis->timeout);
-
-    r->main->count++;
-}
-
-
 /*
- * The admin reset: the counters of a session, or all, go from Redis too.
- * NGX_DECLINED: Redis is out of reach.
+ * Slower than the timeout: the caller gets no reply, and a Redis this
+ * slow is treated as down: the connection is dropped and made again,
+ * rather than every request waiting.  The callback, called when the
+ * connection goes, frees the command.
  */
-
-ngx_int_t
-ngx_http_mock_redis_reset(ngx_http_request_t *r, ngx_str_t *session,
-    ngx_http_mock_redis_done_pt done, void *data)
-{
-    u_char                     *p;
-    size_t                      len;
-    ngx_http_mock_redis_t      *redis;
-    ngx_http_mock_redis_cmd_t  *cmd;
-    ngx_http_mock_main_conf_t  *mmcf;
-
-    static char  script[] =
-        "local n = 0 "
-        "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
-        "  n = n + redis.call('DEL', k) "
-        "end "
-        "return n";
-
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
-    redis = mmcf->redis;
-
-    if (redis == NULL || redis->ac == NULL || !redis->connected) {
-        return NGX_DECLINED;
-    }
-
-    /* session names hold no glob characters: they are %XX-escaped */
-
-    len = redis->prefix.len + (session ? session->len : 0) + 8;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = (session ? ngx_sprintf(p, "%V*:%V:*", &redis->prefix, session)
-                   : ngx_sprintf(p, "%V*", &redis->prefix))
-          - p;
-
-    cmd = ngx_http_mock_redis_command(r, redis);
-    if (cmd == NULL) {
-        return NGX_ERROR;
-    }
-
-    cmd->done = done;
-    cmd->data = data;
-
-    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_reply, cmd,
-                          "EVAL %s 0 %b", script, p, len)
-        != REDIS_OK)
-    {
-        ngx_free(cmd);
-        return NGX_DECLINED;
-    }
-
-    ngx_http_mock_redis_wait(r, cmd);
-
-    return NGX_DONE;
-}
-
-
-/*
- * The plays before this request: INCR's value less one, or for HEAD the
- * counter as it is (none yet: 0).  -1: not a counter.
- */
-
-static ngx_int_t
-ngx_http_mock_redis_play(redisReply *rep)
-{
-    ngx_int_t  n;
-
-    switch (rep->type) {
-
-    case REDIS_REPLY_INTEGER:
-        return (rep->integer >= 1) ? (ngx_int_t) rep->integer - 1 : -1;
-
-    case REDIS_REPLY_NIL:
-        return 0;
-
-    case REDIS_REPLY_STRING:
-        n = ngx_atoi((u_char *) rep->str, rep->len);
-        return (n == NGX_ERROR) ? -1 : n;
-
-    default:
-        return -1;
-    }
-}
-
-
-/* slower than the timeout: this request is counted locally */
 
 static void
 ngx_http_mock_redis_timeout(ngx_event_t *ev)
 {
     ngx_http_mock_redis_cmd_t  *cmd = ev->data;
 
+    ngx_int_t               rc;
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
     ngx_http_mock_redis_t  *redis;
 
     redis = cmd->redis;
 
     ngx_http_mock_redis_outage(redis, "did not answer in time", "timed out");
 
-    /* the callback, called when the connection goes, frees the command */
+    cmd->waiting = 0;
 
-    ngx_http_mock_redis_resume(cmd, -1);
+    if (cmd->event) {
+        cmd->event(cmd->data, NULL);
 
-    /*
-     * A Redis that is this slow is treated as down: the connection is
-     * dropped and made again, rather than every request waiting.
-     */
+    } else if (cmd->r) {
+        r = cmd->r;
+        c = r->connection;
+
+        cmd->r = NULL;
+        cmd->cln->handler = NULL;
+
+        rc = cmd->reply(r, cmd->data, NULL);
+
+        ngx_http_finalize_request(r, rc);
+        ngx_http_run_posted_requests(c);
+    }
 
     ngx_http_mock_redis_close(redis);
-
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-        ngx_add_timer(&redis->reconnect, NGX_HTTP_MOCK_REDIS_RECONNECT);
-    }
+    ngx_http_mock_redis_retry(redis);
 }
 
 
@@ -883,70 +1035,7 @@ ngx_http_mock_redis_request_cleanup(void *data)
     }
 
     /* hiredis still holds the command: its reply frees it */
-    cmd->r = NULL;
-}
-
-
-/*
- * The request's play: n from Redis, or -1 to count it in the zone.  The
- * command is detached from the request; a pending reply frees it.
- */
-
-static void
-ngx_http_mock_redis_resume(ngx_http_mock_redis_cmd_t *cmd, ngx_int_t n)
-{
-    ngx_int_t                  rc;
-    ngx_uint_t                 play;
-    ngx_connection_t          *c;
-    ngx_http_request_t        *r;
-    ngx_http_mock_ctx_t       *ctx;
-    ngx_http_mock_store_t     *store;
-    ngx_http_mock_group_t     *g;
-
-    r = cmd->r;
-    c = r->connection;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
-
-    store = cmd->store;
-    g = cmd->group;
-
-    /* the request's cleanup must not touch the command any more */
 
     cmd->r = NULL;
-    cmd->cln->handler = NULL;
-
-    if (cmd->done) {
-        rc = cmd->done(r, cmd->data, n);
-
-        ngx_http_finalize_request(r, rc);
-        ngx_http_run_posted_requests(c);
-        return;
-    }
-
-    if (n >= 0) {
-        play = (ngx_uint_t) n;
-
-    } else {
-
-        if (ctx->session.len || store->writer || store->sessions) {
-            ngx_shmtx_lock(&store->shpool->mutex);
-
-            play = ctx->session.len
-                   ? ngx_http_mock_session_next(store, &ctx->session, g,
-                                                ctx->head)
-                   : (ctx->head ? g->played
-                                : ngx_atomic_fetch_add(&g->played, 1));
-
-            ngx_shmtx_unlock(&store->shpool->mutex);
-
-        } else {
-            play = ctx->head ? g->played : ngx_atomic_fetch_add(&g->played, 1);
-        }
-    }
-
-    rc = ngx_http_mock_replay_play(r, play, 0);
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+    cmd->waiting = 0;
 }

@@ -656,6 +656,10 @@ ngx_http_mock_render_var(ngx_http_request_t *r, ngx_http_mock_tpl_op_t *op,
 
     } else if (rc == NGX_ERROR) {
         return NGX_ERROR;
+
+    } else if (rc == NGX_OK && set) {
+        /* the fleet has it too, before this answer goes out */
+        ngx_http_mock_fleet_var_set(r, session, name, v);
     }
 
     return NGX_OK;

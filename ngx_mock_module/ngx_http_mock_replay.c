@@ -15,6 +15,8 @@
 #define NGX_HTTP_MOCK_ALLOW_MAX     16
 #define NGX_HTTP_MOCK_DETAIL_LEN    1024
 
+#define NGX_HTTP_MOCK_REPLAY_ERROR  ((ngx_http_mock_group_t *) -1)
+
 
 typedef struct {
     ngx_http_mock_interaction_t  *it;
@@ -25,6 +27,13 @@ typedef struct {
 
 static void ngx_http_mock_replay_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay(ngx_http_request_t *r);
+static ngx_http_mock_group_t *ngx_http_mock_replay_group(
+    ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_ctx_t *ctx);
+static ngx_int_t ngx_http_mock_replay_fleet(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx);
+static ngx_int_t ngx_http_mock_replay_fleet_done(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
 static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
@@ -114,9 +123,7 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     ngx_atomic_t                 *counter;
     ngx_http_mock_key_t          *key;
     ngx_http_mock_ctx_t          *ctx;
-    ngx_http_mock_index_t        *index;
     ngx_http_mock_group_t        *g;
-    ngx_http_mock_match_t        *match;
     ngx_http_mock_store_t        *store;
     ngx_http_mock_loc_conf_t     *mlcf;
     ngx_http_mock_interaction_t  *it;
@@ -125,12 +132,25 @@ ngx_http_mock_replay(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
     store = mlcf->store;
-    match = mlcf->match;
     session = &ctx->session;
     key = &ctx->key;
 
     if (ngx_http_mock_live_key(r, mlcf, key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a fleet keeps forced answers and counters in Redis */
+
+    if (!ctx->fleet_failed
+        && ngx_http_mock_fleet_on(r)
+        && (mlcf->force_header.len == 0
+            || ngx_http_mock_header_in(r, &mlcf->force_header) == NULL))
+    {
+        rc = ngx_http_mock_replay_fleet(r, mlcf, ctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     it = ngx_http_mock_replay_forced(r, mlcf, key);
@@ -150,69 +170,21 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         ngx_shmtx_lock(&store->shpool->mutex);
     }
 
-    index = ctx->index;
+    g = ngx_http_mock_replay_group(r, mlcf, ctx);
 
-    if (index == NULL && store->sessions) {
-        /* a session that recording has started since */
-        index = ngx_http_mock_session_index(store, session, 0, NULL, NULL);
-
-        if (index && ngx_http_mock_store_hold(r, index) != NGX_OK) {
+    if (g == NGX_HTTP_MOCK_REPLAY_ERROR) {
+        if (lock) {
             ngx_shmtx_unlock(&store->shpool->mutex);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (index == NULL) {
-        /* a session directory's empty index, which no reload replaces */
-        index = ngx_http_mock_current(store->shared);
-    }
-
-    ctx->index = index;
-    ctx->head = 0;
-
-    g = ngx_http_mock_store_find(index, key, match);
-
-    if (g == NULL
-        && r->method == NGX_HTTP_HEAD
-        && (match->mask & NGX_HTTP_MOCK_MATCH_METHOD))
-    {
-        /* HEAD gets the headers of the GET recording, and plays nothing */
-
-        key->method = ngx_http_mock_get;
-        g = ngx_http_mock_store_find(index, key, match);
-        ctx->head = 1;
-    }
-
-    ctx->group = g;
     n = 0;
 
     /* plays are counted whatever mock_repeats says: they make ctx->seq */
 
     if (g) {
-
-        /* under "mock_repeats on" the zone counts: no Redis key is made */
-
-        if (mlcf->repeats != NGX_HTTP_MOCK_REPEATS_ON
-            && ngx_http_mock_redis_enabled(r))
-        {
-            if (lock) {
-                ngx_shmtx_unlock(&store->shpool->mutex);
-            }
-
-            /* the answer is sent when Redis has counted */
-
-            rc = ngx_http_mock_redis_next(r, store, g);
-
-            if (rc != NGX_DECLINED) {
-                return rc;
-            }
-
-            /* Redis is out of reach: this worker counts */
-
-            if (lock) {
-                ngx_shmtx_lock(&store->shpool->mutex);
-            }
-        }
 
         if (session->len) {
             if (!lock) {
@@ -238,6 +210,199 @@ ngx_http_mock_replay(ngx_http_request_t *r)
 
     if (lock) {
         ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    return rc;
+}
+
+
+/*
+ * The request's index and group, the caller holding the zone's mutex
+ * where the store needs it; NGX_HTTP_MOCK_REPLAY_ERROR when the index
+ * cannot be held.
+ */
+
+static ngx_http_mock_group_t *
+ngx_http_mock_replay_group(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx)
+{
+    ngx_http_mock_key_t     *key;
+    ngx_http_mock_group_t   *g;
+    ngx_http_mock_index_t   *index;
+    ngx_http_mock_match_t   *match;
+    ngx_http_mock_store_t   *store;
+
+    store = mlcf->store;
+    match = mlcf->match;
+    key = &ctx->key;
+
+    index = ctx->index;
+
+    if (index == NULL && store->sessions) {
+        /* a session that recording has started since */
+        index = ngx_http_mock_session_index(store, &ctx->session, 0, NULL,
+                                            NULL);
+
+        if (index && ngx_http_mock_store_hold(r, index) != NGX_OK) {
+            return NGX_HTTP_MOCK_REPLAY_ERROR;
+        }
+    }
+
+    if (index == NULL) {
+        /* a session directory's empty index, which no reload replaces */
+        index = ngx_http_mock_current(store->shared);
+    }
+
+    ctx->index = index;
+    ctx->head = 0;
+
+    g = ngx_http_mock_store_find(index, key, match);
+
+    if (g == NULL
+        && r->method == NGX_HTTP_HEAD
+        && (match->mask & NGX_HTTP_MOCK_MATCH_METHOD))
+    {
+        /* HEAD gets the headers of the GET recording, and plays nothing */
+
+        key->method = ngx_http_mock_get;
+        g = ngx_http_mock_store_find(index, key, match);
+        ctx->head = 1;
+    }
+
+    ctx->group = g;
+
+    return g;
+}
+
+
+/*
+ * Replay in a fleet: one round trip to Redis gives the forced answer, the
+ * play and the session's values; the answer is sent when it comes.
+ * NGX_DECLINED: Redis is out of reach, this instance decides.
+ */
+
+static ngx_int_t
+ngx_http_mock_replay_fleet(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx)
+{
+    ngx_str_t                 method;
+    ngx_uint_t                lock;
+    ngx_http_mock_group_t    *g;
+    ngx_http_mock_store_t    *store;
+
+    store = mlcf->store;
+    method = ctx->key.method;
+
+    lock = (store->writer || store->sessions);
+
+    if (lock) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    g = ngx_http_mock_replay_group(r, mlcf, ctx);
+
+    if (g == NGX_HTTP_MOCK_REPLAY_ERROR) {
+        if (lock) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (lock) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    /* under "mock_repeats on" the zone counts: no Redis key is made */
+
+    return ngx_http_mock_fleet_state(r, store,
+                                     mlcf->repeats == NGX_HTTP_MOCK_REPEATS_ON
+                                     ? NULL : g,
+                                     &method, &ctx->key.path, ctx->head,
+                                     ctx->session.len
+                                     && mlcf->template
+                                        != NGX_HTTP_MOCK_TEMPLATE_OFF,
+                                     ngx_http_mock_replay_fleet_done, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_mock_replay_fleet_done(ngx_http_request_t *r, void *data,
+    ngx_http_mock_fleet_state_t *st)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    n;
+    ngx_http_mock_ctx_t          *ctx;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_store_t        *store;
+    ngx_http_mock_loc_conf_t     *mlcf;
+    ngx_http_mock_interaction_t  *it;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    store = mlcf->store;
+    g = ctx->group;
+
+    if (st == NULL) {
+        /* Redis could not answer: this instance decides, as it can */
+        ctx->fleet_failed = 1;
+        return ngx_http_mock_replay(r);
+    }
+
+    if (st->vars
+        && ngx_http_mock_session_vars_load(r, st->vars) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (st->forced.len) {
+        it = ngx_http_mock_fleet_forced(ctx->index, &ctx->key.path,
+                                        &st->forced);
+
+        if (it == NULL) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: the forced answer \"%V\" of the fleet "
+                          "names no interaction of this instance",
+                          &st->forced);
+
+            ctx->fleet_failed = 1;
+            return ngx_http_mock_replay(r);
+        }
+
+        ctx->status = NGX_HTTP_MOCK_HIT;
+        ctx->interaction = it;
+
+        ngx_http_mock_fleet_played(r, store, it);
+
+        return ngx_http_mock_replay_send(r, it);
+    }
+
+    if (st->play >= 0) {
+        n = (ngx_uint_t) st->play;
+
+    } else if (g == NULL) {
+        n = 0;
+
+    } else {
+        /* "mock_repeats on": the first interaction's plays, here */
+
+        if (ctx->session.len) {
+            ngx_shmtx_lock(&store->shpool->mutex);
+            n = ngx_http_mock_session_count(store, &ctx->session, g,
+                                            mlcf->repeats, ctx->head);
+            ngx_shmtx_unlock(&store->shpool->mutex);
+
+        } else {
+            n = ctx->head ? g->repeated
+                          : ngx_atomic_fetch_add(&g->repeated, 1);
+        }
+    }
+
+    rc = ngx_http_mock_replay_play(r, n, 0);
+
+    if (ctx->interaction && !ctx->head) {
+        ngx_http_mock_fleet_played(r, store, ctx->interaction);
     }
 
     return rc;

@@ -878,6 +878,84 @@ ngx_http_mock_session_var_set(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
 }
 
 
+/*
+ * The session's values as the fleet has them, in place of this
+ * instance's: a value that another instance changed or a reset removed
+ * is read as Redis has it.
+ */
+
+ngx_int_t
+ngx_http_mock_session_vars_load(ngx_http_request_t *r, ngx_array_t *vars)
+{
+    size_t                      sum;
+    ngx_int_t                   rc;
+    ngx_str_t                   none;
+    ngx_uint_t                  i, pass;
+    ngx_keyval_t               *kv;
+    ngx_http_mock_ctx_t        *ctx;
+    ngx_http_mock_state_t      *total;
+    ngx_http_mock_loc_conf_t   *mlcf;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (mmcf->sh == NULL || ctx->session.len == 0) {
+        return NGX_OK;
+    }
+
+    kv = vars->elts;
+    sum = 0;
+
+    for (i = 0; i < vars->nelts; i++) {
+        sum += kv[i].key.len + kv[i].value.len;
+    }
+
+    ngx_str_null(&none);
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&mmcf->shpool->mutex);
+
+    /*
+     * The fleet's values are set over this instance's; when this one
+     * then has more (a reset elsewhere, another value gone), its own are
+     * dropped and the fleet's set again: a walk of the zone only then.
+     */
+
+    for (pass = 0; pass < 2; pass++) {
+
+        for (i = 0; i < vars->nelts && rc != NGX_BUSY; i++) {
+            rc = ngx_http_mock_session_var_set(mmcf->sh, &ctx->session,
+                                               &kv[i].key, &kv[i].value,
+                                               mlcf->template_vars);
+        }
+
+        total = ngx_http_mock_state_find(mmcf->sh, NGX_HTTP_MOCK_STATE_VARS,
+                                         NULL, &ctx->session, &none);
+
+        if (rc == NGX_BUSY || (total ? total->value : 0) == sum || pass) {
+            break;
+        }
+
+        (void) ngx_http_mock_session_reset(mmcf->sh, &ctx->session,
+                                           NGX_HTTP_MOCK_STATE_VAR);
+        (void) ngx_http_mock_session_reset(mmcf->sh, &ctx->session,
+                                           NGX_HTTP_MOCK_STATE_VARS);
+    }
+
+    ngx_shmtx_unlock(&mmcf->shpool->mutex);
+
+    if (rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: zone is full: session \"%V\" has only some of "
+                      "the fleet's values", &ctx->session);
+    }
+
+    return NGX_OK;
+}
+
+
 /* a state not yet in the rbtree, with room for "more" bytes after it */
 
 static ngx_http_mock_state_t *

@@ -16,8 +16,6 @@
 #include <openssl/crypto.h>
 
 
-#define NGX_HTTP_MOCK_SECRET_MAX  4096
-
 
 static ngx_int_t ngx_http_mock_switch_verify(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *mode, ngx_str_t *session,
@@ -54,18 +52,10 @@ ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mock_loc_conf_t *mlcf = conf;
 
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value, *secret, name;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
+    char       *rv;
+    ngx_str_t  *value, *secret;
 
     value = cf->args->elts;
-    name = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
 
     if (mlcf->secrets == NGX_CONF_UNSET_PTR) {
         mlcf->secrets = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
@@ -74,71 +64,22 @@ ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "mock: token secret \"%V\" cannot be opened",
-                           &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > NGX_HTTP_MOCK_SECRET_MAX)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "mock: token secret \"%V\" cannot be read or is "
-                           "larger than %d bytes", &name,
-                           NGX_HTTP_MOCK_SECRET_MAX);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
     secret = ngx_array_push(mlcf->secrets);
     if (secret == NULL) {
-        (void) ngx_close_file(fd);
         return NGX_CONF_ERROR;
     }
 
-    secret->data = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
-    if (secret->data == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
+    rv = ngx_http_mock_secret_read(cf, &value[1], "token secret", secret);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.fd = fd;
-    file.name = name;
-    file.log = cf->log;
-
-    n = ngx_read_file(&file, secret->data, ngx_file_size(&fi), 0);
-
-    (void) ngx_close_file(fd);
-
-    if (n != ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "mock: token secret \"%V\" cannot be read", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    /* one line end, "\n" or "\r\n", as an editor leaves it; no more */
-
-    if (n && secret->data[n - 1] == '\n') {
-        n--;
-
-        if (n && secret->data[n - 1] == '\r') {
-            n--;
-        }
-    }
-
-    if (n < 16) {
+    if (secret->len < 16) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "mock: token secret \"%V\" is shorter than 16 "
-                           "bytes", &name);
+                           "bytes", &value[1]);
         return NGX_CONF_ERROR;
     }
-
-    secret->len = n;
 
     return NGX_CONF_OK;
 }

@@ -1,0 +1,1082 @@
+
+/*
+ * The fleet's state in Redis (mock_redis): the sequences, forced answers,
+ * plays and session values of every session, and the journal, so that
+ * several nginx instances behind one balancer answer as one.  The hot
+ * path costs one round trip: a Lua script (EVALSHA) reads the forced
+ * answer, counts the play and reads the session's values together;
+ * what only changes the state (plays, values, the journal) is sent
+ * without waiting for its reply.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+#include <hiredis/hiredis.h>
+
+
+#define NGX_HTTP_MOCK_FLEET_ARGS  16
+
+
+typedef struct {
+    ngx_http_mock_fleet_done_pt   done;
+    void                         *data;
+} ngx_http_mock_fleet_call_t;
+
+
+static ngx_int_t ngx_http_mock_fleet_state_reply(ngx_http_request_t *r,
+    void *data, void *reply);
+static ngx_int_t ngx_http_mock_fleet_plain_reply(ngx_http_request_t *r,
+    void *data, void *reply);
+static ngx_int_t ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r,
+    void *data, void *reply);
+static ngx_int_t ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r,
+    void *data, void *reply);
+static ngx_int_t ngx_http_mock_fleet_copy(ngx_pool_t *pool, void *reply,
+    ngx_str_t *s);
+static ngx_int_t ngx_http_mock_fleet_key(ngx_pool_t *pool,
+    ngx_http_mock_redis_t *redis, ngx_str_t *key, const char *fmt, ...);
+static ngx_int_t ngx_http_mock_fleet_id(ngx_pool_t *pool,
+    ngx_http_mock_interaction_t *it, ngx_str_t *id);
+static void ngx_http_mock_cassette_basename(ngx_str_t *path,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_mock_fleet_wait(ngx_http_request_t *r,
+    ngx_http_mock_redis_reply_pt handler, ngx_http_mock_fleet_done_pt done,
+    void *data, int argc, const char **argv, const size_t *argvlen);
+
+
+/*
+ * KEYS[1] the group's counter (or none), KEYS[2] the session's forced
+ * answers, KEYS[3] its values; ARGV: the expiry in ms, "1" for HEAD
+ * (reads the counter, plays nothing), the endpoint, "1" to read values.
+ * A forced answer plays no sequence.  Returns {plays before, forced
+ * answer, values}, each false when there is none.
+ */
+
+static const char  ngx_http_mock_fleet_state_lua[] =
+    "local f = redis.call('HGET', KEYS[2], ARGV[3]) "
+    "local n = false "
+    "if not f and KEYS[1] ~= '' then "
+    "  if ARGV[2] == '1' then "
+    "    n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "  else "
+    "    n = redis.call('INCR', KEYS[1]) - 1 "
+    "    redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
+    "  end "
+    "end "
+    "local v = false "
+    "if ARGV[4] == '1' then v = redis.call('HGETALL', KEYS[3]) end "
+    "return {n, f, v}";
+
+
+/*
+ * The keys of a session (ARGV[1], a glob), or of all: the recordings'
+ * streams and the journal, which are no session's, stay.
+ */
+
+static const char  ngx_http_mock_fleet_reset_lua[] =
+    "local n = 0 "
+    "local p = string.len(ARGV[2]) "
+    "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+    "  local rest = string.sub(k, p + 1) "
+    "  if string.sub(rest, 1, 4) ~= 'rec:' and rest ~= 'journal' then "
+    "    n = n + redis.call('DEL', k) "
+    "  end "
+    "end "
+    "return n";
+
+
+static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_state_script;
+static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_reset_script;
+
+
+ngx_int_t
+ngx_http_mock_fleet_init(ngx_conf_t *cf)
+{
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mock_module);
+
+    if (mmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_mock_fleet_state_script =
+        ngx_http_mock_redis_script(cf, mmcf->redis,
+                                   ngx_http_mock_fleet_state_lua);
+
+    ngx_http_mock_fleet_reset_script =
+        ngx_http_mock_redis_script(cf, mmcf->redis,
+                                   ngx_http_mock_fleet_reset_lua);
+
+    if (ngx_http_mock_fleet_state_script == NULL
+        || ngx_http_mock_fleet_reset_script == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the fleet is configured: its state is asked for in Redis */
+
+ngx_int_t
+ngx_http_mock_fleet_on(ngx_http_request_t *r)
+{
+    return ngx_http_mock_redis_get(r) != NULL;
+}
+
+
+/*
+ * The request's state in the fleet, in one round trip: its forced
+ * answer, its play of the group g (when there is one) and, with "vars",
+ * the session's values.  done gets it, or NULL when Redis could not
+ * answer.  NGX_DONE: the request waits; NGX_DECLINED: Redis is out of
+ * reach.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
+    ngx_http_mock_group_t *g, ngx_str_t *method, ngx_str_t *path,
+    ngx_uint_t head, ngx_uint_t vars, ngx_http_mock_fleet_done_pt done,
+    void *data)
+{
+    u_char                 *p;
+    size_t                  argvlen[NGX_HTTP_MOCK_FLEET_ARGS];
+    ngx_str_t               counter, force, values, ttl, endpoint;
+    const char             *argv[NGX_HTTP_MOCK_FLEET_ARGS];
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * The counter names the group the same way on every instance: the
+     * store (cassette path as configured, and matchers), the session,
+     * the group's key hash and its first interaction.
+     */
+
+    ngx_str_null(&counter);
+
+    if (g
+        && ngx_http_mock_fleet_key(r->pool, redis, &counter,
+                                   "%08xD:%V:%08xD:%ui", store->id,
+                                   &ctx->session, g->hash, g->first->index)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &force, "%08xD:%V:force",
+                                store->id, &ctx->session)
+           != NGX_OK
+        || ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
+                                   &ctx->session)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + method->len + 1 + path->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ttl.data = p;
+    ttl.len = ngx_sprintf(p, "%T", redis->ttl * 1000) - p;
+
+    endpoint.data = p + ttl.len;
+    endpoint.len = ngx_sprintf(endpoint.data, "%V %V", method, path)
+                   - endpoint.data;
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (char *) ngx_http_mock_fleet_state_script->sha;
+    argvlen[1] = 40;
+    argv[2] = "3";
+    argvlen[2] = 1;
+    argv[3] = (char *) counter.data;
+    argvlen[3] = counter.len;
+    argv[4] = (char *) force.data;
+    argvlen[4] = force.len;
+    argv[5] = (char *) values.data;
+    argvlen[5] = values.len;
+    argv[6] = (char *) ttl.data;
+    argvlen[6] = ttl.len;
+    argv[7] = head ? "1" : "0";
+    argvlen[7] = 1;
+    argv[8] = (char *) endpoint.data;
+    argvlen[8] = endpoint.len;
+    argv[9] = vars ? "1" : "0";
+    argvlen[9] = 1;
+
+    if (counter.len == 0) {
+        argv[3] = "";
+    }
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_state_reply,
+                                    done, data, 10, argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
+    void *reply)
+{
+    ngx_http_mock_fleet_call_t *call = data;
+
+    size_t                       i;
+    redisReply                  *rep = reply, *e;
+    ngx_keyval_t                *kv;
+    ngx_http_mock_fleet_state_t  st;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+        return call->done(r, call->data, NULL);
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
+
+    e = rep->element[0];
+    st.play = (e->type == REDIS_REPLY_INTEGER && e->integer >= 0)
+              ? (ngx_int_t) e->integer : -1;
+
+    e = rep->element[1];
+
+    if (e->type == REDIS_REPLY_STRING) {
+        st.forced.data = ngx_pnalloc(r->pool, e->len);
+        if (st.forced.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        st.forced.len = e->len;
+        ngx_memcpy(st.forced.data, e->str, e->len);
+    }
+
+    e = rep->element[2];
+
+    if (e->type == REDIS_REPLY_ARRAY) {
+        st.vars = ngx_array_create(r->pool, e->elements / 2 + 1,
+                                   sizeof(ngx_keyval_t));
+        if (st.vars == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i + 1 < e->elements; i += 2) {
+            if (e->element[i]->type != REDIS_REPLY_STRING
+                || e->element[i + 1]->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            kv = ngx_array_push(st.vars);
+            if (kv == NULL) {
+                return NGX_ERROR;
+            }
+
+            kv->key.len = e->element[i]->len;
+            kv->key.data = ngx_pnalloc(r->pool, kv->key.len + 1);
+            kv->value.len = e->element[i + 1]->len;
+            kv->value.data = ngx_pnalloc(r->pool, kv->value.len + 1);
+
+            if (kv->key.data == NULL || kv->value.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(kv->key.data, e->element[i]->str, kv->key.len);
+            ngx_memcpy(kv->value.data, e->element[i + 1]->str,
+                       kv->value.len);
+        }
+    }
+
+    return call->done(r, call->data, &st);
+}
+
+
+/* "cassette#N", an interaction named the same way on every instance */
+
+static ngx_int_t
+ngx_http_mock_fleet_id(ngx_pool_t *pool, ngx_http_mock_interaction_t *it,
+    ngx_str_t *id)
+{
+    ngx_str_t  name;
+
+    ngx_http_mock_cassette_basename(it->cassette, &name);
+
+    id->data = ngx_pnalloc(pool, name.len + 1 + NGX_INT_T_LEN);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    id->len = ngx_sprintf(id->data, "%V#%ui", &name, it->index) - id->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The interaction of a forced answer kept in Redis, as the force header
+ * names one: "cassette#N".
+ */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_fleet_forced(ngx_http_mock_index_t *index, ngx_str_t *path,
+    ngx_str_t *forced)
+{
+    u_char     *p, *last;
+    ngx_int_t   n;
+    ngx_str_t   cassette;
+
+    last = forced->data + forced->len;
+    p = ngx_strlchr(forced->data, last, '#');
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    cassette.data = forced->data;
+    cassette.len = p - forced->data;
+
+    n = ngx_atoi(p + 1, last - p - 1);
+    if (n == NGX_ERROR) {
+        return NULL;
+    }
+
+    return ngx_http_mock_interaction_find(index, path, &cassette, n);
+}
+
+
+/*
+ * A play the request made, for the fleet's "unused": the session's plays
+ * of each interaction, by "cassette#N".
+ */
+
+void
+ngx_http_mock_fleet_played(ngx_http_request_t *r, ngx_http_mock_store_t *store,
+    ngx_http_mock_interaction_t *it)
+{
+    size_t                  argvlen[4];
+    ngx_str_t               key, id, ttl;
+    const char             *argv[4];
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_redis_t  *redis;
+    u_char                  buf[NGX_TIME_T_LEN];
+
+    redis = ngx_http_mock_redis_get(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!ngx_http_mock_redis_up(redis) || ctx == NULL) {
+        return;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:plays",
+                                store->id, &ctx->session)
+        != NGX_OK
+        || ngx_http_mock_fleet_id(r->pool, it, &id) != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "HINCRBY";
+    argvlen[0] = 7;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = (char *) id.data;
+    argvlen[2] = id.len;
+    argv[3] = "1";
+    argvlen[3] = 1;
+
+    (void) ngx_http_mock_redis_send(redis, 4, argv, argvlen);
+
+    ttl.data = buf;
+    ttl.len = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[2] = (char *) ttl.data;
+    argvlen[2] = ttl.len;
+
+    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
+}
+
+
+/*
+ * The recording request has played the first interaction of a group
+ * that it made: the fleet's counter says so too.
+ */
+
+void
+ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g)
+{
+    size_t                  argvlen[3];
+    ngx_str_t               key, ttl;
+    const char             *argv[3];
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_redis_t  *redis;
+    u_char                  buf[NGX_TIME_T_LEN];
+
+    redis = ngx_http_mock_redis_get(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!ngx_http_mock_redis_up(redis) || ctx == NULL) {
+        return;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:%08xD:%ui",
+                                store->id, &ctx->session, g->hash,
+                                g->first->index)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "INCR";
+    argvlen[0] = 4;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+
+    (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
+
+    ttl.data = buf;
+    ttl.len = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[2] = (char *) ttl.data;
+    argvlen[2] = ttl.len;
+
+    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
+}
+
+
+/* a value a template remembered ("as NAME"), for the whole fleet */
+
+void
+ngx_http_mock_fleet_var_set(ngx_http_request_t *r, ngx_str_t *session,
+    ngx_str_t *name, ngx_str_t *value)
+{
+    size_t                  argvlen[4];
+    ngx_str_t               key, ttl;
+    const char             *argv[4];
+    ngx_http_mock_redis_t  *redis;
+    u_char                  buf[NGX_TIME_T_LEN];
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "vars:%V:all", session)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "HSET";
+    argvlen[0] = 4;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = (char *) name->data;
+    argvlen[2] = name->len;
+    argv[3] = value->len ? (char *) value->data : "";
+    argvlen[3] = value->len;
+
+    (void) ngx_http_mock_redis_send(redis, 4, argv, argvlen);
+
+    ttl.data = buf;
+    ttl.len = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[2] = (char *) ttl.data;
+    argvlen[2] = ttl.len;
+
+    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
+}
+
+
+/*
+ * Pins (it) or unpins (NULL) an endpoint's answer for a session, for the
+ * fleet.  done gets 1 when Redis did, 0 when there was nothing to unpin,
+ * -1 when Redis could not.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_force(ngx_http_request_t *r, ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_str_t *method, ngx_str_t *path,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_fleet_done_pt done,
+    void *data)
+{
+    size_t                  argvlen[4];
+    ngx_str_t               key, endpoint, id;
+    const char             *argv[4];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:force",
+                                store->id, session)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    endpoint.data = ngx_pnalloc(r->pool, method->len + 1 + path->len);
+    if (endpoint.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    endpoint.len = ngx_sprintf(endpoint.data, "%V %V", method, path)
+                   - endpoint.data;
+
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = (char *) endpoint.data;
+    argvlen[2] = endpoint.len;
+
+    if (it == NULL) {
+        argv[0] = "HDEL";
+        argvlen[0] = 4;
+
+        return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply,
+                                        done, data, 3, argv, argvlen);
+    }
+
+    if (ngx_http_mock_fleet_id(r->pool, it, &id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a forced answer lasts as long as the session's counters */
+
+    argv[0] = "HSET";
+    argvlen[0] = 4;
+    argv[3] = (char *) id.data;
+    argvlen[3] = id.len;
+
+    if (ngx_http_mock_redis_send(redis, 4, argv, argvlen) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[2] = (char *) ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (argv[2] == NULL) {
+        return NGX_ERROR;
+    }
+
+    argvlen[2] = ngx_sprintf((u_char *) argv[2], "%T", redis->ttl * 1000)
+                 - (u_char *) argv[2];
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply,
+                                    done, data, 3, argv, argvlen);
+}
+
+
+/*
+ * The admin reset: the session's keys (or all of them) go from Redis:
+ * done gets how many, or -1.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_reset(ngx_http_request_t *r, ngx_str_t *session,
+    ngx_http_mock_fleet_done_pt done, void *data)
+{
+    size_t                  argvlen[5];
+    ngx_str_t               pattern;
+    const char             *argv[5];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    /* session names hold no glob characters: they are %XX-escaped */
+
+    if ((session ? ngx_http_mock_fleet_key(r->pool, redis, &pattern,
+                                           "*:%V:*", session)
+                 : ngx_http_mock_fleet_key(r->pool, redis, &pattern, "*"))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (char *) ngx_http_mock_fleet_reset_script->sha;
+    argvlen[1] = 40;
+    argv[2] = "0";
+    argvlen[2] = 1;
+    argv[3] = (char *) pattern.data;
+    argvlen[3] = pattern.len;
+    argv[4] = (char *) redis->prefix.data;
+    argvlen[4] = redis->prefix.len;
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply, done,
+                                    data, 5, argv, argvlen);
+}
+
+
+/* an integer reply: done gets it as st->play, or NULL */
+
+static ngx_int_t
+ngx_http_mock_fleet_plain_reply(ngx_http_request_t *r, void *data,
+    void *reply)
+{
+    ngx_http_mock_fleet_call_t *call = data;
+
+    redisReply                  *rep = reply;
+    ngx_http_mock_fleet_state_t  st;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        return call->done(r, call->data, NULL);
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
+    st.play = (ngx_int_t) rep->integer;
+
+    return call->done(r, call->data, &st);
+}
+
+
+/* a request in the fleet's journal, a stream capped at mock_journal */
+
+void
+ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_uint_t size)
+{
+    u_char                 *p;
+    size_t                  argvlen[24];
+    ngx_str_t               key, max, time, code, n, name, *result;
+    const char             *argv[24];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (size == 0 || !ngx_http_mock_redis_up(redis)) {
+        return;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "journal") != NGX_OK) {
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, 4 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return;
+    }
+
+    max.data = p;
+    max.len = ngx_sprintf(p, "%ui", size) - p;
+    time.data = p + max.len;
+    time.len = ngx_sprintf(time.data, "%T", ngx_time()) - time.data;
+    code.data = time.data + time.len;
+    code.len = ngx_sprintf(code.data, "%ui", r->headers_out.status)
+               - code.data;
+    n.data = code.data + code.len;
+    n.len = ctx->interaction
+            ? (size_t) (ngx_sprintf(n.data, "%ui", ctx->interaction->index)
+                        - n.data)
+            : 0;
+
+    ngx_str_null(&name);
+
+    if (ctx->interaction) {
+        name = *ctx->interaction->cassette;
+    }
+
+    result = ngx_http_mock_status_name(ctx->status);
+
+#define ngx_http_mock_fleet_arg(i, s, l)                                     \
+    argv[i] = (l) ? (char *) (s) : "";                                       \
+    argvlen[i] = (l)
+
+    ngx_http_mock_fleet_arg(0, "XADD", 4);
+    ngx_http_mock_fleet_arg(1, key.data, key.len);
+    ngx_http_mock_fleet_arg(2, "MAXLEN", 6);
+    ngx_http_mock_fleet_arg(3, max.data, max.len);
+    ngx_http_mock_fleet_arg(4, "*", 1);
+    ngx_http_mock_fleet_arg(5, "time", 4);
+    ngx_http_mock_fleet_arg(6, time.data, time.len);
+    ngx_http_mock_fleet_arg(7, "instance", 8);
+    ngx_http_mock_fleet_arg(8, redis->instance.data, redis->instance.len);
+    ngx_http_mock_fleet_arg(9, "session", 7);
+    ngx_http_mock_fleet_arg(10, ctx->session.data, ctx->session.len);
+    ngx_http_mock_fleet_arg(11, "method", 6);
+    ngx_http_mock_fleet_arg(12, r->method_name.data, r->method_name.len);
+    ngx_http_mock_fleet_arg(13, "uri", 3);
+    ngx_http_mock_fleet_arg(14, r->unparsed_uri.data,
+                            ngx_min(r->unparsed_uri.len, 2048));
+    ngx_http_mock_fleet_arg(15, "result", 6);
+    ngx_http_mock_fleet_arg(16, result->data, result->len);
+    ngx_http_mock_fleet_arg(17, "status", 6);
+    ngx_http_mock_fleet_arg(18, code.data, code.len);
+    ngx_http_mock_fleet_arg(19, "cassette", 8);
+    ngx_http_mock_fleet_arg(20, name.data, name.len);
+    ngx_http_mock_fleet_arg(21, "interaction", 11);
+    ngx_http_mock_fleet_arg(22, n.data, n.len);
+
+#undef ngx_http_mock_fleet_arg
+
+    (void) ngx_http_mock_redis_send(redis, 23, argv, argvlen);
+}
+
+
+/*
+ * The fleet's journal, newest first as Redis gives it: done gets its
+ * entries in st->entries (ngx_http_mock_fleet_entry_t), or NULL.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_journal(ngx_http_request_t *r, ngx_uint_t limit,
+    ngx_http_mock_fleet_done_pt done, void *data)
+{
+    u_char                 *p;
+    size_t                  argvlen[6];
+    ngx_str_t               key;
+    const char             *argv[6];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "journal") != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "XREVRANGE";
+    argvlen[0] = 9;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = "+";
+    argvlen[2] = 1;
+    argv[3] = "-";
+    argvlen[3] = 1;
+    argv[4] = "COUNT";
+    argvlen[4] = 5;
+    argv[5] = (char *) p;
+    argvlen[5] = ngx_sprintf(p, "%ui", limit) - p;
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_journal_reply,
+                                    done, data, 6, argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_http_mock_fleet_copy(ngx_pool_t *pool, void *reply, ngx_str_t *s)
+{
+    redisReply  *e = reply;
+
+    s->len = e->len;
+    s->data = ngx_pnalloc(pool, e->len + 1);
+
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->data, e->str, e->len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
+    void *reply)
+{
+    ngx_http_mock_fleet_call_t *call = data;
+
+    size_t                        i, k;
+    ngx_str_t                     f, v;
+    redisReply                   *rep = reply, *e, *fields;
+    ngx_http_mock_fleet_entry_t  *en;
+    ngx_http_mock_fleet_state_t   st;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        return call->done(r, call->data, NULL);
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
+
+    st.entries = ngx_array_create(r->pool, rep->elements + 1,
+                                  sizeof(ngx_http_mock_fleet_entry_t));
+    if (st.entries == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < rep->elements; i++) {
+        e = rep->element[i];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+            || e->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            continue;
+        }
+
+        fields = e->element[1];
+
+        en = ngx_array_push(st.entries);
+        if (en == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(en, sizeof(ngx_http_mock_fleet_entry_t));
+        en->interaction = -1;
+
+        for (k = 0; k + 1 < fields->elements; k += 2) {
+            if (fields->element[k]->type != REDIS_REPLY_STRING
+                || fields->element[k + 1]->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            f.data = (u_char *) fields->element[k]->str;
+            f.len = fields->element[k]->len;
+
+            if (ngx_http_mock_fleet_copy(r->pool, fields->element[k + 1], &v)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (f.len == 4 && ngx_strncmp(f.data, "time", 4) == 0) {
+                en->time = ngx_atotm(v.data, v.len);
+
+            } else if (f.len == 8 && ngx_strncmp(f.data, "instance", 8) == 0) {
+                en->instance = v;
+
+            } else if (f.len == 7 && ngx_strncmp(f.data, "session", 7) == 0) {
+                en->session = v;
+
+            } else if (f.len == 6 && ngx_strncmp(f.data, "method", 6) == 0) {
+                en->method = v;
+
+            } else if (f.len == 3 && ngx_strncmp(f.data, "uri", 3) == 0) {
+                en->uri = v;
+
+            } else if (f.len == 6 && ngx_strncmp(f.data, "result", 6) == 0) {
+                en->result = v;
+
+            } else if (f.len == 6 && ngx_strncmp(f.data, "status", 6) == 0) {
+                en->code = ngx_atoi(v.data, v.len);
+
+            } else if (f.len == 8 && ngx_strncmp(f.data, "cassette", 8) == 0) {
+                en->cassette = v;
+
+            } else if (f.len == 11
+                       && ngx_strncmp(f.data, "interaction", 11) == 0)
+            {
+                en->interaction = v.len ? ngx_atoi(v.data, v.len) : -1;
+            }
+        }
+    }
+
+    return call->done(r, call->data, &st);
+}
+
+
+/*
+ * A session's plays in the fleet: done gets them in st->vars, as
+ * "cassette#N" and a count, or NULL.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_plays(ngx_http_request_t *r, ngx_http_mock_store_t *store,
+    ngx_str_t *session, ngx_http_mock_fleet_done_pt done, void *data)
+{
+    size_t                  argvlen[2];
+    ngx_str_t               key;
+    const char             *argv[2];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:plays",
+                                store->id, session)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "HGETALL";
+    argvlen[0] = 7;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plays_reply, done,
+                                    data, 2, argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r, void *data,
+    void *reply)
+{
+    ngx_http_mock_fleet_call_t *call = data;
+
+    size_t                       i;
+    redisReply                  *rep = reply;
+    ngx_keyval_t                *kv;
+    ngx_http_mock_fleet_state_t  st;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        return call->done(r, call->data, NULL);
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
+
+    st.vars = ngx_array_create(r->pool, rep->elements / 2 + 1,
+                               sizeof(ngx_keyval_t));
+    if (st.vars == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i + 1 < rep->elements; i += 2) {
+        if (rep->element[i]->type != REDIS_REPLY_STRING
+            || rep->element[i + 1]->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        kv = ngx_array_push(st.vars);
+        if (kv == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_fleet_copy(r->pool, rep->element[i], &kv->key)
+            != NGX_OK
+            || ngx_http_mock_fleet_copy(r->pool, rep->element[i + 1],
+                                        &kv->value)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return call->done(r, call->data, &st);
+}
+
+
+/* the plays an interaction has in what ngx_http_mock_fleet_plays gave */
+
+ngx_uint_t
+ngx_http_mock_fleet_count(ngx_array_t *plays, ngx_http_mock_interaction_t *it)
+{
+    u_char         buf[NGX_INT_T_LEN + 1];
+    size_t         len;
+    ngx_int_t      n;
+    ngx_str_t      name;
+    ngx_uint_t     i;
+    ngx_keyval_t  *kv;
+
+    ngx_http_mock_cassette_basename(it->cassette, &name);
+
+    len = ngx_sprintf(buf, "#%ui", it->index) - buf;
+
+    kv = plays->elts;
+
+    for (i = 0; i < plays->nelts; i++) {
+        if (kv[i].key.len == name.len + len
+            && ngx_strncmp(kv[i].key.data, name.data, name.len) == 0
+            && ngx_strncmp(kv[i].key.data + name.len, buf, len) == 0)
+        {
+            n = ngx_atoi(kv[i].value.data, kv[i].value.len);
+            return n > 0 ? (ngx_uint_t) n : 0;
+        }
+    }
+
+    return 0;
+}
+
+
+/* a cassette's file name, without its directory */
+
+static void
+ngx_http_mock_cassette_basename(ngx_str_t *path, ngx_str_t *name)
+{
+    u_char  *p;
+
+    for (p = path->data + path->len; p > path->data; p--) {
+        if (p[-1] == '/') {
+            break;
+        }
+    }
+
+    name->data = p;
+    name->len = path->data + path->len - p;
+}
+
+
+/* "<prefix>" and the rest, formatted */
+
+static ngx_int_t
+ngx_http_mock_fleet_key(ngx_pool_t *pool, ngx_http_mock_redis_t *redis,
+    ngx_str_t *key, const char *fmt, ...)
+{
+    u_char   *p, buf[1024];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    if (p == buf + sizeof(buf)) {
+        return NGX_ERROR;
+    }
+
+    key->len = redis->prefix.len + (p - buf);
+    key->data = ngx_pnalloc(pool, key->len + 1);
+
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key->data, redis->prefix.data, redis->prefix.len);
+    p = ngx_cpymem(p, buf, key->len - redis->prefix.len);
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_fleet_wait(ngx_http_request_t *r,
+    ngx_http_mock_redis_reply_pt handler, ngx_http_mock_fleet_done_pt done,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    ngx_http_mock_fleet_call_t  *call;
+
+    call = ngx_palloc(r->pool, sizeof(ngx_http_mock_fleet_call_t));
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->done = done;
+    call->data = data;
+
+    return ngx_http_mock_redis_call(r, handler, call, argc, argv, argvlen);
+}
