@@ -34,7 +34,7 @@ typedef struct {
     ngx_str_t                     reason;
     ngx_uint_t                    prometheus;   /* unsigned  prometheus:1; */
     ngx_uint_t                    asked;        /* the fleet answered */
-    ngx_array_t                  *plays;        /* the fleet's, or NULL */
+    ngx_http_mock_fleet_state_t  *plays;        /* the fleet's, or NULL */
     ngx_int_t                     force_rc;
     ngx_http_mock_interaction_t  *forced;
     ngx_str_t                     method;
@@ -1006,7 +1006,7 @@ ngx_http_mock_admin_list_done(ngx_http_request_t *r, void *data,
     ngx_http_mock_admin_t  *a = data;
 
     a->asked = 1;
-    a->plays = st ? st->vars : NULL;
+    a->plays = st;
 
     return ngx_http_mock_admin_list(a, (uintptr_t) a->forced);
 }
@@ -1020,8 +1020,13 @@ ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
 {
     ngx_uint_t  plays;
 
-    plays = a->plays ? ngx_http_mock_fleet_count(a->plays, it)
-                     : ngx_http_mock_admin_plays(store, index, session, it);
+    plays = a->plays
+            ? ngx_http_mock_fleet_count(a->plays,
+                                        ngx_http_mock_store_find(index,
+                                                               &it->key,
+                                                               store->match),
+                                        it)
+            : ngx_http_mock_admin_plays(store, index, session, it);
 
     if (unused && plays) {
         return NGX_OK;

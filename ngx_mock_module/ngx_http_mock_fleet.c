@@ -34,6 +34,10 @@ static ngx_int_t ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r,
     void *data, void *reply);
 static ngx_int_t ngx_http_mock_fleet_copy(ngx_pool_t *pool, void *reply,
     ngx_str_t *s);
+static ngx_array_t *ngx_http_mock_fleet_pairs(ngx_pool_t *pool,
+    void *reply);
+static ngx_uint_t ngx_http_mock_fleet_value(ngx_array_t *pairs,
+    u_char *name, size_t len);
 static ngx_int_t ngx_http_mock_fleet_key(ngx_pool_t *pool,
     ngx_http_mock_redis_t *redis, ngx_str_t *key, const char *fmt, ...);
 static ngx_int_t ngx_http_mock_fleet_id(ngx_pool_t *pool,
@@ -86,7 +90,27 @@ static const char  ngx_http_mock_fleet_reset_lua[] =
     "return n";
 
 
+/*
+ * A session's plays: its counters (the part of their names after
+ * ARGV[1], the session's prefix) and their values, then the plays that
+ * no sequence counts (forced answers, mock_repeats on, fallback).
+ */
+
+static const char  ngx_http_mock_fleet_plays_lua[] =
+    "local c = {} "
+    "local p = string.len(ARGV[1]) "
+    "for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do "
+    "  local rest = string.sub(k, p + 1) "
+    "  if string.find(rest, ':', 1, true) then "
+    "    local v = redis.call('GET', k) "
+    "    if v then table.insert(c, rest) table.insert(c, v) end "
+    "  end "
+    "end "
+    "return {c, redis.call('HGETALL', ARGV[2])}";
+
+
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_state_script;
+static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_plays_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_reset_script;
 
 
@@ -109,8 +133,13 @@ ngx_http_mock_fleet_init(ngx_conf_t *cf)
         ngx_http_mock_redis_script(cf, mmcf->redis,
                                    ngx_http_mock_fleet_reset_lua);
 
+    ngx_http_mock_fleet_plays_script =
+        ngx_http_mock_redis_script(cf, mmcf->redis,
+                                   ngx_http_mock_fleet_plays_lua);
+
     if (ngx_http_mock_fleet_state_script == NULL
-        || ngx_http_mock_fleet_reset_script == NULL)
+        || ngx_http_mock_fleet_reset_script == NULL
+        || ngx_http_mock_fleet_plays_script == NULL)
     {
         return NGX_ERROR;
     }
@@ -412,7 +441,7 @@ ngx_http_mock_fleet_played(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 
 void
 ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
-    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g)
+    ngx_http_mock_store_t *store, uint32_t hash, ngx_uint_t first)
 {
     size_t                  argvlen[3];
     ngx_str_t               key, ttl;
@@ -429,8 +458,7 @@ ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
     }
 
     if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:%08xD:%ui",
-                                store->id, &ctx->session, g->hash,
-                                g->first->index)
+                                store->id, &ctx->session, hash, first)
         != NGX_OK)
     {
         return;
@@ -896,17 +924,19 @@ ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
 
 
 /*
- * A session's plays in the fleet: done gets them in st->vars, as
- * "cassette#N" and a count, or NULL.
+ * A session's plays in the fleet: done gets its counters in st->vars
+ * ("<group hash>:<first>" and the plays) and the plays no sequence
+ * counts in st->entries ("cassette#N" and a count, as ngx_keyval_t),
+ * or NULL.
  */
 
 ngx_int_t
 ngx_http_mock_fleet_plays(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     ngx_str_t *session, ngx_http_mock_fleet_done_pt done, void *data)
 {
-    size_t                  argvlen[2];
-    ngx_str_t               key;
-    const char             *argv[2];
+    size_t                  argvlen[5];
+    ngx_str_t               key, counters;
+    const char             *argv[5];
     ngx_http_mock_redis_t  *redis;
 
     redis = ngx_http_mock_redis_get(r);
@@ -917,42 +947,47 @@ ngx_http_mock_fleet_plays(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 
     if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:plays",
                                 store->id, session)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_mock_fleet_key(r->pool, redis, &counters, "%08xD:%V:",
+                                   store->id, session)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    argv[0] = "HGETALL";
+    argv[0] = "EVALSHA";
     argvlen[0] = 7;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
+    argv[1] = (char *) ngx_http_mock_fleet_plays_script->sha;
+    argvlen[1] = 40;
+    argv[2] = "0";
+    argvlen[2] = 1;
+    argv[3] = (char *) counters.data;
+    argvlen[3] = counters.len;
+    argv[4] = (char *) key.data;
+    argvlen[4] = key.len;
 
     return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plays_reply, done,
-                                    data, 2, argv, argvlen);
+                                    data, 5, argv, argvlen);
 }
 
 
-static ngx_int_t
-ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r, void *data,
-    void *reply)
+/* a flat array of names and values, as ngx_keyval_t */
+
+static ngx_array_t *
+ngx_http_mock_fleet_pairs(ngx_pool_t *pool, void *reply)
 {
-    ngx_http_mock_fleet_call_t *call = data;
+    size_t         i;
+    redisReply    *rep = reply;
+    ngx_array_t   *a;
+    ngx_keyval_t  *kv;
 
-    size_t                       i;
-    redisReply                  *rep = reply;
-    ngx_keyval_t                *kv;
-    ngx_http_mock_fleet_state_t  st;
-
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-        return call->done(r, call->data, NULL);
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        return NULL;
     }
 
-    ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
-
-    st.vars = ngx_array_create(r->pool, rep->elements / 2 + 1,
-                               sizeof(ngx_keyval_t));
-    if (st.vars == NULL) {
-        return NGX_ERROR;
+    a = ngx_array_create(pool, rep->elements / 2 + 1, sizeof(ngx_keyval_t));
+    if (a == NULL) {
+        return NULL;
     }
 
     for (i = 0; i + 1 < rep->elements; i += 2) {
@@ -962,47 +997,65 @@ ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r, void *data,
             continue;
         }
 
-        kv = ngx_array_push(st.vars);
+        kv = ngx_array_push(a);
         if (kv == NULL) {
-            return NGX_ERROR;
+            return NULL;
         }
 
-        if (ngx_http_mock_fleet_copy(r->pool, rep->element[i], &kv->key)
+        if (ngx_http_mock_fleet_copy(pool, rep->element[i], &kv->key)
             != NGX_OK
-            || ngx_http_mock_fleet_copy(r->pool, rep->element[i + 1],
+            || ngx_http_mock_fleet_copy(pool, rep->element[i + 1],
                                         &kv->value)
                != NGX_OK)
         {
-            return NGX_ERROR;
+            return NULL;
         }
+    }
+
+    return a;
+}
+
+
+static ngx_int_t
+ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r, void *data,
+    void *reply)
+{
+    ngx_http_mock_fleet_call_t *call = data;
+
+    redisReply                  *rep = reply;
+    ngx_http_mock_fleet_state_t  st;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+        return call->done(r, call->data, NULL);
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
+
+    st.vars = ngx_http_mock_fleet_pairs(r->pool, rep->element[0]);
+    st.entries = ngx_http_mock_fleet_pairs(r->pool, rep->element[1]);
+
+    if (st.vars == NULL || st.entries == NULL) {
+        return NGX_ERROR;
     }
 
     return call->done(r, call->data, &st);
 }
 
 
-/* the plays an interaction has in what ngx_http_mock_fleet_plays gave */
+/* a value of "name" among the pairs, as a number; 0 if there is none */
 
-ngx_uint_t
-ngx_http_mock_fleet_count(ngx_array_t *plays, ngx_http_mock_interaction_t *it)
+static ngx_uint_t
+ngx_http_mock_fleet_value(ngx_array_t *pairs, u_char *name, size_t len)
 {
-    u_char         buf[NGX_INT_T_LEN + 1];
-    size_t         len;
     ngx_int_t      n;
-    ngx_str_t      name;
     ngx_uint_t     i;
     ngx_keyval_t  *kv;
 
-    ngx_http_mock_cassette_basename(it->cassette, &name);
+    kv = pairs->elts;
 
-    len = ngx_sprintf(buf, "#%ui", it->index) - buf;
-
-    kv = plays->elts;
-
-    for (i = 0; i < plays->nelts; i++) {
-        if (kv[i].key.len == name.len + len
-            && ngx_strncmp(kv[i].key.data, name.data, name.len) == 0
-            && ngx_strncmp(kv[i].key.data + name.len, buf, len) == 0)
+    for (i = 0; i < pairs->nelts; i++) {
+        if (kv[i].key.len == len
+            && ngx_strncmp(kv[i].key.data, name, len) == 0)
         {
             n = ngx_atoi(kv[i].value.data, kv[i].value.len);
             return n > 0 ? (ngx_uint_t) n : 0;
@@ -1010,6 +1063,42 @@ ngx_http_mock_fleet_count(ngx_array_t *plays, ngx_http_mock_interaction_t *it)
     }
 
     return 0;
+}
+
+
+/*
+ * The plays an interaction has in what ngx_http_mock_fleet_plays gave:
+ * one when its group's counter has passed it, and those no sequence
+ * counts.
+ */
+
+ngx_uint_t
+ngx_http_mock_fleet_count(ngx_http_mock_fleet_state_t *st,
+    ngx_http_mock_group_t *g, ngx_http_mock_interaction_t *it)
+{
+    u_char      buf[1024], *p;
+    ngx_str_t   name;
+    ngx_uint_t  k, plays, played;
+
+    ngx_http_mock_cassette_basename(it->cassette, &name);
+
+    p = ngx_snprintf(buf, sizeof(buf), "%V#%ui", &name, it->index);
+    plays = ngx_http_mock_fleet_value(st->entries, buf, p - buf);
+
+    if (g == NULL) {
+        return plays;
+    }
+
+    p = ngx_sprintf(buf, "%08xD:%ui", g->hash, g->first->index);
+    played = ngx_http_mock_fleet_value(st->vars, buf, p - buf);
+
+    for (k = 0; k < g->n; k++) {
+        if (g->items[k] == it) {
+            return plays + ((k < played) ? 1 : 0);
+        }
+    }
+
+    return plays;
 }
 
 

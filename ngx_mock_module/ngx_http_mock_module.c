@@ -32,6 +32,11 @@ static ngx_int_t ngx_http_mock_precontent_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_new_episodes(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
 static void ngx_http_mock_precontent_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_new_episodes_fleet(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_key_t *key);
+static ngx_int_t ngx_http_mock_new_episodes_done(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
 
 static char *ngx_http_mock_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -1162,15 +1167,44 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    it = ngx_http_mock_replay_forced(r, mlcf, &key);
+    /* a fleet keeps forced answers and counters in Redis */
+
+    if (!ctx->fleet_asked && !ctx->fleet_failed && ngx_http_mock_fleet_on(r)
+        && (mlcf->force_header.len == 0
+            || ngx_http_mock_header_in(r, &mlcf->force_header) == NULL))
+    {
+        rc = ngx_http_mock_new_episodes_fleet(r, ctx, mlcf, &key);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    it = NULL;
+
+    if (ctx->fleet_asked && ctx->fleet_forced.len) {
+        it = ngx_http_mock_fleet_forced(ctx->index, &key.path,
+                                        &ctx->fleet_forced);
+    }
+
+    if (it == NULL && !ctx->fleet_asked) {
+        it = ngx_http_mock_replay_forced(r, mlcf, &key);
+    }
 
     if (it == NULL) {
         it = ngx_http_mock_store_take(mlcf->store, ctx->index, &ctx->session,
                                       &key, mlcf->match, mlcf->repeats,
+                                      ctx->fleet_asked ? ctx->fleet_play : -1,
                                       &ctx->seq);
     }
 
     ctx->decided = 1;
+
+    /* what no counter of the fleet says: forced, "mock_repeats on" */
+
+    if (it && ctx->fleet_asked && ctx->fleet_play < 0) {
+        ngx_http_mock_fleet_played(r, mlcf->store, it);
+    }
 
     if (it) {
         ctx->status = NGX_HTTP_MOCK_HIT;
@@ -1185,6 +1219,82 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     ctx->consumed = 1;
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * new_episodes in a fleet: Redis counts the play (and gives the forced
+ * answer and the session's values) before the request is replayed or
+ * recorded; the phases go on when it has answered.
+ */
+
+static ngx_int_t
+ngx_http_mock_new_episodes_fleet(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_key_t *key)
+{
+    ngx_uint_t              lock;
+    ngx_http_mock_group_t  *g;
+    ngx_http_mock_store_t  *store;
+
+    store = mlcf->store;
+    lock = (store->writer || store->sessions || ctx->session.len);
+
+    if (lock) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    g = ctx->index ? ngx_http_mock_store_find(ctx->index, key, mlcf->match)
+                   : NULL;
+
+    /* a first recording names its group's counter with it */
+    ctx->fleet_hash = ngx_http_mock_key_hash(key, mlcf->match);
+
+    if (lock) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    /* under "mock_repeats on" the zone counts: no Redis key is made */
+
+    return ngx_http_mock_fleet_state(r, store,
+                                     mlcf->repeats == NGX_HTTP_MOCK_REPEATS_ON
+                                     ? NULL : g,
+                                     &key->method, &key->path, 0,
+                                     ctx->session.len
+                                     && mlcf->template
+                                        != NGX_HTTP_MOCK_TEMPLATE_OFF,
+                                     ngx_http_mock_new_episodes_done, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_mock_new_episodes_done(ngx_http_request_t *r, void *data,
+    ngx_http_mock_fleet_state_t *st)
+{
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (st == NULL) {
+        /* Redis could not answer: this instance decides, as it can */
+        ctx->fleet_failed = 1;
+
+    } else {
+        ctx->fleet_asked = 1;
+        ctx->fleet_play = st->play;
+        ctx->fleet_forced = st->forced;
+
+        if (st->vars
+            && ngx_http_mock_session_vars_load(r, st->vars) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+
+    return NGX_DONE;
 }
 
 
@@ -1769,6 +1879,12 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
 
     ngx_http_mock_journal_add(mmcf->sh, r, ctx);
     ngx_http_mock_fleet_journal_add(r, ctx, mmcf->journal_size);
+
+    /* an answer from a recording after the upstream failed, for "unused" */
+
+    if (ctx->status == NGX_HTTP_MOCK_FALLBACK && ctx->interaction) {
+        ngx_http_mock_fleet_played(r, mlcf->store, ctx->interaction);
+    }
 
     return NGX_OK;
 }

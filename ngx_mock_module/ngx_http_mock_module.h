@@ -693,6 +693,9 @@ typedef struct {
     ngx_http_mock_interaction_t  *pinned;       /* held until it ends */
     ngx_str_t                     rendered;     /* a fallback's template */
 
+    ngx_int_t                     fleet_play;   /* -1: not counted */
+    uint32_t                      fleet_hash;   /* of the live key */
+    ngx_str_t                     fleet_forced; /* "cassette#N" */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -707,6 +710,7 @@ typedef struct {
     unsigned                      locked:1;     /* the zone's mutex held */
     unsigned                      fleet_failed:1;   /* Redis did not answer */
     unsigned                      fleet_asked:1;    /* it answered */
+    unsigned                      fleet_played:1;   /* the play was told */
 } ngx_http_mock_ctx_t;
 
 
@@ -768,7 +772,8 @@ ngx_http_mock_interaction_t *ngx_http_mock_store_path(
 ngx_http_mock_interaction_t *ngx_http_mock_store_take(
     ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
     ngx_str_t *session, ngx_http_mock_key_t *key,
-    ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_uint_t *seq);
+    ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_int_t play,
+    ngx_uint_t *seq);
 ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
@@ -995,7 +1000,7 @@ ngx_http_mock_interaction_t *ngx_http_mock_fleet_forced(
 void ngx_http_mock_fleet_played(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_http_mock_interaction_t *it);
 void ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
-    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g);
+    ngx_http_mock_store_t *store, uint32_t hash, ngx_uint_t first);
 void ngx_http_mock_fleet_var_set(ngx_http_request_t *r, ngx_str_t *session,
     ngx_str_t *name, ngx_str_t *value);
 ngx_int_t ngx_http_mock_fleet_force(ngx_http_request_t *r,
@@ -1011,8 +1016,8 @@ ngx_int_t ngx_http_mock_fleet_journal(ngx_http_request_t *r,
 ngx_int_t ngx_http_mock_fleet_plays(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_str_t *session,
     ngx_http_mock_fleet_done_pt done, void *data);
-ngx_uint_t ngx_http_mock_fleet_count(ngx_array_t *plays,
-    ngx_http_mock_interaction_t *it);
+ngx_uint_t ngx_http_mock_fleet_count(ngx_http_mock_fleet_state_t *st,
+    ngx_http_mock_group_t *g, ngx_http_mock_interaction_t *it);
 
 /* ngx_http_mock_switch.c */
 char *ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,

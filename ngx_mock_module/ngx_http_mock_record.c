@@ -39,6 +39,9 @@ typedef struct {
 } ngx_http_mock_record_cln_t;
 
 
+static void ngx_http_mock_record_consumed(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_store_t *store,
+    ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_response_header(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf);
@@ -778,6 +781,8 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
             (void) ngx_http_mock_store_add(store, index, rec,
                                            writer->shm_name, consumed,
                                            r->connection->log);
+
+            ngx_http_mock_record_consumed(r, ctx, store, rec);
         }
 
         return;
@@ -790,6 +795,24 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
                                        writer->shm_name,
                                        stores[i] == store ? consumed : NULL,
                                        r->connection->log);
+    }
+
+    ngx_http_mock_record_consumed(r, ctx, store, rec);
+}
+
+
+/*
+ * In a fleet, the first recording of a request that Redis could not
+ * count (it had no group yet) is counted there now, as this request's
+ * play.
+ */
+
+static void
+ngx_http_mock_record_consumed(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_store_t *store, ngx_http_mock_record_t *rec)
+{
+    if (ctx->consumed && ctx->fleet_asked && ctx->fleet_play < 0) {
+        ngx_http_mock_fleet_consumed(r, store, ctx->fleet_hash, rec->index);
     }
 }
 

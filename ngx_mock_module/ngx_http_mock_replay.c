@@ -401,7 +401,9 @@ ngx_http_mock_replay_fleet_done(ngx_http_request_t *r, void *data,
 
     rc = ngx_http_mock_replay_play(r, n, 0);
 
-    if (ctx->interaction && !ctx->head) {
+    /* what no counter of the fleet says: the plays of "mock_repeats on" */
+
+    if (st->play < 0 && g && ctx->interaction && !ctx->head) {
         ngx_http_mock_fleet_played(r, store, ctx->interaction);
     }
 

@@ -1941,7 +1941,8 @@ ngx_http_mock_path_append(ngx_http_mock_index_t *index,
 ngx_http_mock_interaction_t *
 ngx_http_mock_store_take(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *session, ngx_http_mock_key_t *key,
-    ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_uint_t *seq)
+    ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_int_t play,
+    ngx_uint_t *seq)
 {
     ngx_uint_t                    n, k, lock;
     ngx_http_mock_group_t        *g;
@@ -1957,7 +1958,11 @@ ngx_http_mock_store_take(ngx_http_mock_store_t *store,
     g = index ? ngx_http_mock_store_find(index, key, match) : NULL;
 
     if (g) {
-        if (session->len) {
+        if (play >= 0) {
+            /* counted by the fleet */
+            n = play;
+
+        } else if (session->len) {
             n = ngx_http_mock_session_count(store, session, g, repeats, 0);
 
         } else {

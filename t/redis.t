@@ -230,7 +230,7 @@ qr{\[emerg\] .*invalid Redis address "127\.0\.0\.1:99999": invalid port in \S+ng
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] .*invalid parameter "colour=red", expected prefix=, timeout= or ttl= in \S+nginx\.conf:\d+}
+qr{\[emerg\] .*invalid parameter "colour=red", expected prefix=, timeout=, ttl=, password= or instance= in \S+nginx\.conf:\d+}
 
 
 
