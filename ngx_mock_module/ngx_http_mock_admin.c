@@ -1088,7 +1088,10 @@ ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
 }
 
 
-/* POST reset[?session=]: counters and plays, of a session or of all */
+/*
+ * POST reset[?session=]: counters, plays, forced answers and values, of
+ * a session or of all
+ */
 
 static ngx_int_t
 ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
@@ -1118,6 +1121,11 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
 
     (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
                                        NGX_HTTP_MOCK_STATE_PLAYS);
+
+    /* its forced answers, as Redis forgets them too */
+
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_FORCE);
 
     /* and the values templates remembered */
 
