@@ -47,7 +47,7 @@ my @fleet = fleet_instances(top => $top, names => [qw(A B C)],
 
 END {
     local $?;
-    if ($$ == $parent) {
+    if (defined $parent && $$ == $parent) {
         $_->stop for @fleet;
         redis_delete_prefix($redis_port, $prefix);
     }

@@ -85,7 +85,7 @@ my @children;
 
 END {
     local $?;
-    if ($$ == $parent) {
+    if (defined $parent && $$ == $parent) {
         $_->stop for @fleet;
         for my $pid (@children) {
             kill 'KILL', $pid;

@@ -58,7 +58,7 @@ my %instance = (A => 'alpha', B => 'beta', C => 'gamma');
 
 END {
     local $?;
-    if ($$ == $parent) {
+    if (defined $parent && $$ == $parent) {
         $_->stop for @fleet;
         redis_delete_prefix($redis_port, $prefix);
     }

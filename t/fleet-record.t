@@ -65,7 +65,7 @@ my $up = 'http://127.0.0.1:' . $U->port;
 
 END {
     local $?;
-    if ($$ == $parent) {
+    if (defined $parent && $$ == $parent) {
         $_->stop for @fleet, grep { defined } $U;
         redis_delete_prefix($redis_port, $prefix);
     }

@@ -73,7 +73,7 @@ my %upstream = (A => server_port(106), B => server_port(107),
 
 END {
     local $?;
-    if ($$ == $parent) {
+    if (defined $parent && $$ == $parent) {
         $_->stop for @fleet, grep { defined } $ref;
         redis_delete_prefix($redis_port, $prefix);
     }

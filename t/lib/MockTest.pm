@@ -494,6 +494,8 @@ sub wait_until {
 # many there were.
 sub redis_delete_prefix {
     my ($redis, $prefix) = @_;
+    # Never everything: an END block may run before the prefix is set.
+    return 0 unless defined $prefix && length $prefix;
     my $cmd = ref $redis ? sub { $redis->command(@_) }
                          : sub { redis_command($redis, @_) };
     my @keys = eval { $cmd->('--scan', '--pattern', "$prefix*") };
