@@ -15,13 +15,15 @@
 #       by turns: each is answered in time; during the outage a session
 #       is counted by each instance on its own, a forced answer says
 #       "redis": null and applies on its instance only, unused and the
-#       journal say "fleet": false; one warning per instance; once Redis
-#       runs again, "is back" is logged and sequences are shared again.
+#       journal say "fleet": false; one warning per instance; Redis
+#       started again while the client sends: every request answered in
+#       time; "is back" is logged and sequences are shared again.
 #   (b) Redis slower than timeout=200ms (DEBUG SLEEP 2): requests and
 #       admin requests are answered within 1.5 s; one warning per
 #       instance; shared again afterwards.
-#   (c) Redis with requirepass: with the right password file the
-#       sequence is shared; with a wrong one a warning names Redis and
+#   (c) Redis with requirepass: with the right password file (A's
+#       without a line end at its end, B's with one) the sequence is
+#       shared; with a wrong one a warning names Redis and
 #       "auth", no password is in the logs, and the requests are answered
 #       by each instance on its own.
 #   (d) Clients that close their connection while the Redis reply is
@@ -109,7 +111,8 @@ my %files = (
     'cassettes/force.yaml' => cassette('/f', map { "f=$_" } 1 .. 3),
 );
 make_path($top);
-write_file("$top/redis.pass", "$password\n");
+write_file("$top/redis-a.pass", $password);
+write_file("$top/redis-b.pass", "$password\n");
 write_file("$top/redis-wrong.pass", "$wrong\n");
 
 my @statuses;   # of every answer in a case
@@ -196,7 +199,19 @@ sub case_killed {
                              . 'the outage') or diag(join "\n", @warn);
     }
 
+    # Redis starts again while a client sends requests: they are all
+    # answered in time.
+    $client = run_client($results, 2, 'a-again');
+    sleep 0.5;
     $tcp->start;
+    waitpid $client, 0;
+    @children = grep { $_ != $client } @children;
+    @got = read_client($results);
+    cmp_ok(scalar(@got), '>=', 5, "$label: the client sent requests while "
+                                  . 'Redis started again');
+    check_answers("$label: Redis started again mid-run", \@got,
+                  [ ('n=1') x @got ]);
+
     check_back($label);
     check_case($label);
 }
@@ -251,8 +266,10 @@ sub case_slow {
 sub case_password {
     my $label = '(c)';
     $auth->start;
+    # A's file ends without a line end, B's with one: both send the
+    # same password.
     if (start_fleet("$label right password", '127.0.0.1:' . $auth->port
-                    . " timeout=200ms password=$top/redis.pass"))
+                    . ' timeout=200ms password=' . $top . '/redis-%s.pass'))
     {
         my @seq = map { timed_get($_, '/c', 'c-right') } $A, $B, $A;
         check_answers("$label: with the right password A, B, A share the "
@@ -457,15 +474,17 @@ sub diag_logs {
 # nginx and clients
 #---------------------------------------------------------------------------
 
-# Both instances afresh, with "mock_redis $redis prefix=... ttl=10m";
+# Both instances afresh, with "mock_redis $redis prefix=... ttl=10m",
+# where a "%s" in $redis stands for the instance's name in lower case;
 # false (a failed test) when they do not start.
 sub start_fleet {
-    my ($label, $redis) = @_;
+    my ($label, $redis_arg) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     $_->stop for @fleet;
     @statuses = ();
     for my $inst (@fleet) {
         my $port = $inst->port;
+        (my $redis = $redis_arg) =~ s/%s/lc $inst->name/e;
         $inst->setup(files => \%files, http => <<"EOF");
 http {
     access_log logs/access.log;
@@ -496,7 +515,7 @@ EOF
         eval { $inst->start; 1 } or push @failed, $@;
         $pids{ $inst->name } = join ' ', $inst->worker_pids;
     }
-    return ok(!@failed, "$label: A and B start with mock_redis $redis")
+    return ok(!@failed, "$label: A and B start with mock_redis $redis_arg")
         || diag(join "\n", @failed);
 }
 

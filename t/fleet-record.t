@@ -22,6 +22,9 @@
 #       more, C starts again: its zone and its file get them once, with
 #       nothing added twice, and C replays them without asking the
 #       upstream.
+#   (e) The same for mock_mode record, into cassettes/all.yaml (missing
+#       at the start): what one instance records, a replaying location
+#       of the others answers, and every file holds it once.
 #
 # Every run uses its own key prefix in the suite's Redis and deletes its
 # keys at the end.  This file runs its own nginx instances under
@@ -115,6 +118,19 @@ http {
             mock_replay cassettes/rec.yaml;
             mock_mode new_episodes;
             mock_session \$http_x_test_id;
+        }
+
+        location /all/ {
+            proxy_pass $up/;
+            mock_upstream $up/;
+            mock_replay cassettes/all.yaml;
+            mock_mode record;
+        }
+
+        location /play/ {
+            mock_upstream $up/;
+            mock_replay cassettes/all.yaml;
+            mock_repeats on;
         }
 
         location /_mock {
@@ -222,6 +238,32 @@ for my $inst (@fleet) {
     check_file($inst, [ @paths, @late ], '(d)');
 }
 
+
+#---------------------------------------------------------------------------
+# (e) mock_mode record: recorded on one instance, replayed by the others
+#---------------------------------------------------------------------------
+
+my @all = ('/all1', '/all2', '/all3');
+for my $i (0 .. $#all) {
+    my $path = $all[$i];
+    my $rec = $fleet[$i % 3];
+    record($rec, $path, '/all');
+    for my $other (grep { $_ != $rec } @fleet) {
+        ok(defined wait_in_zone($other, $path, undef, 'all.yaml'),
+           "(e) $path recorded (mock_mode record) on " . $rec->name
+           . ' reaches the zone of ' . $other->name);
+        my $r = $other->get("/play$path");
+        is("$r->{status} " . ($r->{headers}{'x-mock'} // '') . " $r->{content}",
+           "200 replay; hit $body{$path}",
+           "(e) ... where a replaying location answers it");
+    }
+}
+is_deeply(upstream_hits(), { map { $_ => 1 } @paths, @late, @all },
+          '(e) the upstream saw each of them once');
+for my $inst (@fleet) {
+    check_file($inst, [ @all ], '(e)', 'all.yaml');
+}
+
 for my $inst (@fleet) {
     my @bad = $inst->log_lines(qr/exited on signal|\[alert\]|\[crit\]|mock: Redis/);
     is(scalar(@bad), 0, $inst->name . ': no crash, no Redis trouble logged')
@@ -238,15 +280,19 @@ done_testing();
 
 #---------------------------------------------------------------------------
 
-# Records $path on $inst: the upstream answers, nginx records.
+# Records $path on $inst, through /api/ (new_episodes) or $location
+# (/all/, record): the upstream answers, nginx records.
 sub record {
-    my ($inst, $path) = @_;
+    my ($inst, $path, $location) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $r = $inst->get("/api$path", { headers => { 'X-Test-Id' => 'rec' } });
+    $location //= '/api';
+    my $mode = $location eq '/api' ? 'new_episodes' : 'record';
+    my $r = $inst->get("$location$path",
+                       { headers => { 'X-Test-Id' => 'rec' } });
     # The X-Mock header goes out before the recording is done: it says
     # the mode only.
     ok($r->{status} == 200 && $r->{content} =~ m{^up \Q$path\E \S+\n\z}
-       && ($r->{headers}{'x-mock'} // '') =~ /^new_episodes(; recorded)?\z/,
+       && ($r->{headers}{'x-mock'} // '') =~ /^$mode(; recorded)?\z/,
        "$path is recorded on " . $inst->name)
         or diag("$r->{status} " . ($r->{headers}{'x-mock'} // '')
                 . " $r->{content}");
@@ -255,10 +301,12 @@ sub record {
 }
 
 # The uris of the interactions in the zone of $inst, as the admin API
-# lists them.
+# lists them, of cassettes/$file (rec.yaml by default).
 sub zone_uris {
-    my ($inst) = @_;
-    my $data = json_of($inst->get('/_mock/interactions')) // {};
+    my ($inst, $file) = @_;
+    $file //= 'rec.yaml';
+    my $store = $inst->store_of(qr{/cassettes/\Q$file\E\z}) // 'none';
+    my $data = json_of($inst->get("/_mock/interactions?store=$store")) // {};
     return map { $_->{uri} // '' } @{ $data->{interactions} // [] };
 }
 
@@ -268,10 +316,10 @@ sub zone_uris {
 # file in seconds.
 my $missed;
 sub wait_in_zone {
-    my ($inst, $path, $secs) = @_;
+    my ($inst, $path, $secs, $file) = @_;
     my $start = time;
     my $found = wait_until($missed ? 0.3 : $secs // $DEADLINE, sub {
-        return grep { $_ eq "$up$path" } zone_uris($inst);
+        return grep { $_ eq "$up$path" } zone_uris($inst, $file);
     }, 0.005);
     $missed = 1 unless $found;
     return $found ? time - $start : undef;
@@ -284,38 +332,39 @@ sub upstream_hits {
     return \%hits;
 }
 
-# The cassette file of $inst holds the seed and the recordings of
-# @$paths once each, with their bodies; those it received from the fleet
-# carry a stream id, the same as in the other files.  The file may be
-# written just after the zone has the interaction: it is read again for
-# up to $DEADLINE s until it has them all.
+# The cassette file of $inst, cassettes/$file (rec.yaml, which has the
+# seed, by default), holds the recordings of @$paths once each, with
+# their bodies; those it received from the fleet carry a stream id, the
+# same as in the other files.  The file may be written just after the
+# zone has the interaction: it is read again for up to $DEADLINE s until
+# it has them all.
 sub check_file {
-    my ($inst, $paths, $label) = @_;
+    my ($inst, $paths, $label, $file) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $file = $inst->root . '/cassettes/rec.yaml';
+    $file //= 'rec.yaml';
+    my @want = (($file eq 'rec.yaml' ? "$up/seed" : ()),
+                map { "$up$_" } @$paths);
     my $name = $inst->name;
     my ($list, $err);
     wait_until($DEADLINE, sub {
-        ($list, $err) = cassette_interactions($file);
-        return $list && @$list >= 1 + @$paths;
+        ($list, $err) = cassette_interactions($inst->root . "/cassettes/$file");
+        return $list && @$list >= @want;
     }, 0.05);
-    ok($list, "$label $name: its cassette is valid YAML") or diag($err);
+    ok($list, "$label $name: $file is valid YAML") or diag($err);
     $list //= [];
 
     my %n;
     $n{ $_->{uri} }++ for @$list;
-    my @want = ("$up/seed", map { "$up$_" } @$paths);
     is_deeply([ map { "$_ " . ($n{$_} // 0) } @want ],
               [ map { "$_ 1" } @want ],
-              "$label $name: its cassette holds the seed and every "
-              . 'recording once');
+              "$label $name: $file holds every recording once");
     is(scalar(@$list), scalar(@want), "$label $name: and nothing else")
         or diag(join "\n", map { $_->{uri} } @$list);
 
     my @bad;
     for my $item (@$list) {
         my ($path) = $item->{uri} =~ m{^\Q$up\E(/.*)\z} or next;
-        next if $path eq '/seed';
+        next if $path eq '/seed' || !$recorder{$path};
         push @bad, "$path: body " . ($item->{body} // 'none')
             if ($item->{body} // '') ne ($body{$path} // '');
         next if $recorder{$path} == $inst;
