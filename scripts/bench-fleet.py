@@ -56,6 +56,7 @@ only when the benchmark itself could not run.
 """
 
 import json
+import math
 import os
 import re
 import shutil
@@ -412,11 +413,12 @@ def zone_uris(fleet, name, store):
 
 
 def percentile(values, p):
+    """The nearest-rank percentile p of values."""
     values = sorted(values)
     if not values:
         return float("nan")
-    k = min(len(values) - 1, max(0, int(round(p / 100 * len(values) + 0.5)) - 1))
-    return values[k]
+    k = max(0, math.ceil(p / 100 * len(values)) - 1)
+    return values[min(k, len(values) - 1)]
 
 
 def visibility(fleet, cfg):
