@@ -12,6 +12,13 @@
 #                     recorded by nginx
 #   MockTest::Nginx   one nginx: start, stop, reload, its workers and
 #                     requests to it
+#   MockTest::Redis   a redis-server of a file's own, on a port or a unix
+#                     socket of its own, with or without a password: to
+#                     kill, stall and start again
+#   fleet functions   several nginx instances with one configuration
+#                     under server roots of their own, requests sent to
+#                     them by turns, JSON answers, cassettes as PyYAML
+#                     reads them
 #
 # A test file loads it with
 #
@@ -48,6 +55,8 @@ our @EXPORT_OK = qw(
     slow_get check_body
     redis_command
     cassette split_items complete check_item yaml_count
+    fleet_instances round_robin json_of wait_until redis_delete_prefix
+    cassette_interactions
 );
 
 # The python3 that checks and replays cassettes (Debian's, which has
@@ -412,6 +421,122 @@ sub yaml_count {
 
 
 #---------------------------------------------------------------------------
+# Fleets: several instances that act as one through Redis
+#---------------------------------------------------------------------------
+
+# The instances of a fleet, not started: one MockTest::Nginx for each
+# name, under the server root "$top/<name in lower case>", listening on
+# server_port() of the offset at the same place in @$offsets.  Each one
+# runs $workers workers (1 by default) and waits $wait seconds (10 by
+# default).  An nginx left over in one of the roots by an interrupted run
+# is stopped.
+#
+# The instances run one configuration, each from its own root ("-p"), so
+# that a relative path in it (mock_replay cassettes/seq.yaml) names the
+# instance's own copy of the file; see MockTest::Nginx's setup().
+sub fleet_instances {
+    my (%arg) = @_;
+    my @names   = @{ $arg{names} };
+    my @offsets = @{ $arg{offsets} };
+    @names == @offsets or die "fleet_instances: one offset per name";
+    my @fleet;
+    for my $i (0 .. $#names) {
+        my $nginx = MockTest::Nginx->new(
+            name    => $names[$i],
+            root    => "$arg{top}/" . lc $names[$i],
+            port    => server_port($offsets[$i]),
+            workers => $arg{workers} // 1,
+            module  => $arg{module},
+            wait    => $arg{wait} // 10);
+        $nginx->stop_leftover;
+        push @fleet, $nginx;
+    }
+    return @fleet;
+}
+
+# $count calls of $run->($instance, $i), $i from 0, the instances of
+# @$fleet taken by turns from the one at $first (0 by default): A, B, C,
+# A, ...  Returns what the calls returned, in order.
+sub round_robin {
+    my ($fleet, $count, $run, $first) = @_;
+    $first //= 0;
+    my @got;
+    for my $i (0 .. $count - 1) {
+        push @got, $run->($fleet->[($first + $i) % @$fleet], $i);
+    }
+    return @got;
+}
+
+# The JSON body of an HTTP::Tiny answer, decoded, or undef when it is not
+# JSON.
+sub json_of {
+    my ($r) = @_;
+    require JSON::PP;
+    my $data = eval { JSON::PP->new->utf8->decode($r->{content} // '') };
+    return $data;
+}
+
+# Calls $check every $step seconds (0.01 by default) until it returns
+# true or $secs seconds have passed; returns its last value.
+sub wait_until {
+    my ($secs, $check, $step) = @_;
+    $step //= 0.01;
+    my $deadline = Time::HiRes::time() + $secs;
+    while (1) {
+        my $v = $check->();
+        return $v if $v || Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep($step);
+    }
+}
+
+# Deletes the keys that start with $prefix from the Redis on $port (a
+# MockTest::Redis, or the port of one without a password).  Returns how
+# many there were.
+sub redis_delete_prefix {
+    my ($redis, $prefix) = @_;
+    # Never everything: an END block may run before the prefix is set.
+    return 0 unless defined $prefix && length $prefix;
+    my $cmd = ref $redis ? sub { $redis->command(@_) }
+                         : sub { redis_command($redis, @_) };
+    my @keys = eval { $cmd->('--scan', '--pattern', "$prefix*") };
+    # In batches: a long run leaves many keys.
+    while (my @batch = splice @keys, 0, 500) {
+        $cmd->('DEL', @batch);
+    }
+    return scalar @keys;
+}
+
+# The interactions of a cassette as PyYAML reads it, each a hash of
+# method, uri, status, body (the response body's string, or undef) and
+# x_mock (its x_mock key, or undef); undef when PyYAML cannot read the
+# file, and in list context the error too.
+sub cassette_interactions {
+    my ($file) = @_;
+    require JSON::PP;
+    my ($rc, $out, $err) = run_cmd(
+        PYTHON, '-c', <<'PY', $file);
+import json, sys, yaml
+d = yaml.load(open(sys.argv[1], 'rb'), Loader=yaml.SafeLoader)
+out = []
+for i in (d or {}).get('interactions') or []:
+    req, resp = i['request'], i['response']
+    body = (resp.get('body') or {}).get('string')
+    if isinstance(body, bytes):
+        body = body.decode('utf-8', 'replace')
+    out.append({'method': req['method'], 'uri': req['uri'],
+                'status': resp['status']['code'], 'body': body,
+                'x_mock': i.get('x_mock')})
+print(json.dumps(out, default=str))
+PY
+    if ($rc != 0) {
+        return wantarray ? (undef, "PyYAML failed: $err") : undef;
+    }
+    my $list = eval { JSON::PP->new->utf8->decode($out) };
+    return wantarray ? ($list, $list ? undef : "bad JSON: $@") : $list;
+}
+
+
+#---------------------------------------------------------------------------
 # One nginx of a test file's own
 #---------------------------------------------------------------------------
 
@@ -660,6 +785,57 @@ sub reload {
     }
 }
 
+# Makes the server root afresh (conf, logs, cassettes), writes the files
+# of %$files (paths relative to the root, each with its text) and the
+# configuration: conf_head() and then $http, the "http" block.  A fleet
+# gives every instance the same $http and files: each gets copies of its
+# own.
+sub setup {
+    my ($self, %arg) = @_;
+    $self->fresh_root('conf', 'logs', 'cassettes');
+    my $files = $arg{files} // {};
+    for my $path (sort keys %$files) {
+        my $file = "$self->{root}/$path";
+        (my $dir = $file) =~ s{/[^/]*\z}{};
+        File::Path::make_path($dir);
+        MockTest::write_file($file, $files->{$path});
+    }
+    MockTest::write_file($self->{conf},
+                         $self->conf_head(%{ $arg{head} // {} })
+                         . $arg{http});
+}
+
+# Removes the error log and the access logs, before a start, so that
+# they hold what comes after it only.
+sub clear_logs {
+    my ($self) = @_;
+    unlink glob "$self->{root}/logs/*.log";
+}
+
+# The number of the cassette store (GET /_mock/cassettes, the admin
+# location at $admin, "/_mock" by default) whose path matches $re, or
+# undef.
+sub store_of {
+    my ($self, $re, $admin) = @_;
+    $admin //= '/_mock';
+    my $data = MockTest::json_of($self->get("$admin/cassettes")) or return;
+    for my $store (@{ $data->{stores} // [] }) {
+        return $store->{store} if ($store->{path} // '') =~ $re;
+    }
+    return;
+}
+
+sub delete {
+    my ($self, $path, $options) = @_;
+    return $self->request('DELETE', $path, $options);
+}
+
+# The lines of the error log that match $re.
+sub log_lines {
+    my ($self, $re) = @_;
+    return grep { /$re/ } split /\n/, $self->error_log;
+}
+
 # A request on a connection of its own; HTTP::Tiny's answer.  %$options
 # as for HTTP::Tiny's request(): headers, content.
 sub request {
@@ -687,6 +863,199 @@ sub is_response {
     my $ok = MockTest::is_response($r, $status, $body, $name);
     Test::More::diag($self->error_log) unless $ok;
     return $ok;
+}
+
+
+#---------------------------------------------------------------------------
+# A Redis of a test file's own
+#---------------------------------------------------------------------------
+
+package MockTest::Redis;
+
+use strict;
+use warnings;
+
+use File::Path ();
+use IO::Select;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+# Every Redis made here, stopped at exit by the process that made it.
+my @redis_made;
+
+END {
+    local $?;
+    $_->{owner} == $$ and $_->stop('KILL') for @redis_made;
+}
+
+# A redis-server in the foreground, a child of the test, without
+# persistence:
+#
+#   dir       its directory: log, pid file (needed)
+#   port      its TCP port on 127.0.0.1, or 0 for none
+#   socket    the path of a unix socket to listen on as well
+#   password  its requirepass
+#   wait      seconds to wait for it to start or stop; 10 by default
+#
+# DEBUG (SLEEP) is allowed from local clients on Redis 7.
+sub new {
+    my ($class, %arg) = @_;
+    defined $arg{dir} or die "MockTest::Redis->new needs a dir";
+    my $self = bless {
+        dir      => $arg{dir},
+        port     => $arg{port} // 0,
+        socket   => $arg{socket},
+        password => $arg{password},
+        wait     => $arg{wait} // 10,
+        pid      => undef,
+        owner    => $$,
+    }, $class;
+    push @redis_made, $self;
+    return $self;
+}
+
+sub port     { return $_[0]{port} }
+sub socket   { return $_[0]{socket} }
+sub password { return $_[0]{password} }
+sub pid      { return $_[0]{pid} }
+sub log      { return MockTest::slurp("$_[0]{dir}/redis.log") }
+
+# Whether redis-server and redis-cli are there; a file without them
+# skips with plan(skip_all).
+sub skip_without_redis {
+    for my $cmd (qw(redis-server redis-cli)) {
+        if (!grep { -x "$_/$cmd" } split /:/, $ENV{PATH}) {
+            Test::More::plan(skip_all => "$cmd not found "
+                                         . '(apt-get install redis-server)');
+        }
+    }
+}
+
+# A redis-server left by an interrupted run of the same file (its pid
+# file in dir, still a redis-server) is killed.
+sub stop_leftover {
+    my ($self) = @_;
+    my $pid = MockTest::slurp("$self->{dir}/redis.pid");
+    if ($pid =~ /^(\d+)/ && MockTest::slurp("/proc/$1/cmdline")
+                            =~ /redis-server/)
+    {
+        kill 'KILL', $1;
+        my $deadline = time + $self->{wait};
+        sleep 0.02 while MockTest::alive($1) && time < $deadline;
+    }
+    unlink "$self->{dir}/redis.pid";
+}
+
+# Starts it, unless it runs, and waits until it answers.
+sub start {
+    my ($self) = @_;
+    return if $self->{pid} && MockTest::alive($self->{pid});
+    File::Path::make_path($self->{dir});
+
+    my @args = ('--bind', '127.0.0.1', '--port', $self->{port},
+                '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+                '--dir', $self->{dir},
+                '--logfile', "$self->{dir}/redis.log");
+    if (`redis-server --version` =~ /\bv=(\d+)/ && $1 >= 7) {
+        push @args, '--enable-debug-command', 'local';
+    }
+    push @args, '--unixsocket', $self->{socket}, '--unixsocketperm', '700'
+        if defined $self->{socket};
+    push @args, '--requirepass', $self->{password}
+        if defined $self->{password};
+
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec 'redis-server', @args or POSIX::_exit(127);
+    }
+    $self->{pid} = $pid;
+    MockTest::write_file("$self->{dir}/redis.pid", "$pid\n");
+
+    my $deadline = time + $self->{wait};
+    until ($self->answers) {
+        if (time > $deadline || !MockTest::alive($pid)) {
+            die "redis-server did not start:\n" . $self->log;
+        }
+        sleep 0.02;
+    }
+}
+
+# Stops it with $sig (TERM by default; KILL for a crash) and waits until
+# it is gone.
+sub stop {
+    my ($self, $sig) = @_;
+    my $pid = $self->{pid} or return;
+    kill $sig // 'TERM', $pid;
+    my $deadline = time + $self->{wait};
+    while (MockTest::alive($pid) && time < $deadline) {
+        waitpid $pid, POSIX::WNOHANG();
+        sleep 0.02;
+    }
+    kill 'KILL', $pid if MockTest::alive($pid);
+    waitpid $pid, 0;
+    unlink "$self->{dir}/redis.pid";
+    undef $self->{pid};
+}
+
+# Whether it answers a PING within $secs seconds (0.1 by default), on a
+# raw connection: redis-cli would wait for a stalled Redis.  A Redis
+# that wants a password answers NOAUTH, which counts as an answer.
+sub answers {
+    my ($self, $secs) = @_;
+    $secs //= 0.1;
+    my $sock = $self->{port}
+        ? IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                PeerPort => $self->{port},
+                                Proto => 'tcp', Timeout => $secs)
+        : IO::Socket::UNIX->new(Peer => $self->{socket});
+    $sock or return 0;
+    print {$sock} "PING\r\n";
+    my $answer = '';
+    sysread $sock, $answer, 64 if IO::Select->new($sock)->can_read($secs);
+    close $sock;
+    return $answer =~ /^(\+PONG|-NOAUTH)/;
+}
+
+# Starts "redis-cli ... DEBUG SLEEP $secs" in the background and waits
+# until Redis no longer answers a PING: it sleeps then.  Returns the
+# redis-cli's pid, to wait for.
+sub stall {
+    my ($self, $secs) = @_;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec 'redis-cli', $self->cli_args, 'DEBUG', 'SLEEP', $secs
+            or POSIX::_exit(127);
+    }
+    my $deadline = time + $self->{wait};
+    sleep 0.01 while $self->answers && time < $deadline;
+    return $pid;
+}
+
+# The redis-cli options that reach it.
+sub cli_args {
+    my ($self) = @_;
+    my @args = $self->{port} ? ('-p', $self->{port})
+                             : ('-s', $self->{socket});
+    push @args, '-a', $self->{password}, '--no-auth-warning'
+        if defined $self->{password};
+    return @args;
+}
+
+# redis-cli against it; its output lines, the empty ones left out.
+sub command {
+    my ($self, @cmd) = @_;
+    open my $out, '-|', 'redis-cli', $self->cli_args, @cmd
+        or die "cannot run redis-cli: $!";
+    my @lines = map { s/\s+\z//r } <$out>;
+    close $out;
+    return grep { length } @lines;
 }
 
 1;
