@@ -758,7 +758,9 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
 
 #undef ngx_http_mock_fleet_arg
 
-    (void) ngx_http_mock_redis_send(redis, 23, argv, argvlen);
+    /* the journal is for people: it goes with the next write */
+
+    (void) ngx_http_mock_redis_queue(redis, 23, argv, argvlen);
 }
 
 

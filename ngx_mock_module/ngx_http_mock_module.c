@@ -1260,9 +1260,8 @@ ngx_http_mock_new_episodes_fleet(ngx_http_request_t *r,
                                      mlcf->repeats == NGX_HTTP_MOCK_REPEATS_ON
                                      ? NULL : g,
                                      &key->method, &key->path, 0,
-                                     ctx->session.len
-                                     && mlcf->template
-                                        != NGX_HTTP_MOCK_TEMPLATE_OFF,
+                                     ctx->session.len && ctx->index
+                                     && ctx->index->var_templates,
                                      ngx_http_mock_new_episodes_done, NULL);
 }
 

@@ -92,6 +92,7 @@
 /* what an interaction's templates need, in its "templated" */
 #define NGX_HTTP_MOCK_TEMPLATED       1     /* its body or a header is one */
 #define NGX_HTTP_MOCK_TEMPLATED_BODY  2     /* one reads the live body */
+#define NGX_HTTP_MOCK_TEMPLATED_VARS  4     /* one reads session values */
 
 
 /* mock_template */
@@ -162,6 +163,7 @@ typedef struct {
     size_t                        size;         /* what a copy takes */
     size_t                        literal;      /* bytes of literal text */
     ngx_uint_t                    body;         /* reads the live body */
+    ngx_uint_t                    vars;         /* session values */
 } ngx_http_mock_template_t;
 
 
@@ -340,6 +342,7 @@ struct ngx_http_mock_index_s {
     ngx_http_mock_path_t         *paths;
     size_t                        size;
     ngx_uint_t                    body_templates;  /* read the live body */
+    ngx_uint_t                    var_templates;   /* read session values */
 
     ngx_atomic_t                  refs;         /* requests holding it */
     ngx_http_mock_index_t        *retired_next; /* replaced, still held */
@@ -983,6 +986,8 @@ ngx_int_t ngx_http_mock_redis_poll(ngx_http_mock_redis_t *redis,
     ngx_http_mock_redis_event_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
 ngx_int_t ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,
+    const char **argv, const size_t *argvlen);
+ngx_int_t ngx_http_mock_redis_queue(ngx_http_mock_redis_t *redis, int argc,
     const char **argv, const size_t *argvlen);
 void ngx_http_mock_redis_outage(ngx_http_mock_redis_t *redis,
     const char *why, const char *detail);

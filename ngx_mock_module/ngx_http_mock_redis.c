@@ -900,7 +900,27 @@ ngx_http_mock_redis_poll(ngx_http_mock_redis_t *redis,
  * A command nothing waits for (a write), sent at once: it is on its way
  * to Redis before the answer that made it goes to the client, so a
  * request that the client sends next, to any instance, comes after it.
+ * A command queued instead goes with the next write of the connection,
+ * together with the others of the same turn of the event loop.
  */
+
+ngx_int_t
+ngx_http_mock_redis_queue(ngx_http_mock_redis_t *redis, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (redisAsyncCommandArgv(redis->ac, NULL, NULL, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
 
 ngx_int_t
 ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,

@@ -319,9 +319,8 @@ ngx_http_mock_replay_fleet(ngx_http_request_t *r,
                                      mlcf->repeats == NGX_HTTP_MOCK_REPEATS_ON
                                      ? NULL : g,
                                      &method, &ctx->key.path, ctx->head,
-                                     ctx->session.len
-                                     && mlcf->template
-                                        != NGX_HTTP_MOCK_TEMPLATE_OFF,
+                                     ctx->session.len && ctx->index
+                                     && ctx->index->var_templates,
                                      ngx_http_mock_replay_fleet_done, NULL);
 }
 

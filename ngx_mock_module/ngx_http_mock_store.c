@@ -1219,6 +1219,8 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 
             index->body_templates |=
                           (it->templated & NGX_HTTP_MOCK_TEMPLATED_BODY);
+            index->var_templates |=
+                          (it->templated & NGX_HTTP_MOCK_TEMPLATED_VARS);
 
             it++;
         }
@@ -1343,6 +1345,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
 
         if (it->tpl->body) {
             it->templated |= NGX_HTTP_MOCK_TEMPLATED_BODY;
+        }
+
+        if (it->tpl->vars) {
+            it->templated |= NGX_HTTP_MOCK_TEMPLATED_VARS;
         }
     }
 
@@ -1499,6 +1505,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
 
             if (hh->tpl->body) {
                 it->templated |= NGX_HTTP_MOCK_TEMPLATED_BODY;
+            }
+
+            if (hh->tpl->vars) {
+                it->templated |= NGX_HTTP_MOCK_TEMPLATED_VARS;
             }
         }
     }
@@ -1711,6 +1721,7 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 
     index->body_templates |= (it->templated
                               & NGX_HTTP_MOCK_TEMPLATED_BODY);
+    index->var_templates |= (it->templated & NGX_HTTP_MOCK_TEMPLATED_VARS);
 
     g->items[g->n++] = it;
 
@@ -2306,6 +2317,7 @@ ngx_http_mock_store_put(ngx_http_mock_store_t *store,
 
     index->body_templates |= (it->templated
                               & NGX_HTTP_MOCK_TEMPLATED_BODY);
+    index->var_templates |= (it->templated & NGX_HTTP_MOCK_TEMPLATED_VARS);
 
     /* the interaction replaced, on its path chain */
 

@@ -361,6 +361,10 @@ ngx_http_mock_template_compile(ngx_pool_t *pool, ngx_str_t *text,
             tpl->body = 1;
         }
 
+        if (op->type == NGX_HTTP_MOCK_TPL_VAR) {
+            tpl->vars = 1;
+        }
+
         tpl->size += op->text.len + op->fallback.len + op->as.len;
     }
 
