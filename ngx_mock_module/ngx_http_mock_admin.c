@@ -1641,30 +1641,13 @@ ngx_http_mock_admin_fleet_journal(ngx_http_mock_admin_t *a, ngx_int_t limit)
             continue;
         }
 
-        if (ngx_http_mock_out(a, "%s\n{\"time\": %T, \"instance\": ",
-                              k++ ? "," : "", e[i].time) != NGX_OK
-            || ngx_http_mock_out_str(a, &e[i].instance) != NGX_OK
-            || ngx_http_mock_out(a, ", \"session\": ") != NGX_OK
-            || (e[i].session.len ? ngx_http_mock_out_str(a, &e[i].session)
-                                 : ngx_http_mock_out(a, "null")) != NGX_OK
-            || ngx_http_mock_out(a, ", \"method\": ") != NGX_OK
-            || ngx_http_mock_out_str(a, &e[i].method) != NGX_OK
-            || ngx_http_mock_out(a, ", \"uri\": ") != NGX_OK
-            || ngx_http_mock_out_str(a, &e[i].uri) != NGX_OK
-            || ngx_http_mock_out(a, ", \"result\": ") != NGX_OK
-            || ngx_http_mock_out_str(a, &e[i].result) != NGX_OK
-            || ngx_http_mock_out(a, ", \"status\": %i, \"cassette\": ",
-                                 e[i].code) != NGX_OK
-            || (e[i].cassette.len ? ngx_http_mock_out_str(a, &e[i].cassette)
-                                  : ngx_http_mock_out(a, "null")) != NGX_OK
-            || (e[i].interaction >= 0
-                ? ngx_http_mock_out(a, ", \"interaction\": %i}",
-                                    e[i].interaction)
-                : ngx_http_mock_out(a, ", \"interaction\": null}"))
-               != NGX_OK)
+        if (ngx_http_mock_out(a, "%s\n", k++ ? "," : "") != NGX_OK
+            || ngx_http_mock_out_room(a, e[i].json.len) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        a->b->last = ngx_cpymem(a->b->last, e[i].json.data, e[i].json.len);
     }
 
     if (ngx_http_mock_out(a, "\n], \"fleet\": true}\n") != NGX_OK) {
@@ -2257,36 +2240,11 @@ ngx_http_mock_out_room(ngx_http_mock_admin_t *a, size_t len)
 static ngx_int_t
 ngx_http_mock_out_str(ngx_http_mock_admin_t *a, ngx_str_t *s)
 {
-    u_char  *p, *last, *dst;
-
-    static u_char  hex[] = "0123456789abcdef";
-
     if (ngx_http_mock_out_room(a, 2 + 6 * s->len) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    dst = a->b->last;
-    *dst++ = '"';
-
-    last = s->data + s->len;
-
-    for (p = s->data; p < last; p++) {
-        if (*p == '"' || *p == '\\') {
-            *dst++ = '\\';
-            *dst++ = *p;
-
-        } else if (*p < 0x20 || *p == 0x7f) {
-            *dst++ = '\\'; *dst++ = 'u'; *dst++ = '0'; *dst++ = '0';
-            *dst++ = hex[*p >> 4];
-            *dst++ = hex[*p & 0xf];
-
-        } else {
-            *dst++ = *p;
-        }
-    }
-
-    *dst++ = '"';
-    a->b->last = dst;
+    a->b->last = ngx_http_mock_json_quote(a->b->last, s);
 
     return NGX_OK;
 }

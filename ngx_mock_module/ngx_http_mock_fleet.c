@@ -3,10 +3,10 @@
  * The fleet's state in Redis (mock_redis): the sequences, forced answers,
  * plays and session values of every session, and the journal, so that
  * several nginx instances behind one balancer answer as one.  The hot
- * path costs one round trip: a Lua script (EVALSHA) reads the forced
- * answer, counts the play and reads the session's values together;
- * what only changes the state (plays, values, the journal) is sent
- * without waiting for its reply.
+ * path costs one round trip: the forced answer, the play and the
+ * session's values are asked for in one write of plain commands; what
+ * only changes the state (plays, values, the journal) is sent without
+ * waiting for its reply.
  */
 
 
@@ -21,6 +21,11 @@
 typedef struct {
     ngx_http_mock_fleet_done_pt   done;
     void                         *data;
+    ngx_str_t                     counter;      /* of the state */
+    ngx_uint_t                    head;
+    ngx_uint_t                    vars;
+    ngx_uint_t                    n;
+    ngx_http_mock_redis_value_t   values[4];
 } ngx_http_mock_fleet_call_t;
 
 
@@ -47,30 +52,6 @@ static void ngx_http_mock_cassette_basename(ngx_str_t *path,
 static ngx_int_t ngx_http_mock_fleet_wait(ngx_http_request_t *r,
     ngx_http_mock_redis_reply_pt handler, ngx_http_mock_fleet_done_pt done,
     void *data, int argc, const char **argv, const size_t *argvlen);
-
-
-/*
- * KEYS[1] the group's counter (or none), KEYS[2] the session's forced
- * answers, KEYS[3] its values; ARGV: the expiry in ms, "1" for HEAD
- * (reads the counter, plays nothing), the endpoint, "1" to read values.
- * A forced answer plays no sequence.  Returns {plays before, forced
- * answer, values}, each false when there is none.
- */
-
-static const char  ngx_http_mock_fleet_state_lua[] =
-    "local f = redis.call('HGET', KEYS[2], ARGV[3]) "
-    "local n = false "
-    "if not f and KEYS[1] ~= '' then "
-    "  if ARGV[2] == '1' then "
-    "    n = tonumber(redis.call('GET', KEYS[1]) or '0') "
-    "  else "
-    "    n = redis.call('INCR', KEYS[1]) - 1 "
-    "    redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
-    "  end "
-    "end "
-    "local v = false "
-    "if ARGV[4] == '1' then v = redis.call('HGETALL', KEYS[3]) end "
-    "return {n, f, v}";
 
 
 /*
@@ -109,7 +90,6 @@ static const char  ngx_http_mock_fleet_plays_lua[] =
     "return {c, redis.call('HGETALL', ARGV[2])}";
 
 
-static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_state_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_plays_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_reset_script;
 
@@ -125,10 +105,6 @@ ngx_http_mock_fleet_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    ngx_http_mock_fleet_state_script =
-        ngx_http_mock_redis_script(cf, mmcf->redis,
-                                   ngx_http_mock_fleet_state_lua);
-
     ngx_http_mock_fleet_reset_script =
         ngx_http_mock_redis_script(cf, mmcf->redis,
                                    ngx_http_mock_fleet_reset_lua);
@@ -137,8 +113,7 @@ ngx_http_mock_fleet_init(ngx_conf_t *cf)
         ngx_http_mock_redis_script(cf, mmcf->redis,
                                    ngx_http_mock_fleet_plays_lua);
 
-    if (ngx_http_mock_fleet_state_script == NULL
-        || ngx_http_mock_fleet_reset_script == NULL
+    if (ngx_http_mock_fleet_reset_script == NULL
         || ngx_http_mock_fleet_plays_script == NULL)
     {
         return NGX_ERROR;
@@ -172,11 +147,13 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     void *data)
 {
     u_char                 *p;
-    size_t                  argvlen[NGX_HTTP_MOCK_FLEET_ARGS];
-    ngx_str_t               counter, force, values, ttl, endpoint;
-    const char             *argv[NGX_HTTP_MOCK_FLEET_ARGS];
-    ngx_http_mock_ctx_t    *ctx;
-    ngx_http_mock_redis_t  *redis;
+    size_t                          argvlen[NGX_HTTP_MOCK_FLEET_ARGS];
+    ngx_str_t                       counter, force, values, ttl, endpoint;
+    const char                     *argv[NGX_HTTP_MOCK_FLEET_ARGS];
+    ngx_http_mock_ctx_t            *ctx;
+    ngx_http_mock_redis_t          *redis;
+    ngx_http_mock_fleet_call_t     *call;
+    ngx_http_mock_redis_command_t   cmds[4];
 
     redis = ngx_http_mock_redis_get(r);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -224,33 +201,72 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     endpoint.len = ngx_sprintf(endpoint.data, "%V %V", method, path)
                    - endpoint.data;
 
-    argv[0] = "EVALSHA";
-    argvlen[0] = 7;
-    argv[1] = (char *) ngx_http_mock_fleet_state_script->sha;
-    argvlen[1] = 40;
-    argv[2] = "3";
-    argvlen[2] = 1;
-    argv[3] = (char *) counter.data;
-    argvlen[3] = counter.len;
-    argv[4] = (char *) force.data;
-    argvlen[4] = force.len;
-    argv[5] = (char *) values.data;
-    argvlen[5] = values.len;
-    argv[6] = (char *) ttl.data;
-    argvlen[6] = ttl.len;
-    argv[7] = head ? "1" : "0";
-    argvlen[7] = 1;
-    argv[8] = (char *) endpoint.data;
-    argvlen[8] = endpoint.len;
-    argv[9] = vars ? "1" : "0";
-    argvlen[9] = 1;
+    /*
+     * One write, one wait: the forced answer, the play and the expiry
+     * renewed, and the values; plain commands cost Redis a fraction of
+     * a script.
+     */
 
-    if (counter.len == 0) {
-        argv[3] = "";
+    call = ngx_palloc(r->pool, sizeof(ngx_http_mock_fleet_call_t));
+    if (call == NULL) {
+        return NGX_ERROR;
     }
 
-    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_state_reply,
-                                    done, data, 10, argv, argvlen);
+    call->done = done;
+    call->data = data;
+    call->counter = counter;
+    call->head = head;
+    call->vars = vars;
+    call->n = 0;
+
+    argv[0] = "HGET";
+    argvlen[0] = 4;
+    argv[1] = (char *) force.data;
+    argvlen[1] = force.len;
+    argv[2] = (char *) endpoint.data;
+    argvlen[2] = endpoint.len;
+
+    cmds[call->n].argc = 3;
+    cmds[call->n].argv = &argv[0];
+    cmds[call->n++].argvlen = &argvlen[0];
+
+    if (counter.len) {
+        argv[3] = head ? "GET" : "INCR";
+        argvlen[3] = head ? 3 : 4;
+        argv[4] = (char *) counter.data;
+        argvlen[4] = counter.len;
+
+        cmds[call->n].argc = 2;
+        cmds[call->n].argv = &argv[3];
+        cmds[call->n++].argvlen = &argvlen[3];
+
+        if (!head) {
+            argv[5] = "PEXPIRE";
+            argvlen[5] = 7;
+            argv[6] = (char *) counter.data;
+            argvlen[6] = counter.len;
+            argv[7] = (char *) ttl.data;
+            argvlen[7] = ttl.len;
+
+            cmds[call->n].argc = 3;
+            cmds[call->n].argv = &argv[5];
+            cmds[call->n++].argvlen = &argvlen[5];
+        }
+    }
+
+    if (vars) {
+        argv[8] = "HGETALL";
+        argvlen[8] = 7;
+        argv[9] = (char *) values.data;
+        argvlen[9] = values.len;
+
+        cmds[call->n].argc = 2;
+        cmds[call->n].argv = &argv[8];
+        cmds[call->n++].argvlen = &argvlen[8];
+    }
+
+    return ngx_http_mock_redis_pipeline(r, ngx_http_mock_fleet_state_reply,
+                                        call, call->n, cmds, call->values);
 }
 
 
@@ -260,36 +276,63 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 {
     ngx_http_mock_fleet_call_t *call = data;
 
-    size_t                       i;
-    redisReply                  *rep = reply, *e;
-    ngx_keyval_t                *kv;
-    ngx_http_mock_fleet_state_t  st;
+    size_t                        i, argvlen[2];
+    redisReply                   *rep = reply, *e;
+    const char                   *argv[2];
+    ngx_keyval_t                 *kv;
+    ngx_http_mock_redis_t        *redis;
+    ngx_http_mock_redis_value_t  *v;
+    ngx_http_mock_fleet_state_t   st;
 
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+    if (rep == NULL) {
         return call->done(r, call->data, NULL);
     }
 
     ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
+    st.play = -1;
 
-    e = rep->element[0];
-    st.play = (e->type == REDIS_REPLY_INTEGER && e->integer >= 0)
-              ? (ngx_int_t) e->integer : -1;
+    v = call->values;
 
-    e = rep->element[1];
-
-    if (e->type == REDIS_REPLY_STRING) {
-        st.forced.data = ngx_pnalloc(r->pool, e->len);
-        if (st.forced.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        st.forced.len = e->len;
-        ngx_memcpy(st.forced.data, e->str, e->len);
+    if (v[0].type == NGX_HTTP_MOCK_REDIS_STRING) {
+        st.forced = v[0].str;
     }
 
-    e = rep->element[2];
+    if (call->counter.len) {
 
-    if (e->type == REDIS_REPLY_ARRAY) {
+        if (v[1].type == NGX_HTTP_MOCK_REDIS_INTEGER && v[1].integer >= 1) {
+            st.play = (ngx_int_t) v[1].integer - 1;
+
+        } else if (v[1].type == NGX_HTTP_MOCK_REDIS_NIL) {
+            st.play = 0;
+
+        } else if (v[1].type == NGX_HTTP_MOCK_REDIS_STRING) {
+            st.play = ngx_atoi(v[1].str.data, v[1].str.len);
+
+            if (st.play == NGX_ERROR) {
+                return call->done(r, call->data, NULL);
+            }
+
+        } else {
+            return call->done(r, call->data, NULL);
+        }
+
+        /* a forced answer plays no sequence: the play is given back */
+
+        if (st.forced.len && !call->head) {
+            redis = ngx_http_mock_redis_get(r);
+
+            argv[0] = "DECR";
+            argvlen[0] = 4;
+            argv[1] = (char *) call->counter.data;
+            argvlen[1] = call->counter.len;
+
+            (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
+        }
+    }
+
+    if (call->vars && rep->type == REDIS_REPLY_ARRAY) {
+        e = rep;
+
         st.vars = ngx_array_create(r->pool, e->elements / 2 + 1,
                                    sizeof(ngx_keyval_t));
         if (st.vars == NULL) {
@@ -308,18 +351,14 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
                 return NGX_ERROR;
             }
 
-            kv->key.len = e->element[i]->len;
-            kv->key.data = ngx_pnalloc(r->pool, kv->key.len + 1);
-            kv->value.len = e->element[i + 1]->len;
-            kv->value.data = ngx_pnalloc(r->pool, kv->value.len + 1);
-
-            if (kv->key.data == NULL || kv->value.data == NULL) {
+            if (ngx_http_mock_fleet_copy(r->pool, e->element[i], &kv->key)
+                != NGX_OK
+                || ngx_http_mock_fleet_copy(r->pool, e->element[i + 1],
+                                            &kv->value)
+                   != NGX_OK)
+            {
                 return NGX_ERROR;
             }
-
-            ngx_memcpy(kv->key.data, e->element[i]->str, kv->key.len);
-            ngx_memcpy(kv->value.data, e->element[i + 1]->str,
-                       kv->value.len);
         }
     }
 
@@ -679,16 +718,20 @@ ngx_http_mock_fleet_plain_reply(ngx_http_request_t *r, void *data,
 }
 
 
-/* a request in the fleet's journal, a stream capped at mock_journal */
+/*
+ * A request in the fleet's journal, a stream trimmed to about
+ * mock_journal entries: its session, to filter by, and the entry as the
+ * admin shows it, made here once.
+ */
 
 void
 ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_uint_t size)
 {
-    u_char                 *p;
-    size_t                  argvlen[24];
-    ngx_str_t               key, max, time, code, n, name, *result;
-    const char             *argv[24];
+    u_char                 *p, *e;
+    size_t                  len, argvlen[10];
+    ngx_str_t               key, max, uri;
+    const char             *argv[10];
     ngx_http_mock_redis_t  *redis;
 
     redis = ngx_http_mock_redis_get(r);
@@ -701,66 +744,74 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
         return;
     }
 
-    p = ngx_pnalloc(r->pool, 4 * NGX_INT_T_LEN);
+    uri.data = r->unparsed_uri.data;
+    uri.len = ngx_min(r->unparsed_uri.len, 2048);
+
+    len = NGX_INT_T_LEN + sizeof("{\"time\": , \"instance\": , \"session\": , "
+                                 "\"method\": , \"uri\": , \"result\": , "
+                                 "\"status\": , \"cassette\": , "
+                                 "\"interaction\": }")
+          + 6 * (redis->instance.len + ctx->session.len + r->method_name.len
+                 + uri.len + 32
+                 + (ctx->interaction ? ctx->interaction->cassette->len : 0))
+          + 5 * NGX_INT_T_LEN + 16;
+
+    p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
         return;
     }
 
     max.data = p;
     max.len = ngx_sprintf(p, "%ui", size) - p;
-    time.data = p + max.len;
-    time.len = ngx_sprintf(time.data, "%T", ngx_time()) - time.data;
-    code.data = time.data + time.len;
-    code.len = ngx_sprintf(code.data, "%ui", r->headers_out.status)
-               - code.data;
-    n.data = code.data + code.len;
-    n.len = ctx->interaction
-            ? (size_t) (ngx_sprintf(n.data, "%ui", ctx->interaction->index)
-                        - n.data)
-            : 0;
 
-    ngx_str_null(&name);
+    e = p + max.len;
+    p = ngx_sprintf(e, "{\"time\": %T, \"instance\": ", ngx_time());
+    p = ngx_http_mock_json_quote(p, &redis->instance);
+    p = ngx_cpymem(p, ", \"session\": ", 13);
+    p = ctx->session.len ? ngx_http_mock_json_quote(p, &ctx->session)
+                         : ngx_cpymem(p, "null", 4);
+    p = ngx_cpymem(p, ", \"method\": ", 12);
+    p = ngx_http_mock_json_quote(p, &r->method_name);
+    p = ngx_cpymem(p, ", \"uri\": ", 9);
+    p = ngx_http_mock_json_quote(p, &uri);
+    p = ngx_cpymem(p, ", \"result\": ", 12);
+    p = ngx_http_mock_json_quote(p, ngx_http_mock_status_name(ctx->status));
+    p = ngx_sprintf(p, ", \"status\": %ui, \"cassette\": ",
+                    r->headers_out.status);
 
     if (ctx->interaction) {
-        name = *ctx->interaction->cassette;
+        p = ngx_http_mock_json_quote(p, ctx->interaction->cassette);
+        p = ngx_sprintf(p, ", \"interaction\": %ui}",
+                        ctx->interaction->index);
+
+    } else {
+        p = ngx_cpymem(p, "null, \"interaction\": null}", 26);
     }
 
-    result = ngx_http_mock_status_name(ctx->status);
-
-#define ngx_http_mock_fleet_arg(i, s, l)                                     \
-    argv[i] = (l) ? (char *) (s) : "";                                       \
-    argvlen[i] = (l)
-
-    ngx_http_mock_fleet_arg(0, "XADD", 4);
-    ngx_http_mock_fleet_arg(1, key.data, key.len);
-    ngx_http_mock_fleet_arg(2, "MAXLEN", 6);
-    ngx_http_mock_fleet_arg(3, max.data, max.len);
-    ngx_http_mock_fleet_arg(4, "*", 1);
-    ngx_http_mock_fleet_arg(5, "time", 4);
-    ngx_http_mock_fleet_arg(6, time.data, time.len);
-    ngx_http_mock_fleet_arg(7, "instance", 8);
-    ngx_http_mock_fleet_arg(8, redis->instance.data, redis->instance.len);
-    ngx_http_mock_fleet_arg(9, "session", 7);
-    ngx_http_mock_fleet_arg(10, ctx->session.data, ctx->session.len);
-    ngx_http_mock_fleet_arg(11, "method", 6);
-    ngx_http_mock_fleet_arg(12, r->method_name.data, r->method_name.len);
-    ngx_http_mock_fleet_arg(13, "uri", 3);
-    ngx_http_mock_fleet_arg(14, r->unparsed_uri.data,
-                            ngx_min(r->unparsed_uri.len, 2048));
-    ngx_http_mock_fleet_arg(15, "result", 6);
-    ngx_http_mock_fleet_arg(16, result->data, result->len);
-    ngx_http_mock_fleet_arg(17, "status", 6);
-    ngx_http_mock_fleet_arg(18, code.data, code.len);
-    ngx_http_mock_fleet_arg(19, "cassette", 8);
-    ngx_http_mock_fleet_arg(20, name.data, name.len);
-    ngx_http_mock_fleet_arg(21, "interaction", 11);
-    ngx_http_mock_fleet_arg(22, n.data, n.len);
-
-#undef ngx_http_mock_fleet_arg
+    argv[0] = "XADD";
+    argvlen[0] = 4;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = "MAXLEN";
+    argvlen[2] = 6;
+    argv[3] = "~";
+    argvlen[3] = 1;
+    argv[4] = (char *) max.data;
+    argvlen[4] = max.len;
+    argv[5] = "*";
+    argvlen[5] = 1;
+    argv[6] = "s";
+    argvlen[6] = 1;
+    argv[7] = ctx->session.len ? (char *) ctx->session.data : "";
+    argvlen[7] = ctx->session.len;
+    argv[8] = "e";
+    argvlen[8] = 1;
+    argv[9] = (char *) e;
+    argvlen[9] = p - e;
 
     /* the journal is for people: it goes with the next write */
 
-    (void) ngx_http_mock_redis_queue(redis, 23, argv, argvlen);
+    (void) ngx_http_mock_redis_queue(redis, 10, argv, argvlen);
 }
 
 
@@ -837,7 +888,7 @@ ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
     ngx_http_mock_fleet_call_t *call = data;
 
     size_t                        i, k;
-    ngx_str_t                     f, v;
+    ngx_str_t                    *f;
     redisReply                   *rep = reply, *e, *fields;
     ngx_http_mock_fleet_entry_t  *en;
     ngx_http_mock_fleet_state_t   st;
@@ -871,53 +922,28 @@ ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
         }
 
         ngx_memzero(en, sizeof(ngx_http_mock_fleet_entry_t));
-        en->interaction = -1;
 
         for (k = 0; k + 1 < fields->elements; k += 2) {
             if (fields->element[k]->type != REDIS_REPLY_STRING
-                || fields->element[k + 1]->type != REDIS_REPLY_STRING)
+                || fields->element[k + 1]->type != REDIS_REPLY_STRING
+                || fields->element[k]->len != 1)
             {
                 continue;
             }
 
-            f.data = (u_char *) fields->element[k]->str;
-            f.len = fields->element[k]->len;
+            f = (fields->element[k]->str[0] == 's') ? &en->session
+                : (fields->element[k]->str[0] == 'e') ? &en->json : NULL;
 
-            if (ngx_http_mock_fleet_copy(r->pool, fields->element[k + 1], &v)
-                != NGX_OK)
+            if (f && ngx_http_mock_fleet_copy(r->pool,
+                                              fields->element[k + 1], f)
+                     != NGX_OK)
             {
                 return NGX_ERROR;
             }
+        }
 
-            if (f.len == 4 && ngx_strncmp(f.data, "time", 4) == 0) {
-                en->time = ngx_atotm(v.data, v.len);
-
-            } else if (f.len == 8 && ngx_strncmp(f.data, "instance", 8) == 0) {
-                en->instance = v;
-
-            } else if (f.len == 7 && ngx_strncmp(f.data, "session", 7) == 0) {
-                en->session = v;
-
-            } else if (f.len == 6 && ngx_strncmp(f.data, "method", 6) == 0) {
-                en->method = v;
-
-            } else if (f.len == 3 && ngx_strncmp(f.data, "uri", 3) == 0) {
-                en->uri = v;
-
-            } else if (f.len == 6 && ngx_strncmp(f.data, "result", 6) == 0) {
-                en->result = v;
-
-            } else if (f.len == 6 && ngx_strncmp(f.data, "status", 6) == 0) {
-                en->code = ngx_atoi(v.data, v.len);
-
-            } else if (f.len == 8 && ngx_strncmp(f.data, "cassette", 8) == 0) {
-                en->cassette = v;
-
-            } else if (f.len == 11
-                       && ngx_strncmp(f.data, "interaction", 11) == 0)
-            {
-                en->interaction = v.len ? ngx_atoi(v.data, v.len) : -1;
-            }
+        if (en->json.len == 0) {
+            st.entries->nelts--;
         }
     }
 

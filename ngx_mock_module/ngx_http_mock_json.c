@@ -756,3 +756,40 @@ ngx_http_mock_json_unescape(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 
     return NGX_OK;
 }
+
+
+/*
+ * s as a JSON string, quoted, at dst, which has room for 2 + 6 * s->len
+ * bytes; returns the end.  Bytes from 0x80 up go as they are.
+ */
+
+u_char *
+ngx_http_mock_json_quote(u_char *dst, ngx_str_t *s)
+{
+    u_char  *p, *last;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    *dst++ = '"';
+
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p++) {
+        if (*p == '"' || *p == '\\') {
+            *dst++ = '\\';
+            *dst++ = *p;
+
+        } else if (*p < 0x20 || *p == 0x7f) {
+            *dst++ = '\\'; *dst++ = 'u'; *dst++ = '0'; *dst++ = '0';
+            *dst++ = hex[*p >> 4];
+            *dst++ = hex[*p & 0xf];
+
+        } else {
+            *dst++ = *p;
+        }
+    }
+
+    *dst++ = '"';
+
+    return dst;
+}

@@ -564,6 +564,26 @@ typedef struct {
 } ngx_http_mock_redis_t;
 
 
+/* a command, and a reply of a pipeline, copied */
+typedef struct {
+    int                           argc;
+    const char                  **argv;
+    const size_t                 *argvlen;
+} ngx_http_mock_redis_command_t;
+
+
+#define NGX_HTTP_MOCK_REDIS_NIL       0
+#define NGX_HTTP_MOCK_REDIS_INTEGER   1
+#define NGX_HTTP_MOCK_REDIS_STRING    2
+#define NGX_HTTP_MOCK_REDIS_ARRAY     3
+
+typedef struct {
+    ngx_uint_t                    type;
+    int64_t                       integer;
+    ngx_str_t                     str;
+} ngx_http_mock_redis_value_t;
+
+
 /*
  * A reply from Redis (a redisReply), or NULL when Redis could not give
  * one: for a request, what the handler returns finalizes it.
@@ -575,15 +595,8 @@ typedef void (*ngx_http_mock_redis_event_pt)(void *data, void *reply);
 
 /* a request of the fleet's journal */
 typedef struct {
-    time_t                        time;
-    ngx_str_t                     instance;
     ngx_str_t                     session;
-    ngx_str_t                     method;
-    ngx_str_t                     uri;
-    ngx_str_t                     result;
-    ngx_str_t                     cassette;
-    ngx_int_t                     code;
-    ngx_int_t                     interaction;  /* -1: none */
+    ngx_str_t                     json;         /* as the admin shows it */
 } ngx_http_mock_fleet_entry_t;
 
 
@@ -967,6 +980,9 @@ ngx_http_mock_interaction_t *ngx_http_mock_interaction_find(
 /* ngx_http_mock_request.c */
 ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body);
 
+/* ngx_http_mock_json.c, for the admin and the fleet */
+u_char *ngx_http_mock_json_quote(u_char *dst, ngx_str_t *s);
+
 /* ngx_http_mock_secret.c */
 char *ngx_http_mock_secret_read(ngx_conf_t *cf, ngx_str_t *path,
     const char *what, ngx_str_t *secret);
@@ -982,6 +998,10 @@ ngx_int_t ngx_http_mock_redis_up(ngx_http_mock_redis_t *redis);
 ngx_int_t ngx_http_mock_redis_call(ngx_http_request_t *r,
     ngx_http_mock_redis_reply_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
+ngx_int_t ngx_http_mock_redis_pipeline(ngx_http_request_t *r,
+    ngx_http_mock_redis_reply_pt handler, void *data, ngx_uint_t n,
+    ngx_http_mock_redis_command_t *cmds,
+    ngx_http_mock_redis_value_t *values);
 ngx_int_t ngx_http_mock_redis_poll(ngx_http_mock_redis_t *redis,
     ngx_http_mock_redis_event_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);

@@ -38,7 +38,17 @@ typedef struct {
     ngx_http_mock_redis_event_pt  event;        /* for the worker */
     void                         *data;
     ngx_uint_t                    waiting;      /* unsigned  waiting:1; */
+    ngx_http_mock_redis_value_t  *values;       /* of a pipeline */
+    ngx_uint_t                    nvalues;
+    ngx_uint_t                    failed;       /* one of it failed */
 } ngx_http_mock_redis_cmd_t;
+
+
+/* a command of a pipeline before its last: its reply is copied */
+typedef struct {
+    ngx_http_mock_redis_cmd_t    *cmd;
+    ngx_uint_t                    n;
+} ngx_http_mock_redis_part_t;
 
 
 static void ngx_http_mock_redis_connect(ngx_http_mock_redis_t *redis);
@@ -64,10 +74,14 @@ static void ngx_http_mock_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_mock_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply,
     void *data);
+static void ngx_http_mock_redis_part(redisAsyncContext *ac, void *reply,
+    void *data);
+static ngx_int_t ngx_http_mock_redis_value(ngx_pool_t *pool,
+    redisReply *rep, ngx_http_mock_redis_value_t *v);
 static void ngx_http_mock_redis_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_request_cleanup(void *data);
 static ngx_http_mock_redis_cmd_t *ngx_http_mock_redis_cmd(
-    ngx_http_mock_redis_t *redis, ngx_log_t *log);
+    ngx_http_mock_redis_t *redis, ngx_log_t *log, size_t more);
 static ngx_int_t ngx_http_mock_redis_issue(ngx_http_mock_redis_t *redis,
     ngx_http_mock_redis_cmd_t *cmd, int argc, const char **argv,
     const size_t *argvlen);
@@ -774,16 +788,17 @@ ngx_http_mock_redis_up(ngx_http_mock_redis_t *redis)
 
 
 static ngx_http_mock_redis_cmd_t *
-ngx_http_mock_redis_cmd(ngx_http_mock_redis_t *redis, ngx_log_t *log)
+ngx_http_mock_redis_cmd(ngx_http_mock_redis_t *redis, ngx_log_t *log,
+    size_t more)
 {
     ngx_http_mock_redis_cmd_t  *cmd;
 
-    cmd = ngx_alloc(sizeof(ngx_http_mock_redis_cmd_t), log);
+    cmd = ngx_alloc(sizeof(ngx_http_mock_redis_cmd_t) + more, log);
     if (cmd == NULL) {
         return NULL;
     }
 
-    ngx_memzero(cmd, sizeof(ngx_http_mock_redis_cmd_t));
+    ngx_memzero(cmd, sizeof(ngx_http_mock_redis_cmd_t) + more);
 
     cmd->redis = redis;
 
@@ -844,7 +859,7 @@ ngx_http_mock_redis_call(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cmd = ngx_http_mock_redis_cmd(redis, r->connection->log);
+    cmd = ngx_http_mock_redis_cmd(redis, r->connection->log, 0);
     if (cmd == NULL) {
         return NGX_ERROR;
     }
@@ -869,6 +884,172 @@ ngx_http_mock_redis_call(ngx_http_request_t *r,
 
 
 /*
+ * Sends n commands for the request in one write, which waits for all
+ * their replies: values[i] gets the reply of command i (each a number, a
+ * string or nil; the last may be an array, which the handler gets as it
+ * is), then the handler is called, with NULL when Redis could not
+ * answer one of them.  NGX_DONE: the request waits; NGX_DECLINED: Redis
+ * is out of reach.
+ */
+
+ngx_int_t
+ngx_http_mock_redis_pipeline(ngx_http_request_t *r,
+    ngx_http_mock_redis_reply_pt handler, void *data, ngx_uint_t n,
+    ngx_http_mock_redis_command_t *cmds, ngx_http_mock_redis_value_t *values)
+{
+    ngx_uint_t                   i;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_mock_redis_t       *redis;
+    ngx_http_mock_redis_cmd_t   *cmd;
+    ngx_http_mock_redis_part_t  *parts;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis) || n == 0) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd = ngx_http_mock_redis_cmd(redis, r->connection->log,
+                                  (n - 1) * sizeof(ngx_http_mock_redis_part_t));
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->r = r;
+    cmd->cln = cln;
+    cmd->reply = handler;
+    cmd->data = data;
+    cmd->values = values;
+    cmd->nvalues = n;
+
+    parts = (ngx_http_mock_redis_part_t *) (cmd + 1);
+
+    /*
+     * hiredis calls the callbacks in order, each exactly once: the last
+     * one, which frees the command, comes after the others.
+     */
+
+    for (i = 0; i + 1 < n; i++) {
+        parts[i].cmd = cmd;
+        parts[i].n = i;
+
+        if (redisAsyncCommandArgv(redis->ac, ngx_http_mock_redis_part,
+                                  &parts[i], cmds[i].argc, cmds[i].argv,
+                                  cmds[i].argvlen)
+            != REDIS_OK)
+        {
+            /* the connection is going: the parts sent get their NULL */
+            cmd->failed = 1;
+            break;
+        }
+    }
+
+    if (i + 1 < n) {
+        cmd->r = NULL;
+
+        if (i == 0) {
+            ngx_free(cmd);
+            return NGX_DECLINED;
+        }
+
+        /* a last command that frees the command once the parts are done */
+
+        (void) redisAsyncCommand(redis->ac, ngx_http_mock_redis_callback,
+                                 cmd, "PING");
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_redis_issue(redis, cmd, cmds[i].argc, cmds[i].argv,
+                                  cmds[i].argvlen)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_mock_redis_request_cleanup;
+    cln->data = cmd;
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_mock_redis_part(redisAsyncContext *ac, void *reply, void *data)
+{
+    ngx_http_mock_redis_part_t  *part = data;
+
+    ngx_http_mock_redis_cmd_t  *cmd;
+
+    cmd = part->cmd;
+
+    /* the request went, or gave up waiting: its pool may be gone */
+
+    if (cmd->r == NULL || cmd->failed) {
+        return;
+    }
+
+    if (reply == NULL
+        || ngx_http_mock_redis_value(cmd->r->pool, reply,
+                                     &cmd->values[part->n])
+           != NGX_OK)
+    {
+        cmd->failed = 1;
+    }
+}
+
+
+/* a scalar reply, copied; an error is NGX_ERROR (and an outage) */
+
+static ngx_int_t
+ngx_http_mock_redis_value(ngx_pool_t *pool, redisReply *rep,
+    ngx_http_mock_redis_value_t *v)
+{
+    ngx_memzero(v, sizeof(ngx_http_mock_redis_value_t));
+
+    switch (rep->type) {
+
+    case REDIS_REPLY_INTEGER:
+        v->type = NGX_HTTP_MOCK_REDIS_INTEGER;
+        v->integer = rep->integer;
+        return NGX_OK;
+
+    case REDIS_REPLY_NIL:
+        v->type = NGX_HTTP_MOCK_REDIS_NIL;
+        return NGX_OK;
+
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        v->type = NGX_HTTP_MOCK_REDIS_STRING;
+        v->str.len = rep->len;
+        v->str.data = ngx_pnalloc(pool, rep->len + 1);
+
+        if (v->str.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(v->str.data, rep->str, rep->len);
+        v->str.data[rep->len] = '\0';
+
+        return NGX_OK;
+
+    case REDIS_REPLY_ARRAY:
+        v->type = NGX_HTTP_MOCK_REDIS_ARRAY;
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+/*
  * A command of the worker's own (following a stream): the handler gets
  * the reply, or NULL.  NGX_DECLINED: Redis is out of reach.
  */
@@ -884,7 +1065,7 @@ ngx_http_mock_redis_poll(ngx_http_mock_redis_t *redis,
         return NGX_DECLINED;
     }
 
-    cmd = ngx_http_mock_redis_cmd(redis, redis->log);
+    cmd = ngx_http_mock_redis_cmd(redis, redis->log, 0);
     if (cmd == NULL) {
         return NGX_ERROR;
     }
@@ -984,6 +1165,17 @@ ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply, void *data)
         } else if (cmd->r) {
             r = cmd->r;
             c = r->connection;
+
+            if (cmd->values && rep) {
+                if (cmd->failed
+                    || ngx_http_mock_redis_value(r->pool, rep,
+                                                 &cmd->values[cmd->nvalues
+                                                              - 1])
+                       != NGX_OK)
+                {
+                    rep = NULL;
+                }
+            }
 
             /* the request's cleanup must not touch the command any more */
 
