@@ -43,6 +43,8 @@ static ngx_array_t *ngx_http_mock_fleet_pairs(ngx_pool_t *pool,
     void *reply);
 static ngx_uint_t ngx_http_mock_fleet_value(ngx_array_t *pairs,
     u_char *name, size_t len);
+static void ngx_http_mock_fleet_touch(ngx_http_mock_redis_t *redis,
+    ngx_str_t *key);
 static ngx_int_t ngx_http_mock_fleet_key(ngx_pool_t *pool,
     ngx_http_mock_redis_t *redis, ngx_str_t *key, const char *fmt, ...);
 static ngx_int_t ngx_http_mock_fleet_id(ngx_pool_t *pool,
@@ -429,11 +431,10 @@ ngx_http_mock_fleet_played(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it)
 {
     size_t                  argvlen[4];
-    ngx_str_t               key, id, ttl;
+    ngx_str_t               key, id;
     const char             *argv[4];
     ngx_http_mock_ctx_t    *ctx;
     ngx_http_mock_redis_t  *redis;
-    u_char                  buf[NGX_TIME_T_LEN];
 
     redis = ngx_http_mock_redis_get(r);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -461,15 +462,7 @@ ngx_http_mock_fleet_played(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 
     (void) ngx_http_mock_redis_send(redis, 4, argv, argvlen);
 
-    ttl.data = buf;
-    ttl.len = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
-
-    argv[0] = "PEXPIRE";
-    argvlen[0] = 7;
-    argv[2] = (char *) ttl.data;
-    argvlen[2] = ttl.len;
-
-    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
+    ngx_http_mock_fleet_touch(redis, &key);
 }
 
 
@@ -483,11 +476,10 @@ ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, uint32_t hash, ngx_uint_t first)
 {
     size_t                  argvlen[3];
-    ngx_str_t               key, ttl;
+    ngx_str_t               key;
     const char             *argv[3];
     ngx_http_mock_ctx_t    *ctx;
     ngx_http_mock_redis_t  *redis;
-    u_char                  buf[NGX_TIME_T_LEN];
 
     redis = ngx_http_mock_redis_get(r);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -510,15 +502,7 @@ ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
 
     (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
 
-    ttl.data = buf;
-    ttl.len = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
-
-    argv[0] = "PEXPIRE";
-    argvlen[0] = 7;
-    argv[2] = (char *) ttl.data;
-    argvlen[2] = ttl.len;
-
-    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
+    ngx_http_mock_fleet_touch(redis, &key);
 }
 
 
@@ -529,10 +513,9 @@ ngx_http_mock_fleet_var_set(ngx_http_request_t *r, ngx_str_t *session,
     ngx_str_t *name, ngx_str_t *value)
 {
     size_t                  argvlen[4];
-    ngx_str_t               key, ttl;
+    ngx_str_t               key;
     const char             *argv[4];
     ngx_http_mock_redis_t  *redis;
-    u_char                  buf[NGX_TIME_T_LEN];
 
     redis = ngx_http_mock_redis_get(r);
 
@@ -557,15 +540,7 @@ ngx_http_mock_fleet_var_set(ngx_http_request_t *r, ngx_str_t *session,
 
     (void) ngx_http_mock_redis_send(redis, 4, argv, argvlen);
 
-    ttl.data = buf;
-    ttl.len = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
-
-    argv[0] = "PEXPIRE";
-    argvlen[0] = 7;
-    argv[2] = (char *) ttl.data;
-    argvlen[2] = ttl.len;
-
-    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
+    ngx_http_mock_fleet_touch(redis, &key);
 }
 
 
@@ -1145,6 +1120,26 @@ ngx_http_mock_cassette_basename(ngx_str_t *path, ngx_str_t *name)
 
     name->data = p;
     name->len = path->data + path->len - p;
+}
+
+
+/* a session key lives ttl from now */
+
+static void
+ngx_http_mock_fleet_touch(ngx_http_mock_redis_t *redis, ngx_str_t *key)
+{
+    size_t       argvlen[3];
+    const char  *argv[3];
+    u_char       buf[NGX_TIME_T_LEN];
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[1] = (char *) key->data;
+    argvlen[1] = key->len;
+    argv[2] = (char *) buf;
+    argvlen[2] = ngx_sprintf(buf, "%T", redis->ttl * 1000) - buf;
+
+    (void) ngx_http_mock_redis_send(redis, 3, argv, argvlen);
 }
 
 

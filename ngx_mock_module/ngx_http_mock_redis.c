@@ -1107,13 +1107,7 @@ ngx_int_t
 ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,
     const char **argv, const size_t *argvlen)
 {
-    if (!ngx_http_mock_redis_up(redis)) {
-        return NGX_DECLINED;
-    }
-
-    if (redisAsyncCommandArgv(redis->ac, NULL, NULL, argc, argv, argvlen)
-        != REDIS_OK)
-    {
+    if (ngx_http_mock_redis_queue(redis, argc, argv, argvlen) != NGX_OK) {
         return NGX_DECLINED;
     }
 
