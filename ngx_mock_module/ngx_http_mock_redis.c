@@ -985,9 +985,16 @@ ngx_http_mock_redis_part(redisAsyncContext *ac, void *reply, void *data)
 {
     ngx_http_mock_redis_part_t  *part = data;
 
+    redisReply                 *rep = reply;
     ngx_http_mock_redis_cmd_t  *cmd;
 
     cmd = part->cmd;
+
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        ngx_http_mock_redis_outage(cmd->redis, "answered with an error",
+                                   rep->str);
+        cmd->failed = 1;
+    }
 
     /* the request went, or gave up waiting: its pool may be gone */
 
@@ -1146,7 +1153,7 @@ ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply, void *data)
 
         rep = NULL;
 
-    } else if (rep) {
+    } else if (rep && !cmd->failed) {
         ngx_http_mock_redis_back(redis);
     }
 

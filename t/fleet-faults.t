@@ -515,8 +515,30 @@ EOF
         eval { $inst->start; 1 } or push @failed, $@;
         $pids{ $inst->name } = join ' ', $inst->worker_pids;
     }
+    # The workers connect (and send the password) as they start: the
+    # case begins when every worker answers for the fleet, or when that
+    # cannot come (a wrong password).
+    fleet_ready() unless $label =~ /wrong password/;
     return ok(!@failed, "$label: A and B start with mock_redis $redis_arg")
         || diag(join "\n", @failed);
+}
+
+# Waits, up to $WAIT seconds, until eight journal requests in a row to
+# each instance (whichever worker takes them) answer for the fleet.
+sub fleet_ready {
+    for my $inst (@fleet) {
+        my $deadline = time + $WAIT;
+        my $row = 0;
+        while ($row < 8 && time < $deadline) {
+            my $r = $inst->get('/_mock/journal?limit=1');
+            if ($r->{status} == 200 && $r->{content} =~ /"fleet": true/) {
+                $row++;
+            } else {
+                $row = 0;
+                select(undef, undef, undef, 0.05);
+            }
+        }
+    }
 }
 
 # One request in a session, on its own connection: [status, body,
