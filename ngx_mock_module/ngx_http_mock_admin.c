@@ -1465,9 +1465,16 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
     /* the fleet's journal, in Redis, when there is a fleet */
 
     if (ngx_http_mock_fleet_on(a->r) && !a->asked) {
-        a->force_rc = limit;
+        /*
+         * Each entry of the stream holds at least one request: "limit" of
+         * them have the last "limit" requests, unless a session is asked
+         * for.
+         */
 
-        rc = ngx_http_mock_fleet_journal(a->r, size,
+        rc = ngx_http_mock_fleet_journal(a->r,
+                                         (session.len
+                                          || (ngx_uint_t) limit > size)
+                                         ? size : ngx_max((ngx_uint_t) limit, 1),
                                          ngx_http_mock_admin_journal_done, a);
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -15,7 +15,16 @@
 #include <hiredis/hiredis.h>
 
 
-#define NGX_HTTP_MOCK_FLEET_ARGS  16
+#define NGX_HTTP_MOCK_FLEET_ARGS     16
+#define NGX_HTTP_MOCK_FLEET_RENEWED  4096
+#define NGX_HTTP_MOCK_FLEET_BATCH    64
+#define NGX_HTTP_MOCK_FLEET_BATCH_SIZE  (128 * 1024)
+
+
+typedef struct {
+    uint32_t                      hash;
+    time_t                        time;
+} ngx_http_mock_renewed_t;
 
 
 typedef struct {
@@ -24,6 +33,7 @@ typedef struct {
     ngx_str_t                     counter;      /* of the state */
     ngx_uint_t                    head;
     ngx_uint_t                    vars;
+    ngx_uint_t                    renewed;      /* the expiry was sent */
     ngx_uint_t                    n;
     ngx_http_mock_redis_value_t   values[4];
 } ngx_http_mock_fleet_call_t;
@@ -37,12 +47,15 @@ static ngx_int_t ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r,
     void *data, void *reply);
 static ngx_int_t ngx_http_mock_fleet_plays_reply(ngx_http_request_t *r,
     void *data, void *reply);
+static void ngx_http_mock_fleet_flush(ngx_event_t *ev);
 static ngx_int_t ngx_http_mock_fleet_copy(ngx_pool_t *pool, void *reply,
     ngx_str_t *s);
 static ngx_array_t *ngx_http_mock_fleet_pairs(ngx_pool_t *pool,
     void *reply);
 static ngx_uint_t ngx_http_mock_fleet_value(ngx_array_t *pairs,
     u_char *name, size_t len);
+static ngx_uint_t ngx_http_mock_fleet_renew(ngx_http_mock_redis_t *redis,
+    ngx_str_t *key);
 static void ngx_http_mock_fleet_touch(ngx_http_mock_redis_t *redis,
     ngx_str_t *key);
 static ngx_int_t ngx_http_mock_fleet_key(ngx_pool_t *pool,
@@ -242,7 +255,9 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         cmds[call->n].argv = &argv[3];
         cmds[call->n++].argvlen = &argvlen[3];
 
-        if (!head) {
+        call->renewed = !head && ngx_http_mock_fleet_renew(redis, &counter);
+
+        if (call->renewed) {
             argv[5] = "PEXPIRE";
             argvlen[5] = 7;
             argv[6] = (char *) counter.data;
@@ -303,6 +318,13 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 
         if (v[1].type == NGX_HTTP_MOCK_REDIS_INTEGER && v[1].integer >= 1) {
             st.play = (ngx_int_t) v[1].integer - 1;
+
+            /* a counter made anew (a reset, an expiry) gets its expiry */
+
+            if (v[1].integer == 1 && !call->renewed && !call->head) {
+                ngx_http_mock_fleet_touch(ngx_http_mock_redis_get(r),
+                                          &call->counter);
+            }
 
         } else if (v[1].type == NGX_HTTP_MOCK_REDIS_NIL) {
             st.play = 0;
@@ -694,53 +716,84 @@ ngx_http_mock_fleet_plain_reply(ngx_http_request_t *r, void *data,
 
 
 /*
- * A request in the fleet's journal, a stream trimmed to about
- * mock_journal entries: its session, to filter by, and the entry as the
- * admin shows it, made here once.
+ * The requests of the fleet's journal go to Redis in batches: those a
+ * worker answers in one turn of its event loop (at most
+ * NGX_HTTP_MOCK_FLEET_BATCH) make one entry of the stream, a line each:
+ * the session, a tab, and the entry as the admin shows it.
  */
+
+typedef struct {
+    u_char                       *buf;
+    size_t                        len;
+    ngx_uint_t                    n;
+    ngx_uint_t                    size;         /* mock_journal */
+    ngx_event_t                   flush;
+    ngx_http_mock_redis_t        *redis;
+} ngx_http_mock_fleet_batch_t;
+
+
+static ngx_http_mock_fleet_batch_t  ngx_http_mock_fleet_batch;
+
 
 void
 ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_uint_t size)
 {
-    u_char                 *p, *e;
-    size_t                  len, argvlen[10];
-    ngx_str_t               key, max, uri;
-    const char             *argv[10];
-    ngx_http_mock_redis_t  *redis;
+    u_char                       *p;
+    size_t                        len;
+    ngx_str_t                     uri;
+    ngx_http_mock_redis_t        *redis;
+    ngx_http_mock_fleet_batch_t  *b;
 
     redis = ngx_http_mock_redis_get(r);
+    b = &ngx_http_mock_fleet_batch;
 
     if (size == 0 || !ngx_http_mock_redis_up(redis)) {
-        return;
-    }
-
-    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "journal") != NGX_OK) {
         return;
     }
 
     uri.data = r->unparsed_uri.data;
     uri.len = ngx_min(r->unparsed_uri.len, 2048);
 
-    len = NGX_INT_T_LEN + sizeof("{\"time\": , \"instance\": , \"session\": , "
-                                 "\"method\": , \"uri\": , \"result\": , "
-                                 "\"status\": , \"cassette\": , "
-                                 "\"interaction\": }")
+    len = ctx->session.len + 1
+          + sizeof("{\"time\": , \"instance\": , \"session\": , "
+                   "\"method\": , \"uri\": , \"result\": , "
+                   "\"status\": , \"cassette\": , \"interaction\": }\n")
           + 6 * (redis->instance.len + ctx->session.len + r->method_name.len
                  + uri.len + 32
                  + (ctx->interaction ? ctx->interaction->cassette->len : 0))
-          + 5 * NGX_INT_T_LEN + 16;
+          + 4 * NGX_INT_T_LEN;
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
+    if (b->buf == NULL) {
+        b->buf = ngx_alloc(NGX_HTTP_MOCK_FLEET_BATCH_SIZE, ngx_cycle->log);
+        if (b->buf == NULL) {
+            return;
+        }
+
+        b->flush.handler = ngx_http_mock_fleet_flush;
+        b->flush.data = b;
+        b->flush.log = ngx_cycle->log;
+    }
+
+    if (len > NGX_HTTP_MOCK_FLEET_BATCH_SIZE) {
         return;
     }
 
-    max.data = p;
-    max.len = ngx_sprintf(p, "%ui", size) - p;
+    if (b->len + len > NGX_HTTP_MOCK_FLEET_BATCH_SIZE
+        || b->n == NGX_HTTP_MOCK_FLEET_BATCH)
+    {
+        ngx_http_mock_fleet_flush(&b->flush);
+    }
 
-    e = p + max.len;
-    p = ngx_sprintf(e, "{\"time\": %T, \"instance\": ", ngx_time());
+    b->redis = redis;
+    b->size = size;
+
+    p = b->buf + b->len;
+
+    p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
+    *p++ = '\t';
+
+    p = ngx_sprintf(p, "{\"time\": %T, \"instance\": ", ngx_time());
     p = ngx_http_mock_json_quote(p, &redis->instance);
     p = ngx_cpymem(p, ", \"session\": ", 13);
     p = ctx->session.len ? ngx_http_mock_json_quote(p, &ctx->session)
@@ -763,30 +816,72 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
         p = ngx_cpymem(p, "null, \"interaction\": null}", 26);
     }
 
-    argv[0] = "XADD";
-    argvlen[0] = 4;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = "MAXLEN";
-    argvlen[2] = 6;
-    argv[3] = "~";
-    argvlen[3] = 1;
-    argv[4] = (char *) max.data;
-    argvlen[4] = max.len;
-    argv[5] = "*";
-    argvlen[5] = 1;
-    argv[6] = "s";
-    argvlen[6] = 1;
-    argv[7] = ctx->session.len ? (char *) ctx->session.data : "";
-    argvlen[7] = ctx->session.len;
-    argv[8] = "e";
-    argvlen[8] = 1;
-    argv[9] = (char *) e;
-    argvlen[9] = p - e;
+    *p++ = '\n';
 
-    /* the journal is for people: it goes with the next write */
+    b->len = p - b->buf;
+    b->n++;
 
-    (void) ngx_http_mock_redis_queue(redis, 10, argv, argvlen);
+    /* sent at the end of this turn of the event loop */
+
+    if (!b->flush.posted) {
+        ngx_post_event(&b->flush, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_mock_fleet_flush(ngx_event_t *ev)
+{
+    ngx_http_mock_fleet_batch_t  *b = ev->data;
+
+    u_char       *p;
+    size_t        argvlen[8];
+    ngx_str_t     key;
+    const char   *argv[8];
+    ngx_pool_t   *pool;
+    u_char        max[NGX_INT_T_LEN];
+
+    if (ev->posted) {
+        ngx_delete_posted_event(ev);
+    }
+
+    if (b->n == 0) {
+        return;
+    }
+
+    pool = ngx_create_pool(512, ngx_cycle->log);
+
+    if (pool
+        && ngx_http_mock_fleet_key(pool, b->redis, &key, "journal") == NGX_OK)
+    {
+        p = ngx_sprintf(max, "%ui", b->size);
+
+        argv[0] = "XADD";
+        argvlen[0] = 4;
+        argv[1] = (char *) key.data;
+        argvlen[1] = key.len;
+        argv[2] = "MAXLEN";
+        argvlen[2] = 6;
+        argv[3] = "~";
+        argvlen[3] = 1;
+        argv[4] = (char *) max;
+        argvlen[4] = p - max;
+        argv[5] = "*";
+        argvlen[5] = 1;
+        argv[6] = "b";
+        argvlen[6] = 1;
+        argv[7] = (char *) b->buf;
+        argvlen[7] = b->len;
+
+        (void) ngx_http_mock_redis_send(b->redis, 8, argv, argvlen);
+    }
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    b->len = 0;
+    b->n = 0;
 }
 
 
@@ -862,8 +957,9 @@ ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
 {
     ngx_http_mock_fleet_call_t *call = data;
 
+    u_char                       *last, *end, *line, *tab;
     size_t                        i, k;
-    ngx_str_t                    *f;
+    ngx_str_t                     batch;
     redisReply                   *rep = reply, *e, *fields;
     ngx_http_mock_fleet_entry_t  *en;
     ngx_http_mock_fleet_state_t   st;
@@ -874,11 +970,13 @@ ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
 
     ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
 
-    st.entries = ngx_array_create(r->pool, rep->elements + 1,
+    st.entries = ngx_array_create(r->pool, 4 * rep->elements + 1,
                                   sizeof(ngx_http_mock_fleet_entry_t));
     if (st.entries == NULL) {
         return NGX_ERROR;
     }
+
+    /* entries newest first, as Redis gives them; their lines backwards */
 
     for (i = 0; i < rep->elements; i++) {
         e = rep->element[i];
@@ -891,34 +989,52 @@ ngx_http_mock_fleet_journal_reply(ngx_http_request_t *r, void *data,
 
         fields = e->element[1];
 
-        en = ngx_array_push(st.entries);
-        if (en == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(en, sizeof(ngx_http_mock_fleet_entry_t));
-
         for (k = 0; k + 1 < fields->elements; k += 2) {
             if (fields->element[k]->type != REDIS_REPLY_STRING
                 || fields->element[k + 1]->type != REDIS_REPLY_STRING
-                || fields->element[k]->len != 1)
+                || fields->element[k]->len != 1
+                || fields->element[k]->str[0] != 'b')
             {
                 continue;
             }
 
-            f = (fields->element[k]->str[0] == 's') ? &en->session
-                : (fields->element[k]->str[0] == 'e') ? &en->json : NULL;
-
-            if (f && ngx_http_mock_fleet_copy(r->pool,
-                                              fields->element[k + 1], f)
-                     != NGX_OK)
+            if (ngx_http_mock_fleet_copy(r->pool, fields->element[k + 1],
+                                         &batch)
+                != NGX_OK)
             {
                 return NGX_ERROR;
             }
-        }
 
-        if (en->json.len == 0) {
-            st.entries->nelts--;
+            last = batch.data + batch.len;
+
+            while (last > batch.data) {
+                /* the line that ends at last (its '\n' before last) */
+
+                end = (last[-1] == '\n') ? last - 1 : last;
+
+                for (line = end; line > batch.data && line[-1] != '\n';
+                     line--)
+                {
+                    /* void */
+                }
+
+                last = line;
+
+                tab = ngx_strlchr(line, end, '\t');
+                if (tab == NULL || tab + 1 >= end) {
+                    continue;
+                }
+
+                en = ngx_array_push(st.entries);
+                if (en == NULL) {
+                    return NGX_ERROR;
+                }
+
+                en->session.data = line;
+                en->session.len = tab - line;
+                en->json.data = tab + 1;
+                en->json.len = end - tab - 1;
+            }
         }
     }
 
@@ -1120,6 +1236,38 @@ ngx_http_mock_cassette_basename(ngx_str_t *path, ngx_str_t *name)
 
     name->data = p;
     name->len = path->data + path->len - p;
+}
+
+
+/*
+ * A counter's expiry is renewed by its play when this worker has not
+ * renewed it in the last half of the ttl: a key lives at least half the
+ * ttl after its last play, and Redis is spared a command a play.  The
+ * worker remembers the counters it renewed in a small table, where a
+ * counter may push out another, which is then renewed once more.
+ */
+
+static ngx_uint_t
+ngx_http_mock_fleet_renew(ngx_http_mock_redis_t *redis, ngx_str_t *key)
+{
+    uint32_t                  hash;
+    ngx_http_mock_renewed_t  *slot;
+
+    static ngx_http_mock_renewed_t  renewed[NGX_HTTP_MOCK_FLEET_RENEWED];
+
+    hash = ngx_crc32_short(key->data, key->len);
+    slot = &renewed[hash % NGX_HTTP_MOCK_FLEET_RENEWED];
+
+    if (slot->hash == hash && slot->time
+        && ngx_time() - slot->time < redis->ttl / 2)
+    {
+        return 0;
+    }
+
+    slot->hash = hash;
+    slot->time = ngx_time();
+
+    return 1;
 }
 
 
