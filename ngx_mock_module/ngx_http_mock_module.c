@@ -1169,9 +1169,19 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
 
     /* a fleet keeps forced answers and counters in Redis */
 
-    if (!ctx->fleet_asked && !ctx->fleet_failed && ngx_http_mock_fleet_on(r)
-        && (mlcf->force_header.len == 0
-            || ngx_http_mock_header_in(r, &mlcf->force_header) == NULL))
+    it = NULL;
+
+    /* the answer a request header names is this request's own */
+
+    if (ngx_http_mock_fleet_on(r)
+        && mlcf->force_header.len
+        && ngx_http_mock_header_in(r, &mlcf->force_header))
+    {
+        it = ngx_http_mock_replay_forced(r, mlcf, &key);
+    }
+
+    if (it == NULL && !ctx->fleet_asked && !ctx->fleet_failed
+        && ngx_http_mock_fleet_on(r))
     {
         rc = ngx_http_mock_new_episodes_fleet(r, ctx, mlcf, &key);
 
@@ -1180,9 +1190,7 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         }
     }
 
-    it = NULL;
-
-    if (ctx->fleet_asked && ctx->fleet_forced.len) {
+    if (it == NULL && ctx->fleet_asked && ctx->fleet_forced.len) {
         it = ngx_http_mock_fleet_forced(ctx->index, &key.path,
                                         &ctx->fleet_forced);
     }

@@ -139,13 +139,26 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a fleet keeps forced answers and counters in Redis */
+    /*
+     * A fleet keeps forced answers and counters in Redis; the answer a
+     * request header names is this request's own.
+     */
 
-    if (!ctx->fleet_failed
-        && ngx_http_mock_fleet_on(r)
-        && (mlcf->force_header.len == 0
-            || ngx_http_mock_header_in(r, &mlcf->force_header) == NULL))
-    {
+    if (!ctx->fleet_failed && ngx_http_mock_fleet_on(r)) {
+
+        if (mlcf->force_header.len
+            && ngx_http_mock_header_in(r, &mlcf->force_header))
+        {
+            it = ngx_http_mock_replay_forced(r, mlcf, key);
+
+            if (it) {
+                ctx->status = NGX_HTTP_MOCK_HIT;
+                ctx->interaction = it;
+
+                return ngx_http_mock_replay_send(r, it);
+            }
+        }
+
         rc = ngx_http_mock_replay_fleet(r, mlcf, ctx);
 
         if (rc != NGX_DECLINED) {
