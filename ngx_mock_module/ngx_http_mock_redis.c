@@ -82,6 +82,9 @@ static void ngx_http_mock_redis_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_request_cleanup(void *data);
 static ngx_http_mock_redis_cmd_t *ngx_http_mock_redis_cmd(
     ngx_http_mock_redis_t *redis, ngx_log_t *log, size_t more);
+static int ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
+    redisCallbackFn *fn, void *data, int argc, const char **argv,
+    const size_t *argvlen);
 static ngx_int_t ngx_http_mock_redis_issue(ngx_http_mock_redis_t *redis,
     ngx_http_mock_redis_cmd_t *cmd, int argc, const char **argv,
     const size_t *argvlen);
@@ -810,6 +813,43 @@ ngx_http_mock_redis_cmd(ngx_http_mock_redis_t *redis, ngx_log_t *log,
 }
 
 
+/*
+ * A command in Redis's protocol, made here: hiredis's own formatting
+ * allocates for every argument.  REDIS_OK, or REDIS_ERR.
+ */
+
+static int
+ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
+    redisCallbackFn *fn, void *data, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    u_char  *p, *last;
+    int      i;
+    u_char   buf[2048];
+
+    p = ngx_sprintf(buf, "*%d\r\n", argc);
+    last = buf + sizeof(buf);
+
+    for (i = 0; i < argc; i++) {
+        if ((size_t) (last - p) < argvlen[i] + NGX_SIZE_T_LEN + 6) {
+
+            /* a long one: as hiredis makes it */
+
+            return redisAsyncCommandArgv(redis->ac, fn, data, argc, argv,
+                                         argvlen);
+        }
+
+        p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+
+    return redisAsyncFormattedCommand(redis->ac, fn, data, (char *) buf,
+                                      p - buf);
+}
+
+
 /* NGX_OK: sent, its callback will come; the command is freed otherwise */
 
 static ngx_int_t
@@ -817,8 +857,8 @@ ngx_http_mock_redis_issue(ngx_http_mock_redis_t *redis,
     ngx_http_mock_redis_cmd_t *cmd, int argc, const char **argv,
     const size_t *argvlen)
 {
-    if (redisAsyncCommandArgv(redis->ac, ngx_http_mock_redis_callback, cmd,
-                              argc, argv, argvlen)
+    if (ngx_http_mock_redis_command(redis, ngx_http_mock_redis_callback, cmd,
+                                    argc, argv, argvlen)
         != REDIS_OK)
     {
         ngx_free(cmd);
@@ -938,9 +978,9 @@ ngx_http_mock_redis_pipeline(ngx_http_request_t *r,
         parts[i].cmd = cmd;
         parts[i].n = i;
 
-        if (redisAsyncCommandArgv(redis->ac, ngx_http_mock_redis_part,
-                                  &parts[i], cmds[i].argc, cmds[i].argv,
-                                  cmds[i].argvlen)
+        if (ngx_http_mock_redis_command(redis, ngx_http_mock_redis_part,
+                                        &parts[i], cmds[i].argc,
+                                        cmds[i].argv, cmds[i].argvlen)
             != REDIS_OK)
         {
             /* the connection is going: the parts sent get their NULL */
@@ -1100,7 +1140,7 @@ ngx_http_mock_redis_queue(ngx_http_mock_redis_t *redis, int argc,
         return NGX_DECLINED;
     }
 
-    if (redisAsyncCommandArgv(redis->ac, NULL, NULL, argc, argv, argvlen)
+    if (ngx_http_mock_redis_command(redis, NULL, NULL, argc, argv, argvlen)
         != REDIS_OK)
     {
         return NGX_DECLINED;
