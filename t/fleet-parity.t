@@ -1,8 +1,9 @@
 # A fleet answers as one instance: suites written for one nginx pass
 # unchanged with mock_redis added to every block.
 #
-# For each suite below, a copy is made (t/servroot-parity/<name>.t, next
-# to nothing the suite needs but its own data) whose blocks each get
+# For each suite below, a copy is made (t/servroot-parity/<name>.parity,
+# a name that prove does not take for a test of its own) whose blocks
+# each get
 #
 #     mock_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT prefix=<own prefix>
 #
@@ -80,12 +81,12 @@ for my $suite (@suites) {
     ok($text =~ s/^run_tests\(\);/$inject\nrun_tests();/m,
        "$suite.t: the copy gets mock_redis in every block")
         or next;
-    write_file("$dir/$suite.t", $text);
+    write_file("$dir/$suite.parity", $text);
 
     local $ENV{FLEET_PARITY_REDIS_PORT} = $redis_port;
     local $ENV{FLEET_PARITY_PREFIX}     = "$prefix-$suite";
 
-    my $out = `$^X $dir/$suite.t 2>&1`;
+    my $out = `$^X $dir/$suite.parity 2>&1`;
     my $status = $? >> 8;
     my @failed = grep { /^not ok/ } split /\n/, $out;
     ok($status == 0 && $out =~ /^1\.\.\d+/m && !@failed,
