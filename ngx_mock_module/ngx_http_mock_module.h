@@ -165,6 +165,13 @@ typedef struct {
 } ngx_http_mock_template_t;
 
 
+/* an entry of a Redis stream: "ms-seq" */
+typedef struct {
+    uint64_t                      ms;
+    uint64_t                      seq;
+} ngx_http_mock_stream_id_t;
+
+
 /* where a scalar's value starts in its file */
 typedef struct {
     ngx_uint_t                    line;
@@ -363,6 +370,7 @@ typedef struct {
     ngx_str_t                     body;
     time_t                        recorded;     /* x_mock.recorded, or 0 */
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
+    ngx_str_t                     stream;       /* x_mock.stream, or empty */
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
@@ -380,6 +388,7 @@ typedef struct {
     off_t                         size;
     off_t                         valid;        /* before a torn write */
     time_t                        mtime;
+    ngx_http_mock_stream_id_t     stream;       /* the largest x_mock.stream */
     unsigned                      missing:1;
     unsigned                      appendable:1;
 } ngx_http_mock_cassette_t;
@@ -725,6 +734,12 @@ ngx_http_mock_cassette_t *ngx_http_mock_cassette_load(ngx_conf_t *cf,
     ngx_pool_t *pool, ngx_str_t *name);
 ngx_int_t ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
     ngx_str_t *path, ngx_array_t *cassettes, ngx_array_t *cache);
+ngx_array_t *ngx_http_mock_cassette_entries(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *name, ngx_str_t *text);
+ngx_int_t ngx_http_mock_stream_id(ngx_str_t *s,
+    ngx_http_mock_stream_id_t *id);
+ngx_int_t ngx_http_mock_stream_cmp(ngx_http_mock_stream_id_t *a,
+    ngx_http_mock_stream_id_t *b);
 
 /* ngx_http_mock_template.c */
 ngx_int_t ngx_http_mock_template_cassettes(ngx_conf_t *cf, ngx_pool_t *pool,
@@ -845,7 +860,8 @@ ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
 ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
     ngx_uint_t level, const char *what, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
-    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *entry);
 ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 void ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer);

@@ -602,7 +602,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 {
     u_char                    *p;
     char                      *err;
-    ngx_str_t                 *type;
+    ngx_str_t                 *type, entry;
     ngx_uint_t                 i;
     ngx_chain_t               *cl;
     ngx_str_t                 *consumed;
@@ -751,7 +751,8 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log)
+    if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log,
+                                    &entry)
         != NGX_OK)
     {
         return;
