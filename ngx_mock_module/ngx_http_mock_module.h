@@ -406,6 +406,7 @@ typedef struct {
     ngx_uint_t                    renaming;     /* to next_end, next_ino */
     off_t                         next_end;
     ngx_uint_t                    next_ino;
+    ngx_http_mock_stream_id_t     applied;      /* the fleet's, followed */
 } ngx_http_mock_file_t;
 
 
@@ -622,6 +623,7 @@ typedef struct {
     ngx_http_mock_redis_t        *redis;        /* mock_redis */
     ngx_array_t                   slots;        /* ngx_http_mock_slot_t */
     ngx_array_t                  *session_writers;  /* per worker */
+    void                         *follow;       /* worker 0's follower */
 } ngx_http_mock_main_conf_t;
 
 
@@ -1029,6 +1031,12 @@ ngx_int_t ngx_http_mock_fleet_plays(ngx_http_request_t *r,
     ngx_http_mock_fleet_done_pt done, void *data);
 ngx_uint_t ngx_http_mock_fleet_count(ngx_array_t *plays,
     ngx_http_mock_interaction_t *it);
+
+/* ngx_http_mock_follow.c */
+ngx_int_t ngx_http_mock_follow_init_process(ngx_cycle_t *cycle);
+void ngx_http_mock_follow_exit_process(ngx_cycle_t *cycle);
+void ngx_http_mock_follow_publish(ngx_http_request_t *r,
+    ngx_http_mock_writer_t *writer, ngx_str_t *entry);
 
 /* ngx_http_mock_switch.c */
 char *ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -792,6 +792,10 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
                                        stores[i] == store ? consumed : NULL,
                                        r->connection->log);
     }
+
+    /* the other instances of the fleet append it to their files too */
+
+    ngx_http_mock_follow_publish(r, writer, &entry);
 }
 
 

@@ -454,6 +454,7 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         writers[i]->file->end = (writers[i]->fd == NGX_INVALID_FILE)
                                 ? 0 : lseek(writers[i]->fd, 0, SEEK_END);
         writers[i]->file->count = writers[i]->cassette->records.nelts;
+        writers[i]->file->applied = writers[i]->cassette->stream;
 
         writers[i]->shm_name = ngx_slab_alloc(shpool, sizeof(ngx_str_t)
                                               + writers[i]->name.len);
