@@ -1,0 +1,365 @@
+# An interaction recorded by one instance of a fleet reaches the zone and
+# the cassette file of every other instance, through Redis streams.
+#
+# Three nginx instances A, B and C, each in its own server root with its
+# own copy of the cassette, run one configuration: "mock_replay
+# cassettes/x.yaml" (relative, so each names its own file while the
+# stream key, computed from the path as configured, is the same),
+# "mock_mode new_episodes" and a proxy_pass to an upstream server block
+# of the instance itself, which answers "<instance> <request id>" and
+# logs each hit.  A replay-only location (/check/, mock_repeats on) asks
+# an instance whether it has an interaction without recording one.
+#
+#   (a) Requests recorded on A are replayed by B and C within 3 s; the
+#       delay from A's answer to the first replay on B and on C is
+#       measured (p50 and p99 go to diag).  B's and C's upstreams are
+#       never asked.  One recorded on B reaches A and C the same way.
+#   (b) B's and C's files hold each interaction once, with x_mock.stream;
+#       A's file holds its own once, without.
+#   (c) C is stopped, A records two more, C starts again: C catches up,
+#       with each of the two once.
+#   (d) A and B restart: no interaction is applied twice.
+#   (e) Every file loads with PyYAML's safe_load and with vcrpy.
+#
+# Every run uses its own Redis key prefix and deletes its keys at the
+# end.  This file runs its own nginx instances under t/servroot-follow/.
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Path qw(make_path remove_tree);
+use FindBin;
+use HTTP::Tiny;
+use JSON::PP;
+use Time::HiRes qw(sleep time);
+
+use lib "$FindBin::Bin/lib";
+use MockTest qw(PYTHON skip_under_valgrind skip_without_python
+                module_under_test server_port lock_run write_file
+                run_cmd alive redis_command cassette);
+
+skip_under_valgrind('three instances timed against each other need nginx '
+                    . 'at full speed, not under valgrind');
+skip_without_python('import yaml', 'cannot import yaml (apt-get install '
+                    . 'python3-yaml)');
+
+my $module = module_under_test();
+
+my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} || 16379;
+my $top        = "$FindBin::Bin/servroot-follow";
+
+my $WAIT     = 10;    # seconds for nginx to start, stop, answer
+my $DEADLINE = 3;     # seconds for a recording to reach the others
+my $N        = 20;    # recordings on A in (a)
+
+my $prefix = "t-follow-$$-" . time() . ':';
+
+my $lock = lock_run("$top.lock");
+
+my $parent = $$;
+my %inst;
+my @names = qw(A B C);
+for my $i (0 .. $#names) {
+    my $name = $names[$i];
+    $inst{$name} = MockTest::Nginx->new(name => $name,
+                                        root => "$top/" . lc $name,
+                                        port => server_port(141 + $i),
+                                        workers => 2, module => $module,
+                                        wait => $WAIT);
+    $inst{$name}{upstream_port} = server_port(144 + $i);
+}
+my @all = map { $inst{$_} } @names;
+my ($A, $B, $C) = @all;
+
+END {
+    local $?;
+    if (@all && $$ == $parent) {
+        $_->stop for @all;
+        delete_keys();
+    }
+}
+
+my ($pong) = redis('PING');
+if (($pong // '') ne 'PONG') {
+    BAIL_OUT("no Redis answers on 127.0.0.1:$redis_port; run the suite "
+             . 'through scripts/run-tests.sh, which starts one');
+}
+
+$_->stop_leftover for @all;
+remove_tree($top);
+
+# Each instance starts with its own copy of the same cassette.
+for my $inst (@all) {
+    my $root = $inst->root;
+    make_path("$root/conf", "$root/logs", "$root/cassettes");
+    write_file("$root/cassettes/x.yaml", cassette('/seed', 'seed'));
+
+    my $name = $inst->name;
+    my $port = $inst->port;
+    my $up   = $inst->{upstream_port};
+
+    write_file($inst->conf, $inst->conf_head . <<"EOF");
+http {
+    access_log off;
+
+    mock_redis 127.0.0.1:$redis_port prefix=$prefix timeout=5s
+               instance=$name;
+
+    server {
+        listen 127.0.0.1:$port;
+
+        location /r/ {
+            mock_replay cassettes/x.yaml;
+            mock_mode new_episodes;
+            proxy_pass http://127.0.0.1:$up;
+        }
+
+        location /check/ {
+            mock_replay cassettes/x.yaml;
+            mock_repeats on;
+            mock_upstream http://127.0.0.1:$up/r/;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:$up;
+        access_log logs/upstream.log;
+
+        location / {
+            return 200 "$name \$request_id\\n";
+        }
+    }
+}
+EOF
+}
+
+$_->start for @all;
+
+# (a) recorded on A, replayed by B and C
+
+my (@delays, %body);
+
+for my $i (1 .. $N) {
+    my $path = "/r/$i";
+    my $r = $A->get($path);
+    my $t0 = time;
+    ok($r->{status} == 200 && $r->{content} =~ /^A [0-9a-f]{32}\n\z/,
+       "A records $path from its upstream")
+        or diag("$r->{status} $r->{content}");
+    $body{$i} = $r->{content};
+
+    for my $inst ($B, $C) {
+        my $t = wait_replay($inst, $i, $body{$i});
+        ok(defined $t, $inst->name . " replays $path within ${DEADLINE}s")
+            or diag($inst->error_log);
+        push @delays, $t - $t0 if defined $t;
+    }
+}
+
+my @sorted = sort { $a <=> $b } @delays;
+if (@sorted) {
+    diag(sprintf('delay from the answer on A to the replay on B or C, '
+                 . 'over %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms',
+                 scalar(@sorted), 1000 * pct(\@sorted, 50),
+                 1000 * pct(\@sorted, 99), 1000 * $sorted[-1]));
+}
+
+# the other way round: recorded on B, replayed by A and C
+{
+    my $r = $B->get('/r/b1');
+    my $t0 = time;
+    ok($r->{status} == 200 && $r->{content} =~ /^B /,
+       'B records /r/b1 from its upstream');
+    $body{b1} = $r->{content};
+    for my $inst ($A, $C) {
+        ok(defined wait_replay($inst, 'b1', $body{b1}),
+           $inst->name . ' replays what B recorded');
+    }
+}
+
+is(hits($A), $N, "A's upstream was asked $N times");
+is(hits($B), 1, "B's upstream was asked once, for what B recorded");
+is(hits($C), 0, "C's upstream was never asked");
+
+# (b) the files
+
+my @mine = map { "/r/$_" } 1 .. $N;
+
+check_file($A, [@mine], ['/r/b1']);
+check_file($B, ['/r/b1'], [@mine]);
+check_file($C, [], [@mine, '/r/b1']);
+
+# the stream: one entry for each recording, origin and entry
+my ($xlen) = redis('XLEN', stream_key());
+is($xlen, $N + 1, 'the stream holds one entry per recording');
+
+# (c) C misses two recordings, and catches up when it starts again
+
+$C->stop;
+
+for my $i ($N + 1, $N + 2) {
+    my $r = $A->get("/r/$i");
+    is($r->{status}, 200, "A records /r/$i while C is down");
+    $body{$i} = $r->{content};
+    ok(defined wait_replay($B, $i, $body{$i}), "B replays /r/$i");
+}
+
+$C->start;
+
+for my $i ($N + 1, $N + 2) {
+    ok(defined wait_replay($C, $i, $body{$i}),
+       "C, started again, replays /r/$i that it missed");
+}
+
+push @mine, "/r/" . ($N + 1), "/r/" . ($N + 2);
+
+check_file($C, [], [@mine, '/r/b1']);
+
+# (d) restarts apply nothing twice
+
+$A->stop;
+$A->start;
+$B->stop;
+$B->start;
+
+# more than enough polls for anything to be applied again
+sleep 0.5;
+
+is_response($A->get('/check/b1'), 200, $body{b1},
+            'A, restarted, still replays what B recorded');
+
+check_file($A, [@mine], ['/r/b1']);
+check_file($B, ['/r/b1'], [@mine]);
+check_file($C, [], [@mine, '/r/b1']);
+
+# (e) vcrpy loads every file
+SKIP: {
+    my ($rc) = run_cmd(PYTHON, '-c', 'import vcr');
+    skip 'vcrpy is not installed (apt-get install python3-vcr)', 3
+        if $rc != 0;
+
+    for my $inst (@all) {
+        my $file = $inst->root . '/cassettes/x.yaml';
+        my ($rc, $out, $err) = run_cmd(PYTHON, '-c', <<'EOF', $file);
+import sys
+from vcr.persisters.filesystem import FilesystemPersister
+from vcr.serializers import yamlserializer
+requests, responses = FilesystemPersister.load_cassette(
+    sys.argv[1], serializer=yamlserializer)
+print(len(requests))
+EOF
+        chomp $out;
+        is("$rc $out", '0 ' . (1 + @mine + 1),
+           'vcrpy loads the cassette of ' . $inst->name)
+            or diag($err);
+    }
+}
+
+for my $inst (@all) {
+    unlike($inst->error_log,
+           qr/exited on signal|\[alert\]|\[crit\]|\[error\]|mock: Redis/,
+           $inst->name . ': no worker crashed, no error, no Redis outage');
+}
+
+$_->stop for @all;
+
+done_testing();
+
+
+sub redis {
+    return redis_command($redis_port, @_);
+}
+
+sub delete_keys {
+    my @keys = eval { redis('--scan', '--pattern', "$prefix*") };
+    redis('DEL', @keys) if @keys;
+}
+
+# The stream of the cassette: the only stream key of this run.
+sub stream_key {
+    my @keys = redis('--scan', '--pattern', "${prefix}rec:*");
+    is(scalar(@keys), 1, 'one stream for the cassette')
+        or diag("keys: @keys");
+    return $keys[0] // '';
+}
+
+# When $inst first replays /r/$i with $body: polls /check/$i, which only
+# replays; undef after $DEADLINE seconds.
+sub wait_replay {
+    my ($inst, $i, $body) = @_;
+    my $deadline = time + $DEADLINE;
+    my $http = HTTP::Tiny->new(keep_alive => 1, timeout => $WAIT);
+    my $url = 'http://127.0.0.1:' . $inst->port . "/check/$i";
+    while (time < $deadline) {
+        my $r = $http->get($url);
+        return time if $r->{status} == 200 && $r->{content} eq $body;
+        sleep 0.002;
+    }
+    return undef;
+}
+
+sub pct {
+    my ($sorted, $p) = @_;
+    my $k = int(($p / 100) * $#$sorted + 0.5);
+    return $sorted->[$k];
+}
+
+sub hits {
+    my ($inst) = @_;
+    my $log = MockTest::slurp($inst->root . '/logs/upstream.log');
+    return scalar(() = $log =~ /\n/g);
+}
+
+# The file of $inst, as PyYAML's safe_load reads it, holds the seed, each
+# of @$own once without x_mock.stream and each of @$theirs once with one,
+# and nothing else.
+sub check_file {
+    my ($inst, $own, $theirs) = @_;
+    my $name = $inst->name;
+    my $file = $inst->root . '/cassettes/x.yaml';
+    my ($rc, $out, $err) = run_cmd(PYTHON, '-c', <<'EOF', $file);
+import sys, json, yaml, urllib.parse
+d = yaml.safe_load(open(sys.argv[1]))
+out = []
+for it in d["interactions"] or []:
+    x = it.get("x_mock") or {}
+    out.append([urllib.parse.urlsplit(it["request"]["uri"]).path,
+                x.get("stream")])
+print(json.dumps(out))
+EOF
+    if (!is($rc, 0, "$name: its cassette loads with yaml.safe_load")) {
+        diag($err);
+        return;
+    }
+
+    my %seen;
+    my $list = decode_json($out);
+    my @bad;
+    for my $x (@$list) {
+        my ($path, $stream) = @$x;
+        $seen{$path}++;
+        push @bad, "$path has a stream" if defined $stream
+            && grep { $_ eq $path } '/seed', @$own;
+        push @bad, "$path has no stream" if !defined $stream
+            && grep { $_ eq $path } @$theirs;
+        push @bad, "$path has stream $stream"
+            if defined $stream && $stream !~ /^\d+-\d+\z/;
+    }
+    my %want = map { $_ => 1 } '/seed', @$own, @$theirs;
+    for my $path (sort keys %want) {
+        push @bad, "$path " . ($seen{$path} // 0) . ' times'
+            if ($seen{$path} // 0) != 1;
+    }
+    for my $path (sort keys %seen) {
+        push @bad, "$path is not expected" unless $want{$path};
+    }
+    ok(!@bad, "$name: its cassette holds each interaction once, "
+              . 'x_mock.stream on those of the others')
+        or diag(join "\n", @bad);
+}
+
+sub is_response {
+    my ($r, $status, $body, $name) = @_;
+    is("$r->{status} $r->{content}", "$status $body", $name);
+}
