@@ -438,13 +438,15 @@ ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
 
 /*
  * Interactions as the writer appends them ("- request: ..." items), read
- * in a worker as one more cassette would be: the records, in "pool", or
- * NULL with the error logged.
+ * outside the configuration as one more cassette would be: the records,
+ * in "pool", or NULL with the error logged.  With "used", what follows
+ * the last complete interaction (a write still going on) is left out,
+ * and "used" tells how many bytes of the text were read.
  */
 
 ngx_array_t *
 ngx_http_mock_cassette_entries(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_str_t *name, ngx_str_t *text)
+    ngx_str_t *name, ngx_str_t *text, size_t *used)
 {
     u_char                    *data, *p;
     size_t                     len;
@@ -468,6 +470,16 @@ ngx_http_mock_cassette_entries(ngx_pool_t *pool, ngx_log_t *log,
     p = ngx_cpymem(data, head, sizeof(head) - 1);
     p = ngx_http_mock_cpymem(p, text->data, text->len);
     *p = '\0';
+
+    if (used) {
+        len = ngx_http_mock_cassette_tail(data, len);
+
+        if (len < sizeof(head) - 1) {
+            len = sizeof(head) - 1;
+        }
+
+        *used = len - (sizeof(head) - 1);
+    }
 
     if (ngx_array_init(&cassette->records, pool, 1,
                        sizeof(ngx_http_mock_record_t))

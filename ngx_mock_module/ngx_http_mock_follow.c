@@ -15,6 +15,13 @@
  * id as "x_mock.stream", so after a restart it goes on from the largest
  * id in the file; the zone keeps the last id applied to each file, so a
  * worker 0 started in place of one that died applies none twice.
+ *
+ * A reload builds a new zone, and for a moment the old worker 0 and the
+ * new one both run.  The master, once the new configuration is taken,
+ * stops the old follower first (a flag in the old zone, set under the
+ * lock the follower holds while it applies), then reads what the old one
+ * appended since the files were read into the new zone; the new worker
+ * 0 goes on from there.
  */
 
 
@@ -43,6 +50,7 @@ typedef struct {
     ngx_event_t                   timer;
     ngx_http_mock_redis_t        *redis;
     ngx_slab_pool_t              *shpool;
+    ngx_http_mock_shctx_t        *sh;
     ngx_http_mock_follow_stream_t *streams;
     ngx_uint_t                    nstreams;
     const char                  **argv;
@@ -65,6 +73,11 @@ static void ngx_http_mock_follow_entry(ngx_http_mock_follow_t *f,
 static ngx_int_t ngx_http_mock_follow_apply(ngx_http_mock_follow_t *f,
     ngx_http_mock_follow_stream_t *s, ngx_http_mock_stream_id_t *sid,
     ngx_str_t *id, ngx_str_t *text);
+static void ngx_http_mock_follow_take_over(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_mock_follow_tail(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
+static void ngx_http_mock_follow_lock(ngx_atomic_t *lock);
+static void ngx_http_mock_follow_unlock(ngx_atomic_t *lock);
 
 
 /*
@@ -155,6 +168,179 @@ ngx_http_mock_follow_key(ngx_pool_t *pool, ngx_http_mock_redis_t *redis,
 
 
 /*
+ * In the master, once a configuration is taken: the follower of the one
+ * it replaces stops, and what it appended since the files were read gets
+ * into the new zone.
+ */
+
+ngx_int_t
+ngx_http_mock_follow_init_module(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                  i;
+    ngx_http_mock_writer_t    **writers;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    if (ngx_test_config) {
+        return NGX_OK;
+    }
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mock_module);
+
+    if (mmcf == NULL || mmcf->redis == NULL || mmcf->sh == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_mock_follow_take_over(cycle);
+
+    writers = mmcf->writers.elts;
+
+    for (i = 0; i < mmcf->writers.nelts; i++) {
+        if (ngx_http_mock_follow_tail(writers[i], cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_follow_take_over(ngx_cycle_t *cycle)
+{
+    ngx_cycle_t                *old;
+    ngx_http_mock_main_conf_t  *omcf;
+
+    old = cycle->old_cycle;
+
+    if (old == NULL || ngx_is_init_cycle(old)) {
+        return;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(old, ngx_http_mock_module);
+
+    if (omcf == NULL || omcf->sh == NULL) {
+        return;
+    }
+
+    /* an entry the old follower applies now, it applies whole */
+
+    ngx_http_mock_follow_lock(&omcf->sh->follow_lock);
+    omcf->sh->followed = 1;
+    ngx_http_mock_follow_unlock(&omcf->sh->follow_lock);
+}
+
+
+/*
+ * The interactions appended after the file was read for the zone: by the
+ * follower of the configuration replaced, or by its workers.
+ */
+
+static ngx_int_t
+ngx_http_mock_follow_tail(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    off_t                       end;
+    size_t                      used;
+    ssize_t                     n;
+    ngx_fd_t                    fd;
+    ngx_str_t                   text;
+    ngx_uint_t                  i, j;
+    ngx_pool_t                 *pool;
+    ngx_array_t                *records;
+    ngx_http_mock_file_t       *file;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_record_t     *rec;
+    ngx_http_mock_stream_id_t   id;
+
+    file = writer->file;
+
+    if (writer->fd == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    end = lseek(writer->fd, 0, SEEK_END);
+
+    if (end <= writer->loaded) {
+        return NGX_OK;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    text.len = end - writer->loaded;
+    text.data = ngx_pnalloc(pool, text.len);
+    if (text.data == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    /* the writer's descriptor only writes */
+
+    fd = ngx_open_file(writer->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    n = (fd == NGX_INVALID_FILE)
+        ? -1 : pread(fd, text.data, text.len, writer->loaded);
+
+    if (n != (ssize_t) text.len) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be read back",
+                      &writer->name);
+    }
+
+    if (fd != NGX_INVALID_FILE) {
+        (void) ngx_close_file(fd);
+    }
+
+    if (n != (ssize_t) text.len) {
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    records = ngx_http_mock_cassette_entries(pool, log, &writer->name, &text,
+                                             &used);
+    if (records == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    rec = records->elts;
+    stores = writer->stores.elts;
+
+    for (i = 0; i < records->nelts; i++) {
+        rec[i].index = file->count++;
+
+        if (rec[i].stream.len
+            && ngx_http_mock_stream_id(&rec[i].stream, &id) == NGX_OK
+            && ngx_http_mock_stream_cmp(&id, &file->applied) > 0)
+        {
+            file->applied = id;
+        }
+
+        for (j = 0; j < writer->stores.nelts; j++) {
+            (void) ngx_http_mock_store_add(stores[j], NULL, &rec[i],
+                                           writer->shm_name, NULL, log);
+        }
+    }
+
+    if (file->end < writer->loaded + (off_t) used) {
+        file->end = writer->loaded + used;
+    }
+
+    writer->loaded += used;
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "mock: %ui interactions appended to \"%V\" while the "
+                  "configuration was read are in the zone too",
+                  records->nelts, &writer->name);
+
+    ngx_destroy_pool(pool);
+
+    return NGX_OK;
+}
+
+
+/*
  * Worker 0 follows, one process an instance; helper processes (the cache
  * manager) do not.
  */
@@ -198,6 +384,7 @@ ngx_http_mock_follow_init_process(ngx_cycle_t *cycle)
     f->nstreams = n;
     f->redis = mmcf->redis;
     f->shpool = mmcf->shpool;
+    f->sh = mmcf->sh;
     f->log = cycle->log;
 
     writers = mmcf->writers.elts;
@@ -261,6 +448,13 @@ ngx_http_mock_follow_tick(ngx_event_t *ev)
     /* a worker that shuts down, or that a reload replaces, stops here */
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    if (f->sh->followed) {
+        ngx_log_error(NGX_LOG_NOTICE, f->log, 0,
+                      "mock: the fleet's recordings are followed by the "
+                      "workers of the new configuration from here on");
         return;
     }
 
@@ -332,6 +526,13 @@ ngx_http_mock_follow_reply(void *data, void *reply)
         return;
     }
 
+    ngx_http_mock_follow_lock(&f->sh->follow_lock);
+
+    if (f->sh->followed) {
+        ngx_http_mock_follow_unlock(&f->sh->follow_lock);
+        return;
+    }
+
     more = 0;
 
     for (i = 0; i < rep->elements; i++) {
@@ -356,6 +557,8 @@ ngx_http_mock_follow_reply(void *data, void *reply)
             more = 1;
         }
     }
+
+    ngx_http_mock_follow_unlock(&f->sh->follow_lock);
 
     /* a full batch: there may be more already */
 
@@ -500,7 +703,7 @@ ngx_http_mock_follow_apply(ngx_http_mock_follow_t *f,
     rc = NGX_ERROR;
 
     records = ngx_http_mock_cassette_entries(pool, f->log, &writer->name,
-                                             text);
+                                             text, NULL);
 
     if (records == NULL || records->nelts != 1) {
         ngx_log_error(NGX_LOG_ERR, f->log, 0,
@@ -550,4 +753,43 @@ done:
     ngx_destroy_pool(pool);
 
     return rc;
+}
+
+
+/* held by one process at a time; taken over from one that died */
+
+static void
+ngx_http_mock_follow_lock(ngx_atomic_t *lock)
+{
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  holder;
+
+    for ( ;; ) {
+
+        for (i = 0; i < 2048; i++) {
+            if (*lock == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
+                return;
+            }
+
+            ngx_cpu_pause();
+        }
+
+        holder = *lock;
+
+        if (holder
+            && kill((ngx_pid_t) holder, 0) == -1 && ngx_errno == NGX_ESRCH
+            && ngx_atomic_cmp_set(lock, holder, ngx_pid))
+        {
+            return;
+        }
+
+        ngx_sched_yield();
+    }
+}
+
+
+static void
+ngx_http_mock_follow_unlock(ngx_atomic_t *lock)
+{
+    (void) ngx_atomic_cmp_set(lock, ngx_pid, 0);
 }

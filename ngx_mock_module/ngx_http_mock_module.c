@@ -298,7 +298,7 @@ ngx_module_t  ngx_http_mock_module = {
     ngx_http_mock_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_mock_follow_init_module,      /* init module */
     ngx_http_mock_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */

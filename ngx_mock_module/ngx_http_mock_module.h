@@ -516,6 +516,8 @@ struct ngx_http_mock_shctx_s {
     ngx_http_mock_journal_entry_t *journal;
     ngx_http_mock_interaction_t  *retired;      /* replaced, not yet freed */
     ngx_http_mock_interaction_t  *retired_last;
+    ngx_atomic_t                  follow_lock;  /* the follower's pid */
+    ngx_atomic_t                  followed;     /* a reload took over */
 };
 
 
@@ -530,6 +532,7 @@ struct ngx_http_mock_writer_s {
     ngx_uint_t                    generation;   /* of the file fd is open on */
     ngx_uint_t                    replaces;     /* a location falls back */
     time_t                        logged;       /* a replacement failed */
+    off_t                         loaded;       /* bytes the zone holds */
 };
 
 
@@ -737,7 +740,7 @@ ngx_http_mock_cassette_t *ngx_http_mock_cassette_load(ngx_conf_t *cf,
 ngx_int_t ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
     ngx_str_t *path, ngx_array_t *cassettes, ngx_array_t *cache);
 ngx_array_t *ngx_http_mock_cassette_entries(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_str_t *name, ngx_str_t *text);
+    ngx_str_t *name, ngx_str_t *text, size_t *used);
 ngx_int_t ngx_http_mock_stream_id(ngx_str_t *s,
     ngx_http_mock_stream_id_t *id);
 ngx_int_t ngx_http_mock_stream_cmp(ngx_http_mock_stream_id_t *a,
@@ -1033,6 +1036,7 @@ ngx_uint_t ngx_http_mock_fleet_count(ngx_array_t *plays,
     ngx_http_mock_interaction_t *it);
 
 /* ngx_http_mock_follow.c */
+ngx_int_t ngx_http_mock_follow_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_mock_follow_init_process(ngx_cycle_t *cycle);
 void ngx_http_mock_follow_exit_process(ngx_cycle_t *cycle);
 void ngx_http_mock_follow_publish(ngx_http_request_t *r,
