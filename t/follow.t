@@ -19,7 +19,8 @@
 #   (c) C is stopped, A records two more, C starts again: C catches up,
 #       with each of the two once.
 #   (d) A and B restart: no interaction is applied twice.
-#   (e) Every file loads with PyYAML's safe_load and with vcrpy.
+#   (e) B reloads three times while A records: B still gets each once.
+#   (f) Every file loads with PyYAML's safe_load and with vcrpy.
 #
 # Every run uses its own Redis key prefix and deletes its keys at the
 # end.  This file runs its own nginx instances under t/servroot-follow/.
@@ -32,6 +33,7 @@ use File::Path qw(make_path remove_tree);
 use FindBin;
 use HTTP::Tiny;
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 use lib "$FindBin::Bin/lib";
@@ -99,6 +101,16 @@ for my $inst (@all) {
     my $port = $inst->port;
     my $up   = $inst->{upstream_port};
 
+    # B reads a large cassette after x.yaml: see (e)
+    my $big = '';
+    if ($name eq 'B') {
+        write_file("$root/cassettes/big.yaml",
+                   cassette('/big', map { "b$_" } 1 .. 40000));
+        $big = "\n        location /big/ {\n"
+               . "            mock_replay cassettes/big.yaml;\n"
+               . "        }\n";
+    }
+
     write_file($inst->conf, $inst->conf_head . <<"EOF");
 http {
     access_log off;
@@ -120,7 +132,7 @@ http {
             mock_repeats on;
             mock_upstream http://127.0.0.1:$up/r/;
         }
-    }
+$big    }
 
     server {
         listen 127.0.0.1:$up;
@@ -233,7 +245,46 @@ check_file($A, [@mine], ['/r/b1']);
 check_file($B, ['/r/b1'], [@mine]);
 check_file($C, [], [@mine, '/r/b1']);
 
-# (e) vcrpy loads every file
+# (e) reloads while recordings come: the old worker 0 and the new one
+# never both apply an entry, and the new zone has what the old one added
+# while the configuration was read (B reads a large cassette after its
+# own, which makes that time long)
+
+{
+    my $done = "$top/reloads-done";
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        my $i = 0;
+        until (-e $done && $i >= 20) {
+            $i++;
+            $A->get("/r/z$i");
+            sleep 0.01;
+        }
+        write_file("$top/recorded", $i);
+        POSIX::_exit(0);
+    }
+    for (1 .. 3) {
+        sleep 0.1;
+        $B->reload;
+    }
+    write_file($done, '');
+    waitpid $pid, 0;
+    my $n = MockTest::slurp("$top/recorded");
+    push @mine, map { "/r/z$_" } 1 .. $n;
+
+    my $missing = 0;
+    for my $i (1 .. $n) {
+        $missing++ if !defined wait_replay($B, "z$i", undef);
+    }
+    is($missing, 0, "B, reloaded three times meanwhile, replays all $n");
+    like($B->error_log, qr/appended to "[^"]*x\.yaml" while the configuration/,
+         'a reload took into its zone what was appended while it read the '
+         . 'configuration');
+}
+
+check_file($B, ['/r/b1'], [@mine]);
+
+# (f) vcrpy loads every file
 SKIP: {
     my ($rc) = run_cmd(PYTHON, '-c', 'import vcr');
     skip 'vcrpy is not installed (apt-get install python3-vcr)', 3
@@ -284,7 +335,7 @@ sub stream_key {
     return $keys[0] // '';
 }
 
-# When $inst first replays /r/$i with $body: polls /check/$i, which only
+# When $inst first replays /r/$i with $body (any body if undef): polls /check/$i, which only
 # replays; undef after $DEADLINE seconds.
 sub wait_replay {
     my ($inst, $i, $body) = @_;
@@ -293,7 +344,8 @@ sub wait_replay {
     my $url = 'http://127.0.0.1:' . $inst->port . "/check/$i";
     while (time < $deadline) {
         my $r = $http->get($url);
-        return time if $r->{status} == 200 && $r->{content} eq $body;
+        return time if $r->{status} == 200
+                       && (!defined $body || $r->{content} eq $body);
         sleep 0.002;
     }
     return undef;
