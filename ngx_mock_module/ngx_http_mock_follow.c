@@ -184,13 +184,15 @@ ngx_http_mock_follow_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* whether the new configuration follows or not */
+
+    ngx_http_mock_follow_take_over(cycle);
+
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mock_module);
 
     if (mmcf == NULL || mmcf->redis == NULL || mmcf->sh == NULL) {
         return NGX_OK;
     }
-
-    ngx_http_mock_follow_take_over(cycle);
 
     writers = mmcf->writers.elts;
 
