@@ -16,8 +16,9 @@
 #       never asked.  One recorded on B reaches A and C the same way.
 #   (b) B's and C's files hold each interaction once, with x_mock.stream;
 #       A's file holds its own once, without.
-#   (c) C is stopped, A records two more, C starts again: C catches up,
-#       with each of the two once.
+#   (c) C is stopped, A records two more, and then 100 more (more than
+#       one poll takes), C starts again: C catches up, with each of them
+#       once.  An interaction of 1.2 MB recorded on A stays on A.
 #   (d) A and B restart: no interaction is applied twice.
 #   (e) B reloads three times while A records: B still gets each once.
 #   (f) Every file loads with PyYAML's safe_load and with vcrpy.
@@ -96,6 +97,7 @@ for my $inst (@all) {
     my $root = $inst->root;
     make_path("$root/conf", "$root/logs", "$root/cassettes");
     write_file("$root/cassettes/x.yaml", cassette('/seed', 'seed'));
+    write_file("$root/huge.txt", 'h' x 1200000);
 
     my $name = $inst->name;
     my $port = $inst->port;
@@ -124,6 +126,7 @@ http {
         location /r/ {
             mock_replay cassettes/x.yaml;
             mock_mode new_episodes;
+            mock_record_max_body 2m;
             proxy_pass http://127.0.0.1:$up;
         }
 
@@ -140,6 +143,10 @@ $big    }
 
         location / {
             return 200 "$name \$request_id\\n";
+        }
+
+        location = /r/huge {
+            alias $root/huge.txt;
         }
     }
 }
@@ -197,6 +204,7 @@ is(hits($C), 0, "C's upstream was never asked");
 # (b) the files
 
 my @mine = map { "/r/$_" } 1 .. $N;
+my @local;      # recorded on A, not published
 
 check_file($A, [@mine], ['/r/b1']);
 check_file($B, ['/r/b1'], [@mine]);
@@ -217,6 +225,14 @@ for my $i ($N + 1, $N + 2) {
     ok(defined wait_replay($B, $i, $body{$i}), "B replays /r/$i");
 }
 
+# and more than one poll takes (64 entries): C reads them in batches
+my $MORE = 100;
+for my $i (1 .. $MORE) {
+    my $r = $A->get("/r/m$i");
+    $r->{status} == 200 or fail("A records /r/m$i: $r->{status}");
+}
+
+my $t0 = time;
 $C->start;
 
 for my $i ($N + 1, $N + 2) {
@@ -224,9 +240,27 @@ for my $i ($N + 1, $N + 2) {
        "C, started again, replays /r/$i that it missed");
 }
 
-push @mine, "/r/" . ($N + 1), "/r/" . ($N + 2);
+my $late = 0;
+for my $i (1 .. $MORE) {
+    $late++ if !defined wait_replay($C, "m$i", undef);
+}
+is($late, 0, "C replays all $MORE more that it missed");
+diag(sprintf('C caught up with %d recordings %.0f ms after it was started',
+             $MORE + 2, 1000 * (time - $t0)));
+
+push @mine, "/r/" . ($N + 1), "/r/" . ($N + 2), map { "/r/m$_" } 1 .. $MORE;
 
 check_file($C, [], [@mine, '/r/b1']);
+
+# an interaction larger than 1 MiB as written stays where it was recorded
+{
+    my $r = $A->get('/r/huge');
+    is($r->{status}, 200, 'A records /r/huge, 1.2 MB');
+    is(length($r->{content}), 1200000, 'the whole body');
+    like($A->error_log, qr/"GET \/r\/huge" recorded into "[^"]*" takes \d+ bytes, more than the 1048576 the fleet shares/,
+         'A says that it is not published');
+    push @local, '/r/huge';
+}
 
 # (d) restarts apply nothing twice
 
@@ -241,7 +275,7 @@ sleep 0.5;
 is_response($A->get('/check/b1'), 200, $body{b1},
             'A, restarted, still replays what B recorded');
 
-check_file($A, [@mine], ['/r/b1']);
+check_file($A, [@mine, @local], ['/r/b1']);
 check_file($B, ['/r/b1'], [@mine]);
 check_file($C, [], [@mine, '/r/b1']);
 
@@ -301,7 +335,7 @@ requests, responses = FilesystemPersister.load_cassette(
 print(len(requests))
 EOF
         chomp $out;
-        is("$rc $out", '0 ' . (1 + @mine + 1),
+        is("$rc $out", '0 ' . (1 + @mine + 1 + ($inst == $A ? @local : 0)),
            'vcrpy loads the cassette of ' . $inst->name)
             or diag($err);
     }
