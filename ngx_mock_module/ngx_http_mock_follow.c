@@ -673,8 +673,9 @@ ngx_http_mock_follow_apply(ngx_http_mock_follow_t *f,
     ngx_http_mock_follow_stream_t *s, ngx_http_mock_stream_id_t *sid,
     ngx_str_t *id, ngx_str_t *text)
 {
+    char                    *err;
     ngx_int_t                rc;
-    ngx_str_t                entry;
+    ngx_str_t                entry, name;
     ngx_uint_t               i;
     ngx_pool_t              *pool;
     ngx_array_t             *records;
@@ -704,17 +705,43 @@ ngx_http_mock_follow_apply(ngx_http_mock_follow_t *f,
 
     rc = NGX_ERROR;
 
-    records = ngx_http_mock_cassette_entries(pool, f->log, &writer->name,
-                                             text, NULL);
+    /* what is wrong with it is told as of "<stream> entry <id>" */
 
-    if (records == NULL || records->nelts != 1) {
+    name.len = s->key.len + sizeof(" entry ") - 1 + id->len;
+    name.data = ngx_pnalloc(pool, name.len);
+    if (name.data == NULL) {
+        goto done;
+    }
+
+    (void) ngx_sprintf(name.data, "%V entry %V", &s->key, id);
+
+    records = ngx_http_mock_cassette_entries(pool, f->log, &name, text,
+                                             NULL);
+    if (records == NULL) {
+        goto done;
+    }
+
+    if (records->nelts != 1) {
         ngx_log_error(NGX_LOG_ERR, f->log, 0,
-                      "mock: entry %V of \"%V\" is not one interaction: it "
-                      "is not added to \"%V\"", id, &s->key, &writer->name);
+                      "mock: \"%V\" holds %ui interactions, not one: it is "
+                      "not added to \"%V\"", &name, records->nelts,
+                      &writer->name);
         goto done;
     }
 
     rec = records->elts;
+
+    /* what the file gets must load at the next start */
+
+    err = ngx_http_mock_check_record(rec);
+    if (err) {
+        ngx_log_error(NGX_LOG_ERR, f->log, 0,
+                      "mock: \"%V\" is not added to \"%V\": %s", &name,
+                      &writer->name, err);
+        goto done;
+    }
+
+    rec->checked = 1;
 
     rec->stream.data = ngx_pnalloc(pool, id->len);
     if (rec->stream.data == NULL) {
