@@ -56,7 +56,7 @@ my $WAIT     = 10;    # seconds for nginx to start, stop, answer
 my $DEADLINE = 3;     # seconds for a recording to reach the others
 my $N        = 20;    # recordings on A in (a)
 
-my $prefix = "t-follow-$$-" . time() . ':';
+my $prefix = "t-follow-$$-" . int(time()) . ':';
 
 my $lock = lock_run("$top.lock");
 
@@ -214,6 +214,29 @@ check_file($C, [], [@mine, '/r/b1']);
 my ($xlen) = redis('XLEN', stream_key());
 is($xlen, $N + 1, 'the stream holds one entry per recording');
 
+# entries that are not interactions are skipped, and what comes after
+# them still arrives
+{
+    my $key = stream_key();
+    redis('XADD', $key, '*', 'origin', 'X', 'entry', '- request: [unclosed');
+    redis('XADD', $key, '*', 'origin', 'X', 'entry',
+          "- request: {method: GET, uri: 'http://x/bad', body: null, "
+          . "headers: {}}\n  response: {status: {code: 99}, headers: {}, "
+          . "body: {string: ''}}\n");
+    my $r = $A->get('/r/after-bad');
+    $body{'after-bad'} = $r->{content};
+    for my $inst ($B, $C) {
+        ok(defined wait_replay($inst, 'after-bad', $body{'after-bad'}),
+           $inst->name . ' replays what came after two bad entries');
+    }
+    for my $inst (@all) {
+        my @bad = $inst->error_log =~ /^(.*\[error\].*rec:[0-9a-f]{8} entry .*)$/mg;
+        is(scalar(@bad), 2, $inst->name . ' says why it skipped each')
+            or diag(join "\n", @bad);
+    }
+    push @mine, '/r/after-bad';
+}
+
 # (c) C misses two recordings, and catches up when it starts again
 
 $C->stop;
@@ -342,7 +365,9 @@ EOF
 }
 
 for my $inst (@all) {
-    unlike($inst->error_log,
+    my $log = join '', grep { !/rec:[0-9a-f]{8} entry / }
+                       split /^/, $inst->error_log;
+    unlike($log,
            qr/exited on signal|\[alert\]|\[crit\]|\[error\]|mock: Redis/,
            $inst->name . ': no worker crashed, no error, no Redis outage');
 }
