@@ -331,10 +331,12 @@ ngx_http_mock_follow_tail(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 
     writer->loaded += used;
 
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "mock: %ui interactions appended to \"%V\" while the "
-                  "configuration was read are in the zone too",
-                  records->nelts, &writer->name);
+    if (records->nelts) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "mock: %ui interactions appended to \"%V\" while the "
+                      "configuration was read are in the zone too",
+                      records->nelts, &writer->name);
+    }
 
     ngx_destroy_pool(pool);
 
