@@ -406,6 +406,7 @@ ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
         if (tail && y->error_offset >= tail) {
             cassette->records.nelts = 0;
             cassette->valid = tail;
+            ngx_memzero(&cassette->stream, sizeof(ngx_http_mock_stream_id_t));
 
             rc = ngx_http_mock_cassette_parse(y, data, tail);
 
@@ -432,6 +433,151 @@ ngx_http_mock_cassette_load(ngx_conf_t *cf, ngx_pool_t *pool, ngx_str_t *name)
     }
 
     return cassette;
+}
+
+
+/*
+ * Interactions as the writer appends them ("- request: ..." items), read
+ * outside the configuration as one more cassette would be: the records,
+ * in "pool", or NULL with the error logged.  With "used", what follows
+ * the last complete interaction (a write still going on) is left out,
+ * and "used" tells how many bytes of the text were read.
+ */
+
+ngx_array_t *
+ngx_http_mock_cassette_entries(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *name, ngx_str_t *text, size_t *used)
+{
+    u_char                    *data, *p;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_conf_t                 cf;
+    ngx_http_mock_yaml_t      *y;
+    ngx_http_mock_cassette_t  *cassette;
+
+    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
+
+    len = sizeof(head) - 1 + text->len;
+
+    data = ngx_pnalloc(pool, len + 1);
+    y = ngx_pcalloc(pool, sizeof(ngx_http_mock_yaml_t));
+    cassette = ngx_pcalloc(pool, sizeof(ngx_http_mock_cassette_t));
+
+    if (data == NULL || y == NULL || cassette == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(data, head, sizeof(head) - 1);
+    p = ngx_http_mock_cpymem(p, text->data, text->len);
+    *p = '\0';
+
+    if (used) {
+        len = ngx_http_mock_cassette_tail(data, len);
+
+        if (len < sizeof(head) - 1) {
+            len = sizeof(head) - 1;
+        }
+
+        *used = len - (sizeof(head) - 1);
+    }
+
+    if (ngx_array_init(&cassette->records, pool, 1,
+                       sizeof(ngx_http_mock_record_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    cassette->name = *name;
+
+    /* no configuration file: problems are logged as they are */
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.pool = pool;
+    cf.temp_pool = pool;
+    cf.log = log;
+    cf.cycle = (ngx_cycle_t *) ngx_cycle;
+
+    y->cf = &cf;
+    y->name = &cassette->name;
+    y->pool = pool;
+    y->cassette = cassette;
+
+    rc = ngx_http_mock_cassette_parse(y, data, len);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "%*s", y->error_len, y->error);
+        return NULL;
+    }
+
+    if (rc != NGX_OK) {
+        return NULL;
+    }
+
+    return &cassette->records;
+}
+
+
+/* "1764576000000-0": the milliseconds, a dash, the sequence number */
+
+ngx_int_t
+ngx_http_mock_stream_id(ngx_str_t *s, ngx_http_mock_stream_id_t *id)
+{
+    u_char      *p, *last;
+    uint64_t     v[2];
+    ngx_uint_t   i, digits;
+
+    p = s->data;
+    last = p + s->len;
+
+    for (i = 0; i < 2; i++) {
+        v[i] = 0;
+        digits = 0;
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            v[i] = v[i] * 10 + (*p++ - '0');
+            digits++;
+        }
+
+        /* 19 digits always fit */
+
+        if (digits == 0 || digits > 19) {
+            return NGX_ERROR;
+        }
+
+        if (i == 0) {
+            if (p == last || *p != '-') {
+                return NGX_ERROR;
+            }
+
+            p++;
+        }
+    }
+
+    if (p != last) {
+        return NGX_ERROR;
+    }
+
+    id->ms = v[0];
+    id->seq = v[1];
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mock_stream_cmp(ngx_http_mock_stream_id_t *a,
+    ngx_http_mock_stream_id_t *b)
+{
+    if (a->ms != b->ms) {
+        return a->ms < b->ms ? -1 : 1;
+    }
+
+    if (a->seq != b->seq) {
+        return a->seq < b->seq ? -1 : 1;
+    }
+
+    return 0;
 }
 
 
@@ -1663,9 +1809,10 @@ static ngx_int_t
 ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
 {
-    ngx_str_t             *s;
-    ngx_uint_t             i;
-    ngx_http_mock_node_t  *n, *v;
+    ngx_str_t                  *s;
+    ngx_uint_t                  i;
+    ngx_http_mock_node_t       *n, *v;
+    ngx_http_mock_stream_id_t   id;
 
     if (node == NULL || ngx_http_mock_node_null(node)) {
         return NGX_OK;
@@ -1690,6 +1837,32 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
                                      "\"2026-12-01T08:00:00Z\", or seconds "
                                      "since the epoch");
             return NGX_ERROR;
+        }
+    }
+
+    /* where a recording of another instance came from, in the fleet */
+
+    n = ngx_http_mock_node_get(node, "stream");
+
+    if (n && !ngx_http_mock_node_null(n)) {
+        if (n->type != YAML_SCALAR_NODE
+            || ngx_http_mock_stream_id(&n->value, &id) != NGX_OK)
+        {
+            ngx_http_mock_yaml_error(y, n->line, n->column,
+                                     "\"stream\" of \"x_mock\" must be "
+                                     "a Redis stream entry id, such as "
+                                     "\"1764576000000-0\"");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_str_copy(y->pool, &rec->stream, &n->value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_stream_cmp(&id, &y->cassette->stream) > 0) {
+            y->cassette->stream = id;
         }
     }
 

@@ -15,6 +15,7 @@
 static ngx_int_t ngx_http_mock_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_mock_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_mock_init_process(ngx_cycle_t *cycle);
+static void ngx_http_mock_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_mock_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_mock_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -302,11 +303,11 @@ ngx_module_t  ngx_http_mock_module = {
     ngx_http_mock_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_mock_follow_init_module,      /* init module */
     ngx_http_mock_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_http_mock_redis_exit_process,      /* exit process */
+    ngx_http_mock_exit_process,            /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -334,7 +335,19 @@ ngx_http_mock_init_process(ngx_cycle_t *cycle)
         ngx_http_mock_store_init_process(mmcf);
     }
 
-    return ngx_http_mock_redis_init_process(cycle);
+    if (ngx_http_mock_redis_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_follow_init_process(cycle);
+}
+
+
+static void
+ngx_http_mock_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mock_follow_exit_process(cycle);
+    ngx_http_mock_redis_exit_process(cycle);
 }
 
 

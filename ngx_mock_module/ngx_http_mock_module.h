@@ -167,6 +167,13 @@ typedef struct {
 } ngx_http_mock_template_t;
 
 
+/* an entry of a Redis stream: "ms-seq" */
+typedef struct {
+    uint64_t                      ms;
+    uint64_t                      seq;
+} ngx_http_mock_stream_id_t;
+
+
 /* where a scalar's value starts in its file */
 typedef struct {
     ngx_uint_t                    line;
@@ -366,6 +373,7 @@ typedef struct {
     ngx_str_t                     body;
     time_t                        recorded;     /* x_mock.recorded, or 0 */
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
+    ngx_str_t                     stream;       /* x_mock.stream, or empty */
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
@@ -383,6 +391,7 @@ typedef struct {
     off_t                         size;
     off_t                         valid;        /* before a torn write */
     time_t                        mtime;
+    ngx_http_mock_stream_id_t     stream;       /* the largest x_mock.stream */
     unsigned                      missing:1;
     unsigned                      appendable:1;
 } ngx_http_mock_cassette_t;
@@ -400,6 +409,7 @@ typedef struct {
     ngx_uint_t                    renaming;     /* to next_end, next_ino */
     off_t                         next_end;
     ngx_uint_t                    next_ino;
+    ngx_http_mock_stream_id_t     applied;      /* the fleet's, followed */
 } ngx_http_mock_file_t;
 
 
@@ -509,6 +519,8 @@ struct ngx_http_mock_shctx_s {
     ngx_http_mock_journal_entry_t *journal;
     ngx_http_mock_interaction_t  *retired;      /* replaced, not yet freed */
     ngx_http_mock_interaction_t  *retired_last;
+    ngx_atomic_t                  follow_lock;  /* the follower's pid */
+    ngx_atomic_t                  followed;     /* a reload took over */
 };
 
 
@@ -523,6 +535,7 @@ struct ngx_http_mock_writer_s {
     ngx_uint_t                    generation;   /* of the file fd is open on */
     ngx_uint_t                    replaces;     /* a location falls back */
     time_t                        logged;       /* a replacement failed */
+    off_t                         loaded;       /* bytes the zone holds */
 };
 
 
@@ -629,6 +642,7 @@ typedef struct {
     ngx_http_mock_redis_t        *redis;        /* mock_redis */
     ngx_array_t                   slots;        /* ngx_http_mock_slot_t */
     ngx_array_t                  *session_writers;  /* per worker */
+    void                         *follow;       /* worker 0's follower */
 } ngx_http_mock_main_conf_t;
 
 
@@ -745,6 +759,12 @@ ngx_http_mock_cassette_t *ngx_http_mock_cassette_load(ngx_conf_t *cf,
     ngx_pool_t *pool, ngx_str_t *name);
 ngx_int_t ngx_http_mock_cassettes_open(ngx_conf_t *cf, ngx_pool_t *pool,
     ngx_str_t *path, ngx_array_t *cassettes, ngx_array_t *cache);
+ngx_array_t *ngx_http_mock_cassette_entries(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *name, ngx_str_t *text, size_t *used);
+ngx_int_t ngx_http_mock_stream_id(ngx_str_t *s,
+    ngx_http_mock_stream_id_t *id);
+ngx_int_t ngx_http_mock_stream_cmp(ngx_http_mock_stream_id_t *a,
+    ngx_http_mock_stream_id_t *b);
 
 /* ngx_http_mock_template.c */
 ngx_int_t ngx_http_mock_template_cassettes(ngx_conf_t *cf, ngx_pool_t *pool,
@@ -866,7 +886,8 @@ ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
 ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
     ngx_uint_t level, const char *what, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
-    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log);
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *entry);
 ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 void ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer);
@@ -1043,6 +1064,13 @@ ngx_int_t ngx_http_mock_fleet_plays(ngx_http_request_t *r,
     ngx_http_mock_fleet_done_pt done, void *data);
 ngx_uint_t ngx_http_mock_fleet_count(ngx_http_mock_fleet_state_t *st,
     ngx_http_mock_group_t *g, ngx_http_mock_interaction_t *it);
+
+/* ngx_http_mock_follow.c */
+ngx_int_t ngx_http_mock_follow_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_mock_follow_init_process(ngx_cycle_t *cycle);
+void ngx_http_mock_follow_exit_process(ngx_cycle_t *cycle);
+void ngx_http_mock_follow_publish(ngx_http_request_t *r,
+    ngx_http_mock_writer_t *writer, ngx_str_t *entry);
 
 /* ngx_http_mock_switch.c */
 char *ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,

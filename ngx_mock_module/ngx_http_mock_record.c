@@ -605,7 +605,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 {
     u_char                    *p;
     char                      *err;
-    ngx_str_t                 *type;
+    ngx_str_t                 *type, entry;
     ngx_uint_t                 i;
     ngx_chain_t               *cl;
     ngx_str_t                 *consumed;
@@ -754,7 +754,8 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log)
+    if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log,
+                                    &entry)
         != NGX_OK)
     {
         return;
@@ -798,6 +799,10 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     }
 
     ngx_http_mock_record_consumed(r, ctx, store, rec);
+
+    /* the other instances of the fleet append it to their files too */
+
+    ngx_http_mock_follow_publish(r, writer, &entry);
 }
 
 

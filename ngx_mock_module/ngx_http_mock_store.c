@@ -305,7 +305,7 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_mock_index_t      *index;
     ngx_http_mock_store_t     **stores;
     ngx_http_mock_writer_t    **writers;
-    ngx_http_mock_cassette_t  **cassettes;
+    ngx_http_mock_cassette_t   *cassette, **cassettes;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
     mmcf->shpool = shpool;
@@ -454,6 +454,15 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         writers[i]->file->end = (writers[i]->fd == NGX_INVALID_FILE)
                                 ? 0 : lseek(writers[i]->fd, 0, SEEK_END);
         writers[i]->file->count = writers[i]->cassette->records.nelts;
+        writers[i]->file->applied = writers[i]->cassette->stream;
+
+        /* more may have been appended since the file was read */
+
+        cassette = writers[i]->cassette;
+
+        writers[i]->loaded = (cassette->missing || cassette->size == 0
+                              || !cassette->appendable)
+                             ? writers[i]->file->end : cassette->valid;
 
         writers[i]->shm_name = ngx_slab_alloc(shpool, sizeof(ngx_str_t)
                                               + writers[i]->name.len);

@@ -351,20 +351,21 @@ failed:
 
 
 /*
- * In a worker: one more interaction at the end of the file.  The end of
- * the last complete interaction is kept in the zone, and the writer holds
- * a lock there with its pid: a worker killed while it writes leaves the
- * lock to be taken over, and its partial interaction to be cut off.
+ * In a worker: one more interaction at the end of the file, written as
+ * "entry" tells.  The end of the last complete interaction is kept in the
+ * zone, and the writer holds a lock there with its pid: a worker killed
+ * while it writes leaves the lock to be taken over, and its partial
+ * interaction to be cut off.
  */
 
 ngx_int_t
 ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
-    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log)
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *entry)
 {
     ngx_int_t  rc;
-    ngx_str_t  entry;
 
-    if (ngx_http_mock_yaml_entry(pool, rec, &entry) != NGX_OK) {
+    if (ngx_http_mock_yaml_entry(pool, rec, entry) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -372,7 +373,7 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_mock_writer_append_entry(writer, &entry, rec, log);
+    rc = ngx_http_mock_writer_append_entry(writer, entry, rec, log);
 
     ngx_http_mock_writer_unlock_file(writer);
 
@@ -921,7 +922,11 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
  *
  *   x_mock:
  *     recorded: '2026-12-01T08:00:00Z'
+ *     stream: "1764576000000-0"
  *     templated: ["$.id", "header Location"]
+ *
+ * "stream" is the entry of the fleet's stream that brought a recording
+ * of another instance.
  */
 
 static size_t
@@ -931,7 +936,7 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
     ngx_str_t  *t;
     ngx_uint_t  i;
 
-    if (rec->recorded == 0
+    if (rec->recorded == 0 && rec->stream.len == 0
         && (rec->templated == NULL || rec->templated->nelts == 0))
     {
         return 0;
@@ -940,7 +945,8 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
     /* a year past 9999 has more digits */
 
     len = sizeof("\n  x_mock:\n    recorded: '1970-01-01T00:00:00Z'"
-                 "\n    templated: []") - 1 + NGX_INT_T_LEN;
+                 "\n    stream: \n    templated: []") - 1 + NGX_INT_T_LEN
+          + ngx_http_mock_yaml_quote_len(&rec->stream);
 
     if (rec->templated) {
         t = rec->templated->elts;
@@ -968,7 +974,7 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
     static u_char   text[sizeof("\n    recorded: '1970-01-01T00:00:00Z'")
                          + NGX_INT_T_LEN];
 
-    if (rec->recorded == 0
+    if (rec->recorded == 0 && rec->stream.len == 0
         && (rec->templated == NULL || rec->templated->nelts == 0))
     {
         return p;
@@ -989,6 +995,11 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
         }
 
         p = ngx_cpymem(p, text, len);
+    }
+
+    if (rec->stream.len) {
+        p = ngx_http_mock_cpymem(p, "\n    stream: ", 13);
+        p = ngx_http_mock_yaml_quote(p, &rec->stream, 0);
     }
 
     if (rec->templated && rec->templated->nelts) {
