@@ -249,7 +249,7 @@ sub to_har {
     my ($cassette, $har_file, $name) = @_;
     my ($rc, $out, $err) = run($C2H, '--output', $har_file, $cassette);
     is($rc, 0, "$name: cassette2har exits 0") or diag($err);
-    my $har = eval { $JSON->decode(slurp($har_file)) };
+    my $har = eval { JSON::PP->new->utf8->decode(slurp($har_file)) };
     my @p = har_problems($har);
     ok(!@p, "$name: the HAR is valid HAR 1.2") or diag(join "\n", @p);
     return $har;
@@ -503,6 +503,55 @@ for my $name (qw(chrome firefox mitmproxy charles)) {
     is($e[5]{request}{postData}{text}, '{"name": "Ada", "tags": ["a", "b"]}',
        'vcrpy-sample.yaml: the POST body');
     is($e[7]{response}{status}, 204, 'vcrpy-sample.yaml: the 204');
+}
+
+# The YAML shapes the reader takes: wrapped quoted and plain scalars, flow
+# collections, !!binary names and bodies, anchors, literal and folded
+# blocks, x_mock keys the HAR has no place for.
+{
+    my $har = to_har("$FIX/shapes.yaml", "$work/shapes.har", 'shapes.yaml');
+    my @e = @{ $har->{log}{entries} // [] };
+    is(scalar @e, 3, 'shapes.yaml: 3 entries');
+    is($e[0]{request}{postData}{text},
+       '{"name": "a long body that PyYAML wraps over two lines because it '
+       . 'is wider than eighty columns"}',
+       'shapes.yaml: a single-quoted scalar over two lines');
+    is_deeply($e[0]{request}{headers},
+              [ { name => 'Accept', value => '*/*' },
+                { name => 'User-Agent', value => 'python-requests/2.28.1 '
+                  . '(a plain scalar folded over two lines)' },
+                { name => 'X-Bin', value => 'from a binary name' } ],
+              'shapes.yaml: flow lists, a folded plain scalar, a !!binary '
+              . 'header name');
+    is($e[0]{response}{content}{text},
+       "double \"quoted\" with escapes: \t\x{e9}A\x{1f600} and a "
+       . 'continued line', 'shapes.yaml: double-quoted escapes');
+    is_deeply([ map { $_->{value} } @{ $e[0]{response}{headers} } ],
+              ['application/json', 'a=1; Path=/', 'b=2; Path=/',
+               'c=3; Path=/'], 'shapes.yaml: plain, single and double '
+              . 'quoted header values');
+    is("$e[0]{response}{status} $e[0]{response}{statusText}", '201 Created',
+       'shapes.yaml: a flow status');
+    is_deeply([ @{ $e[0]{timings} }{qw(send wait receive)} ], [0, 12.5, 0.25],
+              'shapes.yaml: timings from x_mock, unknown keys left alone');
+    is($e[0]{startedDateTime}, '2026-12-01T08:00:00Z',
+       'shapes.yaml: startedDateTime from "recorded"');
+    is_deeply($e[1]{request}{postData},
+              { mimeType => 'application/json', text => 'AAECAwQFBgcICQ==',
+                _encoding => 'base64' },
+              'shapes.yaml: a !!binary literal block body, an alias for '
+              . 'its Content-Type');
+    is($e[1]{response}{content}{text},
+       "line one\n  indented line\n\nafter an empty line\n",
+       'shapes.yaml: a literal block');
+    is($e[2]{response}{content}{text}, 'folded into one line',
+       'shapes.yaml: a folded block, stripped');
+    is($e[2]{response}{statusText}, '', 'shapes.yaml: a null message');
+
+    my ($rc, $out, $err) = run($H2C, "$work/shapes.har");
+    is($rc, 0, 'shapes.yaml: its HAR converts back') or diag($err);
+    like($out, qr/^    body: !!binary "AAECAwQFBgcICQ=="$/m,
+         'shapes.yaml: the binary request body comes back as !!binary');
 }
 
 my $BLOB = join '', map { chr(($_ * 7 + 3) % 256) } 0 .. 511;
