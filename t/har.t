@@ -309,6 +309,49 @@ for my $x (['chrome',    6, [200, 200, 200, 201, 302, 204],
     is("@pseudo", '', "$name: no HTTP/2 pseudo-header");
 }
 
+# Odd entries: an offset without its colon, a header the module would
+# refuse, a lone surrogate, a timing too small to keep, URLs to skip.
+{
+    write_file("$work/odd.har", <<'EOF');
+{"log": {"entries": [
+ {"startedDateTime": "2026-11-21T20:05:10.331+1100",
+  "request": {"method": "POST", "url": "http://a.example/x#part",
+              "headers": [{"name": "X-Ok", "value": "a\u0001b"},
+                          {"name": "Bad Name", "value": "x"},
+                          {"name": "X-Kept", "value": "k"}],
+              "postData": {"mimeType": "text/plain", "text": "b\udc00"}},
+  "response": {"status": 200, "statusText": "", "headers": null,
+               "content": {"text": "ok"}},
+  "timings": {"send": -1, "wait": 1e-07, "receive": 3.00049}},
+ {"startedDateTime": "yesterday",
+  "request": {"method": "GET", "url": "ws://a.example/socket"},
+  "response": {"status": 200}},
+ {"request": {"method": "GET", "url": "http://a.example/a b"},
+  "response": {"status": 200}}]}}
+EOF
+    my ($rc, $out, $err) = run($H2C, '--output', "$work/odd.yaml",
+                               "$work/odd.har");
+    is($rc, 0, 'odd entries: har2cassette exits 0') or diag($err);
+    like($err, qr/^har2cassette: 2 headers left out: /m,
+         'odd entries: two headers left out');
+    like($err, qr/^har2cassette: 1 entries whose URL is not http or https skipped$/m,
+         'odd entries: the ws:// URL skipped');
+    like($err, qr/^har2cassette: 1 entries whose URL has white space/m,
+         'odd entries: the URL with a space skipped');
+    my $c = yaml_of("$work/odd.yaml");
+    my $it = $c->{interactions}[0] // {};
+    is($it->{request}{uri}, 'http://a.example/x', 'odd entries: no fragment');
+    is_deeply($it->{request}{headers}, { 'X-Kept' => ['k'] },
+              'odd entries: only the header the module takes');
+    is(binary($it->{request}{body}), "b\xed\xb0\x80",
+       'odd entries: a lone surrogate makes a !!binary body');
+    is_deeply($it->{x_mock}, { recorded => '2026-11-21T20:05:10.331+11:00',
+                               timing => { receive => 3 } },
+              'odd entries: the offset gets its colon, timings are rounded');
+    ($rc, $out, $err) = run($C2H, "$work/odd.yaml");
+    is($rc, 0, 'odd entries: cassette2har reads it back') or diag($err);
+}
+
 # --prefix, and standard output
 {
     my ($rc, $out, $err) = run($H2C, '--prefix', "$SHOP/api/",
