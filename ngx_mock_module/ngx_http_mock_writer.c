@@ -42,6 +42,19 @@
       | ngx_http_mock_yaml_zero8((x) ^ ('\\' * NGX_HTTP_MOCK_ONES)))         \
      & NGX_HTTP_MOCK_HIGHS)
 
+#if (NGX_HTTP_MOCK_SSE2)
+
+/* the same for 16 bytes, a bit each; signed: below 0x20 or above 0x7f */
+#define ngx_http_mock_yaml_special16(v)                                      \
+    _mm_movemask_epi8(                                                       \
+        _mm_or_si128(                                                        \
+            _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),             \
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),            \
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),              \
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))))
+
+#endif
+
 #define ngx_http_mock_yaml_plain(c)                                          \
     ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
 
@@ -1200,8 +1213,8 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s, ngx_uint_t text)
 {
     u_char    *q, *next, *last;
     size_t     n;
-    uint32_t   c;
-    uint64_t   x, m;
+    uint32_t   c, u, w;
+    uint64_t   x, y, m;
 #if (NGX_HTTP_MOCK_SSE2)
     __m128i    v;
 #endif
@@ -1216,8 +1229,9 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s, ngx_uint_t text)
     for ( ;; ) {
 
         /*
-         * Most bytes need no escape: they are copied 16 or 8 at a time,
-         * each block whole, as the room for the worst case allows.
+         * Most bytes need no escape: they are copied 16 at a time, each
+         * block whole, as the room for the worst case allows.  A quote
+         * or a backslash, common in JSON, is escaped in the loop.
          */
 
 #if (NGX_HTTP_MOCK_SSE2)
@@ -1226,31 +1240,30 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s, ngx_uint_t text)
             v = _mm_loadu_si128((__m128i *) q);
             _mm_storeu_si128((__m128i *) p, v);
 
-            /* signed: below 0x20 or above 0x7f */
-            m = _mm_movemask_epi8(
-                    _mm_or_si128(
-                        _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),
-                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+            m = ngx_http_mock_yaml_special16(v);
 
-            if (m) {
-                n = __builtin_ctz((unsigned int) m);
-                p += n;
-                q += n;
+            if (m == 0) {
+                p += 16;
+                q += 16;
+                continue;
+            }
+
+            n = __builtin_ctz((unsigned int) m);
+            p += n;
+            q += n;
+
+            if (*q != '"' && *q != '\\') {
                 break;
             }
 
-            p += 16;
-            q += 16;
+            p[0] = '\\';
+            p[1] = *q++;
+            p += 2;
         }
 
-        /* a byte to escape is found already, or fewer than 16 are left */
+#else
 
-        if (last - q < 16)
-#endif
-
-        while (last - q >= 8) {
+        while (last - q >= 16) {
             ngx_memcpy(&x, q, 8);
             ngx_memcpy(p, &x, 8);
 
@@ -1269,6 +1282,49 @@ ngx_http_mock_yaml_quote(u_char *p, ngx_str_t *s, ngx_uint_t text)
 
             p += 8;
             q += 8;
+        }
+
+#endif
+
+        /*
+         * Fewer than 16 bytes left: two words, which may overlap, are
+         * read and written within the string when neither needs an
+         * escape.
+         */
+
+        n = last - q;
+
+        if (n >= 8 && n < 16) {
+            ngx_memcpy(&x, q, 8);
+            ngx_memcpy(&y, last - 8, 8);
+
+#if (NGX_HTTP_MOCK_SSE2)
+            v = _mm_set_epi64x(y, x);
+            m = ngx_http_mock_yaml_special16(v);
+#else
+            m = ngx_http_mock_yaml_special8(x)
+                | ngx_http_mock_yaml_special8(y);
+#endif
+
+            if (m == 0) {
+                ngx_memcpy(p, &x, 8);
+                ngx_memcpy(p + n - 8, &y, 8);
+                p += n;
+                break;
+            }
+
+        } else if (n >= 4 && n < 8) {
+            ngx_memcpy(&u, q, 4);
+            ngx_memcpy(&w, last - 4, 4);
+
+            x = u | ((uint64_t) w << 32);
+
+            if (ngx_http_mock_yaml_special8(x) == 0) {
+                ngx_memcpy(p, &u, 4);
+                ngx_memcpy(p + n - 4, &w, 4);
+                p += n;
+                break;
+            }
         }
 
         while (q < last && ngx_http_mock_yaml_plain(*q)) {
