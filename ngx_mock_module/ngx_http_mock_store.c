@@ -70,6 +70,8 @@ static ngx_http_mock_path_t *ngx_http_mock_path_slot(
     ngx_http_mock_index_t *index, ngx_str_t *path);
 static void ngx_http_mock_path_append(ngx_http_mock_index_t *index,
     ngx_http_mock_interaction_t *it);
+static ngx_uint_t ngx_http_mock_store_lowcase(u_char *dst, u_char *src,
+    size_t n);
 static ngx_uint_t ngx_http_mock_store_header_type(u_char *lowcase,
     size_t len);
 static ngx_uint_t ngx_http_mock_table_size(ngx_uint_t n);
@@ -1305,10 +1307,10 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a)
 {
-    u_char                  *p, c;
+    u_char                  *p;
     ngx_int_t                rc;
     ngx_str_t               *names, *v;
-    ngx_uint_t               i, j, nh, tpls, hash;
+    ngx_uint_t               i, j, nh, tpls;
     ngx_pool_t              *pool;
     ngx_table_elt_t         *h;
     ngx_http_mock_header_t  *hh;
@@ -1487,17 +1489,8 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
         hh->lowcase = a->pos;
         a->pos += hh->name.len;
 
-        /* the lower-case name and its hash, as ngx_hash_strlow() makes */
-
-        hash = 0;
-
-        for (j = 0; j < hh->name.len; j++) {
-            c = ngx_tolower(hh->name.data[j]);
-            hh->lowcase[j] = c;
-            hash = ngx_hash(hash, c);
-        }
-
-        hh->hash = hash;
+        hh->hash = ngx_http_mock_store_lowcase(hh->lowcase, hh->name.data,
+                                               hh->name.len);
         hh->type = ngx_http_mock_store_header_type(hh->lowcase,
                                                    hh->name.len);
 
@@ -1526,46 +1519,155 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
 }
 
 
+/* an upper-case letter of 8 bytes as 0x80 in its place */
+#define ngx_http_mock_upper8(x)                                              \
+    (((((x) & 0x7f7f7f7f7f7f7f7fULL) + 0x3f3f3f3f3f3f3f3fULL)              \
+      ^ (((x) & 0x7f7f7f7f7f7f7f7fULL) + 0x2525252525252525ULL))           \
+     & ~(x) & 0x8080808080808080ULL)
+
+
+/*
+ * The name in lower case and its hash, as ngx_hash_strlow() makes them:
+ * eight bytes are lowered at a time (the last eight may overlap the
+ * others), and the hash takes four bytes a step, as four steps of
+ * ngx_hash() would.
+ */
+
+static ngx_uint_t
+ngx_http_mock_store_lowcase(u_char *dst, u_char *src, size_t n)
+{
+    size_t      i;
+    uint64_t    x;
+    ngx_uint_t  hash;
+
+    if (n < 8) {
+        for (i = 0; i < n; i++) {
+            dst[i] = ngx_tolower(src[i]);
+        }
+
+    } else {
+        for (i = 0; i + 8 <= n; i += 8) {
+            ngx_memcpy(&x, src + i, 8);
+            x |= ngx_http_mock_upper8(x) >> 2;
+            ngx_memcpy(dst + i, &x, 8);
+        }
+
+        if (i < n) {
+            ngx_memcpy(&x, src + n - 8, 8);
+            x |= ngx_http_mock_upper8(x) >> 2;
+            ngx_memcpy(dst + n - 8, &x, 8);
+        }
+    }
+
+    hash = 0;
+
+    for (i = 0; i + 4 <= n; i += 4) {
+        hash = hash * (31 * 31 * 31 * 31)
+               + dst[i] * (31 * 31 * 31) + dst[i + 1] * (31 * 31)
+               + dst[i + 2] * 31 + dst[i + 3];
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        hash = ngx_hash(hash, dst[i]);
+    }
+
+    return hash;
+}
+
+
 /* the name in lower case: most names are told apart by length alone */
+
+#define ngx_http_mock_store_name_is(s, name)                                 \
+    (ngx_memcmp(s, name, sizeof(name) - 1) == 0)
 
 static ngx_uint_t
 ngx_http_mock_store_header_type(u_char *lowcase, size_t len)
 {
-    ngx_uint_t  i;
+    /* skipped: framing and hop-by-hop headers belong to this connection */
 
-    static struct {
-        ngx_str_t   name;
-        ngx_uint_t  type;
-    } special[] = {
-        { ngx_string("content-type"), NGX_HTTP_MOCK_HEADER_CONTENT_TYPE },
-        { ngx_string("content-encoding"),
-          NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING },
-        { ngx_string("date"), NGX_HTTP_MOCK_HEADER_DATE },
-        { ngx_string("server"), NGX_HTTP_MOCK_HEADER_SERVER },
-        { ngx_string("expires"), NGX_HTTP_MOCK_HEADER_EXPIRES },
-        { ngx_string("last-modified"), NGX_HTTP_MOCK_HEADER_LAST_MODIFIED },
-        { ngx_string("set-cookie"), NGX_HTTP_MOCK_HEADER_SET_COOKIE },
+    switch (len) {
 
-        /* framing and hop-by-hop headers belong to this connection */
-        { ngx_string("content-length"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("transfer-encoding"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("connection"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("keep-alive"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("proxy-connection"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("proxy-authenticate"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("te"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("trailer"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_string("upgrade"), NGX_HTTP_MOCK_HEADER_SKIP },
-        { ngx_null_string, 0 }
-    };
-
-    for (i = 0; special[i].name.len; i++) {
-        if (len == special[i].name.len
-            && lowcase[0] == special[i].name.data[0]
-            && ngx_memcmp(lowcase, special[i].name.data, len) == 0)
-        {
-            return special[i].type;
+    case 2:
+        if (ngx_http_mock_store_name_is(lowcase, "te")) {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
         }
+        break;
+
+    case 4:
+        if (ngx_http_mock_store_name_is(lowcase, "date")) {
+            return NGX_HTTP_MOCK_HEADER_DATE;
+        }
+        break;
+
+    case 6:
+        if (ngx_http_mock_store_name_is(lowcase, "server")) {
+            return NGX_HTTP_MOCK_HEADER_SERVER;
+        }
+        break;
+
+    case 7:
+        if (ngx_http_mock_store_name_is(lowcase, "expires")) {
+            return NGX_HTTP_MOCK_HEADER_EXPIRES;
+        }
+
+        if (ngx_http_mock_store_name_is(lowcase, "trailer")
+            || ngx_http_mock_store_name_is(lowcase, "upgrade"))
+        {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
+        }
+        break;
+
+    case 10:
+        if (ngx_http_mock_store_name_is(lowcase, "set-cookie")) {
+            return NGX_HTTP_MOCK_HEADER_SET_COOKIE;
+        }
+
+        if (ngx_http_mock_store_name_is(lowcase, "connection")
+            || ngx_http_mock_store_name_is(lowcase, "keep-alive"))
+        {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
+        }
+        break;
+
+    case 12:
+        if (ngx_http_mock_store_name_is(lowcase, "content-type")) {
+            return NGX_HTTP_MOCK_HEADER_CONTENT_TYPE;
+        }
+        break;
+
+    case 13:
+        if (ngx_http_mock_store_name_is(lowcase, "last-modified")) {
+            return NGX_HTTP_MOCK_HEADER_LAST_MODIFIED;
+        }
+        break;
+
+    case 14:
+        if (ngx_http_mock_store_name_is(lowcase, "content-length")) {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
+        }
+        break;
+
+    case 16:
+        if (ngx_http_mock_store_name_is(lowcase, "content-encoding")) {
+            return NGX_HTTP_MOCK_HEADER_CONTENT_ENCODING;
+        }
+
+        if (ngx_http_mock_store_name_is(lowcase, "proxy-connection")) {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
+        }
+        break;
+
+    case 17:
+        if (ngx_http_mock_store_name_is(lowcase, "transfer-encoding")) {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
+        }
+        break;
+
+    case 18:
+        if (ngx_http_mock_store_name_is(lowcase, "proxy-authenticate")) {
+            return NGX_HTTP_MOCK_HEADER_SKIP;
+        }
+        break;
     }
 
     return NGX_HTTP_MOCK_HEADER_PLAIN;
