@@ -73,8 +73,9 @@ ngx_http_mock_check_token_in(ngx_str_t *s)
 
 /*
  * The first control byte (HTAB excepted) of a header value or a reason.
- * Eight bytes are looked at at once while none is below 0x20 or DEL; the
- * bytes from the first eight that have one on are looked at one by one.
+ * Eight bytes are looked at at once while none is below 0x20 or DEL, the
+ * last ones as a word that may overlap those before; the bytes from the
+ * first eight that have one on are looked at one by one.
  */
 
 u_char *
@@ -105,6 +106,18 @@ ngx_http_mock_check_text_in(ngx_str_t *s)
         }
 
         p += 8;
+    }
+
+    if (p < last && last - p < 8 && s->len >= 8) {
+        ngx_memcpy(&w, last - 8, 8);
+
+        d = w ^ 0x7f7f7f7f7f7f7f7fULL;
+
+        if (!ngx_http_mock_check_below(w, 0x20)
+            && !ngx_http_mock_check_below(d, 0x01))
+        {
+            return NULL;
+        }
     }
 
     for ( /* void */ ; p < last; p++) {
