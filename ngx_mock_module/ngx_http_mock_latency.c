@@ -1,7 +1,8 @@
 
 /*
- * Latency on replay (mock_latency, x_mock.latency, a session's): how long
- * an answer waits, and the wait itself, on a timer of the request's own.
+ * Latency on replay: the syntax of mock_latency (and of x_mock latency and
+ * a session's), the delay it gives an answer, and the wait itself, on a
+ * timer of the request's own.
  */
 
 
@@ -272,45 +273,25 @@ ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat)
 
 /*
  * How long the answer with this interaction waits: the session's latency
- * comes first, then the interaction's, then the location's.
+ * (lat, or NULL) comes first, then the interaction's, then the location's.
  */
 
 ngx_msec_t
 ngx_http_mock_latency_delay(ngx_http_request_t *r,
-    ngx_http_mock_interaction_t *it)
+    ngx_http_mock_interaction_t *it, ngx_http_mock_latency_t *lat)
 {
-    ngx_int_t                  rc;
     ngx_msec_t                 delay;
-    ngx_http_mock_ctx_t       *ctx;
-    ngx_http_mock_shctx_t     *sh;
-    ngx_http_mock_latency_t    lat, own;
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_mock_loc_conf_t  *mlcf;
 
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    if (lat == NULL) {
+        mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
 
-    lat = mlcf->latency;
-
-    if (it && it->latency.type != NGX_HTTP_MOCK_LATENCY_UNSET) {
-        lat = it->latency;
+        lat = (it && it->latency.type != NGX_HTTP_MOCK_LATENCY_UNSET)
+              ? &it->latency : &mlcf->latency;
     }
 
-    sh = mlcf->store ? mlcf->store->sh : NULL;
-
-    if (sh && sh->nsettings && ctx->session.len) {
-        ngx_shmtx_lock(&sh->shpool->mutex);
-        rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_LATENCY,
-                                           &ctx->session, &own,
-                                           sizeof(ngx_http_mock_latency_t));
-        ngx_shmtx_unlock(&sh->shpool->mutex);
-
-        if (rc == NGX_OK) {
-            lat = own;
-        }
-    }
-
-    delay = ngx_http_mock_latency_pick(r, &lat, it);
+    delay = ngx_http_mock_latency_pick(r, lat, it);
 
     /* the longest wait: what send_timeout allows */
 

@@ -1130,7 +1130,7 @@ char *ngx_http_mock_latency_check(ngx_conf_t *cf,
     ngx_http_mock_loc_conf_t *conf);
 u_char *ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat);
 ngx_msec_t ngx_http_mock_latency_delay(ngx_http_request_t *r,
-    ngx_http_mock_interaction_t *it);
+    ngx_http_mock_interaction_t *it, ngx_http_mock_latency_t *lat);
 ngx_int_t ngx_http_mock_latency_wait(ngx_http_request_t *r, ngx_msec_t delay,
     ngx_http_mock_resume_pt resume);
 uint32_t ngx_http_mock_random(uint32_t seed, ngx_str_t *session,

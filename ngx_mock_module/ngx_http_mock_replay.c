@@ -36,6 +36,8 @@ static ngx_int_t ngx_http_mock_replay_fleet(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_replay_fleet_done(ngx_http_request_t *r,
     void *data, ngx_http_mock_fleet_state_t *st);
 static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
+static ngx_msec_t ngx_http_mock_replay_latency(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it);
 static ngx_int_t ngx_http_mock_replay_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
@@ -880,7 +882,7 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
     if (!ctx->delayed) {
-        delay = ngx_http_mock_latency_delay(r, it);
+        delay = ngx_http_mock_replay_latency(r, it);
 
         ctx->latency = delay;
         ctx->timed = 1;
@@ -916,6 +918,36 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
     }
 
     return ngx_http_mock_send(r, body.data, body.len);
+}
+
+
+/* the delay of the answer: a session's latency comes first */
+
+static ngx_msec_t
+ngx_http_mock_replay_latency(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_int_t                  rc;
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_shctx_t     *sh;
+    ngx_http_mock_latency_t    lat;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    sh = mlcf->store ? mlcf->store->sh : NULL;
+    rc = NGX_DECLINED;
+
+    if (sh && sh->nsettings && ctx->session.len) {
+        ngx_shmtx_lock(&sh->shpool->mutex);
+        rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_LATENCY,
+                                           &ctx->session, &lat,
+                                           sizeof(ngx_http_mock_latency_t));
+        ngx_shmtx_unlock(&sh->shpool->mutex);
+    }
+
+    return ngx_http_mock_latency_delay(r, it, (rc == NGX_OK) ? &lat : NULL);
 }
 
 
