@@ -354,6 +354,13 @@ ngx_http_mock_fault_answer(ngx_http_request_t *r)
 
     case NGX_HTTP_MOCK_FAULT_RESET:
 
+#if (NGX_HTTP_V2)
+        if (r->stream) {
+            /* the stream is reset, not the connection of the others */
+            return NGX_HTTP_CLOSE;
+        }
+#endif
+
         /* a close with SO_LINGER 0 sends an RST, and no byte before it */
 
         linger.l_onoff = 1;
