@@ -769,6 +769,7 @@ typedef struct {
     ngx_http_mock_fault_t        *fault;        /* injected, or NULL */
     ngx_event_t                  *timer;        /* of a delay */
     ngx_msec_t                    latency;      /* the delay, $mock_latency */
+    ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;

@@ -36,8 +36,7 @@ static ngx_int_t ngx_http_mock_replay_fleet(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_replay_fleet_done(ngx_http_request_t *r,
     void *data, ngx_http_mock_fleet_state_t *st);
 static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
-static ngx_msec_t ngx_http_mock_replay_latency(ngx_http_request_t *r,
-    ngx_http_mock_interaction_t *it);
+static ngx_int_t ngx_http_mock_replay_session(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
@@ -87,6 +86,10 @@ ngx_http_mock_replay_handler(ngx_http_request_t *r)
 
     index = ctx->index ? ctx->index
                        : ngx_http_mock_current(mlcf->store->shared);
+
+    if (ngx_http_mock_replay_session(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /* a fault that answers in place of the recording uses no play */
 
@@ -848,6 +851,10 @@ ngx_http_mock_hit_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
+    if (ngx_http_mock_replay_session(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (ctx->interaction->templated & NGX_HTTP_MOCK_TEMPLATED_BODY) {
         /* its templates read the live body */
 
@@ -882,7 +889,7 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
     if (!ctx->delayed) {
-        delay = ngx_http_mock_replay_latency(r, it);
+        delay = ngx_http_mock_latency_delay(r, it, ctx->own_latency);
 
         ctx->latency = delay;
         ctx->timed = 1;
@@ -921,11 +928,13 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
 }
 
 
-/* the delay of the answer: a session's latency comes first */
+/*
+ * The session's own latency, read before the zone's mutex may be held:
+ * the answer is sent with the mutex held where the store needs it.
+ */
 
-static ngx_msec_t
-ngx_http_mock_replay_latency(ngx_http_request_t *r,
-    ngx_http_mock_interaction_t *it)
+static ngx_int_t
+ngx_http_mock_replay_session(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_http_mock_ctx_t       *ctx;
@@ -936,18 +945,30 @@ ngx_http_mock_replay_latency(ngx_http_request_t *r,
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
-    sh = mlcf->store ? mlcf->store->sh : NULL;
-    rc = NGX_DECLINED;
+    sh = mlcf->store->sh;
 
-    if (sh && sh->nsettings && ctx->session.len) {
-        ngx_shmtx_lock(&sh->shpool->mutex);
-        rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_LATENCY,
-                                           &ctx->session, &lat,
-                                           sizeof(ngx_http_mock_latency_t));
-        ngx_shmtx_unlock(&sh->shpool->mutex);
+    if (sh->nsettings == 0 || ctx->session.len == 0) {
+        return NGX_OK;
     }
 
-    return ngx_http_mock_latency_delay(r, it, (rc == NGX_OK) ? &lat : NULL);
+    ngx_shmtx_lock(&sh->shpool->mutex);
+    rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_LATENCY,
+                                       &ctx->session, &lat,
+                                       sizeof(ngx_http_mock_latency_t));
+    ngx_shmtx_unlock(&sh->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return NGX_OK;
+    }
+
+    ctx->own_latency = ngx_palloc(r->pool, sizeof(ngx_http_mock_latency_t));
+    if (ctx->own_latency == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ctx->own_latency = lat;
+
+    return NGX_OK;
 }
 
 

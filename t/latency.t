@@ -450,3 +450,38 @@ interactions:
 --- must_die
 --- error_log eval
 qr{mock: cassette "\S+/html/c\.yaml", line 5, column 21: "latency" of "x_mock" is not a latency: the range is empty}
+
+
+
+=== TEST 18: a session directory: the session's latency is read before the zone's mutex is held
+--- user_files
+>>> cas/s.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'own'}}
+--- config
+    location /api/ {
+        mock_replay html/cas;
+        mock_upstream http://svc/;
+        mock_repeats on;
+        mock_session $http_x_test;
+        add_header X-Latency $mock_latency;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["POST /_mock/latency\n{\"session\": \"s\", \"latency\": \"100ms\"}",
+ "GET /api/a", "GET /api/a"]
+--- more_headers eval
+["", "X-Test: s\r\n", "X-Test: t\r\n"]
+--- response_body_like eval
+["100ms", "^own\$", "no recorded interactions"]
+--- response_headers eval
+["", "X-Latency: 100", "!X-Latency"]
+--- error_code eval
+[200, 200, 404]
+--- timeout: 3
+--- no_error_log
+[error]
