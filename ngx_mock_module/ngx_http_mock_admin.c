@@ -2,8 +2,9 @@
 /*
  * The admin API (mock_admin): JSON over HTTP to list cassettes and
  * interactions with their plays per session, reset counters, pin and
- * unpin forced answers, read the journal of recent requests, list the
- * interactions a session never used, and reload cassettes from disk.
+ * unpin forced answers, set a session's latency and fault, read the
+ * journal of recent requests, list the interactions a session never
+ * used, and reload cassettes from disk.
  * The operator protects the location with allow/deny or auth as usual.
  */
 
@@ -90,6 +91,10 @@ static ngx_int_t ngx_http_mock_admin_fleet_journal(ngx_http_mock_admin_t *a,
 static ngx_int_t ngx_http_mock_admin_reset_done(ngx_http_request_t *r,
     void *data, ngx_http_mock_fleet_state_t *st);
 static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_latency(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_fault(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_setting(ngx_http_mock_admin_t *a,
+    ngx_uint_t kind);
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a);
@@ -139,6 +144,12 @@ static ngx_http_mock_endpoint_t  ngx_http_mock_endpoints[] = {
 
     { ngx_string("force"), NGX_HTTP_POST|NGX_HTTP_DELETE,
       ngx_http_mock_admin_force },
+
+    { ngx_string("latency"), NGX_HTTP_POST|NGX_HTTP_DELETE,
+      ngx_http_mock_admin_latency },
+
+    { ngx_string("fault"), NGX_HTTP_POST|NGX_HTTP_DELETE,
+      ngx_http_mock_admin_fault },
 
     { ngx_string("reload"), NGX_HTTP_POST,
       ngx_http_mock_admin_reload },
@@ -407,7 +418,8 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         return ngx_http_mock_admin_error(r, NGX_HTTP_NOT_FOUND,
                                          "no endpoint \"%V\"; try cassettes, "
                                          "interactions, unused, journal, "
-                                         "metrics, reset, force or reload",
+                                         "metrics, reset, force, latency, "
+                                         "fault or reload",
                                          &name);
     }
 
@@ -1134,6 +1146,15 @@ ngx_http_mock_admin_reset(ngx_http_mock_admin_t *a)
     (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
                                        NGX_HTTP_MOCK_STATE_VARS);
 
+    /* its latency and fault, and the count of its requests that rates use */
+
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_LATENCY);
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_FAULT);
+    (void) ngx_http_mock_session_reset(mmcf->sh, session.len ? &session : NULL,
+                                       NGX_HTTP_MOCK_STATE_REQUESTS);
+
     if (session.len == 0) {
 
         /* the sequences of requests without a session */
@@ -1423,6 +1444,179 @@ ngx_http_mock_admin_forced(ngx_http_mock_admin_t *a, ngx_int_t rc,
     }
 
     if (ngx_http_mock_out(a, "}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_latency(ngx_http_mock_admin_t *a)
+{
+    return ngx_http_mock_admin_setting(a, NGX_HTTP_MOCK_STATE_LATENCY);
+}
+
+
+static ngx_int_t
+ngx_http_mock_admin_fault(ngx_http_mock_admin_t *a)
+{
+    return ngx_http_mock_admin_setting(a, NGX_HTTP_MOCK_STATE_FAULT);
+}
+
+
+/*
+ * POST latency {"session", "latency"} and POST fault {"session", "fault"}
+ * set a session's, over the locations'; DELETE latency?session= and
+ * fault?session= forget it.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_setting(ngx_http_mock_admin_t *a, ngx_uint_t kind)
+{
+    char                       *err, *name;
+    u_char                     *p, *last, text[128];
+    size_t                      size;
+    ngx_int_t                   rc;
+    ngx_str_t                  *value, args[8], session;
+    ngx_uint_t                  n;
+    ngx_http_mock_fault_t       fault;
+    ngx_http_mock_latency_t     lat;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+
+    name = (kind == NGX_HTTP_MOCK_STATE_LATENCY) ? "latency" : "fault";
+    size = (kind == NGX_HTTP_MOCK_STATE_LATENCY)
+           ? sizeof(ngx_http_mock_latency_t) : sizeof(ngx_http_mock_fault_t);
+
+    if (mmcf->sh == NULL) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                         "no cassettes are configured");
+    }
+
+    if (a->session.len == 0) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                         "\"session\" is needed");
+    }
+
+    session = a->session;
+
+    if (a->r->method == NGX_HTTP_DELETE) {
+        ngx_shmtx_lock(&mmcf->shpool->mutex);
+        rc = ngx_http_mock_session_configure(mmcf->sh, kind, &session, NULL,
+                                             size);
+        ngx_shmtx_unlock(&mmcf->shpool->mutex);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                             "session \"%V\" has no %s of "
+                                             "its own", &session, name);
+        }
+
+        if (ngx_http_mock_out(a, "{\"session\": ") != NGX_OK
+            || ngx_http_mock_out_str(a, &session) != NGX_OK
+            || ngx_http_mock_out(a, ", \"%s\": null}\n", name) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+    }
+
+    value = ngx_http_mock_admin_param(a, name);
+
+    if (value == NULL || value->len == 0) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                         "\"session\" and \"%s\" are "
+                                         "needed", name);
+    }
+
+    /* the words of the value, as the directive takes them */
+
+    n = 0;
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last) {
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+
+        if (n == 8) {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"%s\" has too many words",
+                                             name);
+        }
+
+        args[n].data = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        args[n].len = p - args[n].data;
+        n++;
+    }
+
+    if (kind == NGX_HTTP_MOCK_STATE_LATENCY) {
+        err = ngx_http_mock_latency_parse(args, n, &lat);
+
+        clcf = ngx_http_get_module_loc_conf(a->r, ngx_http_core_module);
+
+        if (err == NULL
+            && lat.type != NGX_HTTP_MOCK_LATENCY_OFF
+            && ngx_max(lat.min, lat.max) > clcf->send_timeout)
+        {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"latency\" of up to %uDms "
+                                             "is longer than send_timeout "
+                                             "(%Mms)",
+                                             ngx_max(lat.min, lat.max),
+                                             clcf->send_timeout);
+        }
+
+        last = ngx_http_mock_latency_print(text, &lat);
+
+    } else {
+        err = ngx_http_mock_fault_parse(args, n, &fault);
+        last = ngx_http_mock_fault_print(text, &fault);
+    }
+
+    if (err) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                         "\"%s\": %s", name, err);
+    }
+
+    ngx_shmtx_lock(&mmcf->shpool->mutex);
+    rc = ngx_http_mock_session_configure(mmcf->sh, kind, &session,
+                                         (kind == NGX_HTTP_MOCK_STATE_LATENCY)
+                                         ? (void *) &lat : (void *) &fault,
+                                         size);
+    ngx_shmtx_unlock(&mmcf->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                         "%d sessions have a latency or a "
+                                         "fault, or the zone is full",
+                                         NGX_HTTP_MOCK_SETTINGS_MAX);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, a->r->connection->log, 0,
+                  "mock: admin set the %s of session %V: %*s", name,
+                  &session, last - text, text);
+
+    value->data = text;
+    value->len = last - text;
+
+    if (ngx_http_mock_out(a, "{\"session\": ") != NGX_OK
+        || ngx_http_mock_out_str(a, &session) != NGX_OK
+        || ngx_http_mock_out(a, ", \"%s\": ", name) != NGX_OK
+        || ngx_http_mock_out_str(a, value) != NGX_OK
+        || ngx_http_mock_out(a, "}\n") != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

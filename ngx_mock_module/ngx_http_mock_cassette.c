@@ -120,6 +120,8 @@ static ngx_int_t ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_latency(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *n, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_time(ngx_str_t *s, time_t *t);
@@ -1866,6 +1868,14 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
         }
     }
 
+    n = ngx_http_mock_node_get(node, "latency");
+
+    if (n && !ngx_http_mock_node_null(n)
+        && ngx_http_mock_record_latency(y, n, rec) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     n = ngx_http_mock_node_get(node, "templated");
 
     if (n == NULL) {
@@ -1907,6 +1917,56 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
         if (ngx_http_mock_str_copy(y->pool, s, &v->value) != NGX_OK) {
             return NGX_ERROR;
         }
+    }
+
+    return NGX_OK;
+}
+
+
+/* x_mock.latency: "300ms", "50ms..400ms", "off", as mock_latency takes */
+
+static ngx_int_t
+ngx_http_mock_record_latency(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *n, ngx_http_mock_record_t *rec)
+{
+    char        *err;
+    u_char      *p, *last;
+    ngx_str_t    args[8];
+    ngx_uint_t   i;
+
+    err = "it must be a string";
+    i = 0;
+
+    if (n->type == YAML_SCALAR_NODE && !n->binary) {
+        p = n->value.data;
+        last = p + n->value.len;
+
+        while (p < last && i < 8) {
+            if (*p == ' ') {
+                p++;
+                continue;
+            }
+
+            args[i].data = p;
+
+            while (p < last && *p != ' ') {
+                p++;
+            }
+
+            args[i].len = p - args[i].data;
+            i++;
+        }
+
+        err = (p < last) ? "it has too many words"
+                         : ngx_http_mock_latency_parse(args, i,
+                                                       &rec->latency);
+    }
+
+    if (err) {
+        ngx_http_mock_yaml_error(y, n->line, n->column,
+                                 "\"latency\" of \"x_mock\" is not a "
+                                 "latency: %s", err);
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -243,6 +243,20 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       offsetof(ngx_http_mock_loc_conf_t, refresh_dates),
       NULL },
 
+    { ngx_string("mock_latency"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_latency,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_fault"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_fault,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mock_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mock_redis,
@@ -550,6 +564,9 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
      *     conf->force_header = { 0, NULL };
      *     conf->header = { 0, NULL };
      *     conf->location = { 0, NULL };
+     *     conf->latency = { NGX_HTTP_MOCK_LATENCY_UNSET, ... };
+     *     conf->latency_file = NULL;
+     *     conf->latency_line = 0;
      */
 
     conf->match = NGX_CONF_UNSET_PTR;
@@ -570,6 +587,7 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->template_vars = NGX_CONF_UNSET_SIZE;
     conf->refresh_dates = NGX_CONF_UNSET;
     conf->slot = NGX_CONF_UNSET_UINT;
+    conf->fault = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -639,6 +657,17 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->template_vars, prev->template_vars,
                               16 * 1024);
     ngx_conf_merge_value(conf->refresh_dates, prev->refresh_dates, 0);
+    ngx_conf_merge_ptr_value(conf->fault, prev->fault, NULL);
+
+    if (conf->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET) {
+        conf->latency = prev->latency;
+        conf->latency_file = prev->latency_file;
+        conf->latency_line = prev->latency_line;
+    }
+
+    if (ngx_http_mock_latency_check(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     /* where an operator forbids switching, nothing inside may allow it */
 

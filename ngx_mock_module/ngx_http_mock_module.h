@@ -53,7 +53,49 @@
 #define NGX_HTTP_MOCK_PASSTHROUGH    6
 #define NGX_HTTP_MOCK_FALLBACK       7
 #define NGX_HTTP_MOCK_REFUSED        8
-#define NGX_HTTP_MOCK_NRESULTS       9
+#define NGX_HTTP_MOCK_FAULT          9
+#define NGX_HTTP_MOCK_NRESULTS       10
+
+
+/* mock_latency: how long an answer waits */
+#define NGX_HTTP_MOCK_LATENCY_UNSET      0
+#define NGX_HTTP_MOCK_LATENCY_OFF        1
+#define NGX_HTTP_MOCK_LATENCY_FIXED      2
+#define NGX_HTTP_MOCK_LATENCY_UNIFORM    3
+#define NGX_HTTP_MOCK_LATENCY_LOGNORMAL  4
+
+typedef struct {
+    uint32_t                      type;
+    uint32_t                      min;          /* ms; a lognormal's median */
+    uint32_t                      max;          /* ms */
+    uint32_t                      seed;
+    float                         sigma;
+    uint32_t                      seeded;
+} ngx_http_mock_latency_t;
+
+
+/* mock_fault: what a request gets in place of its answer */
+#define NGX_HTTP_MOCK_FAULT_NONE       0
+#define NGX_HTTP_MOCK_FAULT_STATUS     1
+#define NGX_HTTP_MOCK_FAULT_RESET      2
+#define NGX_HTTP_MOCK_FAULT_EMPTY      3
+#define NGX_HTTP_MOCK_FAULT_TRUNCATE   4
+#define NGX_HTTP_MOCK_FAULT_STALL      5
+#define NGX_HTTP_MOCK_FAULT_MALFORMED  6
+
+#define NGX_HTTP_MOCK_RATE_ALL         10000   /* hundredths of a percent */
+
+typedef struct {
+    ngx_uint_t                    type;
+    ngx_uint_t                    value;        /* status, percent, ms */
+    ngx_uint_t                    rate;         /* in hundredths of 1% */
+    uint32_t                      seed;
+    ngx_uint_t                    seeded;       /* unsigned  seeded:1; */
+} ngx_http_mock_fault_t;
+
+
+/* what goes on when a delay is over */
+typedef ngx_int_t (*ngx_http_mock_resume_pt)(ngx_http_request_t *r);
 
 
 /* mock_request_mode */
@@ -299,6 +341,7 @@ struct ngx_http_mock_interaction_s {
     ngx_http_mock_template_t     *tpl;          /* the body's, or NULL */
     ngx_uint_t                    templated;    /* NGX_HTTP_MOCK_TEMPLATED_* */
     time_t                        recorded;     /* for refreshed dates */
+    ngx_http_mock_latency_t       latency;      /* x_mock.latency */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
 
@@ -374,6 +417,7 @@ typedef struct {
     time_t                        recorded;     /* x_mock.recorded, or 0 */
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
     ngx_str_t                     stream;       /* x_mock.stream, or empty */
+    ngx_http_mock_latency_t       latency;      /* x_mock.latency */
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
@@ -475,6 +519,11 @@ typedef struct {
 #define NGX_HTTP_MOCK_STATE_INDEX    4      /* a session directory's cassette */
 #define NGX_HTTP_MOCK_STATE_VAR      5      /* a template's value */
 #define NGX_HTTP_MOCK_STATE_VARS     6      /* the bytes of a session's */
+#define NGX_HTTP_MOCK_STATE_LATENCY  7      /* a session's mock_latency */
+#define NGX_HTTP_MOCK_STATE_FAULT    8      /* a session's mock_fault */
+#define NGX_HTTP_MOCK_STATE_REQUESTS 9      /* a session's requests */
+
+#define NGX_HTTP_MOCK_SETTINGS_MAX   4096   /* latencies and faults */
 
 #define NGX_HTTP_MOCK_SESSION_MAX    128
 
@@ -510,6 +559,7 @@ struct ngx_http_mock_shctx_s {
     ngx_rbtree_node_t             sentinel;
     ngx_atomic_t                  redis_down;
     ngx_atomic_t                  nforced;      /* forced answers pinned */
+    ngx_atomic_t                  nsettings;    /* latencies and faults */
     time_t                        full_logged;  /* when "zone is full" was */
     ngx_atomic_uint_t            *metrics;      /* [worker][slot][result] */
     ngx_uint_t                    nworkers;
@@ -690,6 +740,10 @@ typedef struct {
     size_t                        template_vars;
     ngx_flag_t                    refresh_dates;
     ngx_uint_t                    slot;         /* of the metrics */
+    ngx_http_mock_latency_t       latency;      /* mock_latency */
+    u_char                       *latency_file;
+    ngx_uint_t                    latency_line;
+    ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
 } ngx_http_mock_loc_conf_t;
 
 
@@ -726,6 +780,10 @@ typedef struct {
     ngx_int_t                     fleet_play;   /* -1: not counted */
     uint32_t                      fleet_hash;   /* of the live key */
     ngx_str_t                     fleet_forced; /* "cassette#N" */
+    ngx_http_mock_fault_t        *fault;        /* injected, or NULL */
+    ngx_event_t                  *timer;        /* of a delay */
+    ngx_msec_t                    latency;      /* the delay, $mock_latency */
+    ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -741,6 +799,8 @@ typedef struct {
     unsigned                      fleet_failed:1;   /* Redis did not answer */
     unsigned                      fleet_asked:1;    /* it answered */
     unsigned                      fleet_played:1;   /* the play was told */
+    unsigned                      delayed:1;    /* its latency is over */
+    unsigned                      timed:1;      /* its latency is known */
 } ngx_http_mock_ctx_t;
 
 
@@ -877,6 +937,12 @@ ngx_int_t ngx_http_mock_session_vars_load(ngx_http_request_t *r,
     ngx_array_t *vars);
 ngx_int_t ngx_http_mock_session_var_set(ngx_http_mock_shctx_t *sh,
     ngx_str_t *session, ngx_str_t *name, ngx_str_t *value, size_t max);
+ngx_int_t ngx_http_mock_session_setting(ngx_http_mock_shctx_t *sh,
+    ngx_uint_t kind, ngx_str_t *session, void *data, size_t size);
+ngx_int_t ngx_http_mock_session_configure(ngx_http_mock_shctx_t *sh,
+    ngx_uint_t kind, ngx_str_t *session, void *data, size_t size);
+ngx_uint_t ngx_http_mock_session_tick(ngx_http_mock_store_t *store,
+    ngx_str_t *session);
 
 /* ngx_http_mock_writer.c */
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
@@ -1084,6 +1150,30 @@ ngx_str_t *ngx_http_mock_mode_name(ngx_uint_t mode);
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);
 void ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh,
     ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx);
+
+/* ngx_http_mock_latency.c */
+char *ngx_http_mock_latency(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_mock_latency_parse(ngx_str_t *args, ngx_uint_t n,
+    ngx_http_mock_latency_t *lat);
+char *ngx_http_mock_latency_check(ngx_conf_t *cf,
+    ngx_http_mock_loc_conf_t *conf);
+u_char *ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat);
+ngx_msec_t ngx_http_mock_latency_delay(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_latency_t *lat);
+ngx_int_t ngx_http_mock_latency_wait(ngx_http_request_t *r, ngx_msec_t delay,
+    ngx_http_mock_resume_pt resume);
+uint32_t ngx_http_mock_random(uint32_t seed, ngx_str_t *session,
+    ngx_uint_t n, ngx_uint_t salt);
+
+/* ngx_http_mock_fault.c */
+char *ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
+    ngx_http_mock_fault_t *fault);
+u_char *ngx_http_mock_fault_print(u_char *p, ngx_http_mock_fault_t *fault);
+ngx_http_mock_fault_t *ngx_http_mock_fault_pick(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_fault_answer(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_fault_send(ngx_http_request_t *r, u_char *data,
+    size_t len);
 
 /* ngx_http_mock_variables.c */
 ngx_int_t ngx_http_mock_add_variables(ngx_conf_t *cf);

@@ -2,8 +2,9 @@
 /*
  * The replay content handler: reduce the request to its key, find the
  * group of identical recorded requests, take the next interaction of the
- * sequence and send its response straight from the shared zone.
- * Requests nothing matches get a near-miss report.
+ * sequence and send its response straight from the shared zone, when
+ * its latency is over and unless a fault takes its place.  Requests
+ * nothing matches get a near-miss report.
  */
 
 
@@ -35,6 +36,8 @@ static ngx_int_t ngx_http_mock_replay_fleet(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_replay_fleet_done(ngx_http_request_t *r,
     void *data, ngx_http_mock_fleet_state_t *st);
 static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_replay_session(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_replay_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
     ngx_str_t *value);
@@ -83,6 +86,20 @@ ngx_http_mock_replay_handler(ngx_http_request_t *r)
 
     index = ctx->index ? ctx->index
                        : ngx_http_mock_current(mlcf->store->shared);
+
+    if (ngx_http_mock_replay_session(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a fault that answers in place of the recording uses no play */
+
+    if ((mlcf->fault || mlcf->store->sh->nsettings)
+        && ngx_http_mock_fault_pick(r)
+        && ctx->fault->type != NGX_HTTP_MOCK_FAULT_TRUNCATE
+        && ctx->fault->type != NGX_HTTP_MOCK_FAULT_MALFORMED)
+    {
+        return ngx_http_mock_fault_answer(r);
+    }
 
     if ((mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)
         || index->body_templates)
@@ -847,6 +864,10 @@ ngx_http_mock_hit_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
+    if (ngx_http_mock_replay_session(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (ctx->interaction->templated & NGX_HTTP_MOCK_TEMPLATED_BODY) {
         /* its templates read the live body */
 
@@ -874,7 +895,25 @@ ngx_int_t
 ngx_http_mock_replay_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it)
 {
-    ngx_str_t  body;
+    ngx_str_t             body;
+    ngx_msec_t            delay;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!ctx->delayed) {
+        delay = ngx_http_mock_latency_delay(r, it, ctx->own_latency);
+
+        ctx->latency = delay;
+        ctx->timed = 1;
+
+        if (delay) {
+            /* the interaction is held with its index until the request ends */
+            ctx->interaction = it;
+            return ngx_http_mock_latency_wait(r, delay,
+                                              ngx_http_mock_replay_resume);
+        }
+    }
 
     if (it->tpl == NULL) {
         if (ngx_http_mock_replay_headers(r, it) != NGX_OK) {
@@ -902,6 +941,62 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
 }
 
 
+/*
+ * The session's own latency, read before the zone's mutex may be held:
+ * the answer is sent with the mutex held where the store needs it.
+ */
+
+static ngx_int_t
+ngx_http_mock_replay_session(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_shctx_t     *sh;
+    ngx_http_mock_latency_t    lat;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    sh = mlcf->store->sh;
+
+    if (sh->nsettings == 0 || ctx->session.len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&sh->shpool->mutex);
+    rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_LATENCY,
+                                       &ctx->session, &lat,
+                                       sizeof(ngx_http_mock_latency_t));
+    ngx_shmtx_unlock(&sh->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return NGX_OK;
+    }
+
+    ctx->own_latency = ngx_palloc(r->pool, sizeof(ngx_http_mock_latency_t));
+    if (ctx->own_latency == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ctx->own_latency = lat;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_replay_resume(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    ctx->delayed = 1;
+
+    return ngx_http_mock_replay_send(r, ctx->interaction);
+}
+
+
 static void
 ngx_http_mock_hit_body_handler(ngx_http_request_t *r)
 {
@@ -919,9 +1014,17 @@ ngx_http_mock_hit_body_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mock_send(ngx_http_request_t *r, u_char *data, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_int_t             rc;
+    ngx_buf_t            *b;
+    ngx_chain_t           out;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx->fault) {
+        /* a cut or broken body in place of the recorded one */
+        return ngx_http_mock_fault_send(r, data, len);
+    }
 
     rc = ngx_http_send_header(r);
 
@@ -1449,6 +1552,13 @@ static ngx_int_t
 ngx_http_mock_send_text(ngx_http_request_t *r, ngx_uint_t status,
     u_char *text, size_t len)
 {
+    ngx_http_mock_ctx_t  *ctx;
+
+    /* a fault breaks recorded answers, never a report */
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    ctx->fault = NULL;
+
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "text/plain");

@@ -1,8 +1,8 @@
 
 /*
  * Sessions: the test a request belongs to (mock_session).  Each session
- * has its own sequence counters, forced answers and values remembered by
- * templates, and in a cassette directory its own cassette,
+ * has its own sequence counters, forced answers, values remembered by
+ * templates, latency and fault, and in a cassette directory its own cassette,
  * <dir>/<session>.yaml.  All of it lives in one rbtree in the shared
  * zone; callers hold the zone's mutex.
  */
@@ -482,6 +482,12 @@ ngx_http_mock_session_reset(ngx_http_mock_shctx_t *sh, ngx_str_t *session,
             if (kind == NGX_HTTP_MOCK_STATE_FORCE) {
                 sh->nforced--;
             }
+
+            if (kind == NGX_HTTP_MOCK_STATE_LATENCY
+                || kind == NGX_HTTP_MOCK_STATE_FAULT)
+            {
+                sh->nsettings--;
+            }
         }
 
         node = next;
@@ -953,6 +959,112 @@ ngx_http_mock_session_vars_load(ngx_http_request_t *r, ngx_array_t *vars)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A session's setting of one kind (its latency, its fault), copied into
+ * data; NGX_DECLINED: the session has none.
+ */
+
+ngx_int_t
+ngx_http_mock_session_setting(ngx_http_mock_shctx_t *sh, ngx_uint_t kind,
+    ngx_str_t *session, void *data, size_t size)
+{
+    ngx_str_t               none;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&none);
+
+    st = ngx_http_mock_state_find(sh, kind, NULL, session, &none);
+
+    if (st == NULL || st->value != size) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(data, st->value_ptr, size);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sets (or, with data NULL, forgets) a session's setting.  NGX_DECLINED:
+ * there was none to forget; NGX_BUSY: there are too many, or the zone is
+ * full.
+ */
+
+ngx_int_t
+ngx_http_mock_session_configure(ngx_http_mock_shctx_t *sh, ngx_uint_t kind,
+    ngx_str_t *session, void *data, size_t size)
+{
+    ngx_str_t               none;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&none);
+
+    st = ngx_http_mock_state_find(sh, kind, NULL, session, &none);
+
+    if (data == NULL) {
+        if (st == NULL) {
+            return NGX_DECLINED;
+        }
+
+        ngx_rbtree_delete(&sh->rbtree, &st->node);
+        ngx_slab_free_locked(sh->shpool, st);
+        sh->nsettings--;
+
+        return NGX_OK;
+    }
+
+    if (st == NULL) {
+        if (sh->nsettings >= NGX_HTTP_MOCK_SETTINGS_MAX) {
+            return NGX_BUSY;
+        }
+
+        st = ngx_http_mock_state_new(sh, kind, session, &none, size);
+        if (st == NULL) {
+            return NGX_BUSY;
+        }
+
+        st->value = size;
+        st->value_ptr = st->extra.data;
+
+        ngx_rbtree_insert(&sh->rbtree, &st->node);
+        sh->nsettings++;
+    }
+
+    ngx_memcpy(st->value_ptr, data, size);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The number, from 1, of this request among a session's requests to a
+ * store; 0 when the zone is full.
+ */
+
+ngx_uint_t
+ngx_http_mock_session_tick(ngx_http_mock_store_t *store, ngx_str_t *session)
+{
+    ngx_str_t               none;
+    ngx_http_mock_state_t  *st;
+
+    ngx_str_null(&none);
+
+    st = ngx_http_mock_state_find(store->sh, NGX_HTTP_MOCK_STATE_REQUESTS,
+                                  store, session, &none);
+
+    if (st == NULL) {
+        st = ngx_http_mock_state_add(store, NGX_HTTP_MOCK_STATE_REQUESTS,
+                                     store, session, &none);
+        if (st == NULL) {
+            return 0;
+        }
+    }
+
+    return ++st->value;
 }
 
 

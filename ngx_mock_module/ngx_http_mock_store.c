@@ -1321,6 +1321,7 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     it->index = rec->index;
     it->status = rec->status;
     it->recorded = rec->recorded;
+    it->latency = rec->latency;
 
     tpls = rec->compiled
            && ngx_http_mock_template_applies(store->template, rec);

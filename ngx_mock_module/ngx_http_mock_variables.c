@@ -1,7 +1,7 @@
 
 /*
  * $mock_status, $mock_cassette, $mock_interaction, $mock_mode,
- * $mock_session.
+ * $mock_session, $mock_latency.
  */
 
 
@@ -17,6 +17,8 @@ static ngx_int_t ngx_http_mock_variable_interaction(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_variable_mode(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_mock_variable_session(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_mock_variable_latency(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -38,6 +40,9 @@ static ngx_http_variable_t  ngx_http_mock_vars[] = {
     { ngx_string("mock_session"), NULL, ngx_http_mock_variable_session,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("mock_latency"), NULL, ngx_http_mock_variable_latency,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -51,7 +56,8 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
     ngx_string("recorded"),
     ngx_string("passthrough"),
     ngx_string("fallback"),
-    ngx_string("refused")
+    ngx_string("refused"),
+    ngx_string("fault")
 };
 
 
@@ -199,6 +205,37 @@ ngx_http_mock_variable_session(ngx_http_request_t *r,
 
     v->len = ctx->session.len;
     v->data = ctx->session.data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the delay of the answer, in milliseconds */
+
+static ngx_int_t
+ngx_http_mock_variable_latency(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    ngx_http_mock_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (ctx == NULL || !ctx->timed) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%M", ctx->latency) - p;
+    v->data = p;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

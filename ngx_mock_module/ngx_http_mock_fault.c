@@ -1,0 +1,503 @@
+
+/*
+ * Faults on replay (mock_fault, a session's): which requests get one, and
+ * the fault itself: a status, a reset, a close, a cut or broken body, a
+ * stall.
+ */
+
+
+#include "ngx_http_mock_module.h"
+
+
+static ngx_int_t ngx_http_mock_fault_percent(ngx_str_t *s, ngx_uint_t frac,
+    ngx_uint_t *value);
+static ngx_int_t ngx_http_mock_fault_status(ngx_http_request_t *r,
+    ngx_http_mock_fault_t *fault);
+static ngx_int_t ngx_http_mock_fault_close(ngx_http_request_t *r);
+
+
+static ngx_str_t  ngx_http_mock_fault_names[] = {
+    ngx_string("off"),
+    ngx_string("status"),
+    ngx_string("reset"),
+    ngx_string("empty"),
+    ngx_string("truncate"),
+    ngx_string("stall"),
+    ngx_string("malformed_chunk")
+};
+
+
+char *
+ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mock_loc_conf_t *mlcf = conf;
+
+    char       *err;
+    ngx_str_t  *value;
+
+    if (mlcf->fault != NGX_CONF_UNSET_PTR) {
+        return "is duplicate: a location has one fault";
+    }
+
+    mlcf->fault = ngx_palloc(cf->pool, sizeof(ngx_http_mock_fault_t));
+    if (mlcf->fault == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    err = ngx_http_mock_fault_parse(&value[1], cf->args->nelts - 1,
+                                    mlcf->fault);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"mock_fault\": %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "status=503", "reset", "empty", "truncate=50%", "stall=30s",
+ * "malformed_chunk" or "off", then "rate=5%" and "seed=N".  Returns NULL,
+ * or what is wrong.
+ */
+
+char *
+ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
+    ngx_http_mock_fault_t *fault)
+{
+    u_char      *eq;
+    ngx_int_t    v;
+    ngx_str_t    s, name, arg;
+    ngx_uint_t   i, t;
+
+    ngx_memzero(fault, sizeof(ngx_http_mock_fault_t));
+    fault->rate = NGX_HTTP_MOCK_RATE_ALL;
+
+    if (n == 0) {
+        return "a fault is needed";
+    }
+
+    for (i = 0; i < n; i++) {
+        s = args[i];
+
+        eq = ngx_strlchr(s.data, s.data + s.len, '=');
+
+        name.data = s.data;
+        name.len = eq ? (size_t) (eq - s.data) : s.len;
+
+        arg.data = eq ? eq + 1 : NULL;
+        arg.len = eq ? (size_t) (s.data + s.len - eq - 1) : 0;
+
+        if (i > 0) {
+            if (name.len == 4 && ngx_strncmp(name.data, "rate", 4) == 0
+                && eq)
+            {
+                if (ngx_http_mock_fault_percent(&arg, 2, &fault->rate)
+                    != NGX_OK
+                    || fault->rate == 0
+                    || fault->rate > NGX_HTTP_MOCK_RATE_ALL)
+                {
+                    return "\"rate=\" takes a percentage above 0% and at "
+                           "most 100%, such as \"5%\" or \"0.5%\"";
+                }
+
+                continue;
+            }
+
+            if (name.len == 4 && ngx_strncmp(name.data, "seed", 4) == 0
+                && eq)
+            {
+                v = ngx_atoi(arg.data, arg.len);
+
+                if (v == NGX_ERROR || v > 0xffffffff) {
+                    return "\"seed=\" takes a number from 0 to 4294967295";
+                }
+
+                fault->seed = (uint32_t) v;
+                fault->seeded = 1;
+                continue;
+            }
+
+            return "unknown parameter: a fault takes \"rate=\" and "
+                   "\"seed=\" after it";
+        }
+
+        for (t = 0; t <= NGX_HTTP_MOCK_FAULT_MALFORMED; t++) {
+            if (ngx_http_mock_fault_names[t].len == name.len
+                && ngx_strncmp(ngx_http_mock_fault_names[t].data, name.data,
+                               name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (t > NGX_HTTP_MOCK_FAULT_MALFORMED) {
+            return "unknown fault: it is one of status=, reset, empty, "
+                   "truncate=, stall=, malformed_chunk or off";
+        }
+
+        fault->type = t;
+
+        switch (t) {
+
+        case NGX_HTTP_MOCK_FAULT_STATUS:
+            v = eq ? ngx_atoi(arg.data, arg.len) : NGX_ERROR;
+
+            if (v < 200 || v > 599) {
+                return "\"status=\" takes a status between 200 and 599";
+            }
+
+            fault->value = v;
+            break;
+
+        case NGX_HTTP_MOCK_FAULT_TRUNCATE:
+            if (!eq
+                || ngx_http_mock_fault_percent(&arg, 0, &fault->value)
+                   != NGX_OK
+                || fault->value > 99)
+            {
+                return "\"truncate=\" takes the percentage of the body "
+                       "sent, from 0% to 99%";
+            }
+
+            break;
+
+        case NGX_HTTP_MOCK_FAULT_STALL:
+            v = (eq && arg.len) ? ngx_parse_time(&arg, 0) : NGX_ERROR;
+
+            if (v == NGX_ERROR || v == 0 || v > 24 * 60 * 60 * 1000) {
+                return "\"stall=\" takes a time such as \"30s\", at most "
+                       "24h";
+            }
+
+            fault->value = v;
+            break;
+
+        default:
+            if (eq) {
+                return "this fault takes no value";
+            }
+        }
+    }
+
+    if (fault->type == NGX_HTTP_MOCK_FAULT_NONE && n > 1) {
+        return "\"off\" takes nothing after it";
+    }
+
+    return NULL;
+}
+
+
+/* "5%", "0.5%": in units of 1/10^frac percent */
+
+static ngx_int_t
+ngx_http_mock_fault_percent(ngx_str_t *s, ngx_uint_t frac, ngx_uint_t *value)
+{
+    ngx_int_t  v;
+
+    if (s->len < 2 || s->data[s->len - 1] != '%') {
+        return NGX_ERROR;
+    }
+
+    v = frac ? ngx_atofp(s->data, s->len - 1, frac)
+             : ngx_atoi(s->data, s->len - 1);
+
+    if (v == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *value = v;
+
+    return NGX_OK;
+}
+
+
+/* a fault as the admin API takes it */
+
+u_char *
+ngx_http_mock_fault_print(u_char *p, ngx_http_mock_fault_t *fault)
+{
+    p = ngx_cpymem(p, ngx_http_mock_fault_names[fault->type].data,
+                   ngx_http_mock_fault_names[fault->type].len);
+
+    switch (fault->type) {
+
+    case NGX_HTTP_MOCK_FAULT_STATUS:
+        p = ngx_sprintf(p, "=%ui", fault->value);
+        break;
+
+    case NGX_HTTP_MOCK_FAULT_TRUNCATE:
+        p = ngx_sprintf(p, "=%ui%%", fault->value);
+        break;
+
+    case NGX_HTTP_MOCK_FAULT_STALL:
+        p = ngx_sprintf(p, "=%uims", fault->value);
+        break;
+    }
+
+    if (fault->rate < NGX_HTTP_MOCK_RATE_ALL) {
+        p = ngx_sprintf(p, " rate=%ui.%02ui%%", fault->rate / 100,
+                        fault->rate % 100);
+    }
+
+    if (fault->seeded) {
+        p = ngx_sprintf(p, " seed=%uD", fault->seed);
+    }
+
+    return p;
+}
+
+
+/*
+ * The fault this request gets, or NULL: the session's fault comes before
+ * the location's.  With "seed=" the n-th request of a session gets the
+ * same answer run after run.
+ */
+
+ngx_http_mock_fault_t *
+ngx_http_mock_fault_pick(ngx_http_request_t *r)
+{
+    uint32_t                   x;
+    ngx_int_t                  rc;
+    ngx_uint_t                 n;
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_fault_t     *fault, own;
+    ngx_http_mock_store_t     *store;
+    ngx_http_mock_shctx_t     *sh;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    store = mlcf->store;
+    sh = store->sh;
+    fault = mlcf->fault;
+
+    if (sh->nsettings && ctx->session.len) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+        rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_FAULT,
+                                           &ctx->session, &own,
+                                           sizeof(ngx_http_mock_fault_t));
+        ngx_shmtx_unlock(&store->shpool->mutex);
+
+        if (rc == NGX_OK) {
+            fault = ngx_palloc(r->pool, sizeof(ngx_http_mock_fault_t));
+            if (fault == NULL) {
+                return NULL;
+            }
+
+            *fault = own;
+        }
+    }
+
+    if (fault == NULL || fault->type == NGX_HTTP_MOCK_FAULT_NONE) {
+        return NULL;
+    }
+
+    if (fault->rate < NGX_HTTP_MOCK_RATE_ALL) {
+
+        if (fault->seeded) {
+            ngx_shmtx_lock(&store->shpool->mutex);
+            n = ngx_http_mock_session_tick(store, &ctx->session);
+            ngx_shmtx_unlock(&store->shpool->mutex);
+
+            x = ngx_http_mock_random(fault->seed, &ctx->session, n, 0);
+
+        } else {
+            x = (uint32_t) ngx_random();
+        }
+
+        if (x % NGX_HTTP_MOCK_RATE_ALL >= fault->rate) {
+            return NULL;
+        }
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mock fault: %V", &ngx_http_mock_fault_names[fault->type]);
+
+    ctx->fault = fault;
+
+    return fault;
+}
+
+
+/*
+ * The faults that answer in place of a recording, which use no play:
+ * a status, a reset, a close, a stall.
+ */
+
+ngx_int_t
+ngx_http_mock_fault_answer(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    struct linger           linger;
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_fault_t  *fault;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    fault = ctx->fault;
+
+    ctx->status = NGX_HTTP_MOCK_FAULT;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    switch (fault->type) {
+
+    case NGX_HTTP_MOCK_FAULT_STATUS:
+        return ngx_http_mock_fault_status(r, fault);
+
+    case NGX_HTTP_MOCK_FAULT_RESET:
+
+#if (NGX_HTTP_V2)
+        if (r->stream) {
+            /* the stream is reset, not the connection of the others */
+            return NGX_HTTP_CLOSE;
+        }
+#endif
+
+        /* a close with SO_LINGER 0 sends an RST, and no byte before it */
+
+        linger.l_onoff = 1;
+        linger.l_linger = 0;
+
+        if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER,
+                       (const void *) &linger, sizeof(struct linger))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_socket_errno,
+                          "setsockopt(SO_LINGER) failed");
+        }
+
+        return NGX_HTTP_CLOSE;
+
+    case NGX_HTTP_MOCK_FAULT_STALL:
+        r->keepalive = 0;
+        return ngx_http_mock_latency_wait(r, fault->value,
+                                          ngx_http_mock_fault_close);
+
+    default: /* NGX_HTTP_MOCK_FAULT_EMPTY */
+        return NGX_HTTP_CLOSE;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mock_fault_status(ngx_http_request_t *r, ngx_http_mock_fault_t *fault)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    static u_char  text[] = "mock: injected fault\n";
+
+    r->headers_out.status = fault->value;
+    r->headers_out.content_length_n = sizeof(text) - 1;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = text;
+    b->last = text + sizeof(text) - 1;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_mock_fault_close(ngx_http_request_t *r)
+{
+    return NGX_HTTP_CLOSE;
+}
+
+
+/*
+ * The faults that break a recorded answer, whose headers are set: the
+ * body cut after a part of it, or sent as a chunk with a broken size
+ * line; then the connection is closed.
+ */
+
+ngx_int_t
+ngx_http_mock_fault_send(ngx_http_request_t *r, u_char *data, size_t len)
+{
+    u_char                 *p;
+    ngx_int_t               rc;
+    ngx_buf_t              *b;
+    ngx_chain_t             out;
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_fault_t  *fault;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    fault = ctx->fault;
+
+    ctx->status = NGX_HTTP_MOCK_FAULT;
+    r->keepalive = 0;
+
+    if (fault->type == NGX_HTTP_MOCK_FAULT_MALFORMED
+        && !r->header_only)
+    {
+        /* nginx frames it as chunked; its chunks are written here */
+        ngx_http_clear_content_length(r);
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (fault->type == NGX_HTTP_MOCK_FAULT_TRUNCATE) {
+        b->pos = data;
+        b->last = data + len * fault->value / 100;
+        b->memory = (b->last > b->pos);
+
+    } else {
+        p = ngx_pnalloc(r->pool, sizeof("zz\r\n\r\n0\r\n\r\n") - 1 + len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = p;
+        p = ngx_cpymem(p, "zz\r\n", 4);
+        p = ngx_http_mock_cpymem(p, data, len);
+        b->last = ngx_cpymem(p, "\r\n0\r\n\r\n", 7);
+        b->temporary = 1;
+    }
+
+    b->flush = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    /* past the body filters: nginx would mend what is broken on purpose */
+
+    rc = ngx_http_write_filter(r, &out);
+
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+}
