@@ -790,7 +790,10 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
 
     p = b->buf + b->len;
 
-    p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
+    if (ctx->session.len) {
+        p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
+    }
+
     *p++ = '\t';
 
     p = ngx_sprintf(p, "{\"time\": %T, \"instance\": ", ngx_time());
