@@ -621,6 +621,8 @@ typedef struct {
     ngx_connection_t             *conn;
     ngx_event_t                   reconnect;
     ngx_event_t                   connect_timer;
+    ngx_event_t                   flush;        /* the turn's commands */
+    ngx_uint_t                    flushing;     /* unsigned  flushing:1; */
     ngx_uint_t                    connected;
     ngx_log_t                    *log;
     ngx_atomic_t                 *down;         /* in the shared zone */
