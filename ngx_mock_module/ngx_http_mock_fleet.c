@@ -832,6 +832,34 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
 }
 
 
+/* the worker goes: what the journal still holds is sent, and freed */
+
+void
+ngx_http_mock_fleet_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mock_fleet_batch_t  *b;
+
+    b = &ngx_http_mock_fleet_batch;
+
+    if (b->buf == NULL) {
+        return;
+    }
+
+    if (b->n && b->redis) {
+        ngx_http_mock_fleet_flush(&b->flush);
+    }
+
+    if (b->flush.posted) {
+        ngx_delete_posted_event(&b->flush);
+    }
+
+    ngx_free(b->buf);
+    b->buf = NULL;
+    b->len = 0;
+    b->n = 0;
+}
+
+
 static void
 ngx_http_mock_fleet_flush(ngx_event_t *ev)
 {

@@ -361,6 +361,7 @@ static void
 ngx_http_mock_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_mock_follow_exit_process(cycle);
+    ngx_http_mock_fleet_exit_process(cycle);
     ngx_http_mock_redis_exit_process(cycle);
 }
 

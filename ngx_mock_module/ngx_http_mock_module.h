@@ -1104,6 +1104,7 @@ void ngx_http_mock_redis_back(ngx_http_mock_redis_t *redis);
 
 /* ngx_http_mock_fleet.c */
 ngx_int_t ngx_http_mock_fleet_init(ngx_conf_t *cf);
+void ngx_http_mock_fleet_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_mock_fleet_on(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_fleet_state(ngx_http_request_t *r,
     ngx_http_mock_store_t *store, ngx_http_mock_group_t *g,
