@@ -311,6 +311,28 @@ class Fleet:
                 "http://127.0.0.1:%d/" % self.cfg["ports"][name], "--",
                 "/seq/items/1", str(self.cfg["plays"]), run]
 
+    # --- CPU -----------------------------------------------------------------
+
+    def cpu_ticks(self, name):
+        """Clock ticks of CPU used so far by the worker processes of
+        instance name and, for a member of the fleet, by Redis."""
+        pids = []
+        try:
+            with open(os.path.join(self.roots[name], "logs/nginx.pid")) as f:
+                pids = bench.Bench.children(int(f.read().strip()))
+        except (OSError, ValueError):
+            pass
+        if name != "L" and self.redis_proc is not None:
+            pids.append(self.redis_proc.pid)
+        ticks = 0
+        for pid in pids:
+            try:
+                f = bench.Bench.stat_fields(pid)
+                ticks += int(f[11]) + int(f[12])        # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return ticks
+
     def wrk(self, name, seconds, run):
         out = os.path.join(self.tmp, "wrk-%s.out" % name)
         with open(out, "w") as f:
@@ -379,26 +401,37 @@ def throughput(fleet, cfg):
         fleet.wrk(name, cfg["warmup"], "warm")
     runs = {"L": [], "A": []}
     p99 = {"L": [], "A": []}
+    cpu = {"L": [], "A": []}
     bad = {"L": 0, "A": 0}
+    hz = os.sysconf("SC_CLK_TCK")
     for r in range(cfg["rounds"]):
         order = ("L", "A") if r % 2 == 0 else ("A", "L")
         for name in order:
             fleet.reset()
+            before = fleet.cpu_ticks(name)
             res = fleet.wrk(name, cfg["seconds"], "r%d" % r)
+            used = fleet.cpu_ticks(name) - before
+            us = used / hz * 1e6 / max(res.rps * cfg["seconds"], 1)
             runs[name].append(res.rps)
             p99[name].append(res.p99)
+            cpu[name].append(us)
             bad[name] += res.bad + res.errors
-            print("  round %d %s: %9.0f req/s  p99 %7.2f ms%s"
-                  % (r + 1, name, res.rps, res.p99,
+            print("  round %d %s: %9.0f req/s  p99 %7.2f ms  %5.1f us CPU "
+                  "a response%s"
+                  % (r + 1, name, res.rps, res.p99, us,
                      "  (%d bad)" % (res.bad + res.errors)
                      if res.bad or res.errors else ""))
     ml, ma = median(runs["L"]), median(runs["A"])
     ratio = bench.div(ma, ml)
-    print("  local L: %9.0f req/s  p99 %7.2f ms" % (ml, median(p99["L"])))
-    print("  fleet A: %9.0f req/s  p99 %7.2f ms" % (ma, median(p99["A"])))
-    print("  ratio fleet / local: %.3f (target %.2f: %s)"
+    print("  local L: %9.0f req/s  p99 %7.2f ms  %5.1f us CPU a response "
+          "(its workers)" % (ml, median(p99["L"]), min(cpu["L"])))
+    print("  fleet A: %9.0f req/s  p99 %7.2f ms  %5.1f us CPU a response "
+          "(its workers and Redis)" % (ma, median(p99["A"]), min(cpu["A"])))
+    print("  ratio fleet / local: %.3f (target %.2f: %s); CPU a response, "
+          "local / fleet, in the least loaded rounds: %.2f"
           % (ratio, THROUGHPUT_TARGET,
-             bench.verdict(ratio >= THROUGHPUT_TARGET)))
+             bench.verdict(ratio >= THROUGHPUT_TARGET),
+             bench.div(min(cpu["L"]), min(cpu["A"]))))
     if bad["L"] or bad["A"]:
         print("  non-2xx answers or socket errors: L %d, A %d (a counter "
               "went wrong)" % (bad["L"], bad["A"]))
