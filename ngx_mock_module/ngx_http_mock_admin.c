@@ -36,6 +36,7 @@ typedef struct {
     ngx_uint_t                    prometheus;   /* unsigned  prometheus:1; */
     ngx_uint_t                    asked;        /* the fleet answered */
     ngx_http_mock_fleet_state_t  *plays;        /* the fleet's, or NULL */
+    ngx_uint_t                    unused;       /* the list asked for */
     ngx_int_t                     force_rc;
     ngx_http_mock_interaction_t  *forced;
     ngx_str_t                     method;
@@ -937,7 +938,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
     /* the fleet's plays first, when there is a fleet */
 
     if (ngx_http_mock_fleet_on(a->r) && !a->asked) {
-        a->forced = (ngx_http_mock_interaction_t *) (uintptr_t) unused;
+        a->unused = unused;
 
         rc = ngx_http_mock_fleet_plays(a->r, store, &session,
                                        ngx_http_mock_admin_list_done, a);
@@ -1020,7 +1021,7 @@ ngx_http_mock_admin_list_done(ngx_http_request_t *r, void *data,
     a->asked = 1;
     a->plays = st;
 
-    return ngx_http_mock_admin_list(a, (uintptr_t) a->forced);
+    return ngx_http_mock_admin_list(a, a->unused);
 }
 
 

@@ -293,10 +293,9 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 {
     ngx_http_mock_fleet_call_t *call = data;
 
-    size_t                        i, argvlen[2];
-    redisReply                   *rep = reply, *e;
+    size_t                        argvlen[2];
+    redisReply                   *rep = reply;
     const char                   *argv[2];
-    ngx_keyval_t                 *kv;
     ngx_http_mock_redis_t        *redis;
     ngx_http_mock_redis_value_t  *v;
     ngx_http_mock_fleet_state_t   st;
@@ -355,34 +354,9 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
     }
 
     if (call->vars && rep->type == REDIS_REPLY_ARRAY) {
-        e = rep;
-
-        st.vars = ngx_array_create(r->pool, e->elements / 2 + 1,
-                                   sizeof(ngx_keyval_t));
+        st.vars = ngx_http_mock_fleet_pairs(r->pool, rep);
         if (st.vars == NULL) {
             return NGX_ERROR;
-        }
-
-        for (i = 0; i + 1 < e->elements; i += 2) {
-            if (e->element[i]->type != REDIS_REPLY_STRING
-                || e->element[i + 1]->type != REDIS_REPLY_STRING)
-            {
-                continue;
-            }
-
-            kv = ngx_array_push(st.vars);
-            if (kv == NULL) {
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_mock_fleet_copy(r->pool, e->element[i], &kv->key)
-                != NGX_OK
-                || ngx_http_mock_fleet_copy(r->pool, e->element[i + 1],
-                                            &kv->value)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
         }
     }
 

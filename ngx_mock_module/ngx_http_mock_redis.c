@@ -79,6 +79,8 @@ static void ngx_http_mock_redis_part(redisAsyncContext *ac, void *reply,
     void *data);
 static ngx_int_t ngx_http_mock_redis_value(ngx_pool_t *pool,
     redisReply *rep, ngx_http_mock_redis_value_t *v);
+static void ngx_http_mock_redis_answer(ngx_http_mock_redis_cmd_t *cmd,
+    redisReply *rep);
 static void ngx_http_mock_redis_timeout(ngx_event_t *ev);
 static void ngx_http_mock_redis_request_cleanup(void *data);
 static ngx_http_mock_redis_cmd_t *ngx_http_mock_redis_cmd(
@@ -1208,10 +1210,7 @@ ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply, void *data)
 {
     ngx_http_mock_redis_cmd_t  *cmd = data;
 
-    ngx_int_t               rc;
     redisReply             *rep = reply;
-    ngx_connection_t       *c;
-    ngx_http_request_t     *r;
     ngx_http_mock_redis_t  *redis;
 
     redis = cmd->redis;
@@ -1237,39 +1236,59 @@ ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply, void *data)
     }
 
     if (cmd->waiting) {
-        cmd->waiting = 0;
-
-        if (cmd->event) {
-            cmd->event(cmd->data, rep);
-
-        } else if (cmd->r) {
-            r = cmd->r;
-            c = r->connection;
-
-            if (cmd->values && rep) {
-                if (cmd->failed
-                    || ngx_http_mock_redis_value(r->pool, rep,
-                                                 &cmd->values[cmd->nvalues
-                                                              - 1])
-                       != NGX_OK)
-                {
-                    rep = NULL;
-                }
-            }
-
-            /* the request's cleanup must not touch the command any more */
-
-            cmd->r = NULL;
-            cmd->cln->handler = NULL;
-
-            rc = cmd->reply(r, cmd->data, rep);
-
-            ngx_http_finalize_request(r, rc);
-            ngx_http_run_posted_requests(c);
-        }
+        ngx_http_mock_redis_answer(cmd, rep);
     }
 
     ngx_free(cmd);
+}
+
+
+/*
+ * The reply (NULL: none) goes to whoever waits for the command: the
+ * worker's handler, or the request's, whose result finalizes it.
+ */
+
+static void
+ngx_http_mock_redis_answer(ngx_http_mock_redis_cmd_t *cmd, redisReply *rep)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    cmd->waiting = 0;
+
+    if (cmd->event) {
+        cmd->event(cmd->data, rep);
+        return;
+    }
+
+    if (cmd->r == NULL) {
+        return;
+    }
+
+    r = cmd->r;
+    c = r->connection;
+
+    /* the last reply of a pipeline is one of its values too */
+
+    if (cmd->values && rep
+        && (cmd->failed
+            || ngx_http_mock_redis_value(r->pool, rep,
+                                         &cmd->values[cmd->nvalues - 1])
+               != NGX_OK))
+    {
+        rep = NULL;
+    }
+
+    /* the request's cleanup must not touch the command any more */
+
+    cmd->r = NULL;
+    cmd->cln->handler = NULL;
+
+    rc = cmd->reply(r, cmd->data, rep);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -1285,32 +1304,13 @@ ngx_http_mock_redis_timeout(ngx_event_t *ev)
 {
     ngx_http_mock_redis_cmd_t  *cmd = ev->data;
 
-    ngx_int_t               rc;
-    ngx_connection_t       *c;
-    ngx_http_request_t     *r;
     ngx_http_mock_redis_t  *redis;
 
     redis = cmd->redis;
 
     ngx_http_mock_redis_outage(redis, "did not answer in time", "timed out");
 
-    cmd->waiting = 0;
-
-    if (cmd->event) {
-        cmd->event(cmd->data, NULL);
-
-    } else if (cmd->r) {
-        r = cmd->r;
-        c = r->connection;
-
-        cmd->r = NULL;
-        cmd->cln->handler = NULL;
-
-        rc = cmd->reply(r, cmd->data, NULL);
-
-        ngx_http_finalize_request(r, rc);
-        ngx_http_run_posted_requests(c);
-    }
+    ngx_http_mock_redis_answer(cmd, NULL);
 
     ngx_http_mock_redis_close(redis);
     ngx_http_mock_redis_retry(redis);
