@@ -197,9 +197,10 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     if (ngx_http_mock_fleet_key(r->pool, redis, &force, "%08xD:%V:force",
                                 store->id, &ctx->session)
            != NGX_OK
-        || ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
-                                   &ctx->session)
-           != NGX_OK)
+        || (vars
+            && ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
+                                       &ctx->session)
+               != NGX_OK))
     {
         return NGX_ERROR;
     }
