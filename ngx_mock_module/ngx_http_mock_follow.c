@@ -757,7 +757,7 @@ ngx_http_mock_follow_apply(ngx_http_mock_follow_t *f,
         goto done;
     }
 
-    if (ngx_http_mock_writer_lock_file(writer, f->log) != NGX_OK) {
+    if (ngx_http_mock_store_lock_file(writer, f->log) != NGX_OK) {
         goto done;
     }
 

@@ -453,6 +453,9 @@ typedef struct {
     ngx_uint_t                    renaming;     /* to next_end, next_ino */
     off_t                         next_end;
     ngx_uint_t                    next_ino;
+    ngx_uint_t                    ino;          /* the file end is of */
+    off_t                         foreign;      /* others' items from */
+    ngx_uint_t                    foreign_index;
     ngx_http_mock_stream_id_t     applied;      /* the fleet's, followed */
 } ngx_http_mock_file_t;
 
@@ -872,6 +875,11 @@ ngx_http_mock_interaction_t *ngx_http_mock_store_take(
     ngx_str_t *session, ngx_http_mock_key_t *key,
     ngx_http_mock_match_t *match, ngx_uint_t repeats, ngx_int_t play,
     ngx_uint_t *seq);
+ngx_int_t ngx_http_mock_store_append(ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *entry);
+ngx_int_t ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
 ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);
@@ -953,9 +961,6 @@ ngx_int_t ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer,
     ngx_cycle_t *cycle, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
     ngx_uint_t level, const char *what, ngx_log_t *log);
-ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
-    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
-    ngx_str_t *entry);
 ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 void ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer);

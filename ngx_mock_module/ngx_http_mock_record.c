@@ -754,7 +754,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_mock_writer_append(writer, rec, r->pool, r->connection->log,
+    if (ngx_http_mock_store_append(writer, rec, r->pool, r->connection->log,
                                     &entry)
         != NGX_OK)
     {
@@ -859,7 +859,7 @@ ngx_http_mock_record_replace(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
+    if (ngx_http_mock_store_lock_file(writer, log) != NGX_OK) {
         return NGX_ERROR;
     }
 

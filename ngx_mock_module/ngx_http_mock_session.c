@@ -560,7 +560,7 @@ ngx_http_mock_session_writer(ngx_http_request_t *r,
     writer->shm_name = cassette;
     writer->file = file;
 
-    writer->fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY,
+    writer->fd = ngx_open_file(writer->name.data, NGX_FILE_RDWR,
                                NGX_FILE_CREATE_OR_OPEN,
                                NGX_FILE_DEFAULT_ACCESS);
 

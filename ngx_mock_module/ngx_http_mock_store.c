@@ -458,13 +458,20 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         writers[i]->file->count = writers[i]->cassette->records.nelts;
         writers[i]->file->applied = writers[i]->cassette->stream;
 
-        /* more may have been appended since the file was read */
+        /*
+         * More may have been appended since the file was read, by the
+         * workers of the configuration this one replaces: the zone
+         * knows the file up to what was read, and the first writer
+         * reads the rest into it.
+         */
 
         cassette = writers[i]->cassette;
 
-        writers[i]->loaded = (cassette->missing || cassette->size == 0
-                              || !cassette->appendable)
-                             ? writers[i]->file->end : cassette->valid;
+        if (!cassette->missing && cassette->size && cassette->appendable) {
+            writers[i]->file->end = cassette->valid;
+        }
+
+        writers[i]->loaded = writers[i]->file->end;
 
         writers[i]->shm_name = ngx_slab_alloc(shpool, sizeof(ngx_str_t)
                                               + writers[i]->name.len);
@@ -1672,6 +1679,119 @@ ngx_http_mock_store_header_type(u_char *lowcase, size_t len)
     }
 
     return NGX_HTTP_MOCK_HEADER_PLAIN;
+}
+
+
+/*
+ * In a worker: one more interaction at the end of the file, written as
+ * "entry" tells, under the file's lock.
+ */
+
+ngx_int_t
+ngx_http_mock_store_append(ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_str_t *entry)
+{
+    ngx_int_t  rc;
+
+    if (ngx_http_mock_yaml_entry(pool, rec, entry) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mock_store_lock_file(writer, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_mock_writer_append_entry(writer, entry, rec, log);
+
+    ngx_http_mock_writer_unlock_file(writer);
+
+    return rc;
+}
+
+
+/*
+ * Takes the lock of a file that stores record into.  What the workers of
+ * another configuration (the one a reload replaced, finishing its
+ * requests) appended to it since this zone last wrote is read into the
+ * zone first: a request they recorded is not recorded again.
+ */
+
+ngx_int_t
+ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    size_t                   used;
+    ssize_t                  n;
+    ngx_str_t                text;
+    ngx_uint_t               i, j;
+    ngx_pool_t              *pool;
+    ngx_array_t             *records;
+    ngx_http_mock_file_t    *file;
+    ngx_http_mock_store_t  **stores;
+    ngx_http_mock_record_t  *rec;
+
+    if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    file = writer->file;
+
+    if (file->foreign == 0) {
+        return NGX_OK;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        goto done;
+    }
+
+    text.len = file->end - file->foreign;
+    text.data = ngx_pnalloc(pool, text.len);
+    if (text.data == NULL) {
+        goto done;
+    }
+
+    n = pread(writer->fd, text.data, text.len, file->foreign);
+
+    if (n != (ssize_t) text.len) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be read back",
+                      &writer->name);
+        goto done;
+    }
+
+    records = ngx_http_mock_cassette_entries(pool, log, &writer->name, &text,
+                                             &used);
+    if (records == NULL) {
+        goto done;
+    }
+
+    rec = records->elts;
+    stores = writer->stores.elts;
+
+    for (i = 0; i < records->nelts; i++) {
+        rec[i].index = file->foreign_index + i;
+
+        for (j = 0; j < writer->stores.nelts; j++) {
+            (void) ngx_http_mock_store_add(stores[j], NULL, &rec[i],
+                                           writer->shm_name, NULL, log);
+        }
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "mock: %ui interactions that the workers of another "
+                  "configuration recorded into \"%V\" are in the zone too",
+                  records->nelts, &writer->name);
+
+done:
+
+    file->foreign = 0;
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    return NGX_OK;
 }
 
 

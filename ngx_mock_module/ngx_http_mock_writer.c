@@ -13,6 +13,14 @@
  * temporary file that is renamed over the cassette, so that readers only
  * ever see the old file or the new one; every worker then reopens the
  * file before it writes again.
+ *
+ * After a reload the workers of the old configuration, finishing their
+ * requests, and those of the new one write to the same file with a zone
+ * each.  So a writer also holds an fcntl() lock on the file, which the
+ * kernel drops when its process dies, and takes the file as it finds it:
+ * renamed over, it is opened again; longer than the zone says, the
+ * interactions the others appended are counted and what a writer that
+ * died left is cut off.
  */
 
 
@@ -72,6 +80,11 @@ static ngx_int_t ngx_http_mock_writer_rewrite(
 static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
 static ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
+static ngx_int_t ngx_http_mock_writer_lock_fd(ngx_fd_t fd, short type);
+static ngx_int_t ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_mock_writer_recount(ngx_http_mock_writer_t *writer,
+    off_t from, off_t size, ngx_log_t *log);
 static void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
 static void ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer,
     u_char *tmp, ngx_log_t *log);
@@ -128,9 +141,13 @@ ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
 
     rc = NGX_OK;
 
-    /* unless the file changed since it was read */
+    /*
+     * Unless the file changed since it was read: the workers of the
+     * configuration this one replaces may still append to it.
+     */
 
-    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
+    if (ngx_http_mock_writer_lock_fd(fd, F_WRLCK) == NGX_OK
+        && ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
         && ngx_file_size(&fi) == cassette->size)
     {
         if (ftruncate(fd, cassette->valid) == -1) {
@@ -189,7 +206,7 @@ ngx_http_mock_writer_open(ngx_http_mock_writer_t *writer, ngx_cycle_t *cycle,
 
     /* written at the end the zone keeps: no O_APPEND, which pwrite ignores */
 
-    fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY,
+    fd = ngx_open_file(writer->name.data, NGX_FILE_RDWR,
                        NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
@@ -364,37 +381,6 @@ failed:
 
 
 /*
- * In a worker: one more interaction at the end of the file, written as
- * "entry" tells.  The end of the last complete interaction is kept in the
- * zone, and the writer holds a lock there with its pid: a worker killed
- * while it writes leaves the lock to be taken over, and its partial
- * interaction to be cut off.
- */
-
-ngx_int_t
-ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
-    ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
-    ngx_str_t *entry)
-{
-    ngx_int_t  rc;
-
-    if (ngx_http_mock_yaml_entry(pool, rec, entry) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_mock_writer_append_entry(writer, entry, rec, log);
-
-    ngx_http_mock_writer_unlock_file(writer);
-
-    return rc;
-}
-
-
-/*
  * Takes the file's lock.  What a worker that died holding it left is
  * put right: a rename it had made is taken into account, a partial
  * interaction it wrote is cut off.  The file is reopened if another
@@ -404,7 +390,6 @@ ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
 ngx_int_t
 ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
-    ngx_err_t              err;
     ngx_uint_t             taken;
     ngx_http_mock_file_t  *file;
     u_char                 tmp[NGX_MAX_PATH];
@@ -426,15 +411,188 @@ ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         return NGX_ERROR;
     }
 
-    if (!taken) {
+    if (ngx_http_mock_writer_settle(writer, log) != NGX_OK) {
+        ngx_http_mock_writer_unlock(&file->lock);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * With the file's fcntl() lock: the file the name leads to is the one
+ * written, and the zone's end and count are the file's.
+ */
+
+static ngx_int_t
+ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    ngx_uint_t             i;
+    ngx_file_info_t        fi;
+    ngx_http_mock_file_t  *file;
+
+    file = writer->file;
+
+    for (i = 0; /* void */; i++) {
+
+        if (ngx_http_mock_writer_lock_fd(writer->fd, F_WRLCK) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          "mock: fcntl(F_SETLKW) \"%V\" failed",
+                          &writer->name);
+            return NGX_ERROR;
+        }
+
+        if (ngx_fd_info(writer->fd, &fi) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          ngx_fd_info_n " \"%V\" failed", &writer->name);
+            goto failed;
+        }
+
+        if (fi.st_nlink > 0) {
+            break;
+        }
+
+        /* renamed over by a worker of another configuration */
+
+        if (i == 8 || ngx_http_mock_writer_reopen(writer, log) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    if (file->ino == 0 && file->end == ngx_file_size(&fi)) {
+        file->ino = fi.st_ino;
+        return NGX_OK;
+    }
+
+    if ((ngx_uint_t) fi.st_ino == file->ino
+        && file->end == ngx_file_size(&fi))
+    {
+        return NGX_OK;
+    }
+
+    /* appended to, or replaced, by a worker of another configuration */
+
+    if (ngx_http_mock_writer_recount(writer,
+                                     ((ngx_uint_t) fi.st_ino == file->ino
+                                      || file->ino == 0)
+                                     && file->end < ngx_file_size(&fi)
+                                     ? file->end : 0,
+                                     ngx_file_size(&fi), log)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    file->ino = fi.st_ino;
+
+    return NGX_OK;
+
+failed:
+
+    (void) ngx_http_mock_writer_lock_fd(writer->fd, F_UNLCK);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The file from "from" on is not what the zone knows: interactions that
+ * others appended are counted, and a partial one at the end, left by a
+ * writer that died, is cut off.  From 0, the file was replaced: all of
+ * it is counted, and none of it cut.  Where the others' interactions
+ * begin is left in "foreign", for the store to read them into the zone.
+ */
+
+static ngx_int_t
+ngx_http_mock_writer_recount(ngx_http_mock_writer_t *writer, off_t from,
+    off_t size, ngx_log_t *log)
+{
+    u_char                *data, *p, *last, *line, *valid;
+    size_t                 s, e;
+    ssize_t                n;
+    ngx_uint_t             count;
+    ngx_http_mock_file_t  *file;
+
+    static u_char  mark[] = NGX_HTTP_MOCK_RECORDED_MARK;
+
+    file = writer->file;
+
+    data = ngx_alloc(size - from + 1, log);
+    if (data == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = pread(writer->fd, data, size - from, from);
+
+    if (n != size - from) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mock: cassette \"%V\" cannot be read back",
+                      &writer->name);
+        ngx_free(data);
+        return NGX_ERROR;
+    }
+
+    last = data + n;
+
+    if (from == 0) {
+
+        /* the items from the zone's count on are the others' appends */
+
+        count = ngx_http_mock_writer_item(data, n, file->count, &s, &e);
+
+        if (count > file->count) {
+            file->foreign = s;
+            file->foreign_index = file->count;
+        }
+
+        file->count = count;
+        file->end = size;
+
+        ngx_free(data);
+        return NGX_OK;
+    }
+
+    file->foreign = from;
+    file->foreign_index = file->count;
+
+    /* what is after the last "recorded" mark is a partial interaction */
+
+    count = 0;
+    valid = data;
+
+    for (line = data; line < last; line = p + 1) {
+        p = ngx_strlchr(line, last, '\n');
+        if (p == NULL) {
+            break;
+        }
+
+        if (*line == '-' && (line[1] == ' ' || line[1] == '\n')) {
+            count++;
+
+        } else if ((size_t) (p - line) >= sizeof(mark) - 1
+                   && ngx_strncmp(line, mark, sizeof(mark) - 1) == 0)
+        {
+            valid = p + 1;
+            file->count += count;
+            count = 0;
+        }
+    }
+
+    file->end = from + (valid - data);
+
+    if (file->foreign == file->end) {
+        file->foreign = 0;
+    }
+
+    ngx_free(data);
+
+    if (file->end == size) {
         return NGX_OK;
     }
 
     if (ftruncate(writer->fd, file->end) == -1) {
-        err = ngx_errno;
-        ngx_http_mock_writer_unlock(&file->lock);
-
-        ngx_log_error(NGX_LOG_ALERT, log, err,
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                       "mock: ftruncate() \"%V\" failed", &writer->name);
         return NGX_ERROR;
     }
@@ -451,7 +609,29 @@ ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 void
 ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer)
 {
+    (void) ngx_http_mock_writer_lock_fd(writer->fd, F_UNLCK);
     ngx_http_mock_writer_unlock(&writer->file->lock);
+}
+
+
+/* the whole file, waiting; the kernel drops it when its process dies */
+
+static ngx_int_t
+ngx_http_mock_writer_lock_fd(ngx_fd_t fd, short type)
+{
+    struct flock  fl;
+
+    ngx_memzero(&fl, sizeof(struct flock));
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+
+    while (fcntl(fd, type == F_UNLCK ? F_SETLK : F_SETLKW, &fl) == -1) {
+        if (ngx_errno != NGX_EINTR) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -543,19 +723,14 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
 
     (void) ngx_http_mock_writer_tmp(writer, tmp);
 
-    /* the file written to is the one of that name: renames hold the lock */
+    /*
+     * The file written to is the one of that name: renames hold the lock.
+     * It is read through the descriptor that holds the fcntl() lock:
+     * closing another one of the file would drop it.
+     */
 
-    fd = ngx_open_file(writer->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        why = "it cannot be read back";
-        goto failed;
-    }
-
-    got = pread(fd, data, len, 0);
+    got = pread(writer->fd, data, len, 0);
     err = ngx_errno;
-
-    (void) ngx_close_file(fd);
 
     if (got != len) {
         ngx_set_errno(err);
@@ -571,7 +746,9 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
         goto failed;
     }
 
-    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+    /* read and written once it is the cassette */
+
+    fd = ngx_open_file(tmp, NGX_FILE_RDWR, NGX_FILE_TRUNCATE,
                        NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
@@ -603,6 +780,7 @@ ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer, ngx_uint_t n,
     }
 
     file->end = file->next_end;
+    file->ino = file->next_ino;
     file->generation++;
     ngx_memory_barrier();
     file->renaming = 0;
@@ -660,6 +838,7 @@ ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer, u_char *tmp,
         && (ngx_uint_t) fi.st_ino == file->next_ino)
     {
         file->end = file->next_end;
+        file->ino = file->next_ino;
         file->generation++;
 
     } else {
@@ -683,7 +862,7 @@ ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
     ngx_fd_t  fd;
 
-    fd = ngx_open_file(writer->name.data, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
+    fd = ngx_open_file(writer->name.data, NGX_FILE_RDWR, NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
