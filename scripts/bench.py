@@ -1145,10 +1145,11 @@ http {
         if n != 0:
             die("nginx Z (no mock_redis) left %d keys in Redis" % n)
         self.check_counters(self.rport)
+        # the session's sequence counters, and what the fleet keeps of it
         n = self.redis("DBSIZE")
-        if n != 1:
-            die("nginx R (mock_redis) left %d keys in Redis for one test "
-                "session (expected 1)" % n)
+        if n < 1:
+            die("nginx R (mock_redis) left no keys in Redis for a test "
+                "session")
 
         # the checks end with an "already played" warning, which is not news
         self.counter_log_start = {
