@@ -54,7 +54,9 @@
 #define NGX_HTTP_MOCK_FALLBACK       7
 #define NGX_HTTP_MOCK_REFUSED        8
 #define NGX_HTTP_MOCK_FAULT          9
-#define NGX_HTTP_MOCK_NRESULTS       10
+#define NGX_HTTP_MOCK_UPGRADE        10
+#define NGX_HTTP_MOCK_FAULT_FALLBACK 11
+#define NGX_HTTP_MOCK_NRESULTS       12
 
 
 /* mock_latency: how long an answer waits */
@@ -91,6 +93,7 @@ typedef struct {
     ngx_uint_t                    rate;         /* in hundredths of 1% */
     uint32_t                      seed;
     ngx_uint_t                    seeded;       /* unsigned  seeded:1; */
+    ngx_uint_t                    upstream;     /* on fallback's upstream */
 } ngx_http_mock_fault_t;
 
 
@@ -746,6 +749,7 @@ typedef struct {
     u_char                       *latency_file;
     ngx_uint_t                    latency_line;
     ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
+    ngx_http_mock_fault_t        *upstream_fault;   /* "... upstream" */
 } ngx_http_mock_loc_conf_t;
 
 
@@ -786,6 +790,7 @@ typedef struct {
     ngx_event_t                  *timer;        /* of a delay */
     ngx_msec_t                    latency;      /* the delay, $mock_latency */
     ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
+    ngx_http_mock_fault_t        *asked_fault;  /* the request's own */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -803,6 +808,7 @@ typedef struct {
     unsigned                      fleet_played:1;   /* the play was told */
     unsigned                      delayed:1;    /* its latency is over */
     unsigned                      timed:1;      /* its latency is known */
+    unsigned                      asked_latency:1;  /* own_latency's own */
 } ngx_http_mock_ctx_t;
 
 
@@ -1173,10 +1179,16 @@ char *ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
     ngx_http_mock_fault_t *fault);
 u_char *ngx_http_mock_fault_print(u_char *p, ngx_http_mock_fault_t *fault);
-ngx_http_mock_fault_t *ngx_http_mock_fault_pick(ngx_http_request_t *r);
+ngx_http_mock_fault_t *ngx_http_mock_fault_pick(ngx_http_request_t *r,
+    ngx_uint_t upstream);
 ngx_int_t ngx_http_mock_fault_answer(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_fault_send(ngx_http_request_t *r, u_char *data,
     size_t len);
+ngx_int_t ngx_http_mock_fault_upstream(ngx_http_request_t *r);
+
+/* ngx_http_mock_upgrade.c */
+ngx_int_t ngx_http_mock_upgrade(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
 
 /* ngx_http_mock_variables.c */
 ngx_int_t ngx_http_mock_add_variables(ngx_conf_t *cf);

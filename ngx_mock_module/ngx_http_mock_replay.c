@@ -93,8 +93,8 @@ ngx_http_mock_replay_handler(ngx_http_request_t *r)
 
     /* a fault that answers in place of the recording uses no play */
 
-    if ((mlcf->fault || mlcf->store->sh->nsettings)
-        && ngx_http_mock_fault_pick(r)
+    if ((mlcf->fault || mlcf->store->sh->nsettings || ctx->asked_fault)
+        && ngx_http_mock_fault_pick(r, 0)
         && ctx->fault->type != NGX_HTTP_MOCK_FAULT_TRUNCATE
         && ctx->fault->type != NGX_HTTP_MOCK_FAULT_MALFORMED)
     {
@@ -960,7 +960,9 @@ ngx_http_mock_replay_session(ngx_http_request_t *r)
 
     sh = mlcf->store->sh;
 
-    if (sh->nsettings == 0 || ctx->session.len == 0) {
+    /* a signed request's own latency comes before the session's */
+
+    if (ctx->asked_latency || sh->nsettings == 0 || ctx->session.len == 0) {
         return NGX_OK;
     }
 
