@@ -15,6 +15,8 @@ static ngx_int_t ngx_http_mock_fault_percent(ngx_str_t *s, ngx_uint_t frac,
 static ngx_int_t ngx_http_mock_fault_status(ngx_http_request_t *r,
     ngx_http_mock_fault_t *fault);
 static ngx_int_t ngx_http_mock_fault_close(ngx_http_request_t *r);
+static void ngx_http_mock_fault_upstream_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_fault_upstream_fail(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_fault_timeout(ngx_http_request_t *r);
 
 
@@ -435,18 +437,49 @@ ngx_http_mock_fault_answer(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_mock_fault_upstream(ngx_http_request_t *r)
 {
-    ngx_int_t               rc;
-    ngx_http_mock_ctx_t    *ctx;
-    ngx_http_mock_fault_t  *fault;
+    ngx_int_t                  rc;
+    ngx_http_mock_loc_conf_t  *mlcf;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
-    fault = ctx->fault;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    /* the recording to fall back on is found by the body too */
+
+    if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
+        rc = ngx_http_read_client_request_body(r,
+                                            ngx_http_mock_fault_upstream_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
 
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
         return rc;
     }
+
+    return ngx_http_mock_fault_upstream_fail(r);
+}
+
+
+static void
+ngx_http_mock_fault_upstream_body(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_mock_fault_upstream_fail(r));
+}
+
+
+static ngx_int_t
+ngx_http_mock_fault_upstream_fail(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_fault_t  *fault;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    fault = ctx->fault;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "mock: fault \"%V\" on the upstream path of \"%V %V\"",

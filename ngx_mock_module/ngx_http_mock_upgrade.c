@@ -20,7 +20,9 @@ static ngx_int_t ngx_http_mock_upgrade_refuse(ngx_http_request_t *r);
 ngx_int_t
 ngx_http_mock_upgrade(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 {
-    if (r->headers_in.upgrade == NULL) {
+    /* a subrequest shares the headers of its parent, and upgrades nothing */
+
+    if (r->headers_in.upgrade == NULL || r != r->main) {
         return NGX_DECLINED;
     }
 

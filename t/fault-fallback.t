@@ -53,10 +53,28 @@ interactions:
     status: {code: 200, message: OK}
     headers: {Content-Type: [text/plain]}
     body: {string: 'recorded a of $name'}
+- request:
+    method: POST
+    uri: 'http://127.0.0.1:$port/up/b'
+    body: '{"n": 1}'
+    headers: {Content-Type: [application/json]}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [text/plain]}
+    body: {string: 'recorded b1 of $name'}
+- request:
+    method: POST
+    uri: 'http://127.0.0.1:$port/up/b'
+    body: '{"n": 2}'
+    headers: {Content-Type: [application/json]}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [text/plain]}
+    body: {string: 'recorded b2 of $name'}
 EOF
 }
 
-my @names = qw(status reset empty stall unlisted norec rate sess both);
+my @names = qw(status reset empty stall unlisted norec rate sess both body);
 
 sub location {
     my ($name, $fault) = @_;
@@ -87,6 +105,8 @@ my $http = "http {\n"
     . location('sess', '')
     . location('both', "mock_fault status=502;\n"
                        . "            mock_fault status=504 upstream;")
+    . location('body', "mock_fault reset upstream;\n"
+                       . "            mock_match method path body;")
     . "        location /up/ {\n"
     . "            access_log logs/up.log mock;\n"
     . "            return 200 \"live \$uri\";\n"
@@ -230,6 +250,20 @@ is(admin('DELETE', 'fault?session=down')->{status}, 200, 'session upstream fault
 $r = get('/status/a', 'down');
 is($r->{headers}{'x-mock'}, 'fallback; fault_fallback',
    'session upstream fault deleted: the location\'s again');
+
+
+# a body matched: the recording of that body answers
+
+$hits = upstream_hits();
+
+for my $n (2, 1) {
+    $r = $nginx->request('POST', '/body/b',
+                         { content => qq({"n": $n}),
+                           headers => { 'Content-Type' => 'application/json' } });
+    is($r->{content}, "recorded b$n of body",
+       "reset upstream, matched on the body: the recording of body $n");
+}
+is(upstream_hits(), $hits, 'matched on the body: the upstream is not asked');
 
 
 # a location with a replay fault and an upstream fault: fallback uses
