@@ -15,14 +15,26 @@ static ngx_int_t ngx_http_mock_upgrade_refuse(ngx_http_request_t *r);
  * NGX_DECLINED: the request asks for no upgrade.  NGX_OK: it does, and
  * the module stays out of its way where the location proxies (nothing
  * records it, nothing falls back); where it replays, it is answered 501.
+ * "Upgrade: h2c" (curl --http2 on http://) is an offer a server may
+ * ignore, as nginx does: such a request is mocked as any other.
  */
 
 ngx_int_t
 ngx_http_mock_upgrade(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 {
+    ngx_str_t  *value;
+
     /* a subrequest shares the headers of its parent, and upgrades nothing */
 
     if (r->headers_in.upgrade == NULL || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    value = &r->headers_in.upgrade->value;
+
+    if (value->len == 3 && ngx_strncasecmp(value->data, (u_char *) "h2c", 3)
+                           == 0)
+    {
         return NGX_DECLINED;
     }
 

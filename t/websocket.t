@@ -10,7 +10,9 @@
 #   - where a location replays (replay, once with recordings, a request
 #     switched to replay), the answer is 501 with "X-Mock: replay;
 #     upgrade", and nothing reaches the upstream;
-#   - a plain request to the same location is recorded as before.
+#   - a plain request to the same location is recorded as before;
+#   - "Upgrade: h2c" is mocked as any other request, and a 101 to it is
+#     passed on, not recorded.
 #
 # The upstream is a small WebSocket echo server in Perl, started here;
 # this file runs its own nginx under t/servroot-websocket/.
@@ -116,6 +118,14 @@ sub serve_one {
     my $head = read_head($c) // return;
     my ($uri) = $head =~ m{^\w+ (\S+)};
 
+    if ($uri eq '/take-h2c') {
+        # takes the h2c offer, then says nothing more
+        print $c "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+                 . "Connection: Upgrade\r\n\r\n";
+        sleep 0.3;
+        return;
+    }
+
     if ($head !~ /^Upgrade:\s*websocket\s*$/mi) {
         my $body = "plain $uri";
         print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
@@ -204,6 +214,7 @@ sub location {
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection "upgrade";
             proxy_read_timeout 5s;
+            mock_repeats on;
             $more
         }
 EOF
@@ -337,6 +348,45 @@ unlike($nginx->error_log, qr{not recorded|did not complete},
        'record: no warning about an unrecorded answer');
 
 
+# "Upgrade: h2c" is an offer nginx ignores: mocked as any other request
+
+$r = $nginx->get('/rp/ws', { headers => { 'Upgrade' => 'h2c',
+                                          'Connection' => 'Upgrade, HTTP2-Settings',
+                                          'HTTP2-Settings' => 'AAMAAABkAARAAAAAAAIAAAAA' } });
+is($r->{status}, 200, 'Upgrade: h2c in replay: answered from the recording');
+is($r->{headers}{'x-mock'}, 'replay; hit', 'Upgrade: h2c in replay: a hit');
+
+$r = $nginx->get('/rec/h2c', { headers => { 'Upgrade' => 'h2c',
+                                            'Connection' => 'Upgrade, HTTP2-Settings' } });
+is($r->{content}, 'plain /h2c', 'Upgrade: h2c in record: proxied');
+MockTest::wait_until($WAIT, sub { slurp("$root/cassettes/rec.yaml") =~ m{/h2c} });
+like(slurp("$root/cassettes/rec.yaml"), qr{uri: .*/h2c},
+     'Upgrade: h2c in record: recorded as the upstream answered it');
+$before = slurp("$root/cassettes/rec.yaml");
+
+# an upstream that takes the offer: its 101 is passed on, not recorded
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => $WAIT)
+        or die "cannot connect: $!";
+    print $s "GET /rec/take-h2c HTTP/1.1\r\nHost: localhost\r\n"
+             . "Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n";
+    my $got = '';
+    my $sel = IO::Select->new($s);
+    while ($got !~ /\r\n\r\n/ && $sel->can_read($WAIT)) {
+        last unless sysread($s, my $buf, 4096);
+        $got .= $buf;
+    }
+    like($got, qr{^HTTP/1\.1 101 }, 'h2c taken by the upstream: its 101 passes');
+    close $s;
+}
+MockTest::wait_until($WAIT,
+                     sub { slurp("$root/logs/access.log") =~ m{^/rec/take-h2c }m });
+like(slurp("$root/logs/access.log"), qr{^/rec/take-h2c 101 upgrade$}m,
+     'h2c taken by the upstream: $mock_status says upgrade');
+is(slurp("$root/cassettes/rec.yaml"), $before, 'h2c taken: nothing recorded');
+
+
 # new_episodes: a recording of /ws matches, yet the upgrade is proxied
 
 my $ne = slurp("$root/cassettes/ne.yaml");
@@ -395,6 +445,9 @@ is(upgraded(), $n + 1, 'the switched upgrade alone reached the upstream');
 
 # counted, and no cassette changed
 
+is(slurp("$root/cassettes/rec.yaml"), $before,
+   'record: the cassette is unchanged by the later upgrades');
+
 MockTest::wait_until($WAIT,
                      sub { slurp("$root/logs/access.log") =~ m{^/sw/ws 403 }m });
 
@@ -405,7 +458,7 @@ like($log, qr{^/rp/ws 501 upgrade$}m, '$mock_status: upgrade (replay, 501)');
 
 my $m = json_of($nginx->get('/_mock/metrics'));
 my %up = map { $_->{location} => $_->{upgrade} } @{ $m->{locations} };
-is($up{'/rec/'}, 2, 'metrics: upgrades of /rec/');
+is($up{'/rec/'}, 3, 'metrics: upgrades of /rec/ (two WebSockets, one h2c taken)');
 is($up{'/ne/'}, 2, 'metrics: upgrades of /ne/');
 is($up{'/rp/'}, 1, 'metrics: upgrades of /rp/');
 
