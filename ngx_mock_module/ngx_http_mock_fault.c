@@ -218,6 +218,45 @@ ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
 }
 
 
+/*
+ * The words of a value, as the directives take them (a latency, a fault
+ * in a header or in Redis); more than max: max + 1.
+ */
+
+ngx_uint_t
+ngx_http_mock_words(ngx_str_t *value, ngx_str_t *args, ngx_uint_t max)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n;
+
+    n = 0;
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last) {
+        if (*p == ' ' || *p == '\t') {
+            p++;
+            continue;
+        }
+
+        if (n == max) {
+            return max + 1;
+        }
+
+        args[n].data = p;
+
+        while (p < last && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        args[n].len = p - args[n].data;
+        n++;
+    }
+
+    return n;
+}
+
+
 /* "5%", "0.5%": in units of 1/10^frac percent */
 
 static ngx_int_t
@@ -285,7 +324,8 @@ ngx_http_mock_fault_print(u_char *p, ngx_http_mock_fault_t *fault)
 /*
  * The fault this request gets on replay, or on the upstream path, or
  * NULL: the request's own fault (a signed X-Mock-Fault) comes first, then
- * the session's, then the location's, each for the path it names.  With
+ * the session's (the fleet's, in Redis, before this instance's), then the
+ * location's, each for the path it names.  With
  * "seed=" the n-th request of a session gets the same answer run after
  * run.
  */
@@ -311,6 +351,11 @@ ngx_http_mock_fault_pick(ngx_http_request_t *r, ngx_uint_t upstream)
 
     if (ctx->asked_fault && ctx->asked_fault->upstream == upstream) {
         fault = ctx->asked_fault;
+
+    } else if (ctx->fleet_settings) {
+        if (ctx->fleet_fault && ctx->fleet_fault->upstream == upstream) {
+            fault = ctx->fleet_fault;
+        }
 
     } else if (sh->nsettings && ctx->session.len) {
         ngx_shmtx_lock(&store->shpool->mutex);

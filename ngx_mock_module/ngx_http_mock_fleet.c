@@ -1,12 +1,12 @@
 
 /*
  * The fleet's state in Redis (mock_redis): the sequences, forced answers,
- * plays and session values of every session, and the journal, so that
- * several nginx instances behind one balancer answer as one.  The hot
- * path costs one round trip: the forced answer, the play and the
- * session's values are asked for in one write of plain commands; what
- * only changes the state (plays, values, the journal) is sent without
- * waiting for its reply.
+ * plays, session values, latencies and faults of every session, and the
+ * journal, so that several nginx instances behind one balancer answer as
+ * one.  The hot path costs one round trip: the forced answer, the play,
+ * the session's latency and fault and its values are asked for in one
+ * write of plain commands; what only changes the state (plays, values,
+ * the journal) is sent without waiting for its reply.
  */
 
 
@@ -16,6 +16,7 @@
 
 
 #define NGX_HTTP_MOCK_FLEET_ARGS     16
+#define NGX_HTTP_MOCK_FLEET_VALUES   6
 #define NGX_HTTP_MOCK_FLEET_RENEWED  4096
 #define NGX_HTTP_MOCK_FLEET_BATCH    64
 #define NGX_HTTP_MOCK_FLEET_BATCH_SIZE  (128 * 1024)
@@ -34,8 +35,9 @@ typedef struct {
     ngx_uint_t                    head;
     ngx_uint_t                    vars;
     ngx_uint_t                    renewed;      /* the expiry was sent */
+    ngx_uint_t                    settings;     /* of the latency, fault */
     ngx_uint_t                    n;
-    ngx_http_mock_redis_value_t   values[4];
+    ngx_http_mock_redis_value_t   values[NGX_HTTP_MOCK_FLEET_VALUES];
 } ngx_http_mock_fleet_call_t;
 
 
@@ -149,8 +151,9 @@ ngx_http_mock_fleet_on(ngx_http_request_t *r)
 
 /*
  * The request's state in the fleet, in one round trip: its forced
- * answer, its play of the group g (when there is one) and, with "vars",
- * the session's values.  done gets it, or NULL when Redis could not
+ * answer, its play of the group g (when there is one), the session's
+ * latency and fault (when it has a name) and, with "vars", the session's
+ * values.  done gets it, or NULL when Redis could not
  * answer.  NGX_DONE: the request waits; NGX_DECLINED: Redis is out of
  * reach.
  */
@@ -163,12 +166,13 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 {
     u_char                 *p;
     size_t                          argvlen[NGX_HTTP_MOCK_FLEET_ARGS];
-    ngx_str_t                       counter, force, values, ttl, endpoint;
+    ngx_str_t                       counter, force, values, ttl, endpoint,
+                                    settings;
     const char                     *argv[NGX_HTTP_MOCK_FLEET_ARGS];
     ngx_http_mock_ctx_t            *ctx;
     ngx_http_mock_redis_t          *redis;
     ngx_http_mock_fleet_call_t     *call;
-    ngx_http_mock_redis_command_t   cmds[4];
+    ngx_http_mock_redis_command_t   cmds[NGX_HTTP_MOCK_FLEET_VALUES];
 
     redis = ngx_http_mock_redis_get(r);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -197,6 +201,10 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     if (ngx_http_mock_fleet_key(r->pool, redis, &force, "%08xD:%V:force",
                                 store->id, &ctx->session)
            != NGX_OK
+        || (ctx->session.len
+            && ngx_http_mock_fleet_key(r->pool, redis, &settings,
+                                       "settings:%V:all", &ctx->session)
+               != NGX_OK)
         || (vars
             && ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
                                        &ctx->session)
@@ -233,6 +241,7 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     call->counter = counter;
     call->head = head;
     call->vars = vars;
+    call->settings = 0;
     call->n = 0;
 
     argv[0] = "HGET";
@@ -271,6 +280,36 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
             cmds[call->n++].argvlen = &argvlen[5];
         }
     }
+
+    /* the session's latency and fault, which the admin sets */
+
+    if (ctx->session.len) {
+        call->settings = call->n;
+
+        argv[10] = "HGET";
+        argvlen[10] = 4;
+        argv[11] = (char *) settings.data;
+        argvlen[11] = settings.len;
+        argv[12] = "latency";
+        argvlen[12] = 7;
+
+        argv[13] = "HGET";
+        argvlen[13] = 4;
+        argv[14] = (char *) settings.data;
+        argvlen[14] = settings.len;
+        argv[15] = "fault";
+        argvlen[15] = 5;
+
+        cmds[call->n].argc = 3;
+        cmds[call->n].argv = &argv[10];
+        cmds[call->n++].argvlen = &argvlen[10];
+
+        cmds[call->n].argc = 3;
+        cmds[call->n].argv = &argv[13];
+        cmds[call->n++].argvlen = &argvlen[13];
+    }
+
+    /* last: its reply, an array, is read whole */
 
     if (vars) {
         argv[8] = "HGETALL";
@@ -352,6 +391,18 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 
             (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
         }
+    }
+
+    if (call->settings) {
+        if (v[call->settings].type == NGX_HTTP_MOCK_REDIS_STRING) {
+            st.latency = v[call->settings].str;
+        }
+
+        if (v[call->settings + 1].type == NGX_HTTP_MOCK_REDIS_STRING) {
+            st.fault = v[call->settings + 1].str;
+        }
+
+        st.settings = 1;
     }
 
     if (call->vars && rep->type == REDIS_REPLY_ARRAY) {
@@ -500,6 +551,187 @@ ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
     (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
 
     ngx_http_mock_fleet_touch(redis, &key);
+}
+
+
+/*
+ * The session's latency and fault that Redis holds, for the request: when
+ * Redis answers, they are the session's, and this instance's are not
+ * read (a signed request's own come first still).  A value that does not
+ * parse is logged and left out.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_settings(ngx_http_request_t *r,
+    ngx_http_mock_fleet_state_t *st)
+{
+    char                     *err;
+    ngx_str_t                 args[8];
+    ngx_uint_t                n;
+    ngx_http_mock_ctx_t      *ctx;
+    ngx_http_mock_fault_t    *fault;
+    ngx_http_mock_latency_t  *lat;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!st->settings) {
+        return NGX_OK;
+    }
+
+    ctx->fleet_settings = 1;
+
+    if (!ctx->asked_latency) {
+        ctx->own_latency = NULL;
+        ctx->asked_latency = 1;
+    }
+
+    if (st->latency.len && ctx->own_latency == NULL) {
+        lat = ngx_palloc(r->pool, sizeof(ngx_http_mock_latency_t));
+        if (lat == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_http_mock_words(&st->latency, args, 8);
+        err = (n > 8) ? "too many words"
+                      : ngx_http_mock_latency_parse(args, n, lat);
+
+        if (err) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: the fleet's latency of session \"%V\" "
+                          "is left out: %s", &ctx->session, err);
+
+        } else {
+            ctx->own_latency = lat;
+        }
+    }
+
+    if (st->fault.len) {
+        fault = ngx_palloc(r->pool, sizeof(ngx_http_mock_fault_t));
+        if (fault == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_http_mock_words(&st->fault, args, 8);
+        err = (n > 8) ? "too many words"
+                      : ngx_http_mock_fault_parse(args, n, fault);
+
+        if (err) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: the fleet's fault of session \"%V\" is "
+                          "left out: %s", &ctx->session, err);
+
+        } else {
+            ctx->fleet_fault = fault;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A fault answered in place of the play that the fleet's counter of the
+ * group g counted: the play is given back.
+ */
+
+void
+ngx_http_mock_fleet_unplay(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g)
+{
+    size_t                  argvlen[2];
+    ngx_str_t               key;
+    const char             *argv[2];
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!ngx_http_mock_redis_up(redis) || ctx == NULL || g == NULL) {
+        return;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:%08xD:%ui",
+                                store->id, &ctx->session, g->hash,
+                                g->first->index)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "DECR";
+    argvlen[0] = 4;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+
+    (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
+}
+
+
+/*
+ * The admin sets (value, as printed) or forgets (value NULL) a session's
+ * latency or fault ("name") for the fleet: done gets the reply, or NULL.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_setting(ngx_http_request_t *r, ngx_str_t *session,
+    const char *name, ngx_str_t *value, ngx_http_mock_fleet_done_pt done,
+    void *data)
+{
+    size_t                  argvlen[4];
+    ngx_str_t               key;
+    const char             *argv[4];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "settings:%V:all",
+                                session)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = name;
+    argvlen[2] = ngx_strlen(name);
+
+    if (value == NULL) {
+        argv[0] = "HDEL";
+        argvlen[0] = 4;
+
+        return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply,
+                                        done, data, 3, argv, argvlen);
+    }
+
+    argv[0] = "HSET";
+    argvlen[0] = 4;
+    argv[3] = (char *) value->data;
+    argvlen[3] = value->len;
+
+    if (ngx_http_mock_redis_send(redis, 4, argv, argvlen) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    /* as long as the session's counters */
+
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argv[2] = (char *) ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (argv[2] == NULL) {
+        return NGX_ERROR;
+    }
+
+    argvlen[2] = ngx_sprintf((u_char *) argv[2], "%T", redis->ttl * 1000)
+                 - (u_char *) argv[2];
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply,
+                                    done, data, 3, argv, argvlen);
 }
 
 

@@ -1358,6 +1358,12 @@ ngx_http_mock_new_episodes_done(ngx_http_request_t *r, void *data,
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        /* the session's latency, for the answer a hit replays */
+
+        if (ngx_http_mock_fleet_settings(r, st) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     r->write_event_handler = ngx_http_core_run_phases;

@@ -27,8 +27,6 @@ static ngx_int_t ngx_http_mock_switch_verify(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_switch_ask(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_table_elt_t *hfault,
     ngx_table_elt_t *hlatency);
-static ngx_uint_t ngx_http_mock_switch_words(ngx_str_t *value,
-    ngx_str_t *args, ngx_uint_t max);
 static ngx_int_t ngx_http_mock_switch_error(ngx_http_request_t *r,
     char *fmt, ...);
 static ngx_int_t ngx_http_mock_hex_decode(u_char *dst, u_char *src,
@@ -264,7 +262,7 @@ ngx_http_mock_switch_ask(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        n = ngx_http_mock_switch_words(&hfault->value, args, 8);
+        n = ngx_http_mock_words(&hfault->value, args, 8);
 
         err = (n > 8) ? "it has too many words"
                       : ngx_http_mock_fault_parse(args, n, fault);
@@ -287,7 +285,7 @@ ngx_http_mock_switch_ask(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        n = ngx_http_mock_switch_words(&hlatency->value, args, 8);
+        n = ngx_http_mock_words(&hlatency->value, args, 8);
 
         err = (n > 8) ? "it has too many words"
                       : ngx_http_mock_latency_parse(args, n, lat);
@@ -318,42 +316,6 @@ ngx_http_mock_switch_ask(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     }
 
     return NGX_OK;
-}
-
-
-/* the words of a value split at spaces; more than max: max + 1 */
-
-static ngx_uint_t
-ngx_http_mock_switch_words(ngx_str_t *value, ngx_str_t *args, ngx_uint_t max)
-{
-    u_char      *p, *last;
-    ngx_uint_t   n;
-
-    n = 0;
-    p = value->data;
-    last = p + value->len;
-
-    while (p < last) {
-        if (*p == ' ' || *p == '\t') {
-            p++;
-            continue;
-        }
-
-        if (n == max) {
-            return max + 1;
-        }
-
-        args[n].data = p;
-
-        while (p < last && *p != ' ' && *p != '\t') {
-            p++;
-        }
-
-        args[n].len = p - args[n].data;
-        n++;
-    }
-
-    return n;
 }
 
 
