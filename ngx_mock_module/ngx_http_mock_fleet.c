@@ -107,6 +107,27 @@ static const char  ngx_http_mock_fleet_plays_lua[] =
     "return {c, redis.call('HGETALL', ARGV[2])}";
 
 
+/*
+ * A session's latency and fault, one string "<latency>\n<fault>" that a
+ * request reads with one GET: ARGV[1] names which to set to ARGV[2] (""
+ * forgets it), ARGV[3] is the expiry in ms.  Returns 1 when there was one
+ * to forget or it is set, else 0.
+ */
+
+static const char  ngx_http_mock_fleet_setting_lua[] =
+    "local v = redis.call('GET', KEYS[1]) or '\\n' "
+    "local nl = string.find(v, '\\n', 1, true) or string.len(v) + 1 "
+    "local l, f = string.sub(v, 1, nl - 1), string.sub(v, nl + 1) "
+    "local had "
+    "if ARGV[1] == 'latency' then had = l l = ARGV[2] "
+    "else had = f f = ARGV[2] end "
+    "if l == '' and f == '' then redis.call('DEL', KEYS[1]) "
+    "else redis.call('SET', KEYS[1], l .. '\\n' .. f, 'PX', ARGV[3]) end "
+    "if had ~= '' or ARGV[2] ~= '' then return 1 end "
+    "return 0";
+
+
+static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_setting_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_plays_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_reset_script;
 
@@ -130,8 +151,13 @@ ngx_http_mock_fleet_init(ngx_conf_t *cf)
         ngx_http_mock_redis_script(cf, mmcf->redis,
                                    ngx_http_mock_fleet_plays_lua);
 
+    ngx_http_mock_fleet_setting_script =
+        ngx_http_mock_redis_script(cf, mmcf->redis,
+                                   ngx_http_mock_fleet_setting_lua);
+
     if (ngx_http_mock_fleet_reset_script == NULL
-        || ngx_http_mock_fleet_plays_script == NULL)
+        || ngx_http_mock_fleet_plays_script == NULL
+        || ngx_http_mock_fleet_setting_script == NULL)
     {
         return NGX_ERROR;
     }
@@ -286,27 +312,14 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     if (ctx->session.len) {
         call->settings = call->n;
 
-        argv[10] = "HGET";
-        argvlen[10] = 4;
+        argv[10] = "GET";
+        argvlen[10] = 3;
         argv[11] = (char *) settings.data;
         argvlen[11] = settings.len;
-        argv[12] = "latency";
-        argvlen[12] = 7;
 
-        argv[13] = "HGET";
-        argvlen[13] = 4;
-        argv[14] = (char *) settings.data;
-        argvlen[14] = settings.len;
-        argv[15] = "fault";
-        argvlen[15] = 5;
-
-        cmds[call->n].argc = 3;
+        cmds[call->n].argc = 2;
         cmds[call->n].argv = &argv[10];
         cmds[call->n++].argvlen = &argvlen[10];
-
-        cmds[call->n].argc = 3;
-        cmds[call->n].argv = &argv[13];
-        cmds[call->n++].argvlen = &argvlen[13];
     }
 
     /* last: its reply, an array, is read whole */
@@ -333,6 +346,7 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 {
     ngx_http_mock_fleet_call_t *call = data;
 
+    u_char                       *p;
     size_t                        argvlen[2];
     redisReply                   *rep = reply;
     const char                   *argv[2];
@@ -393,13 +407,20 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
         }
     }
 
+    /* "<latency>\n<fault>" */
+
     if (call->settings) {
         if (v[call->settings].type == NGX_HTTP_MOCK_REDIS_STRING) {
             st.latency = v[call->settings].str;
-        }
 
-        if (v[call->settings + 1].type == NGX_HTTP_MOCK_REDIS_STRING) {
-            st.fault = v[call->settings + 1].str;
+            p = ngx_strlchr(st.latency.data,
+                            st.latency.data + st.latency.len, '\n');
+
+            if (p) {
+                st.fault.data = p + 1;
+                st.fault.len = st.latency.data + st.latency.len - p - 1;
+                st.latency.len = p - st.latency.data;
+            }
         }
 
         st.settings = 1;
@@ -670,7 +691,8 @@ ngx_http_mock_fleet_unplay(ngx_http_request_t *r,
 
 /*
  * The admin sets (value, as printed) or forgets (value NULL) a session's
- * latency or fault ("name") for the fleet: done gets the reply, or NULL.
+ * latency or fault ("name") for the fleet: done gets 1 (0: there was none
+ * to forget), or NULL.
  */
 
 ngx_int_t
@@ -678,9 +700,9 @@ ngx_http_mock_fleet_setting(ngx_http_request_t *r, ngx_str_t *session,
     const char *name, ngx_str_t *value, ngx_http_mock_fleet_done_pt done,
     void *data)
 {
-    size_t                  argvlen[4];
-    ngx_str_t               key;
-    const char             *argv[4];
+    size_t                  argvlen[7];
+    ngx_str_t               key, ttl;
+    const char             *argv[7];
     ngx_http_mock_redis_t  *redis;
 
     redis = ngx_http_mock_redis_get(r);
@@ -696,42 +718,32 @@ ngx_http_mock_fleet_setting(ngx_http_request_t *r, ngx_str_t *session,
         return NGX_ERROR;
     }
 
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = name;
-    argvlen[2] = ngx_strlen(name);
-
-    if (value == NULL) {
-        argv[0] = "HDEL";
-        argvlen[0] = 4;
-
-        return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply,
-                                        done, data, 3, argv, argvlen);
-    }
-
-    argv[0] = "HSET";
-    argvlen[0] = 4;
-    argv[3] = (char *) value->data;
-    argvlen[3] = value->len;
-
-    if (ngx_http_mock_redis_send(redis, 4, argv, argvlen) != NGX_OK) {
-        return NGX_DECLINED;
+    ttl.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (ttl.data == NULL) {
+        return NGX_ERROR;
     }
 
     /* as long as the session's counters */
 
-    argv[0] = "PEXPIRE";
+    ttl.len = ngx_sprintf(ttl.data, "%T", redis->ttl * 1000) - ttl.data;
+
+    argv[0] = "EVALSHA";
     argvlen[0] = 7;
-    argv[2] = (char *) ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (argv[2] == NULL) {
-        return NGX_ERROR;
-    }
+    argv[1] = (char *) ngx_http_mock_fleet_setting_script->sha;
+    argvlen[1] = 40;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key.data;
+    argvlen[3] = key.len;
+    argv[4] = name;
+    argvlen[4] = ngx_strlen(name);
+    argv[5] = value ? (char *) value->data : "";
+    argvlen[5] = value ? value->len : 0;
+    argv[6] = (char *) ttl.data;
+    argvlen[6] = ttl.len;
 
-    argvlen[2] = ngx_sprintf((u_char *) argv[2], "%T", redis->ttl * 1000)
-                 - (u_char *) argv[2];
-
-    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply,
-                                    done, data, 3, argv, argvlen);
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply, done,
+                                    data, 7, argv, argvlen);
 }
 
 

@@ -106,7 +106,7 @@ sub admin {
 }
 
 
-# a latency set on A holds on B
+# a latency set on A holds on B, and a fault set there too
 
 my $r = admin($A, 'POST', 'latency', '{"session": "L", "latency": "400ms"}');
 is($r->{status}, 200, 'latency: set on A');
@@ -124,6 +124,24 @@ is($r->{status}, 200, 'latency: deleted on B, where it was never set');
 like($r->{content}, qr{"latency": null, "redis": true}, 'latency: in Redis');
 @took = round_robin(\@fleet, 2, sub { get($_[0], 'L')->{took} });
 ok(!(grep { $_ > 0.3 } @took), "latency: gone on A too (@took)");
+
+
+# a latency and a fault of one session: each is forgotten alone
+
+admin($A, 'POST', 'latency', '{"session": "LF", "latency": "300ms"}');
+admin($B, 'POST', 'fault', '{"session": "LF", "fault": "status=504"}');
+$r = get($B, 'LF');
+is($r->{status}, 504, 'latency and fault: the fault');
+admin($A, 'DELETE', 'fault?session=LF');
+$r = get($B, 'LF');
+ok($r->{status} == 200 && $r->{took} >= 0.28,
+   "latency and fault: the latency stays without the fault ($r->{status}, $r->{took} s)");
+is(admin($B, 'DELETE', 'fault?session=LF')->{status}, 200,
+   'latency and fault: B forgets the copy it kept for itself');
+is(admin($B, 'DELETE', 'fault?session=LF')->{status}, 404,
+   'latency and fault: no fault left to forget, anywhere');
+$r = get($A, 'LF');
+ok($r->{took} >= 0.28, "latency and fault: the latency is still there ($r->{took} s)");
 
 
 # a fault set on B holds on A, and uses no play
@@ -157,7 +175,7 @@ ok($r->{took} < 0.25, "reset: no latency after ($r->{took} s)");
 
 # what does not parse in Redis is left out
 
-redis_command($redis_port, 'HSET', "${prefix}settings:X:all", 'fault', 'status=9000');
+redis_command($redis_port, 'SET', "${prefix}settings:X:all", "\nstatus=9000");
 $r = get($A, 'X');
 is($r->{status}, 200, 'a bad fault in Redis is left out');
 ok(scalar($A->log_lines(qr{the fleet's fault of session "X" is left out})),
