@@ -16,7 +16,7 @@
 
 
 #define NGX_HTTP_MOCK_FLEET_ARGS     16
-#define NGX_HTTP_MOCK_FLEET_VALUES   6
+#define NGX_HTTP_MOCK_FLEET_VALUES   5      /* the commands of a state */
 #define NGX_HTTP_MOCK_FLEET_RENEWED  4096
 #define NGX_HTTP_MOCK_FLEET_BATCH    64
 #define NGX_HTTP_MOCK_FLEET_BATCH_SIZE  (128 * 1024)
@@ -179,9 +179,8 @@ ngx_http_mock_fleet_on(ngx_http_request_t *r)
  * The request's state in the fleet, in one round trip: its forced
  * answer, its play of the group g (when there is one), the session's
  * latency and fault (when it has a name) and, with "vars", the session's
- * values.  done gets it, or NULL when Redis could not
- * answer.  NGX_DONE: the request waits; NGX_DECLINED: Redis is out of
- * reach.
+ * values.  done gets it, or NULL when Redis could not answer.  NGX_DONE:
+ * the request waits; NGX_DECLINED: Redis is out of reach.
  */
 
 ngx_int_t
