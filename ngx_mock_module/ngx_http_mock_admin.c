@@ -42,6 +42,8 @@ typedef struct {
     ngx_str_t                     method;
     ngx_str_t                     path;
     ngx_http_mock_fleet_state_t  *fleet;        /* what the fleet said */
+    ngx_uint_t                    kind;         /* of a session's setting */
+    ngx_str_t                     setting;      /* as printed, or empty */
 } ngx_http_mock_admin_t;
 
 
@@ -94,6 +96,10 @@ static ngx_int_t ngx_http_mock_admin_reset_done(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_admin_force(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_latency(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_fault(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_setting_done(ngx_http_request_t *r,
+    void *data, ngx_http_mock_fleet_state_t *st);
+static ngx_int_t ngx_http_mock_admin_set(ngx_http_mock_admin_t *a,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_mock_admin_setting(ngx_http_mock_admin_t *a,
     ngx_uint_t kind);
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
@@ -1504,26 +1510,16 @@ ngx_http_mock_admin_setting(ngx_http_mock_admin_t *a, ngx_uint_t kind)
 
     session = a->session;
 
+    a->kind = kind;
+    ngx_str_null(&a->setting);
+
     if (a->r->method == NGX_HTTP_DELETE) {
         ngx_shmtx_lock(&mmcf->shpool->mutex);
         rc = ngx_http_mock_session_configure(mmcf->sh, kind, &session, NULL,
                                              size);
         ngx_shmtx_unlock(&mmcf->shpool->mutex);
 
-        if (rc == NGX_DECLINED) {
-            return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
-                                             "session \"%V\" has no %s of "
-                                             "its own", &session, name);
-        }
-
-        if (ngx_http_mock_out(a, "{\"session\": ") != NGX_OK
-            || ngx_http_mock_out_str(a, &session) != NGX_OK
-            || ngx_http_mock_out(a, ", \"%s\": null}\n", name) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+        return ngx_http_mock_admin_set(a, rc);
     }
 
     value = ngx_http_mock_admin_param(a, name);
@@ -1609,19 +1605,90 @@ ngx_http_mock_admin_setting(ngx_http_mock_admin_t *a, ngx_uint_t kind)
                   "mock: admin set the %s of session %V: %*s", name,
                   &session, last - text, text);
 
-    value->data = text;
-    value->len = last - text;
+    a->setting.len = last - text;
+    a->setting.data = ngx_pnalloc(a->r->pool, a->setting.len);
+    if (a->setting.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(a->setting.data, text, a->setting.len);
+
+    return ngx_http_mock_admin_set(a, NGX_OK);
+}
+
+
+/*
+ * The session's setting is set (or forgotten) here: with mock_redis, in
+ * Redis too, for the fleet; then the answer.  rc NGX_DECLINED: there was
+ * none here to forget.
+ */
+
+static ngx_int_t
+ngx_http_mock_admin_set(ngx_http_mock_admin_t *a, ngx_int_t rc)
+{
+    const char  *name;
+
+    name = (a->kind == NGX_HTTP_MOCK_STATE_LATENCY) ? "latency" : "fault";
+
+    if (ngx_http_mock_fleet_on(a->r) && !a->asked) {
+        a->force_rc = rc;
+
+        rc = ngx_http_mock_fleet_setting(a->r, &a->session, name,
+                                         a->setting.len ? &a->setting : NULL,
+                                         ngx_http_mock_admin_setting_done, a);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        return ngx_http_mock_admin_setting_done(a->r, a, NULL);
+    }
+
+    /* forgotten where it was: on another instance, in Redis */
+
+    if (rc == NGX_DECLINED && !(a->fleet && a->fleet->play > 0)) {
+        return ngx_http_mock_admin_error(a->r, NGX_HTTP_NOT_FOUND,
+                                         "session \"%V\" has no %s of "
+                                         "its own", &a->session, name);
+    }
 
     if (ngx_http_mock_out(a, "{\"session\": ") != NGX_OK
-        || ngx_http_mock_out_str(a, &session) != NGX_OK
+        || ngx_http_mock_out_str(a, &a->session) != NGX_OK
         || ngx_http_mock_out(a, ", \"%s\": ", name) != NGX_OK
-        || ngx_http_mock_out_str(a, value) != NGX_OK
-        || ngx_http_mock_out(a, "}\n") != NGX_OK)
+        || (a->setting.len
+            ? ngx_http_mock_out_str(a, &a->setting)
+            : ngx_http_mock_out(a, "null")) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_mock_fleet_on(a->r)
+        && ngx_http_mock_out(a, a->fleet ? ", \"redis\": true"
+                                         : ", \"redis\": null")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mock_out(a, "}\n") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
+}
+
+
+/* Redis has set or forgotten the setting, or could not (st NULL) */
+
+static ngx_int_t
+ngx_http_mock_admin_setting_done(ngx_http_request_t *r, void *data,
+    ngx_http_mock_fleet_state_t *st)
+{
+    ngx_http_mock_admin_t  *a = data;
+
+    a->asked = 1;
+    a->fleet = st;
+
+    return ngx_http_mock_admin_set(a, a->force_rc);
 }
 
 

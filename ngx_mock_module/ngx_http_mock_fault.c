@@ -1,8 +1,9 @@
 
 /*
- * Faults on replay (mock_fault, a session's): which requests get one, and
- * the fault itself: a status, a reset, a close, a cut or broken body, a
- * stall.
+ * Faults (mock_fault, a session's, a signed request's): which requests get
+ * one, and the fault itself: on replay a status, a reset, a close, a cut
+ * or broken body, a stall; on the upstream path of "fallback" a failure
+ * of the upstream that is never sent to it, which the fallback answers.
  */
 
 
@@ -14,6 +15,9 @@ static ngx_int_t ngx_http_mock_fault_percent(ngx_str_t *s, ngx_uint_t frac,
 static ngx_int_t ngx_http_mock_fault_status(ngx_http_request_t *r,
     ngx_http_mock_fault_t *fault);
 static ngx_int_t ngx_http_mock_fault_close(ngx_http_request_t *r);
+static void ngx_http_mock_fault_upstream_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_fault_upstream_fail(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_fault_timeout(ngx_http_request_t *r);
 
 
 static ngx_str_t  ngx_http_mock_fault_names[] = {
@@ -32,26 +36,34 @@ ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mock_loc_conf_t *mlcf = conf;
 
-    char       *err;
-    ngx_str_t  *value;
+    char                    *err;
+    ngx_str_t               *value;
+    ngx_http_mock_fault_t   *fault, **slot;
 
-    if (mlcf->fault != NGX_CONF_UNSET_PTR) {
-        return "is duplicate: a location has one fault";
-    }
-
-    mlcf->fault = ngx_palloc(cf->pool, sizeof(ngx_http_mock_fault_t));
-    if (mlcf->fault == NULL) {
+    fault = ngx_palloc(cf->pool, sizeof(ngx_http_mock_fault_t));
+    if (fault == NULL) {
         return NGX_CONF_ERROR;
     }
 
     value = cf->args->elts;
 
-    err = ngx_http_mock_fault_parse(&value[1], cf->args->nelts - 1,
-                                    mlcf->fault);
+    err = ngx_http_mock_fault_parse(&value[1], cf->args->nelts - 1, fault);
     if (err) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"mock_fault\": %s", err);
         return NGX_CONF_ERROR;
     }
+
+    slot = fault->upstream ? &mlcf->upstream_fault : &mlcf->fault;
+
+    if (*slot != NGX_CONF_UNSET_PTR) {
+        return fault->upstream
+               ? "is duplicate: a location has one fault on the upstream "
+                 "path (\"upstream\")"
+               : "is duplicate: a location has one fault on replay, and "
+                 "one on the upstream path (\"upstream\")";
+    }
+
+    *slot = fault;
 
     return NGX_CONF_OK;
 }
@@ -59,8 +71,8 @@ ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * "status=503", "reset", "empty", "truncate=50%", "stall=30s",
- * "malformed_chunk" or "off", then "rate=5%" and "seed=N".  Returns NULL,
- * or what is wrong.
+ * "malformed_chunk" or "off", then "rate=5%", "seed=N" and "upstream".
+ * Returns NULL, or what is wrong.
  */
 
 char *
@@ -91,6 +103,11 @@ ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
         arg.len = eq ? (size_t) (s.data + s.len - eq - 1) : 0;
 
         if (i > 0) {
+            if (s.len == 8 && ngx_strncmp(s.data, "upstream", 8) == 0) {
+                fault->upstream = 1;
+                continue;
+            }
+
             if (name.len == 4 && ngx_strncmp(name.data, "rate", 4) == 0
                 && eq)
             {
@@ -120,8 +137,8 @@ ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
                 continue;
             }
 
-            return "unknown parameter: a fault takes \"rate=\" and "
-                   "\"seed=\" after it";
+            return "unknown parameter: a fault takes \"rate=\", "
+                   "\"seed=\" and \"upstream\" after it";
         }
 
         for (t = 0; t <= NGX_HTTP_MOCK_FAULT_MALFORMED; t++) {
@@ -182,11 +199,61 @@ ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
         }
     }
 
-    if (fault->type == NGX_HTTP_MOCK_FAULT_NONE && n > 1) {
-        return "\"off\" takes nothing after it";
+    if (fault->type == NGX_HTTP_MOCK_FAULT_NONE
+        && n > 1 + fault->upstream)
+    {
+        return "\"off\" takes nothing after it but \"upstream\"";
+    }
+
+    if (fault->upstream
+        && (fault->type == NGX_HTTP_MOCK_FAULT_TRUNCATE
+            || fault->type == NGX_HTTP_MOCK_FAULT_MALFORMED))
+    {
+        return "on the upstream path a fault is status=, reset, empty, "
+               "stall= or off: truncate= and malformed_chunk break a "
+               "recorded body";
     }
 
     return NULL;
+}
+
+
+/*
+ * The words of a value, as the directives take them (a latency, a fault
+ * in a header or in Redis); more than max: max + 1.
+ */
+
+ngx_uint_t
+ngx_http_mock_words(ngx_str_t *value, ngx_str_t *args, ngx_uint_t max)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n;
+
+    n = 0;
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last) {
+        if (*p == ' ' || *p == '\t') {
+            p++;
+            continue;
+        }
+
+        if (n == max) {
+            return max + 1;
+        }
+
+        args[n].data = p;
+
+        while (p < last && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        args[n].len = p - args[n].data;
+        n++;
+    }
+
+    return n;
 }
 
 
@@ -246,18 +313,25 @@ ngx_http_mock_fault_print(u_char *p, ngx_http_mock_fault_t *fault)
         p = ngx_sprintf(p, " seed=%uD", fault->seed);
     }
 
+    if (fault->upstream) {
+        p = ngx_cpymem(p, " upstream", 9);
+    }
+
     return p;
 }
 
 
 /*
- * The fault this request gets, or NULL: the session's fault comes before
- * the location's.  With "seed=" the n-th request of a session gets the
- * same answer run after run.
+ * The fault this request gets on replay, or on the upstream path, or
+ * NULL: the request's own fault (a signed X-Mock-Fault) comes first, then
+ * the session's (the fleet's, in Redis, before this instance's), then the
+ * location's, each for the path it names.  With
+ * "seed=" the n-th request of a session gets the same answer run after
+ * run.
  */
 
 ngx_http_mock_fault_t *
-ngx_http_mock_fault_pick(ngx_http_request_t *r)
+ngx_http_mock_fault_pick(ngx_http_request_t *r, ngx_uint_t upstream)
 {
     uint32_t                   x;
     ngx_int_t                  rc;
@@ -273,16 +347,24 @@ ngx_http_mock_fault_pick(ngx_http_request_t *r)
 
     store = mlcf->store;
     sh = store->sh;
-    fault = mlcf->fault;
+    fault = upstream ? mlcf->upstream_fault : mlcf->fault;
 
-    if (sh->nsettings && ctx->session.len) {
+    if (ctx->asked_fault && ctx->asked_fault->upstream == upstream) {
+        fault = ctx->asked_fault;
+
+    } else if (ctx->fleet_settings) {
+        if (ctx->fleet_fault && ctx->fleet_fault->upstream == upstream) {
+            fault = ctx->fleet_fault;
+        }
+
+    } else if (sh->nsettings && ctx->session.len) {
         ngx_shmtx_lock(&store->shpool->mutex);
         rc = ngx_http_mock_session_setting(sh, NGX_HTTP_MOCK_STATE_FAULT,
                                            &ctx->session, &own,
                                            sizeof(ngx_http_mock_fault_t));
         ngx_shmtx_unlock(&store->shpool->mutex);
 
-        if (rc == NGX_OK) {
+        if (rc == NGX_OK && own.upstream == upstream) {
             fault = ngx_palloc(r->pool, sizeof(ngx_http_mock_fault_t));
             if (fault == NULL) {
                 return NULL;
@@ -314,8 +396,9 @@ ngx_http_mock_fault_pick(ngx_http_request_t *r)
         }
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "mock fault: %V", &ngx_http_mock_fault_names[fault->type]);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mock fault: %V%s", &ngx_http_mock_fault_names[fault->type],
+                   upstream ? " upstream" : "");
 
     ctx->fault = fault;
 
@@ -384,6 +467,89 @@ ngx_http_mock_fault_answer(ngx_http_request_t *r)
     default: /* NGX_HTTP_MOCK_FAULT_EMPTY */
         return NGX_HTTP_CLOSE;
     }
+}
+
+
+/*
+ * A fault on the upstream path of "fallback", in place of proxy_pass: the
+ * request is not sent; the upstream answers a status, fails to connect
+ * (reset, empty: 502), or is silent for the stall and times out (504).
+ * The recording filter then falls back as it does when the upstream
+ * really fails: a status of mock_fallback_status is answered from the
+ * recording, any other reaches the client.
+ */
+
+ngx_int_t
+ngx_http_mock_fault_upstream(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    /* the recording to fall back on is found by the body too */
+
+    if (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY) {
+        rc = ngx_http_read_client_request_body(r,
+                                            ngx_http_mock_fault_upstream_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_mock_fault_upstream_fail(r);
+}
+
+
+static void
+ngx_http_mock_fault_upstream_body(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_mock_fault_upstream_fail(r));
+}
+
+
+static ngx_int_t
+ngx_http_mock_fault_upstream_fail(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_fault_t  *fault;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    fault = ctx->fault;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mock: fault \"%V\" on the upstream path of \"%V %V\"",
+                  &ngx_http_mock_fault_names[fault->type], &r->method_name,
+                  &r->unparsed_uri);
+
+    switch (fault->type) {
+
+    case NGX_HTTP_MOCK_FAULT_STATUS:
+        return ngx_http_mock_fault_status(r, fault);
+
+    case NGX_HTTP_MOCK_FAULT_STALL:
+        return ngx_http_mock_latency_wait(r, fault->value,
+                                          ngx_http_mock_fault_timeout);
+
+    default: /* NGX_HTTP_MOCK_FAULT_RESET, NGX_HTTP_MOCK_FAULT_EMPTY */
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mock_fault_timeout(ngx_http_request_t *r)
+{
+    return NGX_HTTP_GATEWAY_TIME_OUT;
 }
 
 

@@ -1,12 +1,12 @@
 
 /*
  * The fleet's state in Redis (mock_redis): the sequences, forced answers,
- * plays and session values of every session, and the journal, so that
- * several nginx instances behind one balancer answer as one.  The hot
- * path costs one round trip: the forced answer, the play and the
- * session's values are asked for in one write of plain commands; what
- * only changes the state (plays, values, the journal) is sent without
- * waiting for its reply.
+ * plays, session values, latencies and faults of every session, and the
+ * journal, so that several nginx instances behind one balancer answer as
+ * one.  The hot path costs one round trip: the forced answer, the play,
+ * the session's latency and fault and its values are asked for in one
+ * write of plain commands; what only changes the state (plays, values,
+ * the journal) is sent without waiting for its reply.
  */
 
 
@@ -16,6 +16,7 @@
 
 
 #define NGX_HTTP_MOCK_FLEET_ARGS     16
+#define NGX_HTTP_MOCK_FLEET_VALUES   5      /* the commands of a state */
 #define NGX_HTTP_MOCK_FLEET_RENEWED  4096
 #define NGX_HTTP_MOCK_FLEET_BATCH    64
 #define NGX_HTTP_MOCK_FLEET_BATCH_SIZE  (128 * 1024)
@@ -34,8 +35,9 @@ typedef struct {
     ngx_uint_t                    head;
     ngx_uint_t                    vars;
     ngx_uint_t                    renewed;      /* the expiry was sent */
+    ngx_uint_t                    settings;     /* of the latency, fault */
     ngx_uint_t                    n;
-    ngx_http_mock_redis_value_t   values[4];
+    ngx_http_mock_redis_value_t   values[NGX_HTTP_MOCK_FLEET_VALUES];
 } ngx_http_mock_fleet_call_t;
 
 
@@ -105,6 +107,27 @@ static const char  ngx_http_mock_fleet_plays_lua[] =
     "return {c, redis.call('HGETALL', ARGV[2])}";
 
 
+/*
+ * A session's latency and fault, one string "<latency>\n<fault>" that a
+ * request reads with one GET: ARGV[1] names which to set to ARGV[2] (""
+ * forgets it), ARGV[3] is the expiry in ms.  Returns 1 when there was one
+ * to forget or it is set, else 0.
+ */
+
+static const char  ngx_http_mock_fleet_setting_lua[] =
+    "local v = redis.call('GET', KEYS[1]) or '\\n' "
+    "local nl = string.find(v, '\\n', 1, true) or string.len(v) + 1 "
+    "local l, f = string.sub(v, 1, nl - 1), string.sub(v, nl + 1) "
+    "local had "
+    "if ARGV[1] == 'latency' then had = l l = ARGV[2] "
+    "else had = f f = ARGV[2] end "
+    "if l == '' and f == '' then redis.call('DEL', KEYS[1]) "
+    "else redis.call('SET', KEYS[1], l .. '\\n' .. f, 'PX', ARGV[3]) end "
+    "if had ~= '' or ARGV[2] ~= '' then return 1 end "
+    "return 0";
+
+
+static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_setting_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_plays_script;
 static ngx_http_mock_redis_script_t  *ngx_http_mock_fleet_reset_script;
 
@@ -128,8 +151,13 @@ ngx_http_mock_fleet_init(ngx_conf_t *cf)
         ngx_http_mock_redis_script(cf, mmcf->redis,
                                    ngx_http_mock_fleet_plays_lua);
 
+    ngx_http_mock_fleet_setting_script =
+        ngx_http_mock_redis_script(cf, mmcf->redis,
+                                   ngx_http_mock_fleet_setting_lua);
+
     if (ngx_http_mock_fleet_reset_script == NULL
-        || ngx_http_mock_fleet_plays_script == NULL)
+        || ngx_http_mock_fleet_plays_script == NULL
+        || ngx_http_mock_fleet_setting_script == NULL)
     {
         return NGX_ERROR;
     }
@@ -149,10 +177,10 @@ ngx_http_mock_fleet_on(ngx_http_request_t *r)
 
 /*
  * The request's state in the fleet, in one round trip: its forced
- * answer, its play of the group g (when there is one) and, with "vars",
- * the session's values.  done gets it, or NULL when Redis could not
- * answer.  NGX_DONE: the request waits; NGX_DECLINED: Redis is out of
- * reach.
+ * answer, its play of the group g (when there is one), the session's
+ * latency and fault (when it has a name) and, with "vars", the session's
+ * values.  done gets it, or NULL when Redis could not answer.  NGX_DONE:
+ * the request waits; NGX_DECLINED: Redis is out of reach.
  */
 
 ngx_int_t
@@ -163,12 +191,13 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 {
     u_char                 *p;
     size_t                          argvlen[NGX_HTTP_MOCK_FLEET_ARGS];
-    ngx_str_t                       counter, force, values, ttl, endpoint;
+    ngx_str_t                       counter, force, values, ttl, endpoint,
+                                    settings;
     const char                     *argv[NGX_HTTP_MOCK_FLEET_ARGS];
     ngx_http_mock_ctx_t            *ctx;
     ngx_http_mock_redis_t          *redis;
     ngx_http_mock_fleet_call_t     *call;
-    ngx_http_mock_redis_command_t   cmds[4];
+    ngx_http_mock_redis_command_t   cmds[NGX_HTTP_MOCK_FLEET_VALUES];
 
     redis = ngx_http_mock_redis_get(r);
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
@@ -197,6 +226,10 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     if (ngx_http_mock_fleet_key(r->pool, redis, &force, "%08xD:%V:force",
                                 store->id, &ctx->session)
            != NGX_OK
+        || (ctx->session.len
+            && ngx_http_mock_fleet_key(r->pool, redis, &settings,
+                                       "settings:%V:all", &ctx->session)
+               != NGX_OK)
         || (vars
             && ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
                                        &ctx->session)
@@ -233,6 +266,7 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     call->counter = counter;
     call->head = head;
     call->vars = vars;
+    call->settings = 0;
     call->n = 0;
 
     argv[0] = "HGET";
@@ -272,6 +306,23 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         }
     }
 
+    /* the session's latency and fault, which the admin sets */
+
+    if (ctx->session.len) {
+        call->settings = call->n;
+
+        argv[10] = "GET";
+        argvlen[10] = 3;
+        argv[11] = (char *) settings.data;
+        argvlen[11] = settings.len;
+
+        cmds[call->n].argc = 2;
+        cmds[call->n].argv = &argv[10];
+        cmds[call->n++].argvlen = &argvlen[10];
+    }
+
+    /* last: its reply, an array, is read whole */
+
     if (vars) {
         argv[8] = "HGETALL";
         argvlen[8] = 7;
@@ -294,6 +345,7 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 {
     ngx_http_mock_fleet_call_t *call = data;
 
+    u_char                       *p;
     size_t                        argvlen[2];
     redisReply                   *rep = reply;
     const char                   *argv[2];
@@ -352,6 +404,25 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
 
             (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
         }
+    }
+
+    /* "<latency>\n<fault>" */
+
+    if (call->settings) {
+        if (v[call->settings].type == NGX_HTTP_MOCK_REDIS_STRING) {
+            st.latency = v[call->settings].str;
+
+            p = ngx_strlchr(st.latency.data,
+                            st.latency.data + st.latency.len, '\n');
+
+            if (p) {
+                st.fault.data = p + 1;
+                st.fault.len = st.latency.data + st.latency.len - p - 1;
+                st.latency.len = p - st.latency.data;
+            }
+        }
+
+        st.settings = 1;
     }
 
     if (call->vars && rep->type == REDIS_REPLY_ARRAY) {
@@ -500,6 +571,178 @@ ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
     (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
 
     ngx_http_mock_fleet_touch(redis, &key);
+}
+
+
+/*
+ * The session's latency and fault that Redis holds, for the request: when
+ * Redis answers, they are the session's, and this instance's are not
+ * read (a signed request's own come first still).  A value that does not
+ * parse is logged and left out.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_settings(ngx_http_request_t *r,
+    ngx_http_mock_fleet_state_t *st)
+{
+    char                     *err;
+    ngx_str_t                 args[8];
+    ngx_uint_t                n;
+    ngx_http_mock_ctx_t      *ctx;
+    ngx_http_mock_fault_t    *fault;
+    ngx_http_mock_latency_t  *lat;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!st->settings) {
+        return NGX_OK;
+    }
+
+    ctx->fleet_settings = 1;
+
+    if (!ctx->asked_latency) {
+        ctx->own_latency = NULL;
+        ctx->asked_latency = 1;
+    }
+
+    if (st->latency.len && ctx->own_latency == NULL) {
+        lat = ngx_palloc(r->pool, sizeof(ngx_http_mock_latency_t));
+        if (lat == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_http_mock_words(&st->latency, args, 8);
+        err = (n > 8) ? "too many words"
+                      : ngx_http_mock_latency_parse(args, n, lat);
+
+        if (err) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: the fleet's latency of session \"%V\" "
+                          "is left out: %s", &ctx->session, err);
+
+        } else {
+            ctx->own_latency = lat;
+        }
+    }
+
+    if (st->fault.len) {
+        fault = ngx_palloc(r->pool, sizeof(ngx_http_mock_fault_t));
+        if (fault == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_http_mock_words(&st->fault, args, 8);
+        err = (n > 8) ? "too many words"
+                      : ngx_http_mock_fault_parse(args, n, fault);
+
+        if (err) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mock: the fleet's fault of session \"%V\" is "
+                          "left out: %s", &ctx->session, err);
+
+        } else {
+            ctx->fleet_fault = fault;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A fault answered in place of the play that the fleet's counter of the
+ * group g counted: the play is given back.
+ */
+
+void
+ngx_http_mock_fleet_unplay(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g)
+{
+    size_t                  argvlen[2];
+    ngx_str_t               key;
+    const char             *argv[2];
+    ngx_http_mock_ctx_t    *ctx;
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if (!ngx_http_mock_redis_up(redis) || ctx == NULL || g == NULL) {
+        return;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:%08xD:%ui",
+                                store->id, &ctx->session, g->hash,
+                                g->first->index)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "DECR";
+    argvlen[0] = 4;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+
+    (void) ngx_http_mock_redis_send(redis, 2, argv, argvlen);
+}
+
+
+/*
+ * The admin sets (value, as printed) or forgets (value NULL) a session's
+ * latency or fault ("name") for the fleet: done gets 1 (0: there was none
+ * to forget), or NULL.
+ */
+
+ngx_int_t
+ngx_http_mock_fleet_setting(ngx_http_request_t *r, ngx_str_t *session,
+    const char *name, ngx_str_t *value, ngx_http_mock_fleet_done_pt done,
+    void *data)
+{
+    size_t                  argvlen[7];
+    ngx_str_t               key, ttl;
+    const char             *argv[7];
+    ngx_http_mock_redis_t  *redis;
+
+    redis = ngx_http_mock_redis_get(r);
+
+    if (!ngx_http_mock_redis_up(redis)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "settings:%V:all",
+                                session)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ttl.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (ttl.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* as long as the session's counters */
+
+    ttl.len = ngx_sprintf(ttl.data, "%T", redis->ttl * 1000) - ttl.data;
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (char *) ngx_http_mock_fleet_setting_script->sha;
+    argvlen[1] = 40;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key.data;
+    argvlen[3] = key.len;
+    argv[4] = name;
+    argvlen[4] = ngx_strlen(name);
+    argv[5] = value ? (char *) value->data : "";
+    argvlen[5] = value ? value->len : 0;
+    argv[6] = (char *) ttl.data;
+    argvlen[6] = ttl.len;
+
+    return ngx_http_mock_fleet_wait(r, ngx_http_mock_fleet_plain_reply, done,
+                                    data, 7, argv, argvlen);
 }
 
 

@@ -589,6 +589,7 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->refresh_dates = NGX_CONF_UNSET;
     conf->slot = NGX_CONF_UNSET_UINT;
     conf->fault = NGX_CONF_UNSET_PTR;
+    conf->upstream_fault = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -659,6 +660,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               16 * 1024);
     ngx_conf_merge_value(conf->refresh_dates, prev->refresh_dates, 0);
     ngx_conf_merge_ptr_value(conf->fault, prev->fault, NULL);
+    ngx_conf_merge_ptr_value(conf->upstream_fault, prev->upstream_fault,
+                             NULL);
 
     if (conf->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET) {
         conf->latency = prev->latency;
@@ -1154,6 +1157,12 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 
     ctx->mode = mode;
 
+    /* a WebSocket is proxied untouched, or refused where the mock replays */
+
+    if (ngx_http_mock_upgrade(r, ctx) == NGX_OK) {
+        return NGX_DECLINED;
+    }
+
     switch (mode) {
 
     case NGX_HTTP_MOCK_MODE_NEW_EPISODES:
@@ -1166,6 +1175,16 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
     case NGX_HTTP_MOCK_MODE_FALLBACK:
         ctx->record = 1;
         ctx->fallback = 1;
+
+        /* a fault on the upstream path: the fallback answers for it */
+
+        if ((mlcf->upstream_fault || store->sh->nsettings
+             || ctx->asked_fault)
+            && ngx_http_mock_fault_pick(r, 1))
+        {
+            r->content_handler = ngx_http_mock_fault_upstream;
+        }
+
         break;
 
     default: /* NGX_HTTP_MOCK_MODE_REPLAY */
@@ -1337,6 +1356,12 @@ ngx_http_mock_new_episodes_done(ngx_http_request_t *r, void *data,
         if (st->vars
             && ngx_http_mock_session_vars_load(r, st->vars) != NGX_OK)
         {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* the session's latency, for the answer a hit replays */
+
+        if (ngx_http_mock_fleet_settings(r, st) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -1932,7 +1957,10 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
 
     /* an answer from a recording after the upstream failed, for "unused" */
 
-    if (ctx->status == NGX_HTTP_MOCK_FALLBACK && ctx->interaction) {
+    if ((ctx->status == NGX_HTTP_MOCK_FALLBACK
+         || ctx->status == NGX_HTTP_MOCK_FAULT_FALLBACK)
+        && ctx->interaction)
+    {
         ngx_http_mock_fleet_played(r, mlcf->store, ctx->interaction);
     }
 

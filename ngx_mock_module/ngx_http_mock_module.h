@@ -54,7 +54,9 @@
 #define NGX_HTTP_MOCK_FALLBACK       7
 #define NGX_HTTP_MOCK_REFUSED        8
 #define NGX_HTTP_MOCK_FAULT          9
-#define NGX_HTTP_MOCK_NRESULTS       10
+#define NGX_HTTP_MOCK_UPGRADE        10
+#define NGX_HTTP_MOCK_FAULT_FALLBACK 11
+#define NGX_HTTP_MOCK_NRESULTS       12
 
 
 /* mock_latency: how long an answer waits */
@@ -91,6 +93,7 @@ typedef struct {
     ngx_uint_t                    rate;         /* in hundredths of 1% */
     uint32_t                      seed;
     ngx_uint_t                    seeded;       /* unsigned  seeded:1; */
+    ngx_uint_t                    upstream;     /* on fallback's upstream */
 } ngx_http_mock_fault_t;
 
 
@@ -674,6 +677,9 @@ typedef struct {
     ngx_str_t                     forced;       /* "cassette#N", or empty */
     ngx_array_t                  *vars;         /* ngx_keyval_t, or NULL */
     ngx_array_t                  *entries;      /* of the journal */
+    ngx_str_t                     latency;      /* the session's, or empty */
+    ngx_str_t                     fault;        /* the session's, or empty */
+    ngx_uint_t                    settings;     /* the two were asked for */
 } ngx_http_mock_fleet_state_t;
 
 
@@ -749,6 +755,7 @@ typedef struct {
     u_char                       *latency_file;
     ngx_uint_t                    latency_line;
     ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
+    ngx_http_mock_fault_t        *upstream_fault;   /* "... upstream" */
 } ngx_http_mock_loc_conf_t;
 
 
@@ -789,6 +796,8 @@ typedef struct {
     ngx_event_t                  *timer;        /* of a delay */
     ngx_msec_t                    latency;      /* the delay, $mock_latency */
     ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
+    ngx_http_mock_fault_t        *asked_fault;  /* the request's own */
+    ngx_http_mock_fault_t        *fleet_fault;  /* the session's, in Redis */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -806,6 +815,9 @@ typedef struct {
     unsigned                      fleet_played:1;   /* the play was told */
     unsigned                      delayed:1;    /* its latency is over */
     unsigned                      timed:1;      /* its latency is known */
+    unsigned                      asked_latency:1;  /* own_latency final */
+    unsigned                      fault_later:1;    /* after the fleet */
+    unsigned                      fleet_settings:1; /* Redis told them */
 } ngx_http_mock_ctx_t;
 
 
@@ -1129,6 +1141,13 @@ ngx_int_t ngx_http_mock_fleet_force(ngx_http_request_t *r,
     ngx_http_mock_fleet_done_pt done, void *data);
 ngx_int_t ngx_http_mock_fleet_reset(ngx_http_request_t *r,
     ngx_str_t *session, ngx_http_mock_fleet_done_pt done, void *data);
+ngx_int_t ngx_http_mock_fleet_settings(ngx_http_request_t *r,
+    ngx_http_mock_fleet_state_t *st);
+void ngx_http_mock_fleet_unplay(ngx_http_request_t *r,
+    ngx_http_mock_store_t *store, ngx_http_mock_group_t *g);
+ngx_int_t ngx_http_mock_fleet_setting(ngx_http_request_t *r,
+    ngx_str_t *session, const char *name, ngx_str_t *value,
+    ngx_http_mock_fleet_done_pt done, void *data);
 void ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_uint_t size);
 ngx_int_t ngx_http_mock_fleet_journal(ngx_http_request_t *r,
@@ -1178,10 +1197,18 @@ char *ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_mock_fault_parse(ngx_str_t *args, ngx_uint_t n,
     ngx_http_mock_fault_t *fault);
 u_char *ngx_http_mock_fault_print(u_char *p, ngx_http_mock_fault_t *fault);
-ngx_http_mock_fault_t *ngx_http_mock_fault_pick(ngx_http_request_t *r);
+ngx_http_mock_fault_t *ngx_http_mock_fault_pick(ngx_http_request_t *r,
+    ngx_uint_t upstream);
 ngx_int_t ngx_http_mock_fault_answer(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_fault_send(ngx_http_request_t *r, u_char *data,
     size_t len);
+ngx_int_t ngx_http_mock_fault_upstream(ngx_http_request_t *r);
+ngx_uint_t ngx_http_mock_words(ngx_str_t *value, ngx_str_t *args,
+    ngx_uint_t max);
+
+/* ngx_http_mock_upgrade.c */
+ngx_int_t ngx_http_mock_upgrade(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
 
 /* ngx_http_mock_variables.c */
 ngx_int_t ngx_http_mock_add_variables(ngx_conf_t *cf);

@@ -147,6 +147,21 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
                 return NGX_ERROR;
             }
 
+            if (ctx->fault) {
+                /* a fault on the upstream path, and what answered it */
+                ctx->status = (ctx->status == NGX_HTTP_MOCK_FALLBACK)
+                              ? NGX_HTTP_MOCK_FAULT_FALLBACK
+                              : NGX_HTTP_MOCK_FAULT;
+            }
+
+        } else if (ctx->fault) {
+            /* a fault on the upstream path that reaches the client */
+            ctx->status = NGX_HTTP_MOCK_FAULT;
+
+        } else if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
+            /* an upgrade the request offered (h2c), taken: not an answer */
+            ctx->status = NGX_HTTP_MOCK_UPGRADE;
+
         } else if (u == NULL || u->headers_in.status_n == 0) {
             /* nginx's own answer, not the upstream's */
             ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;

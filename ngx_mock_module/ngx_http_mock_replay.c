@@ -37,6 +37,7 @@ static ngx_int_t ngx_http_mock_replay_fleet_done(ngx_http_request_t *r,
     void *data, ngx_http_mock_fleet_state_t *st);
 static void ngx_http_mock_hit_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_session(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mock_replay_fault(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mock_replay_value(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
@@ -91,14 +92,22 @@ ngx_http_mock_replay_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a fault that answers in place of the recording uses no play */
+    /*
+     * A fault that answers in place of the recording uses no play; a
+     * session of a fleet may have its fault in Redis, which answers later.
+     */
 
-    if ((mlcf->fault || mlcf->store->sh->nsettings)
-        && ngx_http_mock_fault_pick(r)
-        && ctx->fault->type != NGX_HTTP_MOCK_FAULT_TRUNCATE
-        && ctx->fault->type != NGX_HTTP_MOCK_FAULT_MALFORMED)
+    if (ctx->asked_fault == NULL && ctx->session.len
+        && !ctx->fleet_failed && ngx_http_mock_fleet_on(r))
     {
-        return ngx_http_mock_fault_answer(r);
+        ctx->fault_later = 1;
+
+    } else {
+        rc = ngx_http_mock_replay_fault(r);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     if ((mlcf->match->mask & NGX_HTTP_MOCK_MATCH_BODY)
@@ -169,6 +178,16 @@ ngx_http_mock_replay(ngx_http_request_t *r)
             it = ngx_http_mock_replay_forced(r, mlcf, key);
 
             if (it) {
+                /* Redis is not asked: this instance's faults */
+
+                ctx->fault_later = 0;
+
+                rc = ngx_http_mock_replay_fault(r);
+
+                if (rc != NGX_DECLINED) {
+                    return rc;
+                }
+
                 ctx->status = NGX_HTTP_MOCK_HIT;
                 ctx->interaction = it;
 
@@ -177,6 +196,18 @@ ngx_http_mock_replay(ngx_http_request_t *r)
         }
 
         rc = ngx_http_mock_replay_fleet(r, mlcf, ctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    /* Redis did not answer: this instance's faults */
+
+    if (ctx->fault_later) {
+        ctx->fault_later = 0;
+
+        rc = ngx_http_mock_replay_fault(r);
 
         if (rc != NGX_DECLINED) {
             return rc;
@@ -383,6 +414,28 @@ ngx_http_mock_replay_fleet_done(ngx_http_request_t *r, void *data,
         && ngx_http_mock_session_vars_load(r, st->vars) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mock_fleet_settings(r, st) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->fault_later) {
+        ctx->fault_later = 0;
+
+        rc = ngx_http_mock_replay_fault(r);
+
+        if (rc != NGX_DECLINED) {
+            /* the play Redis counted is given back (a forced one was) */
+
+            if (st->play >= 0 && st->forced.len == 0 && g && !ctx->head
+                && mlcf->repeats != NGX_HTTP_MOCK_REPEATS_ON)
+            {
+                ngx_http_mock_fleet_unplay(r, store, g);
+            }
+
+            return rc;
+        }
     }
 
     if (st->forced.len) {
@@ -960,7 +1013,9 @@ ngx_http_mock_replay_session(ngx_http_request_t *r)
 
     sh = mlcf->store->sh;
 
-    if (sh->nsettings == 0 || ctx->session.len == 0) {
+    /* a signed request's own latency comes before the session's */
+
+    if (ctx->asked_latency || sh->nsettings == 0 || ctx->session.len == 0) {
         return NGX_OK;
     }
 
@@ -982,6 +1037,34 @@ ngx_http_mock_replay_session(ngx_http_request_t *r)
     *ctx->own_latency = lat;
 
     return NGX_OK;
+}
+
+
+/*
+ * A fault that answers in place of the recording: its answer; NGX_DECLINED
+ * when there is none (a fault that breaks the recorded answer is set for
+ * the answer to use).
+ */
+
+static ngx_int_t
+ngx_http_mock_replay_fault(ngx_http_request_t *r)
+{
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+
+    if ((mlcf->fault || mlcf->store->sh->nsettings || ctx->asked_fault
+         || ctx->fleet_fault)
+        && ngx_http_mock_fault_pick(r, 0)
+        && ctx->fault->type != NGX_HTTP_MOCK_FAULT_TRUNCATE
+        && ctx->fault->type != NGX_HTTP_MOCK_FAULT_MALFORMED)
+    {
+        return ngx_http_mock_fault_answer(r);
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -2,10 +2,14 @@
 /*
  * Switching mock mode per request (mock_request_mode on).  A request asks
  * for a mode, and maybe a session, with X-Mock-Mode and X-Mock-Session,
- * and proves it may with X-Mock-Token: "<expiry>.<hex HMAC-SHA256>" of
- * "<mode>\n<session>\n<expiry>" under one of the mock_token_secret files.
- * Anything wrong with the token is refused with 403 and one line in the
- * error log that names the reason but neither secret nor token.
+ * and for a fault and a latency of its own with X-Mock-Fault and
+ * X-Mock-Latency, and proves it may with X-Mock-Token: "<expiry>.<hex
+ * HMAC-SHA256>" of "<mode>\n<session>\n<expiry>" (and, with a fault or a
+ * latency, "\n<fault>\n<latency>" after it) under one of the
+ * mock_token_secret files.  Anything wrong with the token is refused with
+ * 403 and one line in the error log that names the reason but neither
+ * secret nor token; a signed fault or latency that does not parse is
+ * refused with 400 and a JSON error.
  */
 
 
@@ -19,7 +23,12 @@
 
 static ngx_int_t ngx_http_mock_switch_verify(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *mode, ngx_str_t *session,
-    ngx_str_t *token, const char **reason);
+    ngx_str_t *asked, ngx_str_t *token, const char **reason);
+static ngx_int_t ngx_http_mock_switch_ask(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_table_elt_t *hfault,
+    ngx_table_elt_t *hlatency);
+static ngx_int_t ngx_http_mock_switch_error(ngx_http_request_t *r,
+    char *fmt, ...);
 static ngx_int_t ngx_http_mock_hex_decode(u_char *dst, u_char *src,
     size_t n);
 
@@ -86,23 +95,32 @@ ngx_http_mock_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * The mode and session a request asks for.  NGX_DECLINED: it asks for
- * nothing; NGX_HTTP_FORBIDDEN: it may not have them.
+ * The mode and session, the fault and the latency a request asks for.
+ * NGX_DECLINED: it asks for nothing; NGX_HTTP_FORBIDDEN: it may not have
+ * them; NGX_DONE: what it asks for is wrong, and it has been answered.
  */
 
 ngx_int_t
 ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
     ngx_http_mock_ctx_t *ctx, ngx_uint_t *mode)
 {
+    u_char           *p;
     ngx_int_t         rc;
-    ngx_str_t         session, empty, name;
+    ngx_str_t         session, empty, name, asked, *fault, *latency;
     ngx_uint_t        i;
     const char       *reason;
-    ngx_table_elt_t  *hmode, *hsession, *htoken;
+    ngx_table_elt_t  *hmode, *hsession, *htoken, *hfault, *hlatency;
 
     ngx_str_set(&name, "X-Mock-Mode");
     hmode = ngx_http_mock_header_in(r, &name);
-    if (hmode == NULL) {
+
+    ngx_str_set(&name, "X-Mock-Fault");
+    hfault = ngx_http_mock_header_in(r, &name);
+
+    ngx_str_set(&name, "X-Mock-Latency");
+    hlatency = ngx_http_mock_header_in(r, &name);
+
+    if (hmode == NULL && hfault == NULL && hlatency == NULL) {
         return NGX_DECLINED;
     }
 
@@ -114,18 +132,22 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
 
     ngx_str_null(&empty);
 
-    for (i = NGX_HTTP_MOCK_MODE_OFF; i <= NGX_HTTP_MOCK_MODE_FALLBACK; i++) {
-        if (ngx_http_mock_mode_names[i].len == hmode->value.len
-            && ngx_strncmp(ngx_http_mock_mode_names[i].data, hmode->value.data,
-                           hmode->value.len) == 0)
-        {
-            break;
-        }
-    }
+    i = NGX_HTTP_MOCK_MODE_OFF;
 
-    if (i > NGX_HTTP_MOCK_MODE_FALLBACK) {
-        reason = "unknown mode";
-        goto refused;
+    if (hmode) {
+        for ( /* void */ ; i <= NGX_HTTP_MOCK_MODE_FALLBACK; i++) {
+            if (ngx_http_mock_mode_names[i].len == hmode->value.len
+                && ngx_strncmp(ngx_http_mock_mode_names[i].data,
+                               hmode->value.data, hmode->value.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i > NGX_HTTP_MOCK_MODE_FALLBACK) {
+            reason = "unknown mode";
+            goto refused;
+        }
     }
 
     if (htoken == NULL) {
@@ -133,8 +155,28 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
         goto refused;
     }
 
-    rc = ngx_http_mock_switch_verify(r, mlcf, &hmode->value,
+    /* "<fault>\n<latency>", signed after the rest */
+
+    ngx_str_null(&asked);
+
+    if (hfault || hlatency) {
+        fault = hfault ? &hfault->value : &empty;
+        latency = hlatency ? &hlatency->value : &empty;
+
+        asked.len = fault->len + 1 + latency->len;
+        asked.data = ngx_pnalloc(r->pool, asked.len);
+        if (asked.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_http_mock_cpymem(asked.data, fault->data, fault->len);
+        *p++ = '\n';
+        (void) ngx_http_mock_cpymem(p, latency->data, latency->len);
+    }
+
+    rc = ngx_http_mock_switch_verify(r, mlcf, hmode ? &hmode->value : &empty,
                                      hsession ? &hsession->value : &empty,
+                                     (hfault || hlatency) ? &asked : NULL,
                                      &htoken->value, &reason);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -159,12 +201,22 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
         ctx->session = session;
     }
 
-    *mode = i;
-    ctx->switched = 1;
+    if (hfault || hlatency) {
+        rc = ngx_http_mock_switch_ask(r, ctx, hfault, hlatency);
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "mock: request switched to mode %V, session \"%V\"",
-                  &ngx_http_mock_mode_names[i], &ctx->session);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (hmode) {
+        *mode = i;
+        ctx->switched = 1;
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mock: request switched to mode %V, session \"%V\"",
+                      &ngx_http_mock_mode_names[i], &ctx->session);
+    }
 
     return NGX_OK;
 
@@ -172,11 +224,164 @@ refused:
 
     ctx->status = NGX_HTTP_MOCK_REFUSED;
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "mock: request for mode \"%V\" refused: %s",
-                  &hmode->value, reason);
+    if (hmode) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: request for mode \"%V\" refused: %s",
+                      &hmode->value, reason);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mock: request for a %s of its own refused: %s",
+                      hfault ? "fault" : "latency", reason);
+    }
 
     return NGX_HTTP_FORBIDDEN;
+}
+
+
+/*
+ * A signed request's own fault and latency, in the syntax of mock_fault
+ * and mock_latency; what is wrong is answered 400, with a JSON error.
+ */
+
+static ngx_int_t
+ngx_http_mock_switch_ask(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_table_elt_t *hfault, ngx_table_elt_t *hlatency)
+{
+    char                      *err;
+    u_char                    *last, text[128];
+    ngx_str_t                  args[8];
+    ngx_uint_t                 n;
+    ngx_http_mock_fault_t     *fault;
+    ngx_http_mock_latency_t   *lat;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (hfault) {
+        fault = ngx_palloc(r->pool, sizeof(ngx_http_mock_fault_t));
+        if (fault == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = ngx_http_mock_words(&hfault->value, args, 8);
+
+        err = (n > 8) ? "it has too many words"
+                      : ngx_http_mock_fault_parse(args, n, fault);
+        if (err) {
+            return ngx_http_mock_switch_error(r, "X-Mock-Fault: %s", err);
+        }
+
+        ctx->asked_fault = fault;
+
+        last = ngx_http_mock_fault_print(text, fault);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mock: request asks for the fault %*s", last - text,
+                      text);
+    }
+
+    if (hlatency) {
+        lat = ngx_palloc(r->pool, sizeof(ngx_http_mock_latency_t));
+        if (lat == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = ngx_http_mock_words(&hlatency->value, args, 8);
+
+        err = (n > 8) ? "it has too many words"
+                      : ngx_http_mock_latency_parse(args, n, lat);
+        if (err) {
+            return ngx_http_mock_switch_error(r, "X-Mock-Latency: %s", err);
+        }
+
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        if (lat->type != NGX_HTTP_MOCK_LATENCY_OFF
+            && ngx_max(lat->min, lat->max) > clcf->send_timeout)
+        {
+            return ngx_http_mock_switch_error(r, "X-Mock-Latency: a latency "
+                                              "of up to %uDms is longer "
+                                              "than send_timeout (%Mms)",
+                                              ngx_max(lat->min, lat->max),
+                                              clcf->send_timeout);
+        }
+
+        ctx->own_latency = lat;
+        ctx->asked_latency = 1;
+
+        last = ngx_http_mock_latency_print(text, lat);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mock: request asks for the latency %*s", last - text,
+                      text);
+    }
+
+    return NGX_OK;
+}
+
+
+/* 400 with {"error": "..."}; the request is finalized here */
+
+static ngx_int_t
+ngx_http_mock_switch_error(ngx_http_request_t *r, char *fmt, ...)
+{
+    u_char               *p;
+    va_list               args;
+    ngx_int_t             rc;
+    ngx_str_t             text;
+    ngx_buf_t            *b;
+    ngx_chain_t           out;
+    ngx_http_mock_ctx_t  *ctx;
+    u_char                buf[256];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    text.data = buf;
+    text.len = p - buf;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mock: request refused: %V", &text);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    ctx->status = NGX_HTTP_MOCK_REFUSED;
+
+    b = ngx_create_temp_buf(r->pool, sizeof("{\"error\": }\n") - 1
+                                     + 2 + 6 * text.len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, "{\"error\": ", 10);
+    b->last = ngx_http_mock_json_quote(b->last, &text);
+    *b->last++ = '}';
+    *b->last++ = '\n';
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->headers_out.status = NGX_HTTP_BAD_REQUEST;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc != NGX_ERROR && rc <= NGX_OK && !r->header_only) {
+        out.buf = b;
+        out.next = NULL;
+
+        rc = ngx_http_output_filter(r, &out);
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
@@ -204,7 +409,7 @@ ngx_http_mock_hex_decode(u_char *dst, u_char *src, size_t n)
 static ngx_int_t
 ngx_http_mock_switch_verify(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_str_t *mode, ngx_str_t *session,
-    ngx_str_t *token, const char **reason)
+    ngx_str_t *asked, ngx_str_t *token, const char **reason)
 {
     u_char        *dot, *p, *msg;
     size_t         len;
@@ -240,9 +445,13 @@ ngx_http_mock_switch_verify(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    /* "<mode>\n<session>\n<expiry>" */
+    /* "<mode>\n<session>\n<expiry>", then "\n<fault>\n<latency>" */
 
     len = mode->len + 1 + session->len + 1 + (dot - token->data);
+
+    if (asked) {
+        len += 1 + asked->len;
+    }
 
     msg = ngx_pnalloc(r->pool, len);
     if (msg == NULL) {
@@ -253,7 +462,12 @@ ngx_http_mock_switch_verify(ngx_http_request_t *r,
     *p++ = '\n';
     p = ngx_http_mock_cpymem(p, session->data, session->len);
     *p++ = '\n';
-    ngx_memcpy(p, token->data, dot - token->data);
+    p = ngx_cpymem(p, token->data, dot - token->data);
+
+    if (asked) {
+        *p++ = '\n';
+        (void) ngx_http_mock_cpymem(p, asked->data, asked->len);
+    }
 
     secrets = mlcf->secrets->elts;
 

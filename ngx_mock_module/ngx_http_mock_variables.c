@@ -57,7 +57,9 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
     ngx_string("passthrough"),
     ngx_string("fallback"),
     ngx_string("refused"),
-    ngx_string("fault")
+    ngx_string("fault"),
+    ngx_string("upgrade"),
+    ngx_string("fault_fallback")
 };
 
 
