@@ -342,6 +342,7 @@ struct ngx_http_mock_interaction_s {
     ngx_uint_t                    templated;    /* NGX_HTTP_MOCK_TEMPLATED_* */
     time_t                        recorded;     /* for refreshed dates */
     ngx_http_mock_latency_t       latency;      /* x_mock.latency */
+    ngx_uint_t                    stale;        /* x_mock.stale */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
 
@@ -421,6 +422,7 @@ typedef struct {
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
+    unsigned                      stale:1;      /* x_mock.stale */
 
     ngx_http_mock_mark_t          body_mark;
     ngx_http_mock_mark_t         *header_marks; /* one per header, or NULL */
@@ -571,6 +573,7 @@ struct ngx_http_mock_shctx_s {
     ngx_http_mock_interaction_t  *retired_last;
     ngx_atomic_t                  follow_lock;  /* the follower's pid */
     ngx_atomic_t                  followed;     /* a reload took over */
+    ngx_atomic_t                  edit_lock;    /* the editing worker's pid */
 };
 
 
@@ -945,6 +948,9 @@ ngx_int_t ngx_http_mock_session_configure(ngx_http_mock_shctx_t *sh,
     ngx_uint_t kind, ngx_str_t *session, void *data, size_t size);
 ngx_uint_t ngx_http_mock_session_tick(ngx_http_mock_store_t *store,
     ngx_str_t *session);
+ngx_uint_t ngx_http_mock_session_used(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it);
 
 /* ngx_http_mock_writer.c */
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
@@ -966,6 +972,12 @@ ngx_int_t ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_yaml_entry(ngx_pool_t *pool,
     ngx_http_mock_record_t *rec, ngx_str_t *out);
+ngx_int_t ngx_http_mock_writer_save(u_char *tmp, ngx_array_t *records,
+    ngx_uint_t appendable, ngx_pool_t *pool, off_t *size, ngx_uint_t *ino);
+ngx_int_t ngx_http_mock_writer_install(ngx_http_mock_writer_t *writer,
+    u_char *tmp, u_char *name, off_t size, ngx_uint_t ino, ngx_uint_t count);
+ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
+void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
 
 /* ngx_http_mock_record.c */
 ngx_int_t ngx_http_mock_record_init(ngx_conf_t *cf);
@@ -1148,6 +1160,9 @@ ngx_int_t ngx_http_mock_switch(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx,
     ngx_uint_t *mode);
 ngx_str_t *ngx_http_mock_mode_name(ngx_uint_t mode);
+
+/* ngx_http_mock_edit.c */
+ngx_int_t ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name);
 
 /* ngx_http_mock_admin.c */
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);

@@ -1322,6 +1322,7 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     it->status = rec->status;
     it->recorded = rec->recorded;
     it->latency = rec->latency;
+    it->stale = rec->stale;
 
     tpls = rec->compiled
            && ngx_http_mock_template_applies(store->template, rec);
