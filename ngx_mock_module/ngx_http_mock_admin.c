@@ -404,6 +404,10 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         name.len--;
     }
 
+    if (ngx_http_mock_audit(r, &name) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = ngx_http_mock_edit_handler(r, &name);
     if (rc != NGX_DECLINED) {
         return rc;

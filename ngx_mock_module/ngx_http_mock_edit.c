@@ -80,8 +80,10 @@ ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name)
     op = 0;
     n = 0;
 
+    /* op stays 0 where the route itself answered */
+
     rc = ngx_http_mock_edit_route(r, name, &op, &n);
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK || op == 0) {
         return rc;
     }
 
@@ -665,7 +667,19 @@ ngx_http_mock_edit_body(ngx_http_mock_edit_t *e)
                                              NULL);
 
     if (records == NULL || records->nelts != 1) {
-        return ngx_http_mock_edit_fail(e, 422, "%V",
+
+        /* where in the text made of the body does not help: what does */
+
+        p = ngx_strlcasestrn(e->error.data, e->error.data + e->error.len,
+                             (u_char *) ", column ", 9 - 1);
+        p = p ? ngx_strlchr(p, e->error.data + e->error.len, ':') : NULL;
+
+        if (p && p + 2 <= e->error.data + e->error.len) {
+            e->error.len -= p + 2 - e->error.data;
+            e->error.data = p + 2;
+        }
+
+        return ngx_http_mock_edit_fail(e, 422, "the body: %V",
                                        e->error.len ? &e->error : &name);
     }
 

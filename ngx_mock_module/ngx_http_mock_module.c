@@ -257,6 +257,13 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mock_audit_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_audit_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mock_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mock_redis,
@@ -589,6 +596,7 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->refresh_dates = NGX_CONF_UNSET;
     conf->slot = NGX_CONF_UNSET_UINT;
     conf->fault = NGX_CONF_UNSET_PTR;
+    conf->audit = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -659,6 +667,7 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               16 * 1024);
     ngx_conf_merge_value(conf->refresh_dates, prev->refresh_dates, 0);
     ngx_conf_merge_ptr_value(conf->fault, prev->fault, NULL);
+    ngx_conf_merge_ptr_value(conf->audit, prev->audit, NULL);
 
     if (conf->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET) {
         conf->latency = prev->latency;

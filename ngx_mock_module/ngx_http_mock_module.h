@@ -749,6 +749,7 @@ typedef struct {
     u_char                       *latency_file;
     ngx_uint_t                    latency_line;
     ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
+    ngx_open_file_t              *audit;        /* mock_audit_log, or NULL */
 } ngx_http_mock_loc_conf_t;
 
 
@@ -1160,6 +1161,11 @@ ngx_int_t ngx_http_mock_switch(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx,
     ngx_uint_t *mode);
 ngx_str_t *ngx_http_mock_mode_name(ngx_uint_t mode);
+
+/* ngx_http_mock_audit.c */
+char *ngx_http_mock_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mock_audit(ngx_http_request_t *r, ngx_str_t *endpoint);
 
 /* ngx_http_mock_edit.c */
 ngx_int_t ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name);

@@ -54,7 +54,217 @@ __DATA__
 Content-Type: application/json
 --- error_code eval
 [200, 201, 200, 200]
---- response_body eval
-[qq{{"cassette": "$ENV{TEST_NGINX_SERVROOT}/html/c.yaml", "interaction": 1, "interactions": 2}\n}, "deux", "one", qr/.*/]
+--- response_body_like eval
+[qr{^\{"cassette": "[^"]*/html/c\.yaml", "interaction": 1, "interactions": 2\}\n$},
+"^deux\$", "^one\$",
+qr{^# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:.*\n)*?      string: "one"\n(?:.*\n)*?      string: "deux"\n    headers:\n      "X-New":\n      - "yes"\n    status:\n      code: 201\n      message: "Made"\n}s]
+--- response_headers_like eval
+["", "X-New: yes", "", ""]
 --- no_error_log
 [error]
+
+
+
+=== TEST 2: POST adds an interaction at the end, as an expectation set without recording
+--- request eval
+["POST /_mock/interactions
+{\"request\": {\"method\": \"POST\", \"uri\": \"http://svc/new?x=1\", \"body\": \"ping\", \"headers\": {\"Accept\": [\"text/plain\"]}},
+ \"response\": {\"status\": {\"code\": 202, \"message\": \"Accepted\"}, \"headers\": {\"Content-Type\": [\"text/plain\"]}, \"body\": {\"string\": \"pong\\n\"}}}",
+"POST /new?x=1\nping", "GET /_mock/interactions"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[201, 202, 200]
+--- response_body_like eval
+[qr{^\{"cassette": "[^"]*/html/c\.yaml", "interaction": 2, "interactions": 3\}\n$},
+"^pong\n\$",
+qr{"interaction": 2, "method": "POST", "uri": "http://svc/new\?x=1", "status": 202, "plays": 1\}}]
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: DELETE removes one: those after it move up, in the list and in the file
+--- request eval
+["DELETE /_mock/interactions/0", "GET /a", "GET /b", "GET /_mock/interactions", "GET /file"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 404, 200, 200, 200]
+--- response_body_like eval
+[qr{^\{"cassette": "[^"]*/html/c\.yaml", "interactions": 1\}\n$}, "", "^two\$",
+qr{^\{"store": "[^"]*", "session": null, "interactions": \[\n\{"cassette": "[^"]*", "interaction": 0, "method": "GET", "uri": "http://svc/b", "status": 200, "plays": 1\}\n\]\}\n$},
+qr{\A# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!- request).)*uri: "http://svc/b"(?:(?!- request).)*\z}s]
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: the last one deleted leaves an empty list, which loads again
+--- request eval
+["DELETE /_mock/interactions/1", "DELETE /_mock/interactions/0", "GET /file", "POST /_mock/reload", "GET /a"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200, 200, 404]
+--- response_body_like eval
+["interactions\": 1", "interactions\": 0", "^version: 1\ninteractions: \\[\\]\n\$", "\"interactions\": 0", ""]
+
+
+
+=== TEST 5: bad JSON is refused with 400, and nothing changes
+--- request eval
+["PUT /_mock/interactions/0
+{\"response\": {\"status\": ", "POST /_mock/interactions
+[1, 2]", "PUT /_mock/interactions/0
+{\"status\": {\"code\": 201}}", "POST /_mock/interactions", "GET /file", "GET /a"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400, 400, 200, 200]
+--- response_body eval
+["{\"error\": \"the body is not a JSON object\"}\n",
+"{\"error\": \"the body is not a JSON object\"}\n",
+"{\"error\": \"the body has no \\\"response\\\" object\"}\n",
+"{\"error\": \"the body must be a JSON object: {\\\"request\\\": {...}, \\\"response\\\": {...}}\"}\n",
+$::CASSETTE, "one"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: interactions that are not there get 404
+--- request eval
+["PUT /_mock/interactions/2
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"DELETE /_mock/interactions/7", "DELETE /_mock/interactions/x", "DELETE /_mock/interactions/99999999999", "GET /file"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[404, 404, 404, 404, 200]
+--- response_body_like eval
+[qr{^\{"error": "no interaction 2 in \\"[^"]*/c\.yaml\\", which has 2"\}\n$},
+qr{^\{"error": "no interaction 7 in },
+qr{^\{"error": "interactions/N: N is the number},
+qr{^\{"error": "interactions/N: N is the number},
+"^\Q$::CASSETTE\E\$"]
+
+
+
+=== TEST 7: CR, LF and NUL in header names and values are refused with 422, as the loader refuses them
+--- request eval
+["PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {\"X-A\": [\"1\\r\\nSet-Cookie: a=1\"]}, \"body\": {\"string\": \"x\"}}}",
+"PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {\"X-A\\r\\nSet-Cookie: a\": [\"1\"]}, \"body\": {\"string\": \"x\"}}}",
+"POST /_mock/interactions
+{\"request\": {\"method\": \"GET\", \"uri\": \"http://svc/n\", \"body\": null, \"headers\": {\"X-B\": [\"a\\u0000b\"]}}, \"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"O\\nK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"GET /file", "GET /a"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[422, 422, 422, 422, 200, 200]
+--- response_body_like eval
+[qr{^\{"error": "the body: header \\"X-A\\" has a line break \(CR\) in its value"\}\n$},
+qr{^\{"error": "the body: header name \\"X-A\\\\x0d\\\\x0aSet-Cookie: a\\" is not an HTTP token},
+qr{^\{"error": "the body: [^\n]*NUL},
+qr{^\{"error": "the body: [^\n]*line break},
+"^\Q$::CASSETTE\E\$", "^one\$"]
+
+
+
+=== TEST 8: shapes that are not an interaction, and what the loader refuses, get 422 with where
+--- request eval
+["POST /_mock/interactions
+{\"request\": {\"method\": \"GET\"}, \"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": \"abc\", \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 101, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"base64_string\": \"=AAA\"}}}",
+"POST /_mock/interactions
+{\"request\": {\"method\": \"G T\", \"uri\": \"http://svc/n\", \"body\": null, \"headers\": {}}, \"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"GET /file"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[422, 422, 422, 422, 422, 200]
+--- response_body_like eval
+[qr{^\{"error": "the body: [^\n]*\}\n$},
+qr{^\{"error": "the body: status code \\"abc\\" is not a number},
+qr{^\{"error": "the body: [^\n]*101},
+qr{^\{"error": "the body: [^\n]*base64},
+qr{^\{"error": "the body: [^\n]*token},
+"^\Q$::CASSETTE\E\$"]
+
+
+
+=== TEST 9: a body given as base64 is written as !!binary and replayed as bytes
+--- request eval
+["PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"base64_string\": \"AP8BgA==\"}}}",
+"GET /a", "GET /file"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+["\"interaction\": 0", "^\x00\xff\x01\x80\$", qr{string: !!binary "AP8BgA=="}]
+
+
+
+=== TEST 10: a directory store needs the cassette's name, and takes it as listed or as a file name
+--- user_files
+>>> d/a.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'one'}}
+>>> d/b.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/b', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'two'}}
+--- config
+    location / {
+        mock_replay html/d;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["DELETE /_mock/interactions/0", "DELETE /_mock/interactions/0?cassette=../c.yaml",
+"DELETE /_mock/interactions/0?cassette=b.yaml", "GET /b", "GET /a"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 404, 200, 404, 200]
+--- response_body_like eval
+[qr{is a directory: name a cassette in it with}, qr{no cassette}, qr{"cassette": "[^"]*/d/b\.yaml", "interactions": 0}, "", "^one\$"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: an edit reloads the zone: sequences start anew, for every session
+--- user_files
+>>> c.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'one'}}
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'two'}}
+--- request eval
+["GET /a", "GET /a", "GET /a", "PUT /_mock/interactions/1
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"deux\"}}}",
+"GET /a", "GET /a"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 404, 200, 200, 200]
+--- response_body_like eval
+["^one\$", "^two\$", "already played", "interaction", "^one\$", "^deux\$"]
