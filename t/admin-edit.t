@@ -23,6 +23,9 @@ our $CONFIG = <<'CONF';
         default_type text/plain;
         alias html/c.yaml;
     }
+    location = /tmp {
+        alias html/c.yaml.edit.tmp;
+    }
     location /_mock {
         mock_admin;
     }
@@ -268,3 +271,66 @@ Content-Type: application/json
 [200, 200, 404, 200, 200, 200]
 --- response_body_like eval
 ["^one\$", "^two\$", "already played", "interaction", "^one\$", "^deux\$"]
+
+
+
+=== TEST 12: a cassette being recorded into is edited between recordings, which go on after it
+--- user_files
+>>> r.yaml
+--- config
+    location /backend/ {
+        return 200 "live $uri";
+    }
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/r.yaml;
+        mock_mode new_episodes;
+    }
+    location = /file {
+        default_type text/plain;
+        alias html/r.yaml;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["GET /api/one", "GET /api/two", "PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"edited\"}}}",
+"DELETE /_mock/interactions/1", "GET /api/three", "GET /api/one", "GET /api/two", "GET /_mock/interactions", "GET /file"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 200, 200]
+--- response_body_like eval
+["^live /backend/one\$", "^live /backend/two\$", "\"interactions\": 2", "\"interactions\": 1",
+"^live /backend/three\$", "^edited\$", "^live /backend/two\$",
+qr{^(?=.*"interaction": 0, "method": "GET", "uri": "[^"]*/backend/one", "status": 200, "plays": 1\})(?=.*"interaction": 1, "method": "GET", "uri": "[^"]*/backend/three")(?=.*"interaction": 2, "method": "GET", "uri": "[^"]*/backend/two")(?!.*"interaction": 3)}s,
+qr{\A# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!- request:).)*string: "edited"(?:(?!- request:).)*- request:\n(?:(?!- request:).)*live /backend/three(?:(?!- request:).)*- request:\n(?:(?!- request:).)*live /backend/two(?:(?!- request:).)*\z}s]
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: a zone too small for the edited cassettes gets 507, and nothing changes
+--- http_config
+    mock_zone zone=small:64k;
+    mock_journal 0;
+--- user_files eval
+">>> c.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: '" . ("x" x 12000) . "'}}
+"
+--- request eval
+["POST /_mock/interactions
+{\"request\": {\"method\": \"GET\", \"uri\": \"http://svc/b\", \"body\": null, \"headers\": {}}, \"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"" . ("y" x 30000) . "\"}}}",
+"GET /b", "GET /a", "GET /file", "GET /tmp"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[507, 404, 200, 200, 404]
+--- response_body_like eval
+[qr{^\{"error": "the zone is too small: the cassettes need \d+ bytes, in pieces of up to \d+, and \d+ are free, in pieces of up to \d+; nothing is changed"\}\n$},
+"", "^x{12000}\$", "^version: 1\ninteractions:\n- request: \\{method: GET, uri: 'http://svc/a'", ""]
