@@ -56,8 +56,8 @@ ngx_http_mock_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * Called when the admin knows the endpoint of a request that may change
- * something: the line is written when the request is freed, with the
- * status it was answered with.
+ * something: the line is written at the log phase, with the status it
+ * was answered with, or when the request is freed without one.
  */
 
 ngx_int_t
@@ -93,6 +93,23 @@ ngx_http_mock_audit(ngx_http_request_t *r, ngx_str_t *endpoint)
     cln->handler = ngx_http_mock_audit_done;
 
     return NGX_OK;
+}
+
+
+/* the log phase of an admin request */
+
+void
+ngx_http_mock_audit_end(ngx_http_request_t *r)
+{
+    ngx_http_cleanup_t  *cln;
+
+    for (cln = r->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_mock_audit_done) {
+            cln->handler = NULL;
+            ngx_http_mock_audit_done(cln->data);
+            return;
+        }
+    }
 }
 
 

@@ -1916,6 +1916,13 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     ngx_http_mock_loc_conf_t   *mlcf;
     ngx_http_mock_main_conf_t  *mmcf;
 
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    if (mlcf->admin == 1) {
+        ngx_http_mock_audit_end(r);
+        return NGX_OK;
+    }
+
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
     if (ctx == NULL || ctx->status == NGX_HTTP_MOCK_NONE) {
@@ -1923,7 +1930,6 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
 
     if (mmcf->sh == NULL) {
         return NGX_OK;

@@ -1166,6 +1166,7 @@ ngx_str_t *ngx_http_mock_mode_name(ngx_uint_t mode);
 char *ngx_http_mock_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mock_audit(ngx_http_request_t *r, ngx_str_t *endpoint);
+void ngx_http_mock_audit_end(ngx_http_request_t *r);
 
 /* ngx_http_mock_edit.c */
 ngx_int_t ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name);
