@@ -750,6 +750,7 @@ typedef struct {
     ngx_uint_t                    latency_line;
     ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
     ngx_open_file_t              *audit;        /* mock_audit_log, or NULL */
+    time_t                        record_expire;    /* 0: never */
 } ngx_http_mock_loc_conf_t;
 
 
@@ -790,6 +791,8 @@ typedef struct {
     ngx_event_t                  *timer;        /* of a delay */
     ngx_msec_t                    latency;      /* the delay, $mock_latency */
     ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
+    ngx_uint_t                    renew;        /* n + 1 recorded again */
+    ngx_str_t                     renew_path;   /* of interaction n */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -883,7 +886,8 @@ ngx_http_mock_index_t *ngx_http_mock_store_index_create(
     ngx_slab_pool_t *shpool);
 ngx_int_t ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
-    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path);
+    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path,
+    ngx_http_mock_loc_conf_t *expire);
 ngx_int_t ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
     ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log);
@@ -1167,6 +1171,16 @@ char *ngx_http_mock_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mock_audit(ngx_http_request_t *r, ngx_str_t *endpoint);
 void ngx_http_mock_audit_end(ngx_http_request_t *r);
+
+/* ngx_http_mock_expire.c */
+ngx_uint_t ngx_http_mock_expire_due(ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_expire_renew(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_expire_record(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec);
 
 /* ngx_http_mock_edit.c */
 ngx_int_t ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name);

@@ -2149,7 +2149,8 @@ ngx_http_mock_store_path(ngx_http_mock_index_t *index, ngx_str_t *path)
 ngx_int_t
 ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
-    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path)
+    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path,
+    ngx_http_mock_loc_conf_t *expire)
 {
     ngx_int_t                     rc;
     ngx_uint_t                    i;
@@ -2180,7 +2181,11 @@ ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
 
         rc = NGX_DONE;
 
-        if (!ngx_http_mock_store_same(it, rec)) {
+        /* an answer that has expired is written again, changed or not */
+
+        if (!ngx_http_mock_store_same(it, rec)
+            || (expire && ngx_http_mock_expire_due(expire, it)))
+        {
             *n = it->index;
             path->len = it->key.path.len;
             path->data = ngx_pnalloc(pool, path->len);
