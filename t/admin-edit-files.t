@@ -13,6 +13,10 @@
 #     the file, the zone and the directory are as they were.
 # (c) On a read-only file system, an edit is answered 500 with the reason,
 #     and nothing changes.
+# (d) Eight clients at once use five interactions that have expired
+#     (mock_record_expire, recorded in 2020): each is recorded again in
+#     its place, however many workers renew it at once; the file ends with
+#     five interactions, each once, every one fresh.
 #
 # Mounting needs root: without it, (b) and (c) are skipped.
 # This file runs its own nginx under t/servroot-admin-edit-files/.
@@ -45,6 +49,7 @@ my $root = "$FindBin::Bin/servroot-admin-edit-files";
 my $disk = "$root/disk";
 my $cassette = "$root/c/c.yaml";
 my $small = "$disk/d.yaml";
+my $expiring = "$root/x/x.yaml";
 
 my $N       = 20;     # interactions in the cassette at first
 my $EDITS   = 15;     # by each of the two editors
@@ -69,7 +74,15 @@ $nginx->stop_leftover;
 $mounted = 1 if is_mounted();
 unmount() if $mounted;
 
-$nginx->fresh_root('conf', 'logs', 'c', 'disk');
+$nginx->fresh_root('conf', 'logs', 'c', 'disk', 'x');
+
+my $upstream = "http://127.0.0.1:$port/backend";
+write_file($expiring, "version: 1\ninteractions:\n"
+    . join('', map { "- request: {method: GET, uri: '$upstream/p$_', "
+                     . "body: null, headers: {}}\n  response: {status: "
+                     . "{code: 200, message: OK}, headers: {}, body: "
+                     . "{string: 'old $_'}}\n  x_mock: {recorded: "
+                     . "'2020-01-01T00:00:00Z'}\n" } 0 .. 4));
 
 write_file($cassette, "version: 1\ninteractions:\n"
     . join('', map { item("/r$_", "body $_") } 0 .. $N - 1));
@@ -104,6 +117,19 @@ http {
         location /d/ {
             mock_replay disk/d.yaml;
             mock_repeats on;
+        }
+
+        location /backend/ {
+            return 200 "live \$uri";
+        }
+
+        location /x/ {
+            proxy_pass http://127.0.0.1:$port/backend/;
+            mock_upstream http://127.0.0.1:$port/backend/;
+            mock_replay x/x.yaml;
+            mock_mode new_episodes;
+            mock_repeats on;
+            mock_record_expire 7d;
         }
 
         location /_mock {
@@ -273,6 +299,58 @@ my $log = $nginx->error_log;
 unlike($log, qr/\[(?:alert|crit|emerg)\]|exited on signal/,
        'no worker crashed, no alert')
     or diag(join "\n", $log =~ /^(.*(?:\[(?:alert|crit|emerg)\]|exited on signal).*)$/mg);
+
+
+# (d) expired interactions renewed by many workers at once
+
+@pids = start_clients($dir, 8, sub {
+    my ($i, $out) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 1, timeout => $WAIT);
+    for my $k (1 .. 20) {
+        my $n = ($k + $i) % 5;
+        my $r = $http->get("http://127.0.0.1:$port/x/p$n");
+        print {$out} "$n\t$r->{status}\t" . line($r) . "\n";
+    }
+});
+
+$failed = 0;
+for my $pid (@pids) {
+    waitpid $pid, 0;
+    $failed++ if $?;
+}
+is($failed, 0, 'the clients of expired interactions finished');
+
+@bad = ();
+for my $i (0 .. 7) {
+    for my $line (split /\n/, slurp("$dir/$i")) {
+        my ($n, $status, $body) = split /\t/, $line, 3;
+        push @bad, $line unless $status == 200 && $body eq "live /backend/p$n";
+    }
+}
+is(scalar(@bad), 0, 'every request got the live answer, proxied or '
+   . 'replayed') or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+($rc, $out, $err) = run_cmd(PYTHON, '-c', <<'PY', $expiring);
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+for i in d['interactions']:
+    print('%s\t%s\t%s' % (i['request']['uri'], i['response']['body']['string'],
+                          i.get('x_mock', {}).get('recorded')))
+PY
+is($rc, 0, 'PyYAML loads the renewed cassette') or diag($err);
+my @items = split /\n/, $out;
+is(scalar(@items), 5, 'it has five interactions');
+my %seen;
+@bad = ();
+for my $item (@items) {
+    my ($uri, $body, $recorded) = split /\t/, $item;
+    my ($n) = $uri =~ m{/backend/p(\d)$};
+    push @bad, $item unless defined $n && !$seen{$n}++
+                            && $body eq "live /backend/p$n"
+                            && $recorded !~ /^2020-/;
+}
+is(scalar(@bad), 0, 'each once, recorded again, at its place')
+    or diag(join "\n", @bad);
 
 
 # (b) and (c): a full disk, a read-only one
