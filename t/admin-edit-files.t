@@ -17,6 +17,11 @@
 #     (mock_record_expire, recorded in 2020): each is recorded again in
 #     its place, however many workers renew it at once; the file ends with
 #     five interactions, each once, every one fresh.
+# (e) While four clients record new requests into that cassette, another
+#     replaces its first five responses over and over and a third adds
+#     interactions: the edits wait for the recordings and the recordings
+#     for the edits, and the file ends with every recording once, every
+#     one added once, and the last edit of each.
 #
 # Mounting needs root: without it, (b) and (c) are skipped.
 # This file runs its own nginx under t/servroot-admin-edit-files/.
@@ -351,6 +356,92 @@ for my $item (@items) {
 }
 is(scalar(@bad), 0, 'each once, recorded again, at its place')
     or diag(join "\n", @bad);
+
+
+# (e) recordings and edits of one cassette at once
+
+@pids = start_clients($dir, 6, sub {
+    my ($i, $out) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 1, timeout => $WAIT);
+    my $base = "http://127.0.0.1:$port";
+    my %json = (headers => { 'Content-Type' => 'application/json' });
+    for my $k (1 .. 15) {
+        my $r;
+        if ($i == 0) {
+            my $n = $k % 5;
+            $r = $http->request('PUT', "$base/_mock/interactions/$n?store=2", {
+                %json, content => '{"response": ' . response("edit $k of $n")
+                                  . '}' });
+            print {$out} "put\t$n\t$k\t$r->{status}\t" . line($r) . "\n";
+        } elsif ($i == 1) {
+            $r = $http->request('POST', "$base/_mock/interactions?store=2", {
+                %json, content => '{"request": {"method": "GET", "uri": '
+                                  . "\"$upstream/a$k\", \"body\": null, "
+                                  . '"headers": {}}, "response": '
+                                  . response("added $k") . '}' });
+            print {$out} "post\t$k\t$r->{status}\t" . line($r) . "\n";
+        } else {
+            $r = $http->get("$base/x/q$i-$k");
+            print {$out} "get\t$i-$k\t$r->{status}\t" . line($r) . "\n";
+        }
+    }
+});
+
+$failed = 0;
+for my $pid (@pids) {
+    waitpid $pid, 0;
+    $failed++ if $?;
+}
+is($failed, 0, 'the recording and editing clients finished');
+
+my %want_x;
+$want_x{"$upstream/p$_"} = "live /backend/p$_" for 0 .. 4;
+@bad = ();
+for my $i (0 .. 5) {
+    for my $line (split /\n/, slurp("$dir/$i")) {
+        my @f = split /\t/, $line, -1;
+        if ($f[0] eq 'put') {
+            push @bad, $line unless $f[3] == 200;
+            $want_x{"$upstream/p$f[1]"} = "edit $f[2] of $f[1]";
+        } elsif ($f[0] eq 'post') {
+            push @bad, $line unless $f[2] == 201;
+            $want_x{"$upstream/a$f[1]"} = "added $f[1]";
+        } else {
+            push @bad, $line unless $f[2] == 200
+                                    && $f[3] eq "live /backend/q$f[1]";
+            $want_x{"$upstream/q$f[1]"} = "live /backend/q$f[1]";
+        }
+    }
+}
+is(scalar(@bad), 0, 'every edit was made and every request recorded')
+    or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+($rc, $out, $err) = run_cmd(PYTHON, '-c', <<'PY', $expiring);
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+for i in d['interactions']:
+    print('%s\t%s' % (i['request']['uri'], i['response']['body']['string']))
+PY
+is($rc, 0, 'PyYAML loads the cassette') or diag($err);
+my %got_x;
+@twice = ();
+for my $item (split /\n/, $out) {
+    my ($uri, $body) = split /\t/, $item, 2;
+    push @twice, $uri if exists $got_x{$uri};
+    $got_x{$uri} = $body;
+}
+is(scalar(@twice), 0, 'no interaction is in it twice') or diag("@twice");
+is_deeply(\%got_x, \%want_x, 'it has every recording, every one added and '
+          . 'the last edit of each');
+
+$zone = json_of($nginx->get('/_mock/cassettes?store=2'));
+is($zone->{stores}[2]{interactions}, scalar(keys %want_x),
+   'the zone has as many interactions as the file');
+
+$log = $nginx->error_log;
+unlike($log, qr/\[(?:alert|crit|emerg)\]|exited on signal/,
+       'no worker crashed, no alert')
+    or diag(join "\n", $log =~ /^(.*(?:\[(?:alert|crit|emerg)\]|exited on signal).*)$/mg);
 
 
 # (b) and (c): a full disk, a read-only one
