@@ -33,6 +33,7 @@ typedef struct {
     ngx_http_mock_cassette_t     *saved;        /* as written and read */
     ngx_http_mock_record_t       *rec;          /* what the body says */
     ngx_uint_t                    removed;
+    ngx_uint_t                    strict;       /* warnings are errors */
     ngx_uint_t                    status;       /* of the failure */
     ngx_str_t                     reason;
     off_t                         size;         /* of the new file */
@@ -663,10 +664,16 @@ ngx_http_mock_edit_body(ngx_http_mock_edit_t *e)
 
     ngx_str_set(&name, "the body");
 
+    /* what the loader would drop with a warning is refused */
+
+    e->strict = 1;
+
     records = ngx_http_mock_cassette_entries(e->pool, &e->log, &name, &text,
                                              NULL);
 
-    if (records == NULL || records->nelts != 1) {
+    e->strict = 0;
+
+    if (records == NULL || records->nelts != 1 || e->error.len) {
 
         /* where in the text made of the body does not help: what does */
 
@@ -1009,7 +1016,7 @@ ngx_http_mock_edit_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     u_char                *p;
     ngx_http_mock_edit_t  *e = log->wdata;
 
-    if (e->error.len || level > NGX_LOG_ERR) {
+    if (e->error.len || level > (e->strict ? NGX_LOG_WARN : NGX_LOG_ERR)) {
         return;
     }
 

@@ -9,6 +9,8 @@
 #     at the end the file and the zone must hold every interaction once,
 #     with the last edit of each: none lost, none twice.  Debian's
 #     python3-vcr must load the file.
+# (f) A cassette changed on disk since it was loaded is not edited (409)
+#     until it is reloaded.
 # (b) On a small tmpfs, an edit that does not fit is answered 507, and
 #     the file, the zone and the directory are as they were.
 # (c) On a read-only file system, an edit is answered 500 with the reason,
@@ -442,6 +444,25 @@ $log = $nginx->error_log;
 unlike($log, qr/\[(?:alert|crit|emerg)\]|exited on signal/,
        'no worker crashed, no alert')
     or diag(join "\n", $log =~ /^(.*(?:\[(?:alert|crit|emerg)\]|exited on signal).*)$/mg);
+
+
+# (f) a file changed on disk
+
+my $text = slurp($cassette) . item('/hand', 'by hand');
+write_file($cassette, $text);
+my $r = $nginx->request('DELETE', '/_mock/interactions/0?store=0', {
+    headers => { 'Content-Type' => 'application/json' } });
+is($r->{status}, 409, 'a cassette changed on disk is not edited');
+like($r->{content}, qr/^\{"error": "\\"[^"]*c\.yaml\\" has 36 interactions in its file and 35 in the zone: it has changed on disk; reload it first"\}$/,
+     'and the answer says why');
+is(slurp($cassette), $text, 'the file is as it was');
+is($nginx->post('/_mock/reload', {
+       headers => { 'Content-Type' => 'application/json' } })->{status},
+   200, 'it is reloaded');
+$r = $nginx->request('DELETE', '/_mock/interactions/35?store=0', {
+    headers => { 'Content-Type' => 'application/json' } });
+is($r->{status}, 200, 'then it is edited');
+is($nginx->get('/hand')->{status}, 404, 'and the edit is replayed');
 
 
 # (b) and (c): a full disk, a read-only one

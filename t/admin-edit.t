@@ -190,17 +190,20 @@ qr{^\{"error": "the body: [^\n]*line break},
 {\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"base64_string\": \"=AAA\"}}}",
 "POST /_mock/interactions
 {\"request\": {\"method\": \"G T\", \"uri\": \"http://svc/n\", \"body\": null, \"headers\": {}}, \"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
+"PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 204, \"message\": \"No Content\"}, \"headers\": {}, \"body\": {\"string\": \"x\"}}}",
 "GET /file"]
 --- more_headers
 Content-Type: application/json
 --- error_code eval
-[422, 422, 422, 422, 422, 200]
+[422, 422, 422, 422, 422, 422, 200]
 --- response_body_like eval
 [qr{^\{"error": "the body: [^\n]*\}\n$},
 qr{^\{"error": "the body: status code \\"abc\\" is not a number},
 qr{^\{"error": "the body: [^\n]*101},
 qr{^\{"error": "the body: [^\n]*base64},
 qr{^\{"error": "the body: [^\n]*token},
+qr{^\{"error": "the body: the body of a 204 answer is dropped"\}\n$},
 "^\Q$::CASSETTE\E\$"]
 
 
