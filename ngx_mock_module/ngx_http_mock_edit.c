@@ -34,6 +34,7 @@ typedef struct {
     ngx_http_mock_record_t       *rec;          /* what the body says */
     ngx_uint_t                    removed;
     ngx_uint_t                    strict;       /* warnings are errors */
+    ngx_uint_t                    done;         /* in the file and zone */
     ngx_uint_t                    status;       /* of the failure */
     ngx_str_t                     reason;
     off_t                         size;         /* of the new file */
@@ -340,6 +341,8 @@ ngx_http_mock_edit_locked(ngx_http_mock_edit_t *e)
                                        "has it until the next reload",
                                        &e->name, strerror(err));
     }
+
+    e->done = 1;
 
     return NGX_OK;
 }
@@ -1096,7 +1099,7 @@ ngx_http_mock_edit_answer(ngx_http_mock_edit_t *e)
         return ngx_http_mock_edit_send(e->r, e->status, start, p - start);
     }
 
-    if (e->saved == NULL) {
+    if (!e->done) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
