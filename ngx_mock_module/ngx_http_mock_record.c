@@ -871,8 +871,11 @@ ngx_http_mock_record_replace(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_mock_store_latest(store, index, rec, writer->shm_name,
-                                    r->pool, &n, &path, mlcf);
+    /* the numbers of the file are those of the current index (an edit) */
+
+    rc = ngx_http_mock_store_latest(store, store->sessions ? index : NULL,
+                                    rec, writer->shm_name, r->pool, &n,
+                                    &path, mlcf);
 
     if (rc == NGX_DONE || rc == NGX_ERROR) {
         ngx_http_mock_writer_unlock_file(writer);

@@ -2158,7 +2158,9 @@ ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     ngx_http_mock_group_t        *g;
     ngx_http_mock_interaction_t  *it;
 
-    if (index == NULL) {
+    /* without one, a store of files looks in its current index */
+
+    if (index == NULL && store->sessions) {
         return NGX_DECLINED;
     }
 
@@ -2169,6 +2171,10 @@ ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     rc = NGX_DECLINED;
 
     ngx_shmtx_lock(&store->shpool->mutex);
+
+    if (index == NULL) {
+        index = ngx_http_mock_current(store->shared);
+    }
 
     g = ngx_http_mock_store_find(index, &key, store->match);
 
