@@ -466,6 +466,14 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         }
     }
 
+    if (e->handler == ngx_http_mock_admin_reload) {
+        /* a reload and an edit are made one after the other */
+        ngx_http_mock_edit_lock(r);
+        rc = e->handler(a);
+        ngx_http_mock_edit_unlock(r);
+        return rc;
+    }
+
     return e->handler(a);
 }
 

@@ -215,6 +215,34 @@ ngx_http_mock_edit_route(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/* the lock of edits, which POST reload takes too */
+
+void
+ngx_http_mock_edit_lock(ngx_http_request_t *r)
+{
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+
+    if (mmcf->sh) {
+        (void) ngx_http_mock_writer_lock(&mmcf->sh->edit_lock);
+    }
+}
+
+
+void
+ngx_http_mock_edit_unlock(ngx_http_request_t *r)
+{
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
+
+    if (mmcf->sh) {
+        ngx_http_mock_writer_unlock(&mmcf->sh->edit_lock);
+    }
+}
+
+
 /*
  * Edits are made one at a time, under a lock in the zone, and a cassette
  * that is recorded into is edited under its file's lock too: recordings
@@ -257,13 +285,13 @@ ngx_http_mock_edit_run(ngx_http_mock_edit_t *e)
         return ngx_http_mock_edit_answer(e);
     }
 
-    (void) ngx_http_mock_writer_lock(&mmcf->sh->edit_lock);
+    ngx_http_mock_edit_lock(e->r);
 
     if (e->writer
         && ngx_http_mock_writer_lock_file(e->writer, e->r->connection->log)
            != NGX_OK)
     {
-        ngx_http_mock_writer_unlock(&mmcf->sh->edit_lock);
+        ngx_http_mock_edit_unlock(e->r);
         (void) ngx_http_mock_edit_fail(e, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                        "the cassette's lock cannot be "
                                        "taken");
@@ -276,7 +304,7 @@ ngx_http_mock_edit_run(ngx_http_mock_edit_t *e)
         ngx_http_mock_writer_unlock_file(e->writer);
     }
 
-    ngx_http_mock_writer_unlock(&mmcf->sh->edit_lock);
+    ngx_http_mock_edit_unlock(e->r);
 
     return ngx_http_mock_edit_answer(e);
 }

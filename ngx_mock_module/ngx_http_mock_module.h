@@ -1184,6 +1184,8 @@ ngx_int_t ngx_http_mock_expire_record(ngx_http_request_t *r,
 
 /* ngx_http_mock_edit.c */
 ngx_int_t ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name);
+void ngx_http_mock_edit_lock(ngx_http_request_t *r);
+void ngx_http_mock_edit_unlock(ngx_http_request_t *r);
 
 /* ngx_http_mock_admin.c */
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);
