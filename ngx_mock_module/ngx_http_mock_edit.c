@@ -429,17 +429,47 @@ ngx_http_mock_edit_target(ngx_http_mock_edit_t *e)
 
     e->store = store;
 
-    if (store->sessions) {
-        return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
-                                       "\"%V\" is a session directory, "
-                                       "whose cassettes are not edited "
-                                       "here", &store->path);
+    if (ngx_http_mock_edit_arg(e, "session", &value) == NGX_OK
+        && value.len)
+    {
+        if (value.len > NGX_HTTP_MOCK_SESSION_MAX) {
+            return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
+                                           "\"session\" is longer than %d "
+                                           "bytes",
+                                           NGX_HTTP_MOCK_SESSION_MAX);
+        }
+
+        if (ngx_http_mock_session_name(e->r->pool, &value, &e->session)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (store->sessions) {
+        ngx_str_set(&e->session, "default");
     }
 
-    /* the cassette: the store's file, or one of its directory by name */
+    /*
+     * The cassette: the session's in a session directory, the store's
+     * file, or one of its directory by name.
+     */
 
-    if (ngx_file_info(store->path.data, &fi) == NGX_FILE_ERROR
-        || !ngx_is_dir(&fi))
+    if (store->sessions) {
+        full.len = store->path.len + 1 + e->session.len + sizeof(".yaml") - 1;
+        full.data = ngx_pnalloc(e->r->pool, full.len);
+        if (full.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(full.data, store->path.data, store->path.len);
+        *p++ = '/';
+        p = ngx_cpymem(p, e->session.data, e->session.len);
+        ngx_memcpy(p, ".yaml", sizeof(".yaml") - 1);
+
+        name = &full;
+
+    } else if (ngx_file_info(store->path.data, &fi) == NGX_FILE_ERROR
+               || !ngx_is_dir(&fi))
     {
         name = &store->path;
 
@@ -504,6 +534,30 @@ ngx_http_mock_edit_target(ngx_http_mock_edit_t *e)
 
     (void) ngx_snprintf(e->tmp, NGX_MAX_PATH - 1, "%V.edit.tmp%Z", name);
 
+    if (store->sessions) {
+
+        /* sessions that record write through a writer of this worker */
+
+        if (store->records) {
+            e->writer = ngx_http_mock_session_writer(e->r, store,
+                                                     &e->session);
+            if (e->writer == NULL) {
+                return ngx_http_mock_edit_fail(e,
+                                           NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "the cassette of session \"%V\" "
+                                           "cannot be opened", &e->session);
+            }
+
+        } else if (ngx_file_info(e->name.data, &fi) == NGX_FILE_ERROR) {
+            return ngx_http_mock_edit_fail(e, NGX_HTTP_NOT_FOUND,
+                                           "session \"%V\" has no cassette "
+                                           "in \"%V\"", &e->session,
+                                           &store->path);
+        }
+
+        return NGX_OK;
+    }
+
     writers = mmcf->writers.elts;
 
     for (i = 0; i < mmcf->writers.nelts; i++) {
@@ -512,23 +566,6 @@ ngx_http_mock_edit_target(ngx_http_mock_edit_t *e)
                == 0)
         {
             e->writer = writers[i];
-        }
-    }
-
-    if (ngx_http_mock_edit_arg(e, "session", &value) == NGX_OK
-        && value.len)
-    {
-        if (value.len > NGX_HTTP_MOCK_SESSION_MAX) {
-            return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
-                                           "\"session\" is longer than %d "
-                                           "bytes",
-                                           NGX_HTTP_MOCK_SESSION_MAX);
-        }
-
-        if (ngx_http_mock_session_name(e->r->pool, &value, &e->session)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
         }
     }
 
@@ -836,9 +873,12 @@ ngx_http_mock_edit_zone(ngx_http_mock_edit_t *e, u_char *unused)
 
     ngx_shmtx_lock(&store->shpool->mutex);
 
-    index = ngx_http_mock_current(store->shared);
+    index = store->sessions
+            ? ngx_http_mock_session_index(store, &e->session, 0, NULL, NULL)
+            : ngx_http_mock_current(store->shared);
 
-    for (i = 0; index->ninteractions && i <= index->path_mask; i++) {
+    for (i = 0; index && index->ninteractions && i <= index->path_mask; i++)
+    {
         for (it = index->paths[i].head; it; it = it->next_path) {
             if (it->cassette->len != e->name.len
                 || ngx_strncmp(it->cassette->data, e->name.data,

@@ -337,3 +337,86 @@ Content-Type: application/json
 --- response_body_like eval
 [qr{^\{"error": "the zone is too small: the cassettes need \d+ bytes, in pieces of up to \d+, and \d+ are free, in pieces of up to \d+; nothing is changed"\}\n$},
 "", "^x{12000}\$", "^version: 1\ninteractions:\n- request: \\{method: GET, uri: 'http://svc/a'", ""]
+
+
+
+=== TEST 14: in a session directory, the session names the cassette edited
+--- user_files
+>>> d/s1.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'one of s1'}}
+>>> d/s2.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'one of s2'}}
+--- config
+    location / {
+        mock_replay html/d/;
+        mock_session $http_x_test_id;
+        mock_repeats on;
+    }
+    location = /file {
+        default_type text/plain;
+        alias html/d/s1.yaml;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["PUT /_mock/interactions/0?session=s1
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"edited\"}}}",
+"PUT /_mock/interactions/0?session=s3
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"edited\"}}}",
+"GET /a", "GET /a", "GET /file"]
+--- more_headers eval
+["Content-Type: application/json", "Content-Type: application/json", "X-Test-Id: s1", "X-Test-Id: s2", ""]
+--- error_code eval
+[200, 404, 200, 200, 200]
+--- response_body_like eval
+[qr{^\{"cassette": "[^"]*/d/s1\.yaml", "interaction": 0, "interactions": 1\}\n$},
+qr{^\{"error": "session \\"s3\\" has no cassette in \\"[^"]*/d\\""\}\n$},
+"^edited\$", "^one of s2\$", qr{string: "edited"}]
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: a session that records gets its edits between its recordings
+--- user_files
+>>> d/.keep
+--- config
+    location /backend/ {
+        return 200 "live $uri";
+    }
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_upstream http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/d/;
+        mock_session $http_x_test_id;
+        mock_mode new_episodes;
+        mock_repeats on;
+    }
+    location = /file {
+        default_type text/plain;
+        alias html/d/s1.yaml;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request eval
+["GET /api/one", "GET /api/two", "PUT /_mock/interactions/0?session=s1
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"edited\"}}}",
+"GET /api/three", "GET /api/one", "GET /api/three", "POST /_mock/prune?session=s1", "GET /file"]
+--- more_headers eval
+["X-Test-Id: s1", "X-Test-Id: s1", "Content-Type: application/json", "X-Test-Id: s1", "X-Test-Id: s1", "X-Test-Id: s1", "Content-Type: application/json", ""]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 200]
+--- response_body_like eval
+["^live /backend/one\$", "^live /backend/two\$", "\"interactions\": 2", "^live /backend/three\$", "^edited\$", "^live /backend/three\$",
+qr{"pruned": 1, "interactions": 2},
+qr{\A# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!- request:).)*string: "edited"(?:(?!- request:).)*- request:\n(?:(?!- request:).)*live /backend/three(?:(?!- request:).)*\z}s]
+--- no_error_log
+[error]
