@@ -409,14 +409,19 @@ qr{^\{"error": "session \\"s3\\" has no cassette in \\"[^"]*/d\\""\}\n$},
 --- request eval
 ["GET /api/one", "GET /api/two", "PUT /_mock/interactions/0?session=s1
 {\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"edited\"}}}",
-"GET /api/three", "GET /api/one", "GET /api/three", "POST /_mock/prune?session=s1", "GET /file"]
+"GET /api/three", "GET /api/one", "GET /api/three", "POST /_mock/prune?session=s1", "GET /file",
+"POST /_mock/interactions?session=s9
+{\"request\": {\"method\": \"GET\", \"uri\": \"http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}/backend/new\", \"body\": null, \"headers\": {}}, \"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"set by hand\"}}}",
+"GET /api/new", "GET /api/new"]
 --- more_headers eval
-["X-Test-Id: s1", "X-Test-Id: s1", "Content-Type: application/json", "X-Test-Id: s1", "X-Test-Id: s1", "X-Test-Id: s1", "Content-Type: application/json", ""]
+["X-Test-Id: s1", "X-Test-Id: s1", "Content-Type: application/json", "X-Test-Id: s1", "X-Test-Id: s1", "X-Test-Id: s1", "Content-Type: application/json", "",
+"Content-Type: application/json", "X-Test-Id: s9", "X-Test-Id: s1"]
 --- error_code eval
-[200, 200, 200, 200, 200, 200, 200, 200]
+[200, 200, 200, 200, 200, 200, 200, 200, 201, 200, 200]
 --- response_body_like eval
 ["^live /backend/one\$", "^live /backend/two\$", "\"interactions\": 2", "^live /backend/three\$", "^edited\$", "^live /backend/three\$",
 qr{"pruned": 1, "interactions": 2},
-qr{\A# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!- request:).)*string: "edited"(?:(?!- request:).)*- request:\n(?:(?!- request:).)*live /backend/three(?:(?!- request:).)*\z}s]
+qr{\A# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!- request:).)*string: "edited"(?:(?!- request:).)*- request:\n(?:(?!- request:).)*live /backend/three(?:(?!- request:).)*\z}s,
+qr{"cassette": "[^"]*/d/s9\.yaml", "interaction": 0, "interactions": 1}, "^set by hand\$", "^live /backend/new\$"]
 --- no_error_log
 [error]
