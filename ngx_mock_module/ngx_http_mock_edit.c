@@ -49,6 +49,10 @@ static ngx_int_t ngx_http_mock_edit_route(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_edit_run(ngx_http_mock_edit_t *e);
 static ngx_int_t ngx_http_mock_edit_locked(ngx_http_mock_edit_t *e);
 static ngx_int_t ngx_http_mock_edit_target(ngx_http_mock_edit_t *e);
+static ngx_int_t ngx_http_mock_edit_store(ngx_http_mock_edit_t *e);
+static ngx_int_t ngx_http_mock_edit_cassette(ngx_http_mock_edit_t *e,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_mock_edit_writer(ngx_http_mock_edit_t *e);
 static ngx_int_t ngx_http_mock_edit_arg(ngx_http_mock_edit_t *e, char *name,
     ngx_str_t *value);
 static ngx_int_t ngx_http_mock_edit_body(ngx_http_mock_edit_t *e);
@@ -376,58 +380,18 @@ ngx_http_mock_edit_locked(ngx_http_mock_edit_t *e)
 }
 
 
-/* the store, its cassette, the file's writer, the session */
+/* the store, the session, its cassette and the file's writer */
 
 static ngx_int_t
 ngx_http_mock_edit_target(ngx_http_mock_edit_t *e)
 {
-    u_char                     *p;
-    ngx_int_t                   n;
-    ngx_str_t                   value, full, *name;
-    ngx_uint_t                  i;
-    ngx_file_info_t             fi;
-    ngx_http_mock_store_t     **stores, *store;
-    ngx_http_mock_writer_t    **writers;
-    ngx_http_mock_main_conf_t  *mmcf;
+    ngx_int_t  rc;
+    ngx_str_t  value, name;
 
-    mmcf = ngx_http_get_module_main_conf(e->r, ngx_http_mock_module);
-    stores = mmcf->stores.elts;
-    store = NULL;
-
-    if (ngx_http_mock_edit_arg(e, "store", &value) != NGX_OK) {
-        if (mmcf->stores.nelts != 1) {
-            return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
-                                           "there are %ui cassette stores: "
-                                           "name one with \"store\"",
-                                           mmcf->stores.nelts);
-        }
-
-        store = stores[0];
-
-    } else {
-        n = ngx_atoi(value.data, value.len);
-
-        if (n != NGX_ERROR && (ngx_uint_t) n < mmcf->stores.nelts) {
-            store = stores[n];
-        }
-
-        for (i = 0; store == NULL && i < mmcf->stores.nelts; i++) {
-            if (stores[i]->path.len == value.len
-                && ngx_strncmp(stores[i]->path.data, value.data, value.len)
-                   == 0)
-            {
-                store = stores[i];
-            }
-        }
-
-        if (store == NULL) {
-            return ngx_http_mock_edit_fail(e, NGX_HTTP_NOT_FOUND,
-                                           "no cassette store \"%V\"",
-                                           &value);
-        }
+    rc = ngx_http_mock_edit_store(e);
+    if (rc != NGX_OK) {
+        return rc;
     }
-
-    e->store = store;
 
     if (ngx_http_mock_edit_arg(e, "session", &value) == NGX_OK
         && value.len)
@@ -445,110 +409,190 @@ ngx_http_mock_edit_target(ngx_http_mock_edit_t *e)
             return NGX_ERROR;
         }
 
-    } else if (store->sessions) {
+    } else if (e->store->sessions) {
         ngx_str_set(&e->session, "default");
     }
 
-    /*
-     * The cassette: the session's in a session directory, the store's
-     * file, or one of its directory by name.
-     */
-
-    if (store->sessions) {
-        full.len = store->path.len + 1 + e->session.len + sizeof(".yaml") - 1;
-        full.data = ngx_pnalloc(e->r->pool, full.len);
-        if (full.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(full.data, store->path.data, store->path.len);
-        *p++ = '/';
-        p = ngx_cpymem(p, e->session.data, e->session.len);
-        ngx_memcpy(p, ".yaml", sizeof(".yaml") - 1);
-
-        name = &full;
-
-    } else if (ngx_file_info(store->path.data, &fi) == NGX_FILE_ERROR
-               || !ngx_is_dir(&fi))
-    {
-        name = &store->path;
-
-    } else {
-        if (ngx_http_mock_edit_arg(e, "cassette", &value) != NGX_OK) {
-            return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
-                                           "\"%V\" is a directory: name a "
-                                           "cassette in it with "
-                                           "\"cassette\"", &store->path);
-        }
-
-        if (value.len > store->path.len + 1
-            && ngx_strncmp(value.data, store->path.data, store->path.len)
-               == 0
-            && value.data[store->path.len] == '/')
-        {
-            value.data += store->path.len + 1;
-            value.len -= store->path.len + 1;
-        }
-
-        if (value.len == 0 || value.data[0] == '.'
-            || ngx_strlchr(value.data, value.data + value.len, '/')
-            || ngx_strlchr(value.data, value.data + value.len, '\0')
-            || !((value.len > 5
-                  && ngx_strncmp(value.data + value.len - 5, ".yaml", 5)
-                     == 0)
-                 || (value.len > 4
-                     && ngx_strncmp(value.data + value.len - 4, ".yml", 4)
-                        == 0)))
-        {
-            return ngx_http_mock_edit_fail(e, NGX_HTTP_NOT_FOUND,
-                                           "no cassette \"%V\" in \"%V\"",
-                                           &value, &store->path);
-        }
-
-        full.len = store->path.len + 1 + value.len;
-        full.data = ngx_pnalloc(e->r->pool, full.len);
-        if (full.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(full.data, store->path.data, store->path.len);
-        *p++ = '/';
-        ngx_memcpy(p, value.data, value.len);
-
-        name = &full;
+    rc = ngx_http_mock_edit_cassette(e, &name);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    e->name.len = name->len;
-    e->name.data = ngx_pnalloc(e->r->pool, name->len + 1);
-    if (e->name.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(e->name.data, name->data, name->len);
-    e->name.data[name->len] = '\0';
-
-    if (name->len + sizeof(".edit.tmp") > NGX_MAX_PATH) {
+    if (name.len + sizeof(".edit.tmp") > NGX_MAX_PATH) {
         return ngx_http_mock_edit_fail(e, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                        "the cassette's path is too long");
     }
 
-    (void) ngx_snprintf(e->tmp, NGX_MAX_PATH - 1, "%V.edit.tmp%Z", name);
+    e->name.len = name.len;
+    e->name.data = ngx_pnalloc(e->r->pool, name.len + 1);
+    if (e->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(e->name.data, name.data, name.len);
+    e->name.data[name.len] = '\0';
+
+    (void) ngx_snprintf(e->tmp, NGX_MAX_PATH - 1, "%V.edit.tmp%Z", &name);
+
+    return ngx_http_mock_edit_writer(e);
+}
+
+
+/* "store": its number in the list, or its path; alone it may be left out */
+
+static ngx_int_t
+ngx_http_mock_edit_store(ngx_http_mock_edit_t *e)
+{
+    ngx_int_t                   n;
+    ngx_str_t                   value;
+    ngx_uint_t                  i;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(e->r, ngx_http_mock_module);
+    stores = mmcf->stores.elts;
+
+    if (ngx_http_mock_edit_arg(e, "store", &value) != NGX_OK) {
+        if (mmcf->stores.nelts != 1) {
+            return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
+                                           "there are %ui cassette stores: "
+                                           "name one with \"store\"",
+                                           mmcf->stores.nelts);
+        }
+
+        e->store = stores[0];
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(value.data, value.len);
+
+    if (n != NGX_ERROR && (ngx_uint_t) n < mmcf->stores.nelts) {
+        e->store = stores[n];
+        return NGX_OK;
+    }
+
+    for (i = 0; i < mmcf->stores.nelts; i++) {
+        if (stores[i]->path.len == value.len
+            && ngx_strncmp(stores[i]->path.data, value.data, value.len) == 0)
+        {
+            e->store = stores[i];
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_mock_edit_fail(e, NGX_HTTP_NOT_FOUND,
+                                   "no cassette store \"%V\"", &value);
+}
+
+
+/*
+ * The cassette: the session's in a session directory, the store's file,
+ * or one of its directory by its name or path.
+ */
+
+static ngx_int_t
+ngx_http_mock_edit_cassette(ngx_http_mock_edit_t *e, ngx_str_t *name)
+{
+    u_char                 *p;
+    ngx_str_t               value;
+    ngx_file_info_t         fi;
+    ngx_http_mock_store_t  *store;
+
+    store = e->store;
 
     if (store->sessions) {
+        value = e->session;
+        goto in_dir;
+    }
 
-        /* sessions that record write through a writer of this worker */
+    if (ngx_file_info(store->path.data, &fi) == NGX_FILE_ERROR
+        || !ngx_is_dir(&fi))
+    {
+        *name = store->path;
+        return NGX_OK;
+    }
 
-        if (store->records) {
-            e->writer = ngx_http_mock_session_writer(e->r, store,
-                                                     &e->session);
-            if (e->writer == NULL) {
-                return ngx_http_mock_edit_fail(e,
-                                           NGX_HTTP_INTERNAL_SERVER_ERROR,
+    if (ngx_http_mock_edit_arg(e, "cassette", &value) != NGX_OK) {
+        return ngx_http_mock_edit_fail(e, NGX_HTTP_BAD_REQUEST,
+                                       "\"%V\" is a directory: name a "
+                                       "cassette in it with \"cassette\"",
+                                       &store->path);
+    }
+
+    if (value.len > store->path.len + 1
+        && ngx_strncmp(value.data, store->path.data, store->path.len) == 0
+        && value.data[store->path.len] == '/')
+    {
+        value.data += store->path.len + 1;
+        value.len -= store->path.len + 1;
+    }
+
+    if (value.len == 0 || value.data[0] == '.'
+        || ngx_strlchr(value.data, value.data + value.len, '/')
+        || ngx_strlchr(value.data, value.data + value.len, '\0')
+        || !((value.len > 5
+              && ngx_strncmp(value.data + value.len - 5, ".yaml", 5) == 0)
+             || (value.len > 4
+                 && ngx_strncmp(value.data + value.len - 4, ".yml", 4)
+                    == 0)))
+    {
+        return ngx_http_mock_edit_fail(e, NGX_HTTP_NOT_FOUND,
+                                       "no cassette \"%V\" in \"%V\"",
+                                       &value, &store->path);
+    }
+
+in_dir:
+
+    name->len = store->path.len + 1 + value.len
+                + (store->sessions ? sizeof(".yaml") - 1 : 0);
+    name->data = ngx_pnalloc(e->r->pool, name->len);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(name->data, store->path.data, store->path.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, value.data, value.len);
+
+    if (store->sessions) {
+        ngx_memcpy(p, ".yaml", sizeof(".yaml") - 1);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The writer of a cassette that is recorded into, whose lock the edit
+ * takes: the configuration's, or, for sessions that record, this
+ * worker's for the session.
+ */
+
+static ngx_int_t
+ngx_http_mock_edit_writer(ngx_http_mock_edit_t *e)
+{
+    ngx_uint_t                  i;
+    ngx_file_info_t             fi;
+    ngx_http_mock_store_t      *store;
+    ngx_http_mock_writer_t    **writers;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    store = e->store;
+
+    if (store->sessions && store->records) {
+        e->writer = ngx_http_mock_session_writer(e->r, store, &e->session);
+
+        if (e->writer == NULL) {
+            return ngx_http_mock_edit_fail(e, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                            "the cassette of session \"%V\" "
                                            "cannot be opened", &e->session);
-            }
+        }
 
-        } else if (ngx_file_info(e->name.data, &fi) == NGX_FILE_ERROR) {
+        return NGX_OK;
+    }
+
+    if (store->sessions) {
+        if (ngx_file_info(e->name.data, &fi) == NGX_FILE_ERROR) {
             return ngx_http_mock_edit_fail(e, NGX_HTTP_NOT_FOUND,
                                            "session \"%V\" has no cassette "
                                            "in \"%V\"", &e->session,
@@ -558,11 +602,12 @@ ngx_http_mock_edit_target(ngx_http_mock_edit_t *e)
         return NGX_OK;
     }
 
+    mmcf = ngx_http_get_module_main_conf(e->r, ngx_http_mock_module);
     writers = mmcf->writers.elts;
 
     for (i = 0; i < mmcf->writers.nelts; i++) {
-        if (writers[i]->name.len == name->len
-            && ngx_strncmp(writers[i]->name.data, name->data, name->len)
+        if (writers[i]->name.len == e->name.len
+            && ngx_strncmp(writers[i]->name.data, e->name.data, e->name.len)
                == 0)
         {
             e->writer = writers[i];
