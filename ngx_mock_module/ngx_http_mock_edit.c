@@ -56,6 +56,8 @@ static ngx_int_t ngx_http_mock_edit_writer(ngx_http_mock_edit_t *e);
 static ngx_int_t ngx_http_mock_edit_arg(ngx_http_mock_edit_t *e, char *name,
     ngx_str_t *value);
 static ngx_int_t ngx_http_mock_edit_body(ngx_http_mock_edit_t *e);
+static ngx_int_t ngx_http_mock_edit_text(ngx_http_mock_edit_t *e,
+    ngx_str_t *json, ngx_str_t *out);
 static ngx_int_t ngx_http_mock_edit_apply(ngx_http_mock_edit_t *e);
 static ngx_int_t ngx_http_mock_edit_zone(ngx_http_mock_edit_t *e,
     u_char *unused);
@@ -680,17 +682,9 @@ ngx_http_mock_edit_arg(ngx_http_mock_edit_t *e, char *name,
 static ngx_int_t
 ngx_http_mock_edit_body(ngx_http_mock_edit_t *e)
 {
-    u_char       *p, *q, *last;
-    size_t        len;
+    u_char       *p;
     ngx_str_t     body, canon, text, resp, path, name;
     ngx_array_t  *records;
-
-    static u_char  b64[] = "\"base64_string\":\"";
-    static u_char  bin[] = "\"string\":!!binary \"";
-    static u_char  head[] = "- response: ";
-    static u_char  req[] = "\n  request: {\"body\": null, \"headers\": {}, "
-                           "\"method\": \"GET\", "
-                           "\"uri\": \"http://edit.invalid/\"}\n";
 
     if (e->op != NGX_HTTP_MOCK_EDIT_PUT && e->op != NGX_HTTP_MOCK_EDIT_ADD) {
         return NGX_OK;
@@ -728,6 +722,66 @@ ngx_http_mock_edit_body(ngx_http_mock_edit_t *e)
 
         canon = resp;
     }
+
+    if (ngx_http_mock_edit_text(e, &canon, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "the body");
+
+    /* what the loader would drop with a warning is refused */
+
+    e->strict = 1;
+
+    records = ngx_http_mock_cassette_entries(e->pool, &e->log, &name, &text,
+                                             NULL);
+
+    e->strict = 0;
+
+    if (records == NULL || records->nelts != 1 || e->error.len) {
+
+        /* where in the text made of the body does not help: what does */
+
+        p = ngx_strlcasestrn(e->error.data, e->error.data + e->error.len,
+                             (u_char *) ", column ", 9 - 1);
+        p = p ? ngx_strlchr(p, e->error.data + e->error.len, ':') : NULL;
+
+        if (p && p + 2 <= e->error.data + e->error.len) {
+            e->error.len -= p + 2 - e->error.data;
+            e->error.data = p + 2;
+        }
+
+        return ngx_http_mock_edit_fail(e, 422, "the body: %V",
+                                       e->error.len ? &e->error : &name);
+    }
+
+    e->rec = records->elts;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The text the loader reads: an item of "interactions" on one line, the
+ * response of PUT after a request that stands in for the one it keeps.
+ */
+
+static ngx_int_t
+ngx_http_mock_edit_text(ngx_http_mock_edit_t *e, ngx_str_t *json,
+    ngx_str_t *out)
+{
+    u_char      *p, *q, *last;
+    size_t       len;
+    ngx_str_t    canon, text;
+
+    static u_char  b64[] = "\"base64_string\":\"";
+    static u_char  bin[] = "\"string\":!!binary \"";
+    static u_char  head[] = "- response: ";
+    static u_char  req[] = "\n  request: {\"body\": null, \"headers\": {}, "
+                           "\"method\": \"GET\", "
+                           "\"uri\": \"http://edit.invalid/\"}\n";
+
+    canon = *json;
 
     /* room for each "base64_string" to become a !!binary "string" */
 
@@ -774,39 +828,11 @@ ngx_http_mock_edit_body(ngx_http_mock_edit_t *e)
     }
 
     text.len = p - text.data;
-
-    ngx_str_set(&name, "the body");
-
-    /* what the loader would drop with a warning is refused */
-
-    e->strict = 1;
-
-    records = ngx_http_mock_cassette_entries(e->pool, &e->log, &name, &text,
-                                             NULL);
-
-    e->strict = 0;
-
-    if (records == NULL || records->nelts != 1 || e->error.len) {
-
-        /* where in the text made of the body does not help: what does */
-
-        p = ngx_strlcasestrn(e->error.data, e->error.data + e->error.len,
-                             (u_char *) ", column ", 9 - 1);
-        p = p ? ngx_strlchr(p, e->error.data + e->error.len, ':') : NULL;
-
-        if (p && p + 2 <= e->error.data + e->error.len) {
-            e->error.len -= p + 2 - e->error.data;
-            e->error.data = p + 2;
-        }
-
-        return ngx_http_mock_edit_fail(e, 422, "the body: %V",
-                                       e->error.len ? &e->error : &name);
-    }
-
-    e->rec = records->elts;
+    *out = text;
 
     return NGX_OK;
 }
+
 
 
 /* the change, in the records read from the file */
