@@ -425,3 +425,33 @@ qr{\A# recorded by nginx[^\n]*\nversion: 1\ninteractions:\n- request:\n(?:(?!- r
 qr{"cassette": "[^"]*/d/s9\.yaml", "interaction": 0, "interactions": 1}, "^set by hand\$", "^live /backend/new\$"]
 --- no_error_log
 [error]
+
+
+
+=== TEST 16: an edit keeps the x_mock keys of the other interactions, latency and stale too
+--- user_files
+>>> c.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'one'}}
+- request: {method: GET, uri: 'http://svc/b', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'two'}}
+  x_mock: {latency: 'lognormal median=40ms sigma=0.5 seed=3', recorded: '2030-05-06T07:08:09Z', stale: true}
+- request: {method: GET, uri: 'http://svc/c', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: 'three'}}
+  x_mock: {latency: '10ms..20ms'}
+--- request eval
+["PUT /_mock/interactions/0
+{\"response\": {\"status\": {\"code\": 200, \"message\": \"OK\"}, \"headers\": {}, \"body\": {\"string\": \"edited\"}}}",
+"GET /file", "POST /_mock/reload", "GET /file"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body_like eval
+["\"interactions\": 3",
+qr{uri: "http://svc/b"\n(?:(?!- request:).)*x_mock:\n    recorded: '2030-05-06T07:08:09Z'\n    stale: true\n    latency: 'lognormal median=40ms sigma=0\.500 seed=3'\n(?:(?!- request:).)*- request:\n(?:(?!- request:).)*uri: "http://svc/c"\n(?:(?!- request:).)*x_mock:\n    recorded: '[^']+'\n    latency: '10ms\.\.20ms'\n}s,
+"\"interactions\": 3", qr{latency: 'lognormal median=40ms sigma=0\.500 seed=3'}]
+--- no_error_log
+[error]
