@@ -109,9 +109,6 @@ static void ngx_http_mock_journal_copy(u_char *dst, size_t size,
     ngx_str_t *s);
 static ngx_int_t ngx_http_mock_out_label(ngx_http_mock_admin_t *a,
     ngx_str_t *s);
-static ngx_uint_t ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_str_t *session,
-    ngx_http_mock_interaction_t *it);
 static void ngx_http_mock_admin_log_writer(ngx_log_t *log, ngx_uint_t level,
     u_char *buf, size_t len);
 static ngx_int_t ngx_http_mock_admin_error(ngx_http_request_t *r,
@@ -413,6 +410,15 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         name.len--;
     }
 
+    if (ngx_http_mock_audit(r, &name) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mock_edit_handler(r, &name);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     for (e = ngx_http_mock_endpoints; e->handler; e++) {
         if (e->name.len == name.len
             && ngx_strncmp(e->name.data, name.data, name.len) == 0)
@@ -464,6 +470,14 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+    }
+
+    if (e->handler == ngx_http_mock_admin_reload) {
+        /* a reload and an edit are made one after the other */
+        ngx_http_mock_edit_lock(r);
+        rc = e->handler(a);
+        ngx_http_mock_edit_unlock(r);
+        return rc;
     }
 
     return e->handler(a);
@@ -1045,7 +1059,7 @@ ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
                                                                &it->key,
                                                                store->match),
                                         it)
-            : ngx_http_mock_admin_plays(store, index, session, it);
+            : ngx_http_mock_session_used(store, index, session, it);
 
     if (unused && plays) {
         return NGX_OK;
@@ -1066,44 +1080,6 @@ ngx_http_mock_admin_item(ngx_http_mock_admin_t *a,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * An interaction has been played when its group's sequence has passed
- * it; forced answers and plays under mock_repeats are counted too.
- * Locked.
- */
-
-static ngx_uint_t
-ngx_http_mock_admin_plays(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, ngx_str_t *session,
-    ngx_http_mock_interaction_t *it)
-{
-    ngx_uint_t              k, plays, played;
-    ngx_http_mock_group_t  *g;
-
-    /* forced answers and mock_repeats plays are counted one by one */
-
-    plays = session->len ? ngx_http_mock_session_plays(store->sh, session, it)
-                         : 0;
-
-    g = ngx_http_mock_store_find(index, &it->key, store->match);
-
-    if (g == NULL) {
-        return plays;
-    }
-
-    played = session->len ? ngx_http_mock_session_next(store, session, g, 1)
-                          : g->played;
-
-    for (k = 0; k < g->n; k++) {
-        if (g->items[k] == it) {
-            return plays + ((k < played) ? 1 : 0);
-        }
-    }
-
-    return plays;
 }
 
 

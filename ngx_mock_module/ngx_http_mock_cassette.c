@@ -1868,6 +1868,26 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
         }
     }
 
+    /* marked through the admin API: recorded again at its next use */
+
+    n = ngx_http_mock_node_get(node, "stale");
+
+    if (n && !ngx_http_mock_node_null(n)) {
+        if (n->type != YAML_SCALAR_NODE || n->binary
+            || !((n->value.len == 4
+                  && ngx_strncmp(n->value.data, "true", 4) == 0)
+                 || (n->value.len == 5
+                     && ngx_strncmp(n->value.data, "false", 5) == 0)))
+        {
+            ngx_http_mock_yaml_error(y, n->line, n->column,
+                                     "\"stale\" of \"x_mock\" must be "
+                                     "true or false");
+            return NGX_ERROR;
+        }
+
+        rec->stale = (n->value.len == 4);
+    }
+
     n = ngx_http_mock_node_get(node, "latency");
 
     if (n && !ngx_http_mock_node_null(n)

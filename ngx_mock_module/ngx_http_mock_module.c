@@ -257,6 +257,20 @@ static ngx_command_t  ngx_http_mock_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mock_record_expire"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, record_expire),
+      NULL },
+
+    { ngx_string("mock_audit_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_audit_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mock_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mock_redis,
@@ -590,6 +604,8 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->slot = NGX_CONF_UNSET_UINT;
     conf->fault = NGX_CONF_UNSET_PTR;
     conf->upstream_fault = NGX_CONF_UNSET_PTR;
+    conf->audit = NGX_CONF_UNSET_PTR;
+    conf->record_expire = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -662,6 +678,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->fault, prev->fault, NULL);
     ngx_conf_merge_ptr_value(conf->upstream_fault, prev->upstream_fault,
                              NULL);
+    ngx_conf_merge_ptr_value(conf->audit, prev->audit, NULL);
+    ngx_conf_merge_sec_value(conf->record_expire, prev->record_expire, 0);
 
     if (conf->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET) {
         conf->latency = prev->latency;
@@ -1266,6 +1284,22 @@ ngx_http_mock_new_episodes(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
                                       &key, mlcf->match, mlcf->repeats,
                                       ctx->fleet_asked ? ctx->fleet_play : -1,
                                       &ctx->seq);
+
+        /* an expired recording is recorded again, in its place */
+
+        if (it && ngx_http_mock_expire_due(mlcf, it)) {
+            rc = ngx_http_mock_expire_renew(r, ctx, mlcf, it);
+
+            if (rc == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            if (rc == NGX_OK) {
+                ctx->decided = 1;
+                ctx->record = 1;
+                return NGX_DECLINED;
+            }
+        }
     }
 
     ctx->decided = 1;
@@ -1932,6 +1966,13 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     ngx_http_mock_loc_conf_t   *mlcf;
     ngx_http_mock_main_conf_t  *mmcf;
 
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    if (mlcf->admin == 1) {
+        ngx_http_mock_audit_end(r);
+        return NGX_OK;
+    }
+
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
     if (ctx == NULL || ctx->status == NGX_HTTP_MOCK_NONE) {
@@ -1939,7 +1980,6 @@ ngx_http_mock_log_handler(ngx_http_request_t *r)
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mock_module);
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
 
     if (mmcf->sh == NULL) {
         return NGX_OK;

@@ -345,6 +345,7 @@ struct ngx_http_mock_interaction_s {
     ngx_uint_t                    templated;    /* NGX_HTTP_MOCK_TEMPLATED_* */
     time_t                        recorded;     /* for refreshed dates */
     ngx_http_mock_latency_t       latency;      /* x_mock.latency */
+    ngx_uint_t                    stale;        /* x_mock.stale */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
 
@@ -424,6 +425,7 @@ typedef struct {
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
+    unsigned                      stale:1;      /* x_mock.stale */
 
     ngx_http_mock_mark_t          body_mark;
     ngx_http_mock_mark_t         *header_marks; /* one per header, or NULL */
@@ -577,6 +579,7 @@ struct ngx_http_mock_shctx_s {
     ngx_http_mock_interaction_t  *retired_last;
     ngx_atomic_t                  follow_lock;  /* the follower's pid */
     ngx_atomic_t                  followed;     /* a reload took over */
+    ngx_atomic_t                  edit_lock;    /* the editing worker's pid */
 };
 
 
@@ -756,6 +759,8 @@ typedef struct {
     ngx_uint_t                    latency_line;
     ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
     ngx_http_mock_fault_t        *upstream_fault;   /* "... upstream" */
+    ngx_open_file_t              *audit;        /* mock_audit_log, or NULL */
+    time_t                        record_expire;    /* 0: never */
 } ngx_http_mock_loc_conf_t;
 
 
@@ -798,6 +803,8 @@ typedef struct {
     ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
     ngx_http_mock_fault_t        *asked_fault;  /* the request's own */
     ngx_http_mock_fault_t        *fleet_fault;  /* the session's, in Redis */
+    ngx_uint_t                    renew;        /* n + 1 recorded again */
+    ngx_str_t                     renew_path;   /* of interaction n */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -899,7 +906,8 @@ ngx_http_mock_index_t *ngx_http_mock_store_index_create(
     ngx_slab_pool_t *shpool);
 ngx_int_t ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
-    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path);
+    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path,
+    ngx_http_mock_loc_conf_t *expire);
 ngx_int_t ngx_http_mock_store_replace(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_str_t *path, ngx_uint_t n,
     ngx_http_mock_record_t *rec, ngx_str_t *cassette, ngx_log_t *log);
@@ -965,6 +973,9 @@ ngx_int_t ngx_http_mock_session_configure(ngx_http_mock_shctx_t *sh,
     ngx_uint_t kind, ngx_str_t *session, void *data, size_t size);
 ngx_uint_t ngx_http_mock_session_tick(ngx_http_mock_store_t *store,
     ngx_str_t *session);
+ngx_uint_t ngx_http_mock_session_used(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it);
 
 /* ngx_http_mock_writer.c */
 ngx_int_t ngx_http_mock_writer_prepare(ngx_http_mock_cassette_t *cassette,
@@ -983,6 +994,12 @@ ngx_int_t ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_yaml_entry(ngx_pool_t *pool,
     ngx_http_mock_record_t *rec, ngx_str_t *out);
+ngx_int_t ngx_http_mock_writer_save(u_char *tmp, ngx_array_t *records,
+    ngx_uint_t appendable, ngx_pool_t *pool, off_t *size, ngx_uint_t *ino);
+ngx_int_t ngx_http_mock_writer_install(ngx_http_mock_writer_t *writer,
+    u_char *tmp, u_char *name, off_t size, ngx_uint_t ino, ngx_uint_t count);
+ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
+void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
 
 /* ngx_http_mock_record.c */
 ngx_int_t ngx_http_mock_record_init(ngx_conf_t *cf);
@@ -1172,6 +1189,27 @@ ngx_int_t ngx_http_mock_switch(ngx_http_request_t *r,
     ngx_http_mock_loc_conf_t *mlcf, ngx_http_mock_ctx_t *ctx,
     ngx_uint_t *mode);
 ngx_str_t *ngx_http_mock_mode_name(ngx_uint_t mode);
+
+/* ngx_http_mock_audit.c */
+char *ngx_http_mock_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mock_audit(ngx_http_request_t *r, ngx_str_t *endpoint);
+void ngx_http_mock_audit_end(ngx_http_request_t *r);
+
+/* ngx_http_mock_expire.c */
+ngx_uint_t ngx_http_mock_expire_due(ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_expire_renew(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_loc_conf_t *mlcf,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_expire_record(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec);
+
+/* ngx_http_mock_edit.c */
+ngx_int_t ngx_http_mock_edit_handler(ngx_http_request_t *r, ngx_str_t *name);
+void ngx_http_mock_edit_lock(ngx_http_request_t *r);
+void ngx_http_mock_edit_unlock(ngx_http_request_t *r);
 
 /* ngx_http_mock_admin.c */
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);

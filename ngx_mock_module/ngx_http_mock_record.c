@@ -747,6 +747,14 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         }
     }
 
+    if (ctx->renew) {
+        if (ngx_http_mock_expire_record(r, ctx, writer, rec) == NGX_OK) {
+            ctx->status = NGX_HTTP_MOCK_RECORDED;
+        }
+
+        return;
+    }
+
     if (ctx->fallback) {
         if (store->sessions) {
             ngx_shmtx_lock(&store->shpool->mutex);
@@ -864,7 +872,7 @@ ngx_http_mock_record_replace(ngx_http_request_t *r,
     /* the answer did not change: nothing is written, nothing waits */
 
     rc = ngx_http_mock_store_latest(store, index, rec, writer->shm_name,
-                                    r->pool, &n, &path);
+                                    r->pool, &n, &path, mlcf);
 
     if (rc == NGX_DONE || rc == NGX_ERROR) {
         return rc == NGX_DONE ? NGX_OK : NGX_ERROR;
@@ -878,8 +886,11 @@ ngx_http_mock_record_replace(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_mock_store_latest(store, index, rec, writer->shm_name,
-                                    r->pool, &n, &path);
+    /* the numbers of the file are those of the current index (an edit) */
+
+    rc = ngx_http_mock_store_latest(store, store->sessions ? index : NULL,
+                                    rec, writer->shm_name, r->pool, &n,
+                                    &path, mlcf);
 
     if (rc == NGX_DONE || rc == NGX_ERROR) {
         ngx_http_mock_writer_unlock_file(writer);

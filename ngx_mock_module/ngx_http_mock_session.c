@@ -1101,3 +1101,41 @@ ngx_http_mock_state_new(ngx_http_mock_shctx_t *sh, ngx_uint_t kind,
 
     return st;
 }
+
+
+/*
+ * An interaction has been played when its group's sequence has passed
+ * it; forced answers and plays under mock_repeats are counted too.
+ * Locked.
+ */
+
+ngx_uint_t
+ngx_http_mock_session_used(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session,
+    ngx_http_mock_interaction_t *it)
+{
+    ngx_uint_t              k, plays, played;
+    ngx_http_mock_group_t  *g;
+
+    /* forced answers and mock_repeats plays are counted one by one */
+
+    plays = session->len ? ngx_http_mock_session_plays(store->sh, session, it)
+                         : 0;
+
+    g = ngx_http_mock_store_find(index, &it->key, store->match);
+
+    if (g == NULL) {
+        return plays;
+    }
+
+    played = session->len ? ngx_http_mock_session_next(store, session, g, 1)
+                          : g->played;
+
+    for (k = 0; k < g->n; k++) {
+        if (g->items[k] == it) {
+            return plays + ((k < played) ? 1 : 0);
+        }
+    }
+
+    return plays;
+}

@@ -1329,6 +1329,7 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     it->status = rec->status;
     it->recorded = rec->recorded;
     it->latency = rec->latency;
+    it->stale = rec->stale;
 
     tpls = rec->compiled
            && ngx_http_mock_template_applies(store->template, rec);
@@ -2268,7 +2269,8 @@ ngx_http_mock_store_path(ngx_http_mock_index_t *index, ngx_str_t *path)
 ngx_int_t
 ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
-    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path)
+    ngx_str_t *cassette, ngx_pool_t *pool, ngx_uint_t *n, ngx_str_t *path,
+    ngx_http_mock_loc_conf_t *expire)
 {
     ngx_int_t                     rc;
     ngx_uint_t                    i;
@@ -2276,7 +2278,9 @@ ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     ngx_http_mock_group_t        *g;
     ngx_http_mock_interaction_t  *it;
 
-    if (index == NULL) {
+    /* without one, a store of files looks in its current index */
+
+    if (index == NULL && store->sessions) {
         return NGX_DECLINED;
     }
 
@@ -2287,6 +2291,10 @@ ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
     rc = NGX_DECLINED;
 
     ngx_shmtx_lock(&store->shpool->mutex);
+
+    if (index == NULL) {
+        index = ngx_http_mock_current(store->shared);
+    }
 
     g = ngx_http_mock_store_find(index, &key, store->match);
 
@@ -2299,7 +2307,11 @@ ngx_http_mock_store_latest(ngx_http_mock_store_t *store,
 
         rc = NGX_DONE;
 
-        if (!ngx_http_mock_store_same(it, rec)) {
+        /* an answer that has expired is written again, changed or not */
+
+        if (!ngx_http_mock_store_same(it, rec)
+            || (expire && ngx_http_mock_expire_due(expire, it)))
+        {
             *n = it->index;
             path->len = it->key.path.len;
             path->data = ngx_pnalloc(pool, path->len);

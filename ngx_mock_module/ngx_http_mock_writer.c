@@ -79,13 +79,11 @@ static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
-static ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
 static ngx_int_t ngx_http_mock_writer_lock_fd(ngx_fd_t fd, short type);
 static ngx_int_t ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 static ngx_int_t ngx_http_mock_writer_recount(ngx_http_mock_writer_t *writer,
     off_t from, off_t size, ngx_log_t *log);
-static void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
 static void ngx_http_mock_writer_renamed(ngx_http_mock_writer_t *writer,
     u_char *tmp, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_writer_reopen(ngx_http_mock_writer_t *writer,
@@ -823,6 +821,131 @@ failed:
 }
 
 
+/*
+ * A whole cassette written anew to "tmp" from its records, with
+ * "interactions" last, as recording keeps it.  Without records, a file
+ * that recording appends to is left empty (recording writes its head
+ * again), and another one says "interactions: []".  NGX_OK: the bytes
+ * are on disk, with their size and the file's inode; otherwise tmp is
+ * removed and errno says why.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_save(u_char *tmp, ngx_array_t *records,
+    ngx_uint_t appendable, ngx_pool_t *pool, off_t *size, ngx_uint_t *ino)
+{
+    off_t                    offset;
+    ngx_fd_t                 fd;
+    ngx_err_t                err;
+    ngx_str_t                entry;
+    ngx_int_t                rc;
+    ngx_uint_t               i;
+    ngx_file_info_t          fi;
+    ngx_http_mock_record_t  *rec;
+
+    static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
+    static u_char  none[] = "version: 1\ninteractions: []\n";
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+    offset = 0;
+
+    if (records->nelts) {
+        rc = ngx_http_mock_write_at(fd, head, sizeof(head) - 1, 0);
+        offset = sizeof(head) - 1;
+
+    } else if (!appendable) {
+        rc = ngx_http_mock_write_at(fd, none, sizeof(none) - 1, 0);
+        offset = sizeof(none) - 1;
+    }
+
+    rec = records->elts;
+
+    for (i = 0; rc == NGX_OK && i < records->nelts; i++) {
+        if (ngx_http_mock_yaml_entry(pool, &rec[i], &entry) != NGX_OK) {
+            ngx_set_errno(NGX_ENOMEM);
+            rc = NGX_ERROR;
+            break;
+        }
+
+        rc = ngx_http_mock_write_at(fd, entry.data, entry.len, offset);
+        offset += entry.len;
+    }
+
+    if (rc != NGX_OK || fsync(fd) == -1
+        || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
+    {
+        err = ngx_errno;
+        (void) ngx_close_file(fd);
+        (void) ngx_delete_file(tmp);
+        ngx_set_errno(err);
+        return NGX_ERROR;
+    }
+
+    *size = offset;
+    *ino = fi.st_ino;
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        err = ngx_errno;
+        (void) ngx_delete_file(tmp);
+        ngx_set_errno(err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * tmp, as ngx_http_mock_writer_save() wrote it, renamed over the
+ * cassette.  For a file that is recorded into (writer, whose lock is
+ * held), the zone notes the rename before it is made, as a replacement
+ * does, and every worker reopens the file before it writes again.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_install(ngx_http_mock_writer_t *writer, u_char *tmp,
+    u_char *name, off_t size, ngx_uint_t ino, ngx_uint_t count)
+{
+    ngx_err_t              err;
+    ngx_http_mock_file_t  *file;
+
+    if (writer == NULL) {
+        return (ngx_rename_file(tmp, name) == NGX_FILE_ERROR) ? NGX_ERROR
+                                                              : NGX_OK;
+    }
+
+    file = writer->file;
+
+    file->next_end = size;
+    file->next_ino = ino;
+    ngx_memory_barrier();
+    file->renaming = 1;
+
+    if (ngx_rename_file(tmp, name) == NGX_FILE_ERROR) {
+        err = ngx_errno;
+        file->renaming = 0;
+        ngx_set_errno(err);
+        return NGX_ERROR;
+    }
+
+    file->end = size;
+    file->count = count;
+    file->ino = ino;
+    file->generation++;
+    ngx_memory_barrier();
+    file->renaming = 0;
+
+    return NGX_OK;
+}
+
+
 /* a worker died holding the lock while it replaced an interaction */
 
 static void
@@ -968,7 +1091,7 @@ ngx_http_mock_writer_tmp(ngx_http_mock_writer_t *writer, u_char *buf)
 
 /* 1: taken over from a worker that died holding it */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_mock_writer_lock(ngx_atomic_t *lock)
 {
     ngx_uint_t         i;
@@ -1000,7 +1123,7 @@ ngx_http_mock_writer_lock(ngx_atomic_t *lock)
 }
 
 
-static void
+void
 ngx_http_mock_writer_unlock(ngx_atomic_t *lock)
 {
     (void) ngx_atomic_cmp_set(lock, ngx_pid, 0);
@@ -1129,6 +1252,7 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
     ngx_uint_t  i;
 
     if (rec->recorded == 0 && rec->stream.len == 0
+        && rec->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET && !rec->stale
         && (rec->templated == NULL || rec->templated->nelts == 0))
     {
         return 0;
@@ -1138,7 +1262,10 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
 
     len = sizeof("\n  x_mock:\n    recorded: '1970-01-01T00:00:00Z'"
                  "\n    stream: \n    templated: []") - 1 + NGX_INT_T_LEN
-          + ngx_http_mock_yaml_quote_len(&rec->stream);
+          + ngx_http_mock_yaml_quote_len(&rec->stream)
+          + sizeof("\n    latency: 'lognormal median=ms sigma= seed='") - 1
+          + sizeof("\n    stale: true") - 1
+          + 4 * NGX_INT_T_LEN;
 
     if (rec->templated) {
         t = rec->templated->elts;
@@ -1167,6 +1294,7 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
                          + NGX_INT_T_LEN];
 
     if (rec->recorded == 0 && rec->stream.len == 0
+        && rec->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET && !rec->stale
         && (rec->templated == NULL || rec->templated->nelts == 0))
     {
         return p;
@@ -1187,6 +1315,17 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
         }
 
         p = ngx_cpymem(p, text, len);
+    }
+
+    if (rec->stale) {
+        p = ngx_cpymem(p, "\n    stale: true",
+                       sizeof("\n    stale: true") - 1);
+    }
+
+    if (rec->latency.type != NGX_HTTP_MOCK_LATENCY_UNSET) {
+        p = ngx_http_mock_cpymem(p, "\n    latency: '", 15);
+        p = ngx_http_mock_latency_print(p, &rec->latency);
+        *p++ = '\'';
     }
 
     if (rec->stream.len) {
