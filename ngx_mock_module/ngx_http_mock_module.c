@@ -84,6 +84,7 @@ static ngx_conf_enum_t  ngx_http_mock_modes[] = {
     { ngx_string("new_episodes"), NGX_HTTP_MOCK_MODE_NEW_EPISODES },
     { ngx_string("once"), NGX_HTTP_MOCK_MODE_ONCE },
     { ngx_string("fallback"), NGX_HTTP_MOCK_MODE_FALLBACK },
+    { ngx_string("verify"), NGX_HTTP_MOCK_MODE_VERIFY },
     { ngx_null_string, 0 }
 };
 
@@ -253,6 +254,34 @@ static ngx_command_t  ngx_http_mock_commands[] = {
     { ngx_string("mock_fault"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_mock_fault,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_verify_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_verify_headers_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_verify_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, verify.values),
+      NULL },
+
+    { ngx_string("mock_verify_ignore"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_verify_ignore,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_verify_sample"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_verify_sample,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -589,6 +618,10 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->refresh_dates = NGX_CONF_UNSET;
     conf->slot = NGX_CONF_UNSET_UINT;
     conf->fault = NGX_CONF_UNSET_PTR;
+    conf->verify.headers = NGX_CONF_UNSET_PTR;
+    conf->verify.values = NGX_CONF_UNSET;
+    conf->verify.ignore = NGX_CONF_UNSET_PTR;
+    conf->verify.sample = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -659,6 +692,11 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               16 * 1024);
     ngx_conf_merge_value(conf->refresh_dates, prev->refresh_dates, 0);
     ngx_conf_merge_ptr_value(conf->fault, prev->fault, NULL);
+    ngx_conf_merge_ptr_value(conf->verify.headers, prev->verify.headers,
+                             NULL);
+    ngx_conf_merge_value(conf->verify.values, prev->verify.values, 0);
+    ngx_conf_merge_ptr_value(conf->verify.ignore, prev->verify.ignore, NULL);
+    ngx_conf_merge_uint_value(conf->verify.sample, prev->verify.sample, 0);
 
     if (conf->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET) {
         conf->latency = prev->latency;
@@ -716,7 +754,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->replay.len == 0
         || (conf->mode == NGX_HTTP_MOCK_MODE_OFF
-            && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
+            && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON
+            && conf->verify.sample == 0))
     {
         return NGX_CONF_OK;
     }
@@ -752,7 +791,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->store->writer
         || ((conf->mode == NGX_HTTP_MOCK_MODE_REPLAY
-             || conf->mode == NGX_HTTP_MOCK_MODE_OFF)
+             || conf->mode == NGX_HTTP_MOCK_MODE_OFF
+             || conf->mode == NGX_HTTP_MOCK_MODE_VERIFY)
             && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
     {
         ngx_http_mock_fallback_writer(conf);
@@ -1140,16 +1180,24 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 
     mode = ctx->mode;
 
-    if (mode == NGX_HTTP_MOCK_MODE_OFF) {
-        /* switched off for this request: plain proxying */
-        ctx->decided = 1;
-        return NGX_DECLINED;
-    }
-
     if (mode == NGX_HTTP_MOCK_MODE_ONCE) {
         /* as vcrpy's "once": record only into a cassette still empty */
         mode = (ctx->index && ctx->index->nloaded) ? NGX_HTTP_MOCK_MODE_REPLAY
                                                    : NGX_HTTP_MOCK_MODE_RECORD;
+    }
+
+    /* mock_verify_sample: a share of what replays or proxies is verified */
+
+    if ((mode == NGX_HTTP_MOCK_MODE_REPLAY || mode == NGX_HTTP_MOCK_MODE_OFF)
+        && ngx_http_mock_verify_sampled(r, mlcf))
+    {
+        mode = NGX_HTTP_MOCK_MODE_VERIFY;
+    }
+
+    if (mode == NGX_HTTP_MOCK_MODE_OFF) {
+        /* switched off for this request: plain proxying */
+        ctx->decided = 1;
+        return NGX_DECLINED;
     }
 
     ctx->mode = mode;
@@ -1166,6 +1214,11 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
     case NGX_HTTP_MOCK_MODE_FALLBACK:
         ctx->record = 1;
         ctx->fallback = 1;
+        break;
+
+    case NGX_HTTP_MOCK_MODE_VERIFY:
+        /* proxy_pass answers; the answer is compared on its way */
+        (void) ngx_http_mock_verify_start(r, ctx);
         break;
 
     default: /* NGX_HTTP_MOCK_MODE_REPLAY */

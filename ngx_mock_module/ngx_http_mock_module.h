@@ -54,7 +54,10 @@
 #define NGX_HTTP_MOCK_FALLBACK       7
 #define NGX_HTTP_MOCK_REFUSED        8
 #define NGX_HTTP_MOCK_FAULT          9
-#define NGX_HTTP_MOCK_NRESULTS       10
+#define NGX_HTTP_MOCK_VERIFIED       10
+#define NGX_HTTP_MOCK_DRIFT          11
+#define NGX_HTTP_MOCK_UNRECORDED     12
+#define NGX_HTTP_MOCK_NRESULTS       13
 
 
 /* mock_latency: how long an answer waits */
@@ -111,6 +114,7 @@ typedef ngx_int_t (*ngx_http_mock_resume_pt)(ngx_http_request_t *r);
 #define NGX_HTTP_MOCK_MODE_NEW_EPISODES  4
 #define NGX_HTTP_MOCK_MODE_ONCE          5
 #define NGX_HTTP_MOCK_MODE_FALLBACK      6
+#define NGX_HTTP_MOCK_MODE_VERIFY        7
 
 
 /* mock_filter_* */
@@ -571,6 +575,7 @@ struct ngx_http_mock_shctx_s {
     ngx_http_mock_interaction_t  *retired_last;
     ngx_atomic_t                  follow_lock;  /* the follower's pid */
     ngx_atomic_t                  followed;     /* a reload took over */
+    void                         *drift;        /* the drift table, or NULL */
 };
 
 
@@ -705,6 +710,15 @@ typedef struct {
 } ngx_http_mock_learn_conf_t;
 
 
+/* mock_verify_headers, mock_verify_values, mock_verify_ignore, _sample */
+typedef struct {
+    ngx_array_t                  *headers;      /* ngx_str_t */
+    ngx_flag_t                    values;
+    ngx_array_t                  *ignore;       /* ngx_http_mock_jpath_t */
+    ngx_uint_t                    sample;       /* in hundredths of 1% */
+} ngx_http_mock_verify_conf_t;
+
+
 typedef struct {
     ngx_str_t                     scheme;
     ngx_str_t                     host;
@@ -746,7 +760,62 @@ typedef struct {
     u_char                       *latency_file;
     ngx_uint_t                    latency_line;
     ngx_http_mock_fault_t        *fault;        /* mock_fault, or NULL */
+    ngx_http_mock_verify_conf_t   verify;       /* mock_verify_* */
 } ngx_http_mock_loc_conf_t;
+
+
+/*
+ * What a capture of the upstream's answer (recording's filters) hands
+ * the answer to instead of the cassette: "skipped" says why the body was
+ * not kept whole, or is NULL.
+ */
+typedef void (*ngx_http_mock_captured_pt)(ngx_http_request_t *r,
+    const char *skipped);
+
+
+/* a header that verify compares: data NULL where it is absent */
+typedef struct {
+    ngx_str_t                     name;
+    ngx_str_t                     live;
+    ngx_str_t                     recorded;
+    ngx_uint_t                    presence;     /* a template, a secret */
+} ngx_http_mock_drift_header_t;
+
+
+#define NGX_HTTP_MOCK_DRIFT_DIFF_MAX  2048
+
+
+/* a live answer and its recording, as the drift diff compares them */
+typedef struct {
+    ngx_uint_t                    live_status;
+    ngx_uint_t                    recorded_status;
+    ngx_array_t                  *headers;      /* drift_header_t, or NULL */
+    ngx_str_t                     live_type;    /* Content-Type */
+    ngx_str_t                     recorded_type;
+    ngx_str_t                     live_body;
+    ngx_str_t                     recorded_body;
+    ngx_uint_t                    body;         /* the bodies are compared */
+    ngx_uint_t                    templated;    /* the recorded one is one */
+    ngx_uint_t                    values;       /* mock_verify_values */
+    ngx_array_t                  *ignore;       /* mock_verify_ignore */
+    ngx_array_t                  *filters;      /* mock_filter_*, or NULL */
+} ngx_http_mock_drift_t;
+
+
+/* a drift, as the drift table takes it */
+typedef struct {
+    ngx_uint_t                    kind;         /* DRIFT or UNRECORDED */
+    ngx_uint_t                    store;        /* its number */
+    ngx_uint_t                    interaction;  /* or NGX_CONF_UNSET_UINT */
+    ngx_uint_t                    live_status;
+    ngx_uint_t                    recorded_status;
+    ngx_str_t                     session;
+    ngx_str_t                     method;
+    ngx_str_t                     uri;
+    ngx_str_t                     cassette;
+    ngx_str_t                     diff;
+    uint32_t                      hash;
+} ngx_http_mock_drift_note_t;
 
 
 /* what the metrics count: a location and its cassettes */
@@ -786,6 +855,7 @@ typedef struct {
     ngx_event_t                  *timer;        /* of a delay */
     ngx_msec_t                    latency;      /* the delay, $mock_latency */
     ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
+    ngx_http_mock_captured_pt     captured;     /* takes a captured answer */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -863,6 +933,10 @@ u_char *ngx_http_mock_check_byte(u_char *buf, u_char *last, u_char c);
 ngx_int_t ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 size_t ngx_http_mock_store_size(ngx_http_mock_store_t *store);
+ngx_http_mock_interaction_t *ngx_http_mock_store_peek(
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
+    ngx_str_t *session, ngx_http_mock_key_t *key,
+    ngx_http_mock_match_t *match, ngx_uint_t repeats);
 ngx_http_mock_group_t *ngx_http_mock_store_find(ngx_http_mock_index_t *index,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match);
 ngx_http_mock_interaction_t *ngx_http_mock_store_path(
@@ -1021,6 +1095,8 @@ ngx_int_t ngx_http_mock_json_ignore(ngx_pool_t *pool, ngx_array_t *paths,
 
 /* ngx_http_mock_ignore.c */
 char *ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_mock_ignore_jpath(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_mock_jpath_t *jp);
 ngx_http_mock_match_t *ngx_http_mock_ignore_match(ngx_conf_t *cf,
     ngx_http_mock_match_t *match, ngx_http_mock_ignore_t *ignore);
 size_t ngx_http_mock_ignore_room(ngx_http_mock_ignore_t *ig,
@@ -1043,6 +1119,33 @@ ngx_int_t ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,
     ngx_str_t *in, ngx_str_t *out);
 u_char *ngx_http_mock_multipart_field(u_char *p, u_char *last,
     ngx_str_t *field);
+
+/* ngx_http_mock_drift.c */
+ngx_int_t ngx_http_mock_drift_diff(ngx_pool_t *pool, ngx_http_mock_drift_t *d,
+    ngx_str_t *diff);
+
+/* ngx_http_mock_drift_table.c */
+ngx_int_t ngx_http_mock_drift_note(ngx_http_mock_shctx_t *sh,
+    ngx_http_mock_drift_note_t *note, ngx_log_t *log);
+void ngx_http_mock_drift_clear(ngx_http_mock_shctx_t *sh);
+ngx_int_t ngx_http_mock_drift_answer(ngx_http_request_t *r,
+    ngx_http_mock_shctx_t *sh, ngx_uint_t store, ngx_str_t *session,
+    ngx_buf_t **out);
+ngx_int_t ngx_http_mock_drift_list(ngx_http_request_t *r,
+    ngx_http_mock_shctx_t *sh, ngx_uint_t store, ngx_str_t *session,
+    ngx_buf_t **out);
+
+/* ngx_http_mock_verify.c */
+char *ngx_http_mock_verify_sample(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mock_verify_ignore(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mock_verify_headers_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_uint_t ngx_http_mock_verify_sampled(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf);
+ngx_int_t ngx_http_mock_verify_start(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
 
 /* ngx_http_mock_diff.c */
 u_char *ngx_http_mock_diff_detail(u_char *p, u_char *last, ngx_uint_t what,

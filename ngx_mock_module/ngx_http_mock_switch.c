@@ -31,7 +31,8 @@ static ngx_str_t  ngx_http_mock_mode_names[] = {
     ngx_string("record"),
     ngx_string("new_episodes"),
     ngx_string("once"),
-    ngx_string("fallback")
+    ngx_string("fallback"),
+    ngx_string("verify")
 };
 
 
@@ -114,7 +115,7 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
 
     ngx_str_null(&empty);
 
-    for (i = NGX_HTTP_MOCK_MODE_OFF; i <= NGX_HTTP_MOCK_MODE_FALLBACK; i++) {
+    for (i = NGX_HTTP_MOCK_MODE_OFF; i <= NGX_HTTP_MOCK_MODE_VERIFY; i++) {
         if (ngx_http_mock_mode_names[i].len == hmode->value.len
             && ngx_strncmp(ngx_http_mock_mode_names[i].data, hmode->value.data,
                            hmode->value.len) == 0)
@@ -123,7 +124,7 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
         }
     }
 
-    if (i > NGX_HTTP_MOCK_MODE_FALLBACK) {
+    if (i > NGX_HTTP_MOCK_MODE_VERIFY) {
         reason = "unknown mode";
         goto refused;
     }

@@ -57,7 +57,10 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
     ngx_string("passthrough"),
     ngx_string("fallback"),
     ngx_string("refused"),
-    ngx_string("fault")
+    ngx_string("fault"),
+    ngx_string("verified"),
+    ngx_string("drift"),
+    ngx_string("unrecorded")
 };
 
 

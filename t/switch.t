@@ -388,7 +388,7 @@ qr{mock: token secret "\S+/html/secret" is shorter than 16 bytes}
 --- response_body_like eval
 ["^x\$", "already played", "no recorded", "^<html>",
  qr{^\{"locations": \[
-\{"location": "/api/", "cassette": "\S+/html/c\.yaml", "hit": 1, "miss": 1, "exhausted": 1, "not_allowed": 0, "recorded": 0, "passthrough": 0, "fallback": 0, "refused": 1, "fault": 0\}
+\{"location": "/api/", "cassette": "\S+/html/c\.yaml", "hit": 1, "miss": 1, "exhausted": 1, "not_allowed": 0, "recorded": 0, "passthrough": 0, "fallback": 0, "refused": 1, "fault": 0, "verified": 0, "drift": 0, "unrecorded": 0\}
 \]\}$},
  qr{^# HELP nginx_mock_requests_total Requests a mock location handled, by result\.
 # TYPE nginx_mock_requests_total counter
