@@ -185,7 +185,7 @@ ngx_http_mock_drift_body(ngx_http_mock_drift_walk_t *w, ngx_pool_t *pool,
     ngx_http_mock_drift_t *d)
 {
     ngx_int_t   lrc, rrc;
-    ngx_str_t   live, rec, text;
+    ngx_str_t   live, rec;
     ngx_uint_t  lkind, rkind;
 
     lkind = ngx_http_mock_body_kind(&d->live_type, &d->live_body);
@@ -201,17 +201,16 @@ ngx_http_mock_drift_body(ngx_http_mock_drift_walk_t *w, ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    text = d->recorded_body;
-
-    if (d->templated
-        && ngx_http_mock_drift_untemplate(pool, &d->recorded_body, &text)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
     lrc = ngx_http_mock_json_filter(pool, d->filters, &d->live_body, &live);
-    rrc = ngx_http_mock_json_filter(pool, d->filters, &text, &rec);
+
+    if (d->canonical) {
+        rrc = d->recorded_rc;
+        rec = d->recorded_canon;
+
+    } else {
+        rrc = ngx_http_mock_drift_canon(pool, d->filters, d->templated,
+                                        &d->recorded_body, &rec);
+    }
 
     if (lrc == NGX_ERROR || rrc == NGX_ERROR) {
         return NGX_ERROR;
@@ -237,6 +236,29 @@ ngx_http_mock_drift_body(ngx_http_mock_drift_walk_t *w, ngx_pool_t *pool,
     ngx_http_mock_drift_value(w, &live, &rec, w->values);
 
     return NGX_OK;
+}
+
+
+/*
+ * A recorded JSON body as it is compared: a template's expressions made
+ * values, the secrets redacted, canonical.  NGX_DECLINED: not JSON.
+ */
+
+ngx_int_t
+ngx_http_mock_drift_canon(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_uint_t templated, ngx_str_t *body, ngx_str_t *out)
+{
+    ngx_str_t  text;
+
+    text = *body;
+
+    if (templated
+        && ngx_http_mock_drift_untemplate(pool, body, &text) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mock_json_filter(pool, filters, &text, out);
 }
 
 
@@ -404,10 +426,10 @@ ngx_http_mock_drift_value(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
         values = 0;
     }
 
-    lp = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), live);
-    rp = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), rec);
-
     if (lt != rt) {
+        lp = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), live);
+        rp = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), rec);
+
         ngx_http_mock_drift_line(w, "%*s: type live %s %*s, recorded %s %*s",
                                  w->path_len, w->path, lt, lp - lv, lv,
                                  rt, rp - rv, rv);
@@ -428,6 +450,9 @@ ngx_http_mock_drift_value(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
         && (live->len != rec->len
             || ngx_strncmp(live->data, rec->data, live->len) != 0))
     {
+        lp = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), live);
+        rp = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), rec);
+
         ngx_http_mock_drift_line(w, "%*s: live %*s, recorded %*s",
                                  w->path_len, w->path, lp - lv, lv,
                                  rp - rv, rv);
@@ -625,7 +650,8 @@ ngx_http_mock_drift_next(u_char *p, u_char *last, ngx_str_t *name,
 static u_char *
 ngx_http_mock_drift_skip(u_char *p, u_char *last)
 {
-    ngx_uint_t  depth, string;
+    u_char      *q, *e;
+    ngx_uint_t   depth, string;
 
     depth = 0;
     string = 0;
@@ -633,15 +659,25 @@ ngx_http_mock_drift_skip(u_char *p, u_char *last)
     for ( /* void */ ; p < last; p++) {
 
         if (string) {
-            if (*p == '\\') {
-                p++;
+            /* canonical JSON: the next quote that no backslash escapes */
 
-            } else if (*p == '"') {
-                string = 0;
+            q = memchr(p, '"', last - p);
+            if (q == NULL) {
+                return last;
+            }
 
-                if (depth == 0) {
-                    return p + 1;
-                }
+            for (e = q; e > p && e[-1] == '\\'; e--) { /* void */ }
+
+            p = q;
+
+            if ((q - e) % 2) {
+                continue;
+            }
+
+            string = 0;
+
+            if (depth == 0) {
+                return p + 1;
             }
 
             continue;

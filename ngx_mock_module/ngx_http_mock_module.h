@@ -716,6 +716,7 @@ typedef struct {
     ngx_flag_t                    values;
     ngx_array_t                  *ignore;       /* ngx_http_mock_jpath_t */
     ngx_uint_t                    sample;       /* in hundredths of 1% */
+    void                         *cache;        /* a worker's, of bodies */
 } ngx_http_mock_verify_conf_t;
 
 
@@ -799,6 +800,9 @@ typedef struct {
     ngx_uint_t                    values;       /* mock_verify_values */
     ngx_array_t                  *ignore;       /* mock_verify_ignore */
     ngx_array_t                  *filters;      /* mock_filter_*, or NULL */
+    ngx_uint_t                    canonical;    /* the next two are set */
+    ngx_int_t                     recorded_rc;  /* of drift_canon() */
+    ngx_str_t                     recorded_canon;
 } ngx_http_mock_drift_t;
 
 
@@ -1123,6 +1127,8 @@ u_char *ngx_http_mock_multipart_field(u_char *p, u_char *last,
 /* ngx_http_mock_drift.c */
 ngx_int_t ngx_http_mock_drift_diff(ngx_pool_t *pool, ngx_http_mock_drift_t *d,
     ngx_str_t *diff);
+ngx_int_t ngx_http_mock_drift_canon(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_uint_t templated, ngx_str_t *body, ngx_str_t *out);
 
 /* ngx_http_mock_drift_table.c */
 ngx_int_t ngx_http_mock_drift_note(ngx_http_mock_shctx_t *sh,

@@ -17,6 +17,24 @@
 #include "ngx_http_mock_module.h"
 
 
+/*
+ * A worker keeps the recorded JSON bodies it compared last as they are
+ * compared (canonical), per location, next to a copy of the recorded
+ * bytes that tells an entry still holds the interaction's body.
+ */
+#define NGX_HTTP_MOCK_VERIFY_CACHE       16
+#define NGX_HTTP_MOCK_VERIFY_CACHE_BODY  (16 * 1024)
+
+
+typedef struct {
+    ngx_http_mock_interaction_t  *it;
+    u_char                       *data;         /* recorded, canonical */
+    size_t                        recorded;
+    size_t                        canonical;
+    ngx_int_t                     rc;
+} ngx_http_mock_verify_cached_t;
+
+
 typedef struct {
     ngx_http_mock_interaction_t  *it;
 } ngx_http_mock_verify_cln_t;
@@ -33,6 +51,8 @@ static ngx_str_t *ngx_http_mock_verify_live_header(ngx_http_request_t *r,
     ngx_str_t *name);
 static ngx_int_t ngx_http_mock_verify_body(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_mock_verify_recorded(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_drift_t *d);
 static void ngx_http_mock_verify_noted(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_interaction_t *it,
     ngx_str_t *diff);
@@ -354,6 +374,10 @@ ngx_http_mock_verify_compare(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         }
 
         d.recorded_body = it->body;
+
+        if (ngx_http_mock_verify_recorded(r, it, &d) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (skipped) {
@@ -520,6 +544,91 @@ ngx_http_mock_verify_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     }
 
     body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/* the recorded body made canonical once, and kept */
+
+static ngx_int_t
+ngx_http_mock_verify_recorded(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_http_mock_drift_t *d)
+{
+    u_char                         *p;
+    ngx_int_t                       rc;
+    ngx_str_t                       canon;
+    ngx_http_mock_loc_conf_t       *mlcf;
+    ngx_http_mock_verify_cached_t  *cache, *e;
+
+    if (it->body.len == 0
+        || it->body.len > NGX_HTTP_MOCK_VERIFY_CACHE_BODY
+        || ngx_http_mock_body_kind(&d->recorded_type, &it->body)
+           != NGX_HTTP_MOCK_BODY_JSON)
+    {
+        return NGX_OK;
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    cache = mlcf->verify.cache;
+
+    if (cache == NULL) {
+        /* the worker's own: the configuration is copied on write */
+
+        cache = ngx_calloc(NGX_HTTP_MOCK_VERIFY_CACHE
+                           * sizeof(ngx_http_mock_verify_cached_t),
+                           r->connection->log);
+        mlcf->verify.cache = cache;
+    }
+
+    e = cache ? &cache[((uintptr_t) it / sizeof(ngx_http_mock_interaction_t))
+                       % NGX_HTTP_MOCK_VERIFY_CACHE]
+              : NULL;
+
+    if (e && e->it == it && e->recorded == it->body.len
+        && ngx_memcmp(e->data, it->body.data, e->recorded) == 0)
+    {
+        d->canonical = 1;
+        d->recorded_rc = e->rc;
+        d->recorded_canon.data = e->data + e->recorded;
+        d->recorded_canon.len = e->canonical;
+        return NGX_OK;
+    }
+
+    ngx_str_null(&canon);
+
+    rc = ngx_http_mock_drift_canon(r->pool, d->filters, d->templated,
+                                   &it->body, &canon);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    d->canonical = 1;
+    d->recorded_rc = rc;
+    d->recorded_canon = canon;
+
+    if (e == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_alloc(it->body.len + canon.len, r->connection->log);
+    if (p == NULL) {
+        return NGX_OK;
+    }
+
+    if (e->data) {
+        ngx_free(e->data);
+    }
+
+    e->it = it;
+    e->data = p;
+    e->recorded = it->body.len;
+    e->canonical = canon.len;
+    e->rc = rc;
+
+    p = ngx_cpymem(p, it->body.data, it->body.len);
+    ngx_http_mock_cpymem(p, canon.data, canon.len);
 
     return NGX_OK;
 }

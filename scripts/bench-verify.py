@@ -1,0 +1,349 @@
+#!/usr/bin/python3
+"""bench-verify.py: what drift detection (mock_mode verify) costs.
+
+One nginx (2 workers, keep-alive, no access log) on 127.0.0.1 holds a
+gateway server and, on another loopback port, the upstream: every
+/items/N is answered with "return 200" and the same 1 KiB JSON body (an
+object with nested objects and an array of objects, so that comparing
+by shape walks a real tree).  The cassette has the same request with a
+body of the same shape and other values, so every verified answer is
+compared member by member and found without drift.  The gateway proxies
+over upstream keep-alive connections.  Six cases, each measured with wrk
+over keep-alive connections (2 threads, 32 connections):
+
+  proxy_pass       plain proxy_pass, the ceiling; it adds the header that
+                   verify adds (X-Mock: verify), so both send the same
+                   bytes
+  verify           the same with "mock_mode verify": each answer is
+                   captured and compared with the recording
+  replay           the recording replayed (mock_repeats on), no upstream
+  replay + 5%      the same with "mock_verify_sample 5%": one request in
+                   twenty goes to the upstream and is verified
+  off              proxy_pass through a location with "mock_mode off",
+                   where the module does nothing
+  off + 5%         the same with "mock_verify_sample 5%"
+
+Every case is warmed up, then the cases are run in interleaved rounds,
+each round in another order, and the median of the rounds is reported
+with the ratios:
+
+  verify / proxy_pass      target 0.8
+  replay 5% / replay       target 0.97
+  off 5% / off             target 0.97
+
+A sampled request costs what a verified one does, so the share that a
+5% sample takes off a replaying location is about 5% of the difference
+between a proxied and a replayed request, which is larger than the
+difference between two proxied requests: the report gives both.  After
+the runs the metrics of the admin API are checked: the verified
+locations must have verified, and found no drift.
+
+Environment:
+  BENCH_SECONDS     seconds of each measured run (default 10)
+  BENCH_ROUNDS      interleaved rounds (default 3)
+  BENCH_WARMUP      seconds of warm-up per case (default 1)
+  BENCH_PORT        port of the gateway on 127.0.0.1 (default: a free
+                    one); the upstream listens on the next one
+  MOCK_MODULE       the module (default build/ngx_http_mock_module.so)
+  NGINX_BIN         nginx binary (default /usr/sbin/nginx)
+
+The targets are reported, not enforced: the exit status is non-zero
+only when the benchmark itself could not run.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (its helpers: wrk output, HTTP)
+
+from bench import Fatal, die, median, http_get, parse_wrk, tail  # noqa: E402
+
+TOP = bench.TOP
+THREADS = bench.THREADS
+CONNECTIONS = bench.CONNECTIONS
+
+
+def body(seed):
+    """A 1 KiB JSON body; every seed gives the same shape."""
+    doc = {
+        "id": seed,
+        "name": "item-%d" % seed,
+        "active": seed % 2 == 0,
+        "price": {"amount": seed * 100 + 99, "currency": "EUR"},
+        "tags": ["t%d" % (seed + i) for i in range(4)],
+        "lines": [{"sku": "SKU-%08d" % (seed + i), "qty": i + 1,
+                   "note": None} for i in range(6)],
+        "pad": "",
+    }
+    text = json.dumps(doc, separators=(", ", ": "))
+    doc["pad"] = "x" * (1024 - len(text))
+    text = json.dumps(doc, separators=(", ", ": "))
+    assert len(text) == 1024, len(text)
+    return text
+
+
+LIVE = body(1)
+RECORDED = body(7)
+
+CASES = [
+    # name, label, location, baseline, target
+    ("proxy", "proxy_pass (ceiling)", """
+        location /proxy/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            add_header X-Mock verify;
+        }""", None, None),
+    ("verify", "proxy_pass + mock_mode verify", """
+        location /verify/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            mock_replay {tmp}/c.yaml;
+            mock_upstream http://svc/;
+            mock_mode verify;
+        }""", "proxy", 0.8),
+    ("replay", "replay", """
+        location /replay/ {
+            proxy_pass http://backend;
+            mock_replay {tmp}/c.yaml;
+            mock_upstream http://svc/;
+            mock_repeats on;
+        }""", None, None),
+    ("replay5", "replay + mock_verify_sample 5%", """
+        location /replay5/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            mock_replay {tmp}/c.yaml;
+            mock_upstream http://svc/;
+            mock_repeats on;
+            mock_verify_sample 5%;
+        }""", "replay", 0.97),
+    ("off", "mock_mode off (proxy_pass)", """
+        location /off/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            mock_replay {tmp}/c.yaml;
+            mock_upstream http://svc/;
+            mock_mode off;
+        }""", None, None),
+    ("off5", "mock_mode off + mock_verify_sample 5%", """
+        location /off5/ {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            mock_replay {tmp}/c.yaml;
+            mock_upstream http://svc/;
+            mock_mode off;
+            mock_verify_sample 5%;
+        }""", "off", 0.97),
+]
+
+
+def number(name, default):
+    v = os.environ.get(name) or str(default)
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        die("%s must be a positive number, not %r" % (name, v))
+    return n
+
+
+def free_port():
+    """A port that is free on 127.0.0.1, with the next one free too."""
+    for _ in range(100):
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            try:
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    die("no two free ports in a row")
+
+
+def yaml_quote(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def conf(tmp, module, port):
+    locations = "".join(c[2].replace("{tmp}", tmp) for c in CASES)
+    return """load_module %(module)s;
+worker_processes 2;
+error_log %(tmp)s/error.log warn;
+pid %(tmp)s/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %(tmp)s/tmp;
+    proxy_temp_path %(tmp)s/tmp;
+    upstream backend {
+        server 127.0.0.1:%(up)d;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:%(port)d backlog=1024;
+        keepalive_requests 1000000;
+%(locations)s
+        location /_mock { mock_admin; }
+    }
+    server {
+        listen 127.0.0.1:%(up)d backlog=1024;
+        keepalive_requests 1000000;
+        default_type application/json;
+        location / { return 200 %(body)s; }
+    }
+}
+""" % {"module": module, "tmp": tmp, "port": port, "up": port + 1,
+       "locations": locations, "body": "'" + LIVE + "'"}
+
+
+def cassette():
+    return ("version: 1\ninteractions:\n"
+            "- request: {method: GET, uri: 'http://svc/items/1', "
+            "body: null, headers: {}}\n"
+            "  response:\n"
+            "    status: {code: 200, message: OK}\n"
+            "    headers: {Content-Type: [application/json]}\n"
+            "    body: {string: %s}\n" % yaml_quote(RECORDED))
+
+
+def wrk(port, name, seconds):
+    out = subprocess.run(
+        ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % seconds,
+         "--latency", "http://127.0.0.1:%d/%s/items/1" % (port, name)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=seconds + 60)
+    res = parse_wrk(out.stdout)
+    if res is None:
+        die("wrk gave no result for %s:\n%s" % (name, out.stdout))
+    if res.bad or res.errors:
+        die("%s: %d bad answers, %d socket errors"
+            % (name, res.bad, res.errors))
+    return res
+
+
+def run(cfg, tmp):
+    port = cfg["port"]
+    with open(os.path.join(tmp, "c.yaml"), "w") as f:
+        f.write(cassette())
+    os.makedirs(os.path.join(tmp, "tmp"), exist_ok=True)
+    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+        f.write(conf(tmp, cfg["module"], port))
+
+    nginx = [cfg["nginx"], "-p", tmp + "/", "-c", tmp + "/nginx.conf"]
+    out = subprocess.run(nginx, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    if out.returncode != 0:
+        die("nginx did not start:\n" + out.stdout)
+
+    try:
+        for name, label, _, _, _ in CASES:
+            status, data, _ = http_get(port, "/%s/items/1" % name)
+            if status != 200 or len(data) != 1024:
+                die("%s answered %d with %d bytes" % (name, status,
+                                                      len(data)))
+
+        for name, *_ in CASES:
+            wrk(port, name, cfg["warmup"])
+
+        rps = {c[0]: [] for c in CASES}
+        for r in range(cfg["rounds"]):
+            order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
+            if r % 2:
+                order.reverse()
+            for name, *_ in order:
+                rps[name].append(wrk(port, name, cfg["seconds"]).rps)
+
+        status, data, _ = http_get(port, "/_mock/metrics")
+        metrics = json.loads(data or b"{}")
+
+    finally:
+        subprocess.run(nginx + ["-s", "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    report(cfg, rps, metrics, tmp)
+
+
+def report(cfg, rps, metrics, tmp):
+    print("bench-verify: %d rounds of %d s, wrk -t%d -c%d, 1 KiB JSON"
+          % (cfg["rounds"], cfg["seconds"], THREADS, CONNECTIONS))
+    print()
+    print("%-40s %12s %10s" % ("case", "req/s", "vs"))
+    med = {name: median(v) for name, v in rps.items()}
+    for name, label, _, base, target in CASES:
+        vs = ""
+        if base:
+            ratio = med[name] / med[base]
+            vs = "%.3f" % ratio
+        print("%-40s %12.0f %10s" % (label, med[name], vs))
+    print()
+
+    for name, label, _, base, target in CASES:
+        if not base:
+            continue
+        ratio = med[name] / med[base]
+        rounds = sorted(a / b for a, b in zip(rps[name], rps[base]))
+        print("%-18s %.3f (rounds %.3f to %.3f), target %.2f: %s"
+              % ("%s/%s" % (name, base), ratio, rounds[0], rounds[-1],
+                 target, "ok" if ratio >= target else "MISSED"))
+
+    print()
+    slots = {s.get("location"): s for s in metrics.get("locations", [])}
+    for name in ("verify", "replay5", "off5"):
+        s = slots.get("/%s/" % name, {})
+        print("/%s/: verified %s, drift %s, unrecorded %s, hit %s"
+              % (name, s.get("verified"), s.get("drift"),
+                 s.get("unrecorded"), s.get("hit")))
+        if not s.get("verified") or s.get("drift") or s.get("unrecorded"):
+            tail(os.path.join(tmp, "error.log"))
+            die("/%s/ did not verify as it should" % name)
+
+
+def main():
+    module = os.path.abspath(os.environ.get("MOCK_MODULE") or os.path.join(
+        TOP, "build/ngx_http_mock_module.so"))
+    nginx = os.environ.get("NGINX_BIN") or "/usr/sbin/nginx"
+    try:
+        if not os.path.isfile(module):
+            die("no module at %s (run make)" % module)
+        for tool in (nginx, "wrk"):
+            if not shutil.which(tool):
+                die("%s not found" % tool)
+        cfg = {
+            "module": module,
+            "nginx": nginx,
+            "seconds": number("BENCH_SECONDS", 10),
+            "rounds": number("BENCH_ROUNDS", 3),
+            "warmup": number("BENCH_WARMUP", 1),
+            "port": (number("BENCH_PORT", 1) if os.environ.get("BENCH_PORT")
+                     else free_port()),
+        }
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+        tmp = tempfile.mkdtemp(prefix="bench-verify-")
+        try:
+            run(cfg, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except Fatal as e:
+        print("bench-verify: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
