@@ -180,7 +180,7 @@ ngx_http_mock_drift_same(ngx_http_mock_drift_entry_t *e,
     s = ngx_http_mock_drift_field(e->session, sizeof(e->session));
 
     if (s.len != ngx_min(note->session.len, sizeof(e->session))
-        || ngx_strncmp(s.data, note->session.data, s.len) != 0)
+        || (s.len && ngx_strncmp(s.data, note->session.data, s.len) != 0))
     {
         return 0;
     }
@@ -188,7 +188,7 @@ ngx_http_mock_drift_same(ngx_http_mock_drift_entry_t *e,
     s = ngx_http_mock_drift_field(e->method, sizeof(e->method));
 
     if (s.len != ngx_min(note->method.len, sizeof(e->method))
-        || ngx_strncmp(s.data, note->method.data, s.len) != 0)
+        || (s.len && ngx_strncmp(s.data, note->method.data, s.len) != 0))
     {
         return 0;
     }
@@ -201,7 +201,7 @@ ngx_http_mock_drift_same(ngx_http_mock_drift_entry_t *e,
     s = ngx_http_mock_drift_field(e->uri, sizeof(e->uri));
 
     return s.len == ngx_min(note->uri.len, sizeof(e->uri))
-           && ngx_strncmp(s.data, note->uri.data, s.len) == 0;
+           && (s.len == 0 || ngx_strncmp(s.data, note->uri.data, s.len) == 0);
 }
 
 
@@ -337,7 +337,7 @@ ngx_http_mock_drift_list(ngx_http_request_t *r, ngx_http_mock_shctx_t *sh,
             s = ngx_http_mock_drift_field(e->session, sizeof(e->session));
 
             if (s.len != session->len
-                || ngx_strncmp(s.data, session->data, s.len) != 0)
+                || (s.len && ngx_strncmp(s.data, session->data, s.len) != 0))
             {
                 continue;
             }

@@ -397,6 +397,9 @@ nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="
 nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="exhausted"\} 1
 (?:.*\n)*nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="refused"\} 1
 nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="fault"\} 0
+nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="verified"\} 0
+nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="drift"\} 0
+nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="unrecorded"\} 0
 $}]
 --- response_headers eval
 ["", "", "", "", "Content-Type: application/json", "Content-Type: text/plain; version=0.0.4"]
