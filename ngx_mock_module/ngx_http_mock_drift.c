@@ -54,13 +54,20 @@ static void ngx_http_mock_drift_text(ngx_http_mock_drift_walk_t *w,
 static ngx_int_t ngx_http_mock_drift_untemplate(ngx_pool_t *pool,
     ngx_str_t *in, ngx_str_t *out);
 static void ngx_http_mock_drift_value(ngx_http_mock_drift_walk_t *w,
-    ngx_str_t *live, ngx_str_t *rec, ngx_uint_t values);
+    u_char **lp, u_char *llast, u_char **rp, u_char *rlast,
+    ngx_uint_t values);
+static u_char *ngx_http_mock_drift_only(ngx_http_mock_drift_walk_t *w,
+    u_char *p, u_char *last, const char *what);
+static u_char *ngx_http_mock_drift_name(u_char *p, u_char *last,
+    ngx_str_t *name);
 static void ngx_http_mock_drift_object(ngx_http_mock_drift_walk_t *w,
-    ngx_str_t *live, ngx_str_t *rec, ngx_uint_t values);
+    u_char **lp, u_char *llast, u_char **rp, u_char *rlast,
+    ngx_uint_t values);
+static u_char *ngx_http_mock_drift_element(u_char *p, u_char *last);
 static void ngx_http_mock_drift_array(ngx_http_mock_drift_walk_t *w,
-    ngx_str_t *live, ngx_str_t *rec, ngx_uint_t values);
-static u_char *ngx_http_mock_drift_next(u_char *p, u_char *last,
-    ngx_str_t *name, ngx_str_t *value);
+    u_char **lp, u_char *llast, u_char **rp, u_char *rlast,
+    ngx_uint_t values);
+static u_char *ngx_http_mock_drift_close(u_char *p, u_char *last);
 static u_char *ngx_http_mock_drift_skip(u_char *p, u_char *last);
 static const char *ngx_http_mock_drift_type(ngx_str_t *v);
 static ngx_uint_t ngx_http_mock_drift_ignored(ngx_http_mock_drift_walk_t *w);
@@ -189,6 +196,7 @@ static ngx_int_t
 ngx_http_mock_drift_body(ngx_http_mock_drift_walk_t *w, ngx_pool_t *pool,
     ngx_http_mock_drift_t *d)
 {
+    u_char     *lp, *rp;
     ngx_int_t   lrc, rrc;
     ngx_str_t   live, rec;
     ngx_uint_t  lkind, rkind;
@@ -248,7 +256,11 @@ ngx_http_mock_drift_body(ngx_http_mock_drift_walk_t *w, ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    ngx_http_mock_drift_value(w, &live, &rec, w->values);
+    lp = live.data;
+    rp = rec.data;
+
+    ngx_http_mock_drift_value(w, &lp, live.data + live.len, &rp,
+                              rec.data + rec.len, w->values);
 
     return NGX_OK;
 }
@@ -402,34 +414,63 @@ ngx_http_mock_drift_untemplate(ngx_pool_t *pool, ngx_str_t *in,
 }
 
 
+/*
+ * Compares the values at *lp and *rp (canonical JSON, up to llast and
+ * rlast) and moves both past them: a container of the same type on both
+ * sides is walked once, member by member, and anything else is skipped.
+ */
+
 static void
-ngx_http_mock_drift_value(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
-    ngx_str_t *rec, ngx_uint_t values)
+ngx_http_mock_drift_value(ngx_http_mock_drift_walk_t *w, u_char **lp,
+    u_char *llast, u_char **rp, u_char *rlast, ngx_uint_t values)
 {
     u_char      lv[2 * NGX_HTTP_MOCK_DRIFT_SHOWN + 8];
     u_char      rv[2 * NGX_HTTP_MOCK_DRIFT_SHOWN + 8];
-    u_char     *lp, *rp;
+    u_char     *lb, *rb;
+    ngx_str_t   live, rec;
     const char *lt, *rt;
 
-    if (w->full) {
-        return;
-    }
+    live.data = *lp;
+    live.len = llast - *lp;
+    rec.data = *rp;
+    rec.len = rlast - *rp;
 
-    lt = ngx_http_mock_drift_type(live);
-    rt = ngx_http_mock_drift_type(rec);
+    lt = ngx_http_mock_drift_type(&live);
+    rt = ngx_http_mock_drift_type(&rec);
 
     if (values && ngx_http_mock_drift_ignored(w)) {
         values = 0;
     }
 
+    if (!w->full && lt == rt && (lt[0] == 'o' || lt[0] == 'a')) {
+        if (lt[0] == 'o') {
+            ngx_http_mock_drift_object(w, lp, llast, rp, rlast, values);
+
+        } else {
+            ngx_http_mock_drift_array(w, lp, llast, rp, rlast, values);
+        }
+
+        return;
+    }
+
+    *lp = ngx_http_mock_drift_skip(*lp, llast);
+    *rp = ngx_http_mock_drift_skip(*rp, rlast);
+
+    if (w->full) {
+        return;
+    }
+
+    live.len = *lp - live.data;
+    rec.len = *rp - rec.data;
+
     if (w->templated && rt[0] == 's'
-        && ngx_strlcasestrn(rec->data, rec->data + rec->len,
+        && ngx_strlcasestrn(rec.data, rec.data + rec.len,
                             (u_char *) "{{", 2 - 1))
     {
         /* made by a template: its type at most */
 
-        if (rec->len == sizeof(NGX_HTTP_MOCK_DRIFT_ANY) - 1
-            && ngx_strncmp(rec->data, NGX_HTTP_MOCK_DRIFT_ANY, rec->len) == 0)
+        if (rec.len == sizeof(NGX_HTTP_MOCK_DRIFT_ANY) - 1
+            && ngx_strncmp(rec.data, NGX_HTTP_MOCK_DRIFT_ANY, rec.len) == 0)
         {
             return;
         }
@@ -442,60 +483,92 @@ ngx_http_mock_drift_value(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
     }
 
     if (lt != rt) {
-        lp = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), live);
-        rp = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), rec);
+        lb = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), &live);
+        rb = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), &rec);
 
         ngx_http_mock_drift_line(w, "%*s: type live %s %*s, recorded %s %*s",
-                                 w->path_len, w->path, lt, lp - lv, lv,
-                                 rt, rp - rv, rv);
-        return;
-    }
-
-    if (lt[0] == 'o') {
-        ngx_http_mock_drift_object(w, live, rec, values);
-        return;
-    }
-
-    if (lt[0] == 'a') {
-        ngx_http_mock_drift_array(w, live, rec, values);
+                                 w->path_len, w->path, lt, lb - lv, lv,
+                                 rt, rb - rv, rv);
         return;
     }
 
     if (values
-        && (live->len != rec->len
-            || ngx_strncmp(live->data, rec->data, live->len) != 0))
+        && (live.len != rec.len
+            || ngx_strncmp(live.data, rec.data, live.len) != 0))
     {
-        lp = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), live);
-        rp = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), rec);
+        lb = ngx_http_mock_drift_shown(lv, lv + sizeof(lv), &live);
+        rb = ngx_http_mock_drift_shown(rv, rv + sizeof(rv), &rec);
 
         ngx_http_mock_drift_line(w, "%*s: live %*s, recorded %*s",
-                                 w->path_len, w->path, lp - lv, lv,
-                                 rp - rv, rv);
+                                 w->path_len, w->path, lb - lv, lv,
+                                 rb - rv, rv);
     }
+}
+
+
+/* a value that only one side has: "added" or "removed", and past it */
+
+static u_char *
+ngx_http_mock_drift_only(ngx_http_mock_drift_walk_t *w, u_char *p,
+    u_char *last, const char *what)
+{
+    u_char     buf[2 * NGX_HTTP_MOCK_DRIFT_SHOWN + 8], *b;
+    ngx_str_t  v;
+
+    v.data = p;
+    p = ngx_http_mock_drift_skip(p, last);
+    v.len = p - v.data;
+
+    if (!w->full) {
+        b = ngx_http_mock_drift_shown(buf, buf + sizeof(buf), &v);
+        ngx_http_mock_drift_line(w, "%*s: %s %*s", w->path_len, w->path,
+                                 what, b - buf, buf);
+    }
+
+    return p;
+}
+
+
+/* the name of the member at p ("name":), or data NULL at the object's end */
+
+static u_char *
+ngx_http_mock_drift_name(u_char *p, u_char *last, ngx_str_t *name)
+{
+    u_char  *q;
+
+    if (p < last && *p == ',') {
+        p++;
+    }
+
+    if (p >= last || *p != '"') {
+        ngx_str_null(name);
+        return p;
+    }
+
+    q = ngx_http_mock_drift_skip(p, last);
+
+    name->data = p;
+    name->len = q - p;
+
+    return (q < last && *q == ':') ? q + 1 : q;
 }
 
 
 /* canonical members come sorted by name: a merge */
 
 static void
-ngx_http_mock_drift_object(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
-    ngx_str_t *rec, ngx_uint_t values)
+ngx_http_mock_drift_object(ngx_http_mock_drift_walk_t *w, u_char **lp,
+    u_char *llast, u_char **rp, u_char *rlast, ngx_uint_t values)
 {
-    u_char     *lp, *llast, *rp, *rlast;
-    u_char      buf[2 * NGX_HTTP_MOCK_DRIFT_SHOWN + 8], *b;
+    u_char     *l, *r;
     size_t      saved;
     ngx_int_t   cmp;
-    ngx_str_t   ln, lv, rn, rv, name;
+    ngx_str_t   ln, rn, name;
 
-    lp = live->data + 1;
-    llast = live->data + live->len - 1;
-    rp = rec->data + 1;
-    rlast = rec->data + rec->len - 1;
+    l = ngx_http_mock_drift_name(*lp + 1, llast, &ln);
+    r = ngx_http_mock_drift_name(*rp + 1, rlast, &rn);
 
-    lp = ngx_http_mock_drift_next(lp, llast, &ln, &lv);
-    rp = ngx_http_mock_drift_next(rp, rlast, &rn, &rv);
-
-    while ((ln.data || rn.data) && !w->full) {
+    while (ln.data || rn.data) {
 
         if (ln.data == NULL) {
             cmp = 1;
@@ -513,29 +586,43 @@ ngx_http_mock_drift_object(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
         ngx_http_mock_drift_push(w, &name, 0, &saved);
 
         if (cmp < 0) {
-            b = ngx_http_mock_drift_shown(buf, buf + sizeof(buf), &lv);
-            ngx_http_mock_drift_line(w, "%*s: added, live %*s",
-                                     w->path_len, w->path, b - buf, buf);
+            l = ngx_http_mock_drift_only(w, l, llast, "added, live");
 
         } else if (cmp > 0) {
-            b = ngx_http_mock_drift_shown(buf, buf + sizeof(buf), &rv);
-            ngx_http_mock_drift_line(w, "%*s: removed, recorded %*s",
-                                     w->path_len, w->path, b - buf, buf);
+            r = ngx_http_mock_drift_only(w, r, rlast, "removed, recorded");
 
         } else {
-            ngx_http_mock_drift_value(w, &lv, &rv, values);
+            ngx_http_mock_drift_value(w, &l, llast, &r, rlast, values);
         }
 
         ngx_http_mock_drift_pop(w, saved);
 
         if (cmp <= 0) {
-            lp = ngx_http_mock_drift_next(lp, llast, &ln, &lv);
+            l = ngx_http_mock_drift_name(l, llast, &ln);
         }
 
         if (cmp >= 0) {
-            rp = ngx_http_mock_drift_next(rp, rlast, &rn, &rv);
+            r = ngx_http_mock_drift_name(r, rlast, &rn);
         }
     }
+
+    /* past the closing braces */
+
+    *lp = (l < llast) ? l + 1 : llast;
+    *rp = (r < rlast) ? r + 1 : rlast;
+}
+
+
+/* the element at p, past a comma; NULL at the array's end */
+
+static u_char *
+ngx_http_mock_drift_element(u_char *p, u_char *last)
+{
+    if (p < last && *p == ',') {
+        p++;
+    }
+
+    return (p >= last || *p == ']') ? NULL : p;
 }
 
 
@@ -546,117 +633,92 @@ ngx_http_mock_drift_object(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
  */
 
 static void
-ngx_http_mock_drift_array(ngx_http_mock_drift_walk_t *w, ngx_str_t *live,
-    ngx_str_t *rec, ngx_uint_t values)
+ngx_http_mock_drift_array(ngx_http_mock_drift_walk_t *w, u_char **lp,
+    u_char *llast, u_char **rp, u_char *rlast, ngx_uint_t values)
 {
-    u_char      *lp, *llast, *rp, *rlast, *b;
-    u_char       buf[2 * NGX_HTTP_MOCK_DRIFT_SHOWN + 8];
+    u_char      *l, *r, *le, *re, *first;
     size_t       saved;
-    ngx_str_t    ln, lv, rn, rv, first;
     ngx_uint_t   i, lines;
 
-    lp = live->data + 1;
-    llast = live->data + live->len - 1;
-    rp = rec->data + 1;
-    rlast = rec->data + rec->len - 1;
+    l = *lp + 1;
+    r = *rp + 1;
 
-    rp = ngx_http_mock_drift_next(rp, rlast, &rn, &rv);
+    first = ngx_http_mock_drift_element(r, rlast);
 
-    if (!values) {
-        if (rv.data == NULL) {
-            return;
-        }
+    for (i = 0; /* void */ ; i++) {
+        le = ngx_http_mock_drift_element(l, llast);
 
-        first = rv;
-
-        for (i = 0; !w->full; i++) {
-            lp = ngx_http_mock_drift_next(lp, llast, &ln, &lv);
-            if (lv.data == NULL) {
+        if (!values) {
+            if (le == NULL || first == NULL) {
                 break;
             }
 
+            /* each live element against the first recorded one */
+
+            re = first;
             lines = w->lines;
 
             ngx_http_mock_drift_push(w, NULL, i, &saved);
-            ngx_http_mock_drift_value(w, &lv, &first, 0);
+            ngx_http_mock_drift_value(w, &le, llast, &re, rlast, 0);
             ngx_http_mock_drift_pop(w, saved);
 
+            l = le;
+
             if (w->lines != lines) {
+                /* told once: the other elements are skipped */
                 break;
             }
+
+            continue;
         }
 
-        return;
-    }
+        re = ngx_http_mock_drift_element(r, rlast);
 
-    lp = ngx_http_mock_drift_next(lp, llast, &ln, &lv);
-
-    for (i = 0; (lv.data || rv.data) && !w->full; i++) {
+        if (le == NULL && re == NULL) {
+            break;
+        }
 
         ngx_http_mock_drift_push(w, NULL, i, &saved);
 
-        if (rv.data == NULL) {
-            b = ngx_http_mock_drift_shown(buf, buf + sizeof(buf), &lv);
-            ngx_http_mock_drift_line(w, "%*s: added, live %*s",
-                                     w->path_len, w->path, b - buf, buf);
+        if (re == NULL) {
+            l = ngx_http_mock_drift_only(w, le, llast, "added, live");
 
-        } else if (lv.data == NULL) {
-            b = ngx_http_mock_drift_shown(buf, buf + sizeof(buf), &rv);
-            ngx_http_mock_drift_line(w, "%*s: removed, recorded %*s",
-                                     w->path_len, w->path, b - buf, buf);
+        } else if (le == NULL) {
+            r = ngx_http_mock_drift_only(w, re, rlast, "removed, recorded");
 
         } else {
-            ngx_http_mock_drift_value(w, &lv, &rv, values);
+            ngx_http_mock_drift_value(w, &le, llast, &re, rlast, values);
+            l = le;
+            r = re;
         }
 
         ngx_http_mock_drift_pop(w, saved);
-
-        if (lv.data) {
-            lp = ngx_http_mock_drift_next(lp, llast, &ln, &lv);
-        }
-
-        if (rv.data) {
-            rp = ngx_http_mock_drift_next(rp, rlast, &rn, &rv);
-        }
     }
+
+    /* what was not walked is skipped, to the closing brackets */
+
+    *lp = ngx_http_mock_drift_close(l, llast);
+    *rp = ngx_http_mock_drift_close(values ? r : (first ? first : r), rlast);
 }
 
 
-/*
- * The next member ("name":value) or element of canonical JSON, from p;
- * value->data is NULL at the end.
- */
+/* past the elements left and the closing bracket */
 
 static u_char *
-ngx_http_mock_drift_next(u_char *p, u_char *last, ngx_str_t *name,
-    ngx_str_t *value)
+ngx_http_mock_drift_close(u_char *p, u_char *last)
 {
-    u_char  *q;
+    u_char  *e;
 
-    ngx_str_null(name);
-    ngx_str_null(value);
+    for ( ;; ) {
+        e = ngx_http_mock_drift_element(p, last);
+        if (e == NULL) {
+            break;
+        }
 
-    if (p < last && *p == ',') {
-        p++;
+        p = ngx_http_mock_drift_skip(e, last);
     }
 
-    if (p >= last) {
-        return last;
-    }
-
-    q = ngx_http_mock_drift_skip(p, last);
-
-    if (q < last && *q == ':') {
-        name->data = p;
-        name->len = q - p;
-        p = q + 1;
-        q = ngx_http_mock_drift_skip(p, last);
-    }
-
-    value->data = p;
-    value->len = q - p;
-
-    return q;
+    return (p < last) ? p + 1 : last;
 }
 
 

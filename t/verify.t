@@ -676,3 +676,46 @@ invalid JSON path "$.items[x]": an index is a number or "*"
 --- must_die
 --- error_log
 a byte that is not a token character
+
+
+
+=== TEST 21: nested objects and arrays, by shape and by value (another store: an entry of its own)
+--- user_files
+>>> c.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/n', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [application/json]}
+    body: {string: '{"z": [[1], [2]], "a": {"e": null, "b": [1, {"d": [1, 2], "c": true}]}}'}
+--- config
+    location /shape/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/c.yaml;
+        mock_upstream http://svc/;
+        mock_mode verify;
+    }
+    location /values/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/c.yaml;
+        mock_upstream http://svc/;
+        mock_mode verify;
+        mock_verify_values on;
+        mock_match method path;
+    }
+    location /backend/ {
+        default_type application/json;
+        return 200 '{"a": {"b": [2, {"c": "yes", "d": [1]}], "f": 1}, "z": [[1], ["x"]]}';
+    }
+    location /_mock { mock_admin; }
+--- request eval
+["GET /shape/n", "GET /values/n", "GET /_mock/drift"]
+--- response_body_like eval
+['"f": 1', '"f": 1',
+ '^\{"drift": \[
+\{[^\n]*"uri": "/shape/n", [^\n]*"diff": \["\$\.a\.b\[1\]: type live object \{\\\\"c\\\\":\\\\"yes\\\\",\\\\"d\\\\":\[1\]\}, recorded number 1", "\$\.a\.e: removed, recorded null", "\$\.a\.f: added, live 1", "\$\.z\[1\]\[0\]: type live string \\\\"x\\\\", recorded number 1"\][^\n]*\},
+\{[^\n]*"uri": "/values/n", [^\n]*"diff": \["\$\.a\.b\[0\]: live 2, recorded 1", "\$\.a\.b\[1\]\.c: type live string \\\\"yes\\\\", recorded boolean true", "\$\.a\.b\[1\]\.d\[1\]: removed, recorded 2", "\$\.a\.e: removed, recorded null", "\$\.a\.f: added, live 1", "\$\.z\[1\]\[0\]: type live string \\\\"x\\\\", recorded number 2"\][^\n]*\}
+\], "entries": 2,']
+--- no_error_log
+[error]
