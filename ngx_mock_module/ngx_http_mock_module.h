@@ -803,6 +803,9 @@ typedef struct {
     ngx_uint_t                    canonical;    /* the next two are set */
     ngx_int_t                     recorded_rc;  /* of drift_canon() */
     ngx_str_t                     recorded_canon;
+    uint64_t                      known_shape;  /* found without drift */
+    uint64_t                      live_shape;   /* out: the live body's */
+    ngx_uint_t                    body_drifted; /* out */
 } ngx_http_mock_drift_t;
 
 
@@ -1129,6 +1132,7 @@ ngx_int_t ngx_http_mock_drift_diff(ngx_pool_t *pool, ngx_http_mock_drift_t *d,
     ngx_str_t *diff);
 ngx_int_t ngx_http_mock_drift_canon(ngx_pool_t *pool, ngx_array_t *filters,
     ngx_uint_t templated, ngx_str_t *body, ngx_str_t *out);
+uint64_t ngx_http_mock_drift_shape(ngx_str_t *body);
 
 /* ngx_http_mock_drift_table.c */
 ngx_int_t ngx_http_mock_drift_note(ngx_http_mock_shctx_t *sh,

@@ -32,6 +32,7 @@ typedef struct {
     size_t                        recorded;
     size_t                        canonical;
     ngx_int_t                     rc;
+    uint64_t                      shape;        /* a live one without drift */
 } ngx_http_mock_verify_cached_t;
 
 
@@ -53,6 +54,8 @@ static ngx_int_t ngx_http_mock_verify_body(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_str_t *body);
 static ngx_int_t ngx_http_mock_verify_recorded(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_drift_t *d);
+static void ngx_http_mock_verify_shape(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, uint64_t shape);
 static void ngx_http_mock_verify_noted(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_interaction_t *it,
     ngx_str_t *diff);
@@ -380,13 +383,23 @@ ngx_http_mock_verify_compare(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         }
     }
 
+    if (ngx_http_mock_drift_diff(r->pool, &d, diff) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a live shape found without drift is known the next time */
+
+    if (d.live_shape && d.live_shape != d.known_shape && !d.body_drifted) {
+        ngx_http_mock_verify_shape(r, it, d.live_shape);
+    }
+
     if (skipped) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mock: the body of \"%V %V\" is not verified: %s",
                       &r->method_name, &r->unparsed_uri, skipped);
     }
 
-    return ngx_http_mock_drift_diff(r->pool, &d, diff);
+    return NGX_OK;
 }
 
 
@@ -593,6 +606,7 @@ ngx_http_mock_verify_recorded(ngx_http_request_t *r,
         d->recorded_rc = e->rc;
         d->recorded_canon.data = e->data + e->recorded;
         d->recorded_canon.len = e->canonical;
+        d->known_shape = e->shape;
         return NGX_OK;
     }
 
@@ -626,11 +640,35 @@ ngx_http_mock_verify_recorded(ngx_http_request_t *r,
     e->recorded = it->body.len;
     e->canonical = canon.len;
     e->rc = rc;
+    e->shape = 0;
 
     p = ngx_cpymem(p, it->body.data, it->body.len);
     ngx_http_mock_cpymem(p, canon.data, canon.len);
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_verify_shape(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, uint64_t shape)
+{
+    ngx_http_mock_loc_conf_t       *mlcf;
+    ngx_http_mock_verify_cached_t  *e;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+
+    if (mlcf->verify.cache == NULL) {
+        return;
+    }
+
+    e = &((ngx_http_mock_verify_cached_t *) mlcf->verify.cache)
+            [((uintptr_t) it / sizeof(ngx_http_mock_interaction_t))
+             % NGX_HTTP_MOCK_VERIFY_CACHE];
+
+    if (e->it == it && e->recorded == it->body.len) {
+        e->shape = shape;
+    }
 }
 
 

@@ -35,10 +35,14 @@ when nginx and wrk have the CPUs to themselves.  The ratios:
   replay 5% / replay       target 0.97
   off 5% / off             target 0.97
 
-A sampled request costs what a verified one does, so the share that a
-5% sample takes off a replaying location is about 5% of the difference
-between a proxied and a replayed request, which is larger than the
-difference between two proxied requests: the report gives both.  After
+A sampled request costs what a verified one does: a round trip to the
+upstream and a comparison.  On a replaying location the sampled 5% cost
+about k times a replayed request (k, the ratio of the CPU times of
+verify and replay, is 3 or more here, where the upstream runs in the
+same workers), so the location runs at about 1 / (0.95 + 0.05 k) of its
+speed without sampling: below 0.97 whenever k is above 1.6.  On a
+proxying location the sampled requests cost little more than the
+others.  The report gives both.  After
 the runs the metrics of the admin API are checked: the verified
 locations must have verified, and found no drift.
 
@@ -342,11 +346,11 @@ def report(cfg, rps, cpu, metrics, tmp):
         ratio = med[name] / med[base]
         cratio = mcpu[base] / mcpu[name]
         rounds = sorted(a / b for a, b in zip(rps[name], rps[base]))
-        print("%-16s req/s %.3f (rounds %.3f to %.3f), CPU %.3f, "
-              "target %.2f: %s"
-              % ("%s/%s" % (name, base), ratio, rounds[0], rounds[-1],
-                 cratio, target,
-                 "ok" if max(ratio, cratio) >= target else "MISSED"))
+        print("%-16s target %.2f: req/s %.3f (rounds %.3f to %.3f) %s, "
+              "CPU %.3f %s"
+              % ("%s/%s" % (name, base), target, ratio, rounds[0],
+                 rounds[-1], "ok" if ratio >= target else "MISSED",
+                 cratio, "ok" if cratio >= target else "MISSED"))
 
     print()
     slots = {s.get("location"): s for s in metrics.get("locations", [])}
