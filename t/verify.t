@@ -719,3 +719,46 @@ interactions:
 \], "entries": 2,']
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: a shape found without drift is known again, and another shape still drifts
+--- user_files
+>>> c.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/s', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [application/json]}
+    body: {string: '{"id": 1, "tags": ["a"], "o": {"k": true}}'}
+--- config
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        mock_replay html/c.yaml;
+        mock_upstream http://svc/;
+        mock_match method path;
+        mock_mode verify;
+    }
+    location /backend/ {
+        default_type application/json;
+        if ($arg_v = 2) {
+            return 200 '{"id": 2, "tags": ["b", "c"], "o": {"k": 1}}';
+        }
+        if ($arg_v = 3) {
+            return 200 '{"o": {"k": false}, "tags": [], "id": 3}';
+        }
+        if ($arg_v = 4) {
+            return 200 '{"id": 4, "tags": ["a"], "o": {"k": true}, "x": [1 2]}';
+        }
+        return 200 '{"id": 5, "tags": ["d"], "o": {"k": false}}';
+    }
+    location /_mock { mock_admin; }
+--- request eval
+["GET /api/s?v=1", "GET /api/s?v=1", "GET /api/s?v=2", "GET /api/s?v=1", "GET /api/s?v=3", "GET /api/s?v=4", "GET /api/s?v=1", "GET /_mock/journal", "GET /_mock/drift"]
+--- response_body_like eval
+['"id": 5', '"id": 5', '"id": 2', '"id": 5', '"id": 3', '"id": 4', '"id": 5',
+ '"uri": "/api/s\?v=1", "result": "verified",[^\n]*\n\{[^\n]*"uri": "/api/s\?v=1", "result": "verified",[^\n]*\n\{[^\n]*"uri": "/api/s\?v=2", "result": "drift",[^\n]*\n\{[^\n]*"uri": "/api/s\?v=1", "result": "verified",[^\n]*\n\{[^\n]*"uri": "/api/s\?v=3", "result": "verified",[^\n]*\n\{[^\n]*"uri": "/api/s\?v=4", "result": "drift",[^\n]*\n\{[^\n]*"uri": "/api/s\?v=1", "result": "verified"',
+ '"diff": \["body: live is not JSON \(\d+ bytes\), recorded is"\], [^\n]*"count": 2\}']
+--- no_error_log
+[error]
