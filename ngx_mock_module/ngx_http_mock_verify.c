@@ -56,6 +56,9 @@ static ngx_int_t ngx_http_mock_verify_recorded(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_drift_t *d);
 static void ngx_http_mock_verify_shape(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, uint64_t shape);
+static ngx_http_mock_verify_cached_t *ngx_http_mock_verify_cache(
+    ngx_http_request_t *r);
+static void ngx_http_mock_verify_cache_free(void *data);
 static void ngx_http_mock_verify_noted(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_interaction_t *it,
     ngx_str_t *diff);
@@ -587,11 +590,7 @@ ngx_http_mock_verify_recorded(ngx_http_request_t *r,
     cache = mlcf->verify.cache;
 
     if (cache == NULL) {
-        /* the worker's own: the configuration is copied on write */
-
-        cache = ngx_calloc(NGX_HTTP_MOCK_VERIFY_CACHE
-                           * sizeof(ngx_http_mock_verify_cached_t),
-                           r->connection->log);
+        cache = ngx_http_mock_verify_cache(r);
         mlcf->verify.cache = cache;
     }
 
@@ -646,6 +645,52 @@ ngx_http_mock_verify_recorded(ngx_http_request_t *r,
     ngx_http_mock_cpymem(p, canon.data, canon.len);
 
     return NGX_OK;
+}
+
+
+/*
+ * A location's cache, the worker's own (the configuration is copied on
+ * write): in the cycle's pool, whose end frees what the entries hold.
+ */
+
+static ngx_http_mock_verify_cached_t *
+ngx_http_mock_verify_cache(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_mock_verify_cached_t  *cache;
+
+    cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cache = ngx_pcalloc(ngx_cycle->pool,
+                        NGX_HTTP_MOCK_VERIFY_CACHE
+                        * sizeof(ngx_http_mock_verify_cached_t));
+    if (cache == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_mock_verify_cache_free;
+    cln->data = cache;
+
+    return cache;
+}
+
+
+static void
+ngx_http_mock_verify_cache_free(void *data)
+{
+    ngx_http_mock_verify_cached_t  *cache = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_MOCK_VERIFY_CACHE; i++) {
+        if (cache[i].data) {
+            ngx_free(cache[i].data);
+            cache[i].data = NULL;
+        }
+    }
 }
 
 
