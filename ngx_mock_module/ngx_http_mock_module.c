@@ -778,6 +778,20 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
+    /* verify compares what proxy_pass (or another handler) answers */
+
+    if ((conf->mode == NGX_HTTP_MOCK_MODE_VERIFY || conf->verify.sample)
+        && clcf->handler == NULL && clcf->name.len && !clcf->noname
+        && !conf->admin)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "mock: \"mock_mode verify\" and \"mock_verify_sample\" "
+                      "need a \"proxy_pass\" to verify against, in the "
+                      "location of \"mock_replay\" in %s:%ui",
+                      conf->replay_file, conf->replay_line);
+        return NGX_CONF_ERROR;
+    }
+
     if (clcf->name.len && conf->slot == NGX_CONF_UNSET_UINT) {
         slot = ngx_array_push(&mmcf->slots);
         if (slot == NULL) {

@@ -302,6 +302,17 @@ ngx_http_mock_verify_captured(ngx_http_request_t *r, const char *skipped)
     } else {
         it = ngx_http_mock_store_peek(mlcf->store, ctx->index, &ctx->session,
                                       &key, mlcf->match, mlcf->repeats);
+
+        if (it == NULL && r->method == NGX_HTTP_HEAD
+            && (mlcf->match->mask & NGX_HTTP_MOCK_MATCH_METHOD))
+        {
+            /* as replay: HEAD has the headers of the GET recording */
+
+            ngx_str_set(&key.method, "GET");
+            it = ngx_http_mock_store_peek(mlcf->store, ctx->index,
+                                          &ctx->session, &key, mlcf->match,
+                                          mlcf->repeats);
+        }
     }
 
     if (it && ngx_http_mock_verify_pin(r, it) != NGX_OK) {

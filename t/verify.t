@@ -591,6 +591,8 @@ version: 1
 interactions:
 - request: {method: HEAD, uri: 'http://svc/h', body: null, headers: {}}
   response: {status: {code: 200, message: OK}, headers: {Content-Type: [application/json]}, body: {string: ''}}
+- request: {method: GET, uri: 'http://svc/g', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {Content-Type: [text/html]}, body: {string: 'a page'}}
 --- config
     location /api/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
@@ -604,9 +606,9 @@ interactions:
     }
     location /_mock { mock_admin; }
 --- request eval
-["HEAD /api/h", "GET /_mock/journal"]
+["HEAD /api/h", "HEAD /api/g", "GET /_mock/journal"]
 --- response_body_like eval
-['^$', '"method": "HEAD", "uri": "/api/h", "result": "verified"']
+['^$', '^$', '"method": "HEAD", "uri": "/api/h", "result": "verified"[^\n]*\n\{[^\n]*"method": "HEAD", "uri": "/api/g", "result": "drift", "status": 200, "cassette": "\S+", "interaction": 1\}']
 --- no_error_log
 [error]
 
@@ -762,3 +764,19 @@ interactions:
  '"diff": \["body: live is not JSON \(\d+ bytes\), recorded is"\], [^\n]*"count": 2\}']
 --- no_error_log
 [error]
+
+
+
+=== TEST 23: verify needs proxy_pass
+--- config
+    location /api/ {
+        mock_replay html/c.yaml;
+        mock_mode verify;
+    }
+--- user_files
+>>> c.yaml
+version: 1
+interactions: []
+--- must_die
+--- error_log eval
+qr/"mock_mode verify" and "mock_verify_sample" need a "proxy_pass" to verify against, in the location of "mock_replay" in \S+nginx\.conf:\d+/
