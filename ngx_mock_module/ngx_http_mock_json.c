@@ -11,20 +11,6 @@
 
 #define NGX_HTTP_MOCK_JSON_DEPTH  64
 
-/*
- * Whether one of the eight bytes of x may be a quote, a backslash or a
- * control character: never wrong when it is 0, and a byte it flags in
- * error is looked at one by one.
- */
-#define ngx_http_mock_json_ones    0x0101010101010101ULL
-#define ngx_http_mock_json_highs   0x8080808080808080ULL
-#define ngx_http_mock_json_zero(v)                                          \
-    (((v) - ngx_http_mock_json_ones) & ~(v) & ngx_http_mock_json_highs)
-#define ngx_http_mock_json_special(x)                                       \
-    (ngx_http_mock_json_zero((x) ^ (ngx_http_mock_json_ones * '"'))         \
-     | ngx_http_mock_json_zero((x) ^ (ngx_http_mock_json_ones * '\\'))     \
-     | (((x) - ngx_http_mock_json_ones * 0x20) & ~(x)                       \
-        & ngx_http_mock_json_highs))
 
 
 typedef struct {
