@@ -169,7 +169,7 @@ static ngx_uint_t
 ngx_http_mock_drift_same(ngx_http_mock_drift_entry_t *e,
     ngx_http_mock_drift_note_t *note)
 {
-    ngx_str_t  s;
+    ngx_str_t  s, c;
 
     if (e->store != note->store || e->interaction != note->interaction
         || e->kind != note->kind)
@@ -194,8 +194,19 @@ ngx_http_mock_drift_same(ngx_http_mock_drift_entry_t *e,
     }
 
     if (note->interaction != NGX_CONF_UNSET_UINT) {
-        /* the cassette: the hash had its whole name */
-        return 1;
+        /* the end of the cassette's name, as kept */
+
+        c = note->cassette;
+
+        if (c.len > sizeof(e->cassette)) {
+            c.data += c.len - sizeof(e->cassette);
+            c.len = sizeof(e->cassette);
+        }
+
+        s = ngx_http_mock_drift_field(e->cassette, sizeof(e->cassette));
+
+        return s.len == c.len
+               && (s.len == 0 || ngx_strncmp(s.data, c.data, s.len) == 0);
     }
 
     s = ngx_http_mock_drift_field(e->uri, sizeof(e->uri));
