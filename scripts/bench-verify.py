@@ -32,8 +32,7 @@ inverse ratio of the CPU times per response is what the req/s ratio is
 when nginx and wrk have the CPUs to themselves.  Where perf can count
 instructions (a machine with hardware counters), those the workers
 retired per response are reported too: a count that other processes
-do not move.  The
-ratios:
+do not move.  The ratios:
 
   verify / proxy_pass      target 0.8
   replay 5% / replay       target 0.97
