@@ -105,6 +105,7 @@ static ngx_int_t ngx_http_mock_admin_setting(ngx_http_mock_admin_t *a,
 static ngx_int_t ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_reload(ngx_http_mock_admin_t *a);
 static ngx_int_t ngx_http_mock_admin_metrics(ngx_http_mock_admin_t *a);
+static ngx_int_t ngx_http_mock_admin_drift(ngx_http_mock_admin_t *a);
 static void ngx_http_mock_journal_copy(u_char *dst, size_t size,
     ngx_str_t *s);
 static ngx_int_t ngx_http_mock_out_label(ngx_http_mock_admin_t *a,
@@ -160,6 +161,9 @@ static ngx_http_mock_endpoint_t  ngx_http_mock_endpoints[] = {
 
     { ngx_string("metrics"), NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_http_mock_admin_metrics },
+
+    { ngx_string("drift"), NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE,
+      ngx_http_mock_admin_drift },
 
     { ngx_null_string, 0, NULL }
 };
@@ -431,8 +435,8 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
         return ngx_http_mock_admin_error(r, NGX_HTTP_NOT_FOUND,
                                          "no endpoint \"%V\"; try cassettes, "
                                          "interactions, unused, journal, "
-                                         "metrics, reset, force, latency, "
-                                         "fault or reload",
+                                         "metrics, drift, reset, force, "
+                                         "latency, fault or reload",
                                          &name);
     }
 
@@ -2424,6 +2428,46 @@ ngx_http_mock_admin_send(ngx_http_mock_admin_t *a, ngx_uint_t status)
     }
 
     return ngx_http_output_filter(r, a->out);
+}
+
+
+/* GET drift[?store=&session=], DELETE drift: ngx_http_mock_drift_table.c */
+
+static ngx_int_t
+ngx_http_mock_admin_drift(ngx_http_mock_admin_t *a)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  n;
+    ngx_http_mock_store_t      *store;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
+
+    n = NGX_CONF_UNSET_UINT;
+
+    if (ngx_http_mock_admin_param(a, "store")) {
+        rc = ngx_http_mock_admin_store(a, &store);
+        if (rc != NGX_OK) {
+            return ngx_http_mock_admin_failed(a, rc);
+        }
+
+        for (n = 0; n < mmcf->stores.nelts; n++) {
+            if (((ngx_http_mock_store_t **) mmcf->stores.elts)[n] == store) {
+                break;
+            }
+        }
+    }
+
+    if (ngx_http_mock_out_room(a, 0) != NGX_OK
+        || ngx_http_mock_drift_answer(a->r, mmcf->sh, n,
+                                      ngx_http_mock_admin_param(a, "session")
+                                      ? &a->session : NULL, &a->out->buf)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mock_admin_send(a, NGX_HTTP_OK);
 }
 
 

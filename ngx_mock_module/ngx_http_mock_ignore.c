@@ -12,8 +12,6 @@
 #define NGX_HTTP_MOCK_JSON_PATHS     64
 
 
-static char *ngx_http_mock_ignore_jpath(ngx_conf_t *cf, ngx_str_t *value,
-    ngx_http_mock_jpath_t *jp);
 static char *ngx_http_mock_ignore_pattern(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_mock_pattern_t *pt);
 static ngx_int_t ngx_http_mock_ignore_text(ngx_conf_t *cf,
@@ -190,7 +188,7 @@ ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* "$.a.b[0][*].c", or a plain form field or part name */
 
-static char *
+char *
 ngx_http_mock_ignore_jpath(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_mock_jpath_t *jp)
 {

@@ -12,6 +12,7 @@
 #define NGX_HTTP_MOCK_JSON_DEPTH  64
 
 
+
 typedef struct {
     u_char                 *pos;
     u_char                 *last;
@@ -310,11 +311,24 @@ done:
 static ngx_int_t
 ngx_http_mock_json_string(ngx_http_mock_json_t *j, ngx_str_t *out)
 {
-    u_char  *p;
+    u_char    *p;
+    uint64_t   x;
 
     p = j->pos + 1;
 
     while (p < j->last) {
+
+        /* eight bytes at a time while none is a quote, "\\" or control */
+
+        if (j->last - p >= 8) {
+            ngx_memcpy(&x, p, 8);
+
+            if (!ngx_http_mock_json_special(x)) {
+                p += 8;
+                continue;
+            }
+        }
+
         if (*p == '"') {
             out->data = j->pos;
             out->len = p + 1 - j->pos;

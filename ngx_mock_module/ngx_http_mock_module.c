@@ -84,6 +84,7 @@ static ngx_conf_enum_t  ngx_http_mock_modes[] = {
     { ngx_string("new_episodes"), NGX_HTTP_MOCK_MODE_NEW_EPISODES },
     { ngx_string("once"), NGX_HTTP_MOCK_MODE_ONCE },
     { ngx_string("fallback"), NGX_HTTP_MOCK_MODE_FALLBACK },
+    { ngx_string("verify"), NGX_HTTP_MOCK_MODE_VERIFY },
     { ngx_null_string, 0 }
 };
 
@@ -267,6 +268,34 @@ static ngx_command_t  ngx_http_mock_commands[] = {
     { ngx_string("mock_audit_log"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_mock_audit_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_verify_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_verify_headers_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_verify_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mock_loc_conf_t, verify.values),
+      NULL },
+
+    { ngx_string("mock_verify_ignore"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mock_verify_ignore,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mock_verify_sample"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mock_verify_sample,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -606,6 +635,10 @@ ngx_http_mock_create_loc_conf(ngx_conf_t *cf)
     conf->upstream_fault = NGX_CONF_UNSET_PTR;
     conf->audit = NGX_CONF_UNSET_PTR;
     conf->record_expire = NGX_CONF_UNSET;
+    conf->verify.headers = NGX_CONF_UNSET_PTR;
+    conf->verify.values = NGX_CONF_UNSET;
+    conf->verify.ignore = NGX_CONF_UNSET_PTR;
+    conf->verify.sample = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -680,6 +713,11 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NULL);
     ngx_conf_merge_ptr_value(conf->audit, prev->audit, NULL);
     ngx_conf_merge_sec_value(conf->record_expire, prev->record_expire, 0);
+    ngx_conf_merge_ptr_value(conf->verify.headers, prev->verify.headers,
+                             NULL);
+    ngx_conf_merge_value(conf->verify.values, prev->verify.values, 0);
+    ngx_conf_merge_ptr_value(conf->verify.ignore, prev->verify.ignore, NULL);
+    ngx_conf_merge_uint_value(conf->verify.sample, prev->verify.sample, 0);
 
     if (conf->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET) {
         conf->latency = prev->latency;
@@ -737,7 +775,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->replay.len == 0
         || (conf->mode == NGX_HTTP_MOCK_MODE_OFF
-            && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
+            && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON
+            && conf->verify.sample == 0))
     {
         return NGX_CONF_OK;
     }
@@ -760,6 +799,20 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
+    /* verify compares what proxy_pass (or another handler) answers */
+
+    if ((conf->mode == NGX_HTTP_MOCK_MODE_VERIFY || conf->verify.sample)
+        && clcf->handler == NULL && clcf->name.len && !clcf->noname
+        && !conf->admin)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "mock: \"mock_mode verify\" and \"mock_verify_sample\" "
+                      "need a \"proxy_pass\" to verify against, in the "
+                      "location of \"mock_replay\" in %s:%ui",
+                      conf->replay_file, conf->replay_line);
+        return NGX_CONF_ERROR;
+    }
+
     if (clcf->name.len && conf->slot == NGX_CONF_UNSET_UINT) {
         slot = ngx_array_push(&mmcf->slots);
         if (slot == NULL) {
@@ -773,7 +826,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->store->writer
         || ((conf->mode == NGX_HTTP_MOCK_MODE_REPLAY
-             || conf->mode == NGX_HTTP_MOCK_MODE_OFF)
+             || conf->mode == NGX_HTTP_MOCK_MODE_OFF
+             || conf->mode == NGX_HTTP_MOCK_MODE_VERIFY)
             && conf->request_mode != NGX_HTTP_MOCK_SWITCH_ON))
     {
         ngx_http_mock_fallback_writer(conf);
@@ -1161,16 +1215,24 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 
     mode = ctx->mode;
 
-    if (mode == NGX_HTTP_MOCK_MODE_OFF) {
-        /* switched off for this request: plain proxying */
-        ctx->decided = 1;
-        return NGX_DECLINED;
-    }
-
     if (mode == NGX_HTTP_MOCK_MODE_ONCE) {
         /* as vcrpy's "once": record only into a cassette still empty */
         mode = (ctx->index && ctx->index->nloaded) ? NGX_HTTP_MOCK_MODE_REPLAY
                                                    : NGX_HTTP_MOCK_MODE_RECORD;
+    }
+
+    /* mock_verify_sample: a share of what replays or proxies is verified */
+
+    if ((mode == NGX_HTTP_MOCK_MODE_REPLAY || mode == NGX_HTTP_MOCK_MODE_OFF)
+        && ngx_http_mock_verify_sampled(r, mlcf))
+    {
+        mode = NGX_HTTP_MOCK_MODE_VERIFY;
+    }
+
+    if (mode == NGX_HTTP_MOCK_MODE_OFF) {
+        /* switched off for this request: plain proxying */
+        ctx->decided = 1;
+        return NGX_DECLINED;
     }
 
     ctx->mode = mode;
@@ -1203,6 +1265,11 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
             r->content_handler = ngx_http_mock_fault_upstream;
         }
 
+        break;
+
+    case NGX_HTTP_MOCK_MODE_VERIFY:
+        /* proxy_pass answers; the answer is compared on its way */
+        (void) ngx_http_mock_verify_start(r, ctx);
         break;
 
     default: /* NGX_HTTP_MOCK_MODE_REPLAY */

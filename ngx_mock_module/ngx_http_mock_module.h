@@ -19,6 +19,22 @@
     (((n) == 0) ? (u_char *) (dst) : ngx_cpymem(dst, src, n))
 
 
+/*
+ * Whether one of the eight bytes of x may be a quote, a backslash or a
+ * control character: never wrong when it is 0, and a byte it flags in
+ * error is looked at one by one.
+ */
+#define ngx_http_mock_json_ones    0x0101010101010101ULL
+#define ngx_http_mock_json_highs   0x8080808080808080ULL
+#define ngx_http_mock_json_zero(v)                                          \
+    (((v) - ngx_http_mock_json_ones) & ~(v) & ngx_http_mock_json_highs)
+#define ngx_http_mock_json_special(x)                                       \
+    (ngx_http_mock_json_zero((x) ^ (ngx_http_mock_json_ones * '"'))         \
+     | ngx_http_mock_json_zero((x) ^ (ngx_http_mock_json_ones * '\\'))     \
+     | (((x) - ngx_http_mock_json_ones * 0x20) & ~(x)                       \
+        & ngx_http_mock_json_highs))
+
+
 /* matchers: which parts of a request must equal the recorded one */
 #define NGX_HTTP_MOCK_MATCH_METHOD   0x0001
 #define NGX_HTTP_MOCK_MATCH_SCHEME   0x0002
@@ -56,7 +72,10 @@
 #define NGX_HTTP_MOCK_FAULT          9
 #define NGX_HTTP_MOCK_UPGRADE        10
 #define NGX_HTTP_MOCK_FAULT_FALLBACK 11
-#define NGX_HTTP_MOCK_NRESULTS       12
+#define NGX_HTTP_MOCK_VERIFIED       12
+#define NGX_HTTP_MOCK_DRIFT          13
+#define NGX_HTTP_MOCK_UNRECORDED     14
+#define NGX_HTTP_MOCK_NRESULTS       15
 
 
 /* mock_latency: how long an answer waits */
@@ -114,6 +133,7 @@ typedef ngx_int_t (*ngx_http_mock_resume_pt)(ngx_http_request_t *r);
 #define NGX_HTTP_MOCK_MODE_NEW_EPISODES  4
 #define NGX_HTTP_MOCK_MODE_ONCE          5
 #define NGX_HTTP_MOCK_MODE_FALLBACK      6
+#define NGX_HTTP_MOCK_MODE_VERIFY        7
 
 
 /* mock_filter_* */
@@ -580,6 +600,7 @@ struct ngx_http_mock_shctx_s {
     ngx_atomic_t                  follow_lock;  /* the follower's pid */
     ngx_atomic_t                  followed;     /* a reload took over */
     ngx_atomic_t                  edit_lock;    /* the editing worker's pid */
+    void                         *drift;        /* the drift table, or NULL */
 };
 
 
@@ -717,6 +738,16 @@ typedef struct {
 } ngx_http_mock_learn_conf_t;
 
 
+/* mock_verify_headers, mock_verify_values, mock_verify_ignore, _sample */
+typedef struct {
+    ngx_array_t                  *headers;      /* ngx_str_t */
+    ngx_flag_t                    values;
+    ngx_array_t                  *ignore;       /* ngx_http_mock_jpath_t */
+    ngx_uint_t                    sample;       /* in hundredths of 1% */
+    void                         *cache;        /* a worker's, of bodies */
+} ngx_http_mock_verify_conf_t;
+
+
 typedef struct {
     ngx_str_t                     scheme;
     ngx_str_t                     host;
@@ -761,7 +792,68 @@ typedef struct {
     ngx_http_mock_fault_t        *upstream_fault;   /* "... upstream" */
     ngx_open_file_t              *audit;        /* mock_audit_log, or NULL */
     time_t                        record_expire;    /* 0: never */
+    ngx_http_mock_verify_conf_t   verify;       /* mock_verify_* */
 } ngx_http_mock_loc_conf_t;
+
+
+/*
+ * What a capture of the upstream's answer (recording's filters) hands
+ * the answer to instead of the cassette: "skipped" says why the body was
+ * not kept whole, or is NULL.
+ */
+typedef void (*ngx_http_mock_captured_pt)(ngx_http_request_t *r,
+    const char *skipped);
+
+
+/* a header that verify compares: data NULL where it is absent */
+typedef struct {
+    ngx_str_t                     name;
+    ngx_str_t                     live;
+    ngx_str_t                     recorded;
+    ngx_uint_t                    presence;     /* a template, a secret */
+} ngx_http_mock_drift_header_t;
+
+
+#define NGX_HTTP_MOCK_DRIFT_DIFF_MAX  2048
+
+
+/* a live answer and its recording, as the drift diff compares them */
+typedef struct {
+    ngx_uint_t                    live_status;
+    ngx_uint_t                    recorded_status;
+    ngx_array_t                  *headers;      /* drift_header_t, or NULL */
+    ngx_str_t                     live_type;    /* Content-Type */
+    ngx_str_t                     recorded_type;
+    ngx_str_t                     live_body;
+    ngx_str_t                     recorded_body;
+    ngx_uint_t                    body;         /* the bodies are compared */
+    ngx_uint_t                    templated;    /* the recorded one is one */
+    ngx_uint_t                    values;       /* mock_verify_values */
+    ngx_array_t                  *ignore;       /* mock_verify_ignore */
+    ngx_array_t                  *filters;      /* mock_filter_*, or NULL */
+    ngx_uint_t                    canonical;    /* the next two are set */
+    ngx_int_t                     recorded_rc;  /* of drift_canon() */
+    ngx_str_t                     recorded_canon;
+    uint64_t                      known_shape;  /* found without drift */
+    uint64_t                      live_shape;   /* out: the live body's */
+    ngx_uint_t                    body_drifted; /* out */
+} ngx_http_mock_drift_t;
+
+
+/* a drift, as the drift table takes it */
+typedef struct {
+    ngx_uint_t                    kind;         /* DRIFT or UNRECORDED */
+    ngx_uint_t                    store;        /* its number */
+    ngx_uint_t                    interaction;  /* or NGX_CONF_UNSET_UINT */
+    ngx_uint_t                    live_status;
+    ngx_uint_t                    recorded_status;
+    ngx_str_t                     session;
+    ngx_str_t                     method;
+    ngx_str_t                     uri;
+    ngx_str_t                     cassette;
+    ngx_str_t                     diff;
+    uint32_t                      hash;
+} ngx_http_mock_drift_note_t;
 
 
 /* what the metrics count: a location and its cassettes */
@@ -805,6 +897,7 @@ typedef struct {
     ngx_http_mock_fault_t        *fleet_fault;  /* the session's, in Redis */
     ngx_uint_t                    renew;        /* n + 1 recorded again */
     ngx_str_t                     renew_path;   /* of interaction n */
+    ngx_http_mock_captured_pt     captured;     /* takes a captured answer */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -885,6 +978,10 @@ u_char *ngx_http_mock_check_byte(u_char *buf, u_char *last, u_char c);
 ngx_int_t ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 size_t ngx_http_mock_store_size(ngx_http_mock_store_t *store);
+ngx_http_mock_interaction_t *ngx_http_mock_store_peek(
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
+    ngx_str_t *session, ngx_http_mock_key_t *key,
+    ngx_http_mock_match_t *match, ngx_uint_t repeats);
 ngx_http_mock_group_t *ngx_http_mock_store_find(ngx_http_mock_index_t *index,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match);
 ngx_http_mock_interaction_t *ngx_http_mock_store_path(
@@ -1055,6 +1152,8 @@ ngx_int_t ngx_http_mock_json_ignore(ngx_pool_t *pool, ngx_array_t *paths,
 
 /* ngx_http_mock_ignore.c */
 char *ngx_http_mock_ignore(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_mock_ignore_jpath(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_mock_jpath_t *jp);
 ngx_http_mock_match_t *ngx_http_mock_ignore_match(ngx_conf_t *cf,
     ngx_http_mock_match_t *match, ngx_http_mock_ignore_t *ignore);
 size_t ngx_http_mock_ignore_room(ngx_http_mock_ignore_t *ig,
@@ -1077,6 +1176,36 @@ ngx_int_t ngx_http_mock_multipart_canon(ngx_pool_t *pool, ngx_str_t *type,
     ngx_str_t *in, ngx_str_t *out);
 u_char *ngx_http_mock_multipart_field(u_char *p, u_char *last,
     ngx_str_t *field);
+
+/* ngx_http_mock_drift.c */
+ngx_int_t ngx_http_mock_drift_diff(ngx_pool_t *pool, ngx_http_mock_drift_t *d,
+    ngx_str_t *diff);
+ngx_int_t ngx_http_mock_drift_canon(ngx_pool_t *pool, ngx_array_t *filters,
+    ngx_uint_t templated, ngx_str_t *body, ngx_str_t *out);
+uint64_t ngx_http_mock_drift_shape(ngx_str_t *body);
+
+/* ngx_http_mock_drift_table.c */
+ngx_int_t ngx_http_mock_drift_note(ngx_http_mock_shctx_t *sh,
+    ngx_http_mock_drift_note_t *note, ngx_log_t *log);
+void ngx_http_mock_drift_clear(ngx_http_mock_shctx_t *sh);
+ngx_int_t ngx_http_mock_drift_answer(ngx_http_request_t *r,
+    ngx_http_mock_shctx_t *sh, ngx_uint_t store, ngx_str_t *session,
+    ngx_buf_t **out);
+ngx_int_t ngx_http_mock_drift_list(ngx_http_request_t *r,
+    ngx_http_mock_shctx_t *sh, ngx_uint_t store, ngx_str_t *session,
+    ngx_buf_t **out);
+
+/* ngx_http_mock_verify.c */
+char *ngx_http_mock_verify_sample(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mock_verify_ignore(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mock_verify_headers_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_uint_t ngx_http_mock_verify_sampled(ngx_http_request_t *r,
+    ngx_http_mock_loc_conf_t *mlcf);
+ngx_int_t ngx_http_mock_verify_start(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
 
 /* ngx_http_mock_diff.c */
 u_char *ngx_http_mock_diff_detail(u_char *p, u_char *last, ngx_uint_t what,

@@ -136,7 +136,9 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
         ngx_http_mock_record_skip(r, ctx, "nginx replaced the upstream's "
                                   "answer with one of its own");
 
-    } else if (ctx->record && !ctx->answered && !ctx->replaced) {
+    } else if ((ctx->record || ctx->captured)
+               && !ctx->answered && !ctx->replaced)
+    {
 
         ctx->answered = 1;
 
@@ -607,6 +609,12 @@ ngx_http_mock_record_skip(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
     ctx->recording = 0;
     ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
 
+    if (ctx->captured) {
+        /* verify: what there is of the answer is compared */
+        ctx->captured(r, why);
+        return;
+    }
+
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "mock: \"%V %V\" is not recorded: %s",
                   &r->method_name, &r->unparsed_uri, why);
@@ -636,6 +644,12 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 
     ctx->recording = 0;
     ctx->status = NGX_HTTP_MOCK_PASSTHROUGH;
+
+    if (ctx->captured) {
+        /* verify: the answer is compared, not written */
+        ctx->captured(r, NULL);
+        return;
+    }
 
     rec = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_record_t));
     if (rec == NULL) {
@@ -1060,6 +1074,11 @@ ngx_http_mock_record_cleanup(void *data)
 
     if (ctx->recording) {
         ctx->recording = 0;
+
+        if (ctx->captured) {
+            /* verify: the client left; nothing is compared */
+            return;
+        }
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "mock: \"%V %V\" is not recorded: the response did "

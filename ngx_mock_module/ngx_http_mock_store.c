@@ -2234,6 +2234,54 @@ ngx_http_mock_store_take(ngx_http_mock_store_t *store,
 }
 
 
+/*
+ * The interaction that store_take would give now, without counting a
+ * play: once the sequence has run out, its last one.  It is pinned (see
+ * ngx_http_mock_store_pin); NULL: nothing matches.
+ */
+
+ngx_http_mock_interaction_t *
+ngx_http_mock_store_peek(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, ngx_str_t *session, ngx_http_mock_key_t *key,
+    ngx_http_mock_match_t *match, ngx_uint_t repeats)
+{
+    ngx_uint_t                    n, k, lock;
+    ngx_http_mock_group_t        *g;
+    ngx_http_mock_interaction_t  *it;
+
+    it = NULL;
+    lock = (store->writer || store->sessions || session->len);
+
+    if (lock) {
+        ngx_shmtx_lock(&store->shpool->mutex);
+    }
+
+    g = index ? ngx_http_mock_store_find(index, key, match) : NULL;
+
+    if (g && g->n) {
+        if (session->len) {
+            n = ngx_http_mock_session_count(store, session, g, repeats, 1);
+
+        } else {
+            n = (repeats == NGX_HTTP_MOCK_REPEATS_ON) ? g->repeated
+                                                      : g->played;
+        }
+
+        k = ngx_http_mock_repeats_item(repeats, n, g->n);
+
+        it = g->items[ngx_min(k, g->n - 1)];
+
+        ngx_http_mock_store_pin(it);
+    }
+
+    if (lock) {
+        ngx_shmtx_unlock(&store->shpool->mutex);
+    }
+
+    return it;
+}
+
+
 ngx_http_mock_group_t *
 ngx_http_mock_store_find(ngx_http_mock_index_t *index,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match)

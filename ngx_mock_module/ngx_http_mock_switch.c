@@ -40,7 +40,8 @@ static ngx_str_t  ngx_http_mock_mode_names[] = {
     ngx_string("record"),
     ngx_string("new_episodes"),
     ngx_string("once"),
-    ngx_string("fallback")
+    ngx_string("fallback"),
+    ngx_string("verify")
 };
 
 
@@ -135,7 +136,7 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
     i = NGX_HTTP_MOCK_MODE_OFF;
 
     if (hmode) {
-        for ( /* void */ ; i <= NGX_HTTP_MOCK_MODE_FALLBACK; i++) {
+        for ( /* void */ ; i <= NGX_HTTP_MOCK_MODE_VERIFY; i++) {
             if (ngx_http_mock_mode_names[i].len == hmode->value.len
                 && ngx_strncmp(ngx_http_mock_mode_names[i].data,
                                hmode->value.data, hmode->value.len) == 0)
@@ -144,7 +145,7 @@ ngx_http_mock_switch(ngx_http_request_t *r, ngx_http_mock_loc_conf_t *mlcf,
             }
         }
 
-        if (i > NGX_HTTP_MOCK_MODE_FALLBACK) {
+        if (i > NGX_HTTP_MOCK_MODE_VERIFY) {
             reason = "unknown mode";
             goto refused;
         }

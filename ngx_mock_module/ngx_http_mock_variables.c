@@ -59,7 +59,10 @@ static ngx_str_t  ngx_http_mock_status_names[] = {
     ngx_string("refused"),
     ngx_string("fault"),
     ngx_string("upgrade"),
-    ngx_string("fault_fallback")
+    ngx_string("fault_fallback"),
+    ngx_string("verified"),
+    ngx_string("drift"),
+    ngx_string("unrecorded")
 };
 
 

@@ -189,7 +189,7 @@ interactions: []
 --- error_code eval
 [404, 405, 400, 400, 404, 400, 400, 404, 413, 400, 200]
 --- response_body_like eval
-[qr{^\{"error": "no endpoint \\"nothing\\"; try cassettes, interactions, unused, journal, metrics, reset, force, latency, fault or reload"\}$},
+[qr{^\{"error": "no endpoint \\"nothing\\"; try cassettes, interactions, unused, journal, metrics, drift, reset, force, latency, fault or reload"\}$},
  qr{^\{"error": "cassettes does not take POST"\}$},
  qr{^\{"error": "the body is not a flat JSON object"\}$},
  qr{^\{"error": "\\"session\\", \\"method\\" and \\"path\\" are needed"\}$},

@@ -388,7 +388,7 @@ qr{mock: token secret "\S+/html/secret" is shorter than 16 bytes}
 --- response_body_like eval
 ["^x\$", "already played", "no recorded", "^<html>",
  qr{^\{"locations": \[
-\{"location": "/api/", "cassette": "\S+/html/c\.yaml", "hit": 1, "miss": 1, "exhausted": 1, "not_allowed": 0, "recorded": 0, "passthrough": 0, "fallback": 0, "refused": 1, "fault": 0, "upgrade": 0, "fault_fallback": 0\}
+\{"location": "/api/", "cassette": "\S+/html/c\.yaml", "hit": 1, "miss": 1, "exhausted": 1, "not_allowed": 0, "recorded": 0, "passthrough": 0, "fallback": 0, "refused": 1, "fault": 0, "upgrade": 0, "fault_fallback": 0, "verified": 0, "drift": 0, "unrecorded": 0\}
 \]\}$},
  qr{^# HELP nginx_mock_requests_total Requests a mock location handled, by result\.
 # TYPE nginx_mock_requests_total counter
@@ -399,6 +399,9 @@ nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="
 nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="fault"\} 0
 nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="upgrade"\} 0
 nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="fault_fallback"\} 0
+nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="verified"\} 0
+nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="drift"\} 0
+nginx_mock_requests_total\{location="/api/",cassette="\S+/html/c\.yaml",result="unrecorded"\} 0
 $}]
 --- response_headers eval
 ["", "", "", "", "Content-Type: application/json", "Content-Type: text/plain; version=0.0.4"]
