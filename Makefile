@@ -20,7 +20,8 @@ PROVE_FLAGS   ?= -r
 TOP        := $(CURDIR)
 SO         := $(BUILD)/ngx_http_mock_module.so
 ASAN_SO    := $(BUILD)/asan/ngx_http_mock_module.so
-SOURCES    := config $(wildcard ngx_mock_module/*.c ngx_mock_module/*.h)
+SOURCES    := config $(wildcard ngx_mock_module/*.c ngx_mock_module/*.h \
+                ngx_mock_module/ui/*) scripts/ui-assets.py
 
 # Debian's nginx-dev ships the configure flags its nginx was built with;
 # an upstream source tree is configured --with-compat.
