@@ -18,7 +18,8 @@ python3-vcr python3-requests
 libnginx-mod-http-ndk libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
 libnginx-mod-http-js libnginx-mod-http-headers-more-filter
 libnginx-mod-http-brotli-filter libnginx-mod-http-srcache-filter
-libnginx-mod-http-echo brotli $*"
+libnginx-mod-http-echo brotli
+chromium chromium-driver python3-selenium $*"
 
 missing=""
 for p in $packages; do
