@@ -115,7 +115,7 @@ static ngx_int_t
 ngx_http_mock_inspect_interaction(ngx_http_mock_inspect_t *o)
 {
     ngx_int_t                     n, rc;
-    ngx_str_t                     cassette, session, name;
+    ngx_str_t                     cassette, session, name, reason;
     ngx_uint_t                    i, k, sn;
     ngx_http_mock_index_t        *index;
     ngx_http_mock_store_t        *store;
@@ -200,6 +200,17 @@ ngx_http_mock_inspect_interaction(ngx_http_mock_inspect_t *o)
                                            n, sn);
     }
 
+    /* the status line without its code */
+
+    reason = it->status_line;
+
+    if (reason.len >= 3 && (reason.len == 3 || reason.data[3] == ' ')
+        && ngx_atoi(reason.data, 3) == (ngx_int_t) it->status)
+    {
+        reason.data += ngx_min(reason.len, 4);
+        reason.len -= ngx_min(reason.len, 4);
+    }
+
     rc = NGX_ERROR;
 
     if (ngx_http_mock_inspect_out(o, "{\"store\": %ui, \"cassette\": ", sn)
@@ -219,7 +230,7 @@ ngx_http_mock_inspect_interaction(ngx_http_mock_inspect_t *o)
         || ngx_http_mock_inspect_body(o, &it->key.body) != NGX_OK
         || ngx_http_mock_inspect_out(o, "}, \"response\": {\"status\": %ui, "
                                      "\"reason\": ", it->status) != NGX_OK
-        || ngx_http_mock_inspect_str(o, &it->status_line) != NGX_OK
+        || ngx_http_mock_inspect_str(o, &reason) != NGX_OK
         || ngx_http_mock_inspect_out(o, ", \"templated\": %s, "
                                      "\"headers\": [",
                                      it->tpl ? "true" : "false") != NGX_OK)

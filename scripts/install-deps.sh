@@ -6,7 +6,8 @@
 # dependencies include the nginx modules that t/companions.t loads next
 # to the mock module (ndk, lua with the resty core libraries it needs to
 # start, njs, headers-more, brotli, srcache, echo) and the brotli command
-# that decodes what the brotli filter sends.
+# that decodes what the brotli filter sends, and the headless Chromium,
+# its driver and Selenium that t/ui.t drives the dashboard with.
 
 set -e
 
