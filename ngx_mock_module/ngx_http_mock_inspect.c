@@ -11,6 +11,9 @@
 
 #define NGX_HTTP_MOCK_INSPECT_LIMIT  100
 
+/* the zone's states are walked this many at a time, the mutex let go between */
+#define NGX_HTTP_MOCK_INSPECT_CHUNK  256
+
 
 typedef struct {
     ngx_http_request_t           *r;
@@ -26,6 +29,16 @@ typedef struct {
 } ngx_http_mock_seen_t;
 
 
+typedef ngx_int_t (*ngx_http_mock_visit_pt)(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_state_t *st, void *data);
+
+
+typedef struct {
+    ngx_str_t                     session;
+    ngx_uint_t                    n;
+} ngx_http_mock_forced_t;
+
+
 static ngx_int_t ngx_http_mock_inspect_interaction(
     ngx_http_mock_inspect_t *o);
 static ngx_int_t ngx_http_mock_inspect_body(ngx_http_mock_inspect_t *o,
@@ -35,6 +48,14 @@ static ngx_int_t ngx_http_mock_inspect_sessions(ngx_http_mock_inspect_t *o);
 static ngx_int_t ngx_http_mock_inspect_forced(ngx_http_mock_inspect_t *o,
     ngx_str_t *session);
 static ngx_int_t ngx_http_mock_inspect_locations(ngx_http_mock_inspect_t *o);
+static ngx_int_t ngx_http_mock_inspect_walk(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_visit_pt visit, void *data);
+static ngx_rbtree_node_t *ngx_http_mock_inspect_above(ngx_rbtree_t *tree,
+    ngx_rbtree_key_t key);
+static ngx_int_t ngx_http_mock_inspect_seen(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_state_t *st, void *data);
+static ngx_int_t ngx_http_mock_inspect_pinned(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_state_t *st, void *data);
 static int ngx_libc_cdecl ngx_http_mock_seen_cmp(const void *one,
     const void *two);
 static ngx_int_t ngx_http_mock_inspect_arg(ngx_http_mock_inspect_t *o,
@@ -363,14 +384,7 @@ ngx_http_mock_inspect_sessions(ngx_http_mock_inspect_t *o)
     ngx_str_t                   after, name;
     ngx_uint_t                  i, j, n, total, listed;
     ngx_array_t                 seen;
-    ngx_rbtree_node_t          *node;
     ngx_http_mock_seen_t       *s;
-    ngx_http_mock_state_t      *st;
-    ngx_http_mock_shctx_t      *sh;
-    ngx_http_mock_main_conf_t  *mmcf;
-
-    mmcf = ngx_http_get_module_main_conf(o->r, ngx_http_mock_module);
-    sh = mmcf->sh;
 
     if (ngx_http_mock_inspect_arg(o, "session", &name) != NGX_OK
         || ngx_http_mock_inspect_arg(o, "after", &after) != NGX_OK)
@@ -396,40 +410,10 @@ ngx_http_mock_inspect_sessions(ngx_http_mock_inspect_t *o)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (sh) {
-        ngx_shmtx_lock(&mmcf->shpool->mutex);
-
-        node = (sh->rbtree.root == sh->rbtree.sentinel)
-               ? NULL
-               : ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
-
-        for ( /* void */ ; node; node = ngx_rbtree_next(&sh->rbtree, node)) {
-            st = (ngx_http_mock_state_t *) node;
-
-            if (st->session.len == 0) {
-                continue;
-            }
-
-            s = ngx_array_push(&seen);
-            if (s == NULL) {
-                break;
-            }
-
-            s->name.data = ngx_pnalloc(o->r->pool, st->session.len);
-            if (s->name.data == NULL) {
-                break;
-            }
-
-            ngx_memcpy(s->name.data, st->session.data, st->session.len);
-            s->name.len = st->session.len;
-            s->forced = (st->kind == NGX_HTTP_MOCK_STATE_FORCE) ? 1 : 0;
-        }
-
-        ngx_shmtx_unlock(&mmcf->shpool->mutex);
-
-        if (node) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_mock_inspect_walk(o, ngx_http_mock_inspect_seen, &seen)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     s = seen.elts;
@@ -522,20 +506,10 @@ ngx_http_mock_seen_cmp(const void *one, const void *two)
 static ngx_int_t
 ngx_http_mock_inspect_forced(ngx_http_mock_inspect_t *o, ngx_str_t *name)
 {
-    u_char                       *sp;
-    ngx_int_t                     rc;
-    ngx_str_t                     session, method, path;
-    ngx_uint_t                    i, n, k;
-    ngx_rbtree_node_t            *node;
-    ngx_http_mock_state_t        *st;
-    ngx_http_mock_store_t       **stores;
-    ngx_http_mock_shctx_t        *sh;
-    ngx_http_mock_main_conf_t    *mmcf;
-    ngx_http_mock_interaction_t  *it;
-
-    mmcf = ngx_http_get_module_main_conf(o->r, ngx_http_mock_module);
-    sh = mmcf->sh;
-    stores = mmcf->stores.elts;
+    ngx_int_t               rc;
+    ngx_str_t               session;
+    ngx_uint_t              i;
+    ngx_http_mock_forced_t  forced;
 
     if (name->len > NGX_HTTP_MOCK_SESSION_MAX) {
         return ngx_http_mock_inspect_error(o, NGX_HTTP_BAD_REQUEST,
@@ -551,66 +525,10 @@ ngx_http_mock_inspect_forced(ngx_http_mock_inspect_t *o, ngx_str_t *name)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = NGX_OK;
+    forced.session = session;
+    forced.n = 0;
 
-    if (sh) {
-        ngx_shmtx_lock(&mmcf->shpool->mutex);
-
-        node = (sh->rbtree.root == sh->rbtree.sentinel)
-               ? NULL
-               : ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
-
-        for (n = 0;
-             rc == NGX_OK && node;
-             node = ngx_rbtree_next(&sh->rbtree, node))
-        {
-            st = (ngx_http_mock_state_t *) node;
-
-            if (st->kind != NGX_HTTP_MOCK_STATE_FORCE
-                || st->session.len != session.len
-                || ngx_memcmp(st->session.data, session.data, session.len)
-                   != 0)
-            {
-                continue;
-            }
-
-            for (k = 0; k < mmcf->stores.nelts; k++) {
-                if (stores[k] == st->object) {
-                    break;
-                }
-            }
-
-            /* the endpoint is "METHOD path" */
-
-            sp = ngx_strlchr(st->extra.data, st->extra.data + st->extra.len,
-                             ' ');
-            if (sp == NULL) {
-                continue;
-            }
-
-            method.data = st->extra.data;
-            method.len = sp - st->extra.data;
-            path.data = sp + 1;
-            path.len = st->extra.data + st->extra.len - path.data;
-            it = st->value_ptr;
-
-            if (ngx_http_mock_inspect_out(o, "%s\n{\"store\": %ui, "
-                                          "\"method\": ", n++ ? "," : "", k)
-                   != NGX_OK
-                || ngx_http_mock_inspect_str(o, &method) != NGX_OK
-                || ngx_http_mock_inspect_out(o, ", \"path\": ") != NGX_OK
-                || ngx_http_mock_inspect_str(o, &path) != NGX_OK
-                || ngx_http_mock_inspect_out(o, ", \"cassette\": ") != NGX_OK
-                || ngx_http_mock_inspect_str(o, it->cassette) != NGX_OK
-                || ngx_http_mock_inspect_out(o, ", \"interaction\": %ui}",
-                                             it->index) != NGX_OK)
-            {
-                rc = NGX_ERROR;
-            }
-        }
-
-        ngx_shmtx_unlock(&mmcf->shpool->mutex);
-    }
+    rc = ngx_http_mock_inspect_walk(o, ngx_http_mock_inspect_pinned, &forced);
 
     if (rc != NGX_OK || ngx_http_mock_inspect_out(o, "\n]}\n") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -619,6 +537,185 @@ ngx_http_mock_inspect_forced(ngx_http_mock_inspect_t *o, ngx_str_t *name)
     i = o->pos - o->start;
 
     return ngx_http_mock_ui_send(o->r, NGX_HTTP_OK, o->start, i);
+}
+
+
+/* a state's session, copied, and whether it is a forced answer */
+
+static ngx_int_t
+ngx_http_mock_inspect_seen(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_state_t *st, void *data)
+{
+    ngx_array_t  *seen = data;
+
+    ngx_http_mock_seen_t  *s;
+
+    if (st->session.len == 0) {
+        return NGX_OK;
+    }
+
+    s = ngx_array_push(seen);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->name.data = ngx_pnalloc(o->r->pool, st->session.len);
+    if (s->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->name.data, st->session.data, st->session.len);
+    s->name.len = st->session.len;
+    s->forced = (st->kind == NGX_HTTP_MOCK_STATE_FORCE) ? 1 : 0;
+
+    return NGX_OK;
+}
+
+
+/* a forced answer of the session, written out */
+
+static ngx_int_t
+ngx_http_mock_inspect_pinned(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_state_t *st, void *data)
+{
+    ngx_http_mock_forced_t  *forced = data;
+
+    u_char                       *sp;
+    ngx_str_t                     method, path;
+    ngx_uint_t                    k;
+    ngx_http_mock_store_t       **stores;
+    ngx_http_mock_main_conf_t    *mmcf;
+    ngx_http_mock_interaction_t  *it;
+
+    if (st->kind != NGX_HTTP_MOCK_STATE_FORCE
+        || st->session.len != forced->session.len
+        || ngx_memcmp(st->session.data, forced->session.data,
+                      forced->session.len) != 0)
+    {
+        return NGX_OK;
+    }
+
+    mmcf = ngx_http_get_module_main_conf(o->r, ngx_http_mock_module);
+    stores = mmcf->stores.elts;
+
+    for (k = 0; k < mmcf->stores.nelts; k++) {
+        if (stores[k] == st->object) {
+            break;
+        }
+    }
+
+    /* the endpoint is "METHOD path" */
+
+    sp = ngx_strlchr(st->extra.data, st->extra.data + st->extra.len, ' ');
+    if (sp == NULL) {
+        return NGX_OK;
+    }
+
+    method.data = st->extra.data;
+    method.len = sp - st->extra.data;
+    path.data = sp + 1;
+    path.len = st->extra.data + st->extra.len - path.data;
+    it = st->value_ptr;
+
+    if (ngx_http_mock_inspect_out(o, "%s\n{\"store\": %ui, \"method\": ",
+                                  forced->n++ ? "," : "", k) != NGX_OK
+        || ngx_http_mock_inspect_str(o, &method) != NGX_OK
+        || ngx_http_mock_inspect_out(o, ", \"path\": ") != NGX_OK
+        || ngx_http_mock_inspect_str(o, &path) != NGX_OK
+        || ngx_http_mock_inspect_out(o, ", \"cassette\": ") != NGX_OK
+        || ngx_http_mock_inspect_str(o, it->cassette) != NGX_OK
+        || ngx_http_mock_inspect_out(o, ", \"interaction\": %ui}",
+                                     it->index) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Every state of the zone, a chunk at a time: between chunks the mutex is
+ * let go, so that requests do not wait for a walk of thousands of
+ * sessions, and the walk goes on after the last hash it saw.  A chunk
+ * ends between two hashes, so no state is seen twice; one added or
+ * removed meanwhile may be seen or not.
+ */
+
+static ngx_int_t
+ngx_http_mock_inspect_walk(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_visit_pt visit, void *data)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  n;
+    ngx_rbtree_node_t          *node, *next;
+    ngx_http_mock_shctx_t      *sh;
+    ngx_http_mock_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(o->r, ngx_http_mock_module);
+    sh = mmcf->sh;
+
+    if (sh == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&mmcf->shpool->mutex);
+
+    node = (sh->rbtree.root == sh->rbtree.sentinel)
+           ? NULL
+           : ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+
+    for (n = 1; node; n++) {
+        rc = visit(o, (ngx_http_mock_state_t *) node, data);
+
+        if (rc != NGX_OK) {
+            ngx_shmtx_unlock(&mmcf->shpool->mutex);
+            return rc;
+        }
+
+        next = ngx_rbtree_next(&sh->rbtree, node);
+
+        if (n >= NGX_HTTP_MOCK_INSPECT_CHUNK && next
+            && next->key != node->key)
+        {
+            n = 0;
+
+            ngx_shmtx_unlock(&mmcf->shpool->mutex);
+            ngx_shmtx_lock(&mmcf->shpool->mutex);
+
+            next = ngx_http_mock_inspect_above(&sh->rbtree, node->key);
+        }
+
+        node = next;
+    }
+
+    ngx_shmtx_unlock(&mmcf->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* the first node whose key is above key */
+
+static ngx_rbtree_node_t *
+ngx_http_mock_inspect_above(ngx_rbtree_t *tree, ngx_rbtree_key_t key)
+{
+    ngx_rbtree_node_t  *node, *found;
+
+    found = NULL;
+    node = tree->root;
+
+    while (node != tree->sentinel) {
+        if (node->key > key) {
+            found = node;
+            node = node->left;
+
+        } else {
+            node = node->right;
+        }
+    }
+
+    return found;
 }
 
 
