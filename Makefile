@@ -7,6 +7,9 @@
 #   make valgrind   run the suite with nginx under valgrind memcheck
 #   make asan       build with AddressSanitizer and run the suite with it
 #   make bench      run scripts/bench.py
+#   make bench-ui   run scripts/bench-ui.py
+#   make screenshots  write docs/ui-*.png, the dashboard's views, with
+#                   t/ui.t in headless Chromium
 #   make start      start the quickstart mock on 127.0.0.1:8080
 #   make stop       stop it
 
@@ -29,7 +32,8 @@ CONF_FLAGS  = $(shell if [ -f $(NGINX_SRC)/conf_flags ]; then \
                 bash -c '. $(NGINX_SRC)/conf_flags; echo "$${NGX_CONF_FLAGS[@]}"'; \
               else echo --with-compat; fi)
 
-.PHONY: all deps test valgrind asan bench start stop clean
+.PHONY: all deps test valgrind asan bench bench-ui screenshots start stop \
+        clean
 
 all: $(SO)
 
@@ -62,6 +66,14 @@ asan: $(ASAN_SO)
 bench: deps $(SO)
 	@scripts/install-deps.sh wrk
 	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.py
+
+bench-ui: deps $(SO)
+	@scripts/install-deps.sh wrk
+	MOCK_MODULE=$(TOP)/$(SO) scripts/bench-ui.py
+
+screenshots: deps $(SO)
+	UI_SCREENSHOTS=$(TOP)/docs MOCK_MODULE=$(TOP)/$(SO) \
+	    scripts/run-tests.sh t/ui.t
 
 start: deps $(SO)
 	scripts/quickstart.sh start $(EXAMPLE)

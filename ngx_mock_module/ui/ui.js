@@ -114,11 +114,11 @@ function drawStores() {
     var locs = state.locations.filter(function (l) { return l.store === s.store; })
       .map(function (l) { return l.location + ' (' + l.mode + ')'; }).join(', ');
     tb.appendChild(el('tr', null,
-      el('td', { text: s.store }), el('td', { text: s.path }),
+      el('td', { text: s.store }), el('td', { cls: 'wrap', text: s.path }),
       el('td', { text: s.interactions + (s.loaded !== s.interactions ? ' (' + s.loaded + ' loaded)' : '') }),
       el('td', { text: s.recording ? 'recording' : 'no' }),
       el('td', { text: s.sessions === null ? '-' : s.sessions.length ? (s.more_sessions ? 'many' : String(s.sessions.length)) : (s.more_sessions ? 'yes' : '0') }),
-      el('td', { text: locs })));
+      el('td', { cls: 'wrap', text: locs })));
   });
 }
 
@@ -240,8 +240,8 @@ function loadSession() {
     tb = clear($('forced').tBodies[0]);
     forced.forEach(function (f) {
       pins[f.cassette + '#' + f.interaction] = f;
-      tb.appendChild(el('tr', null, el('td', { text: f.method }), el('td', { text: f.path }),
-        el('td', { text: f.cassette }), el('td', { text: f.interaction }),
+      tb.appendChild(el('tr', null, el('td', { text: f.method }), el('td', { cls: 'wrap', text: f.path }),
+        el('td', { cls: 'wrap', text: f.cassette }), el('td', { text: f.interaction }),
         el('td', null, el('button', { type: 'button', text: 'Unpin',
           onclick: function () { unpin(f); } }))));
     });
@@ -252,7 +252,7 @@ function loadSession() {
           'data-interaction': it.interaction, title: it.cassette,
           onclick: function () { pin ? unpin(pin) : pinIt(it); } },
         el('td', { text: it.interaction }), el('td', { text: it.method }),
-        el('td', { text: it.uri }), el('td', { text: it.status }), el('td', { text: it.plays }),
+        el('td', { cls: 'wrap', text: it.uri }), el('td', { text: it.status }), el('td', { text: it.plays }),
         el('td', { text: pin ? 'pinned' : unused[key] ? 'unplayed' : 'played' })));
     });
   });
@@ -323,7 +323,7 @@ function drawInteractions() {
     n++;
     tb.appendChild(el('tr', { 'data-interaction': it.interaction, title: it.cassette,
         onclick: function (ev) { select(ev.currentTarget); showInteraction(it); } },
-      el('td', { text: it.interaction }), el('td', { text: it.method }), el('td', { text: it.uri }),
+      el('td', { text: it.interaction }), el('td', { text: it.method }), el('td', { cls: 'wrap', text: it.uri }),
       el('td', { text: it.status }), el('td', { text: it.plays })));
   });
   $('it-count').textContent = n + ' of ' + state.interactions.length;
@@ -387,7 +387,7 @@ function showInteraction(it) {
       $('it-response-status').textContent = d.response.status + ' ' + d.response.reason;
       tb = clear($('it-headers').tBodies[0]);
       d.response.headers.forEach(function (h) {
-        tb.appendChild(el('tr', null, el('th', { text: h[0] }), el('td', { text: h[1] })));
+        tb.appendChild(el('tr', null, el('th', { text: h[0] }), el('td', { cls: 'wrap', text: h[1] })));
       });
       b = bodyText(d.response);
       $('it-body-info').textContent = b.kind + ', ' + d.response.size + ' bytes'
@@ -461,10 +461,10 @@ function drawJournal() {
         onclick: function (ev) { select(ev.currentTarget); showEntry(e); } },
       el('td', { text: e.id === undefined ? '' : e.id }),
       el('td', { text: new Date(e.time * 1000).toLocaleTimeString() }),
-      el('td', { text: e.session === null ? '-' : e.session }), el('td', { text: e.method }),
-      el('td', { text: e.uri }), el('td', { cls: 'r-' + e.result, text: e.result }),
+      el('td', { cls: 'wrap', text: e.session === null ? '-' : e.session }), el('td', { text: e.method }),
+      el('td', { cls: 'wrap', text: e.uri }), el('td', { cls: 'r-' + e.result, text: e.result }),
       el('td', { text: e.status }),
-      el('td', { text: e.interaction === null ? '-' : '#' + e.interaction + ' ' + (e.cassette || '') })));
+      el('td', { cls: 'wrap', text: e.interaction === null ? '-' : '#' + e.interaction + ' ' + (e.cassette || '').replace(/^.*\//, '') })));
   });
   $('j-count').textContent = rows.length + ' shown, ' + state.journal.length + ' kept';
 }

@@ -133,8 +133,9 @@ def main():
         os.makedirs(shots, exist_ok=True)
 
     def shot(name):
-        if shots:
+        if shots and name:
             driver.save_screenshot(os.path.join(shots, "ui-%s.png" % name))
+        return bool(shots)
 
     try:
         run(Page(driver), admin, api, args.other, shot)
@@ -146,6 +147,7 @@ def main():
 
 def run(p, admin, api, other, shot):
     d = p.d
+    shooting = shot("")
 
     # Overview
     d.get(admin + "ui/")
@@ -173,6 +175,12 @@ def run(p, admin, api, other, shot):
         " && n > 100;"))
     check("overview draws the chart from the polled metrics", bool(drawn),
           "legend: %r, request: %r" % (p.text("#legend"), api_hit[0]))
+    if shooting:
+        # some minutes' worth of traffic, for the picture
+        for i in range(40):
+            get_body(api + ("users/1" if i % 3 else "nope/%d" % i),
+                     {"X-Test-Id": "shot-%d" % (i % 4)})
+            time.sleep(0.25)
     shot("overview")
 
     # Journal: live, filtered, a miss opens its report
@@ -190,6 +198,7 @@ def run(p, admin, api, other, shot):
               bool(report) and ("closest recorded interactions" in report
                                 or "no recorded interactions are close"
                                 in report), report)
+        shot("journal")
     get_body(api + "users/1", {"X-Test-Id": "live-one"})
     live = p.wait("live", lambda: "live-one" in p.text("#j-table"))
     check("the journal refreshes live", bool(live), "no live-one row")
@@ -204,7 +213,6 @@ def run(p, admin, api, other, shot):
         r.get_attribute("data-result") == "miss"
         for r in p.css("#j-table tbody tr")))
     check("the journal filters by result", bool(only), p.text("#j-table"))
-    shot("journal")
     p.css("#j-session")[0].clear()
     Select(p.css("#j-result")[0]).select_by_value("")
     # the session's markup is kept as a file name (%XX), the URI's as sent
@@ -291,6 +299,7 @@ def run(p, admin, api, other, shot):
               p.text("#it-headers"))
         check("the edit button is hidden without an edit endpoint",
               not p.css("#it-edit")[0].is_displayed(), "it is shown")
+        shot("interactions")
     p.css("#it-path")[0].clear()
     p.css("#it-path")[0].send_keys("logo")
     rows = p.wait("binary", lambda: len(p.css("#it-table tbody tr")) == 1
@@ -305,7 +314,6 @@ def run(p, admin, api, other, shot):
               p.text("#it-body-info"))
     else:
         check("a binary body is shown as hex", False, "no logo row")
-    shot("interactions")
     p.css("#it-path")[0].clear()
     p.css("#it-path")[0].send_keys("xss")
     rows = p.wait("xss", lambda: len(p.css("#it-table tbody tr")) == 1
