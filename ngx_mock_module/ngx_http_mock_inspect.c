@@ -11,6 +11,9 @@
 
 #define NGX_HTTP_MOCK_INSPECT_LIMIT  100
 
+/* the bytes of a body shown at most */
+#define NGX_HTTP_MOCK_INSPECT_BODY   1048576
+
 /* the zone's states are walked this many at a time, the mutex let go between */
 #define NGX_HTTP_MOCK_INSPECT_CHUNK  256
 
@@ -292,12 +295,30 @@ done:
 }
 
 
-/* "body": text, or "body_base64"; and "size" */
+/*
+ * "body": text, or "body_base64"; "size", and "truncated" when only the
+ * first NGX_HTTP_MOCK_INSPECT_BODY bytes are shown
+ */
 
 static ngx_int_t
-ngx_http_mock_inspect_body(ngx_http_mock_inspect_t *o, ngx_str_t *body)
+ngx_http_mock_inspect_body(ngx_http_mock_inspect_t *o, ngx_str_t *whole)
 {
-    ngx_str_t  encoded;
+    ngx_str_t   encoded, part, *body;
+    ngx_uint_t  k;
+
+    part = *whole;
+
+    if (part.len > NGX_HTTP_MOCK_INSPECT_BODY) {
+        part.len = NGX_HTTP_MOCK_INSPECT_BODY;
+
+        /* not in the middle of a UTF-8 character */
+
+        for (k = 0; k < 3 && (part.data[part.len] & 0xc0) == 0x80; k++) {
+            part.len--;
+        }
+    }
+
+    body = &part;
 
     if (ngx_http_mock_inspect_text(body)) {
         if (ngx_http_mock_inspect_out(o, "\"body\": ") != NGX_OK
@@ -321,7 +342,9 @@ ngx_http_mock_inspect_body(ngx_http_mock_inspect_t *o, ngx_str_t *body)
         *o->pos++ = '"';
     }
 
-    return ngx_http_mock_inspect_out(o, ", \"size\": %uz", body->len);
+    return ngx_http_mock_inspect_out(o, ", \"size\": %uz%s", whole->len,
+                                     (part.len < whole->len)
+                                     ? ", \"truncated\": true" : "");
 }
 
 

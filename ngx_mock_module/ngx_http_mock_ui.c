@@ -112,7 +112,6 @@ ngx_http_mock_ui_forged(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_mock_ui_handler(ngx_http_request_t *r, ngx_str_t *name)
 {
-    size_t                  len;
     ngx_str_t               file;
     ngx_table_elt_t        *location;
     ngx_http_mock_asset_t  *asset;
@@ -135,24 +134,18 @@ ngx_http_mock_ui_handler(ngx_http_request_t *r, ngx_str_t *name)
         file.len--;
     }
 
-    /* the page's own links are relative to ".../ui/" */
+    /*
+     * The page's own links are relative to ".../ui/": ".../ui" is sent
+     * there with a relative reference, which takes nothing from the URI.
+     */
 
     if (file.len == 0 && r->uri.len && r->uri.data[r->uri.len - 1] != '/') {
-        len = r->uri.len + 1;
-
         location = ngx_list_push(&r->headers_out.headers);
         if (location == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        location->value.data = ngx_pnalloc(r->pool, len);
-        if (location->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(location->value.data, r->uri.data, r->uri.len);
-        location->value.data[r->uri.len] = '/';
-        location->value.len = len;
+        ngx_str_set(&location->value, "ui/");
         location->hash = 1;
         ngx_str_set(&location->key, "Location");
 

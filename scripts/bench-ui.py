@@ -26,7 +26,11 @@ round in a different order, and the medians are reported:
             again every 10 s, with its ETag, and so opens its view again
 
 "return 200" runs once per round as well, for scale.  The target is
-polled at 0.97 of quiet or more.  The script also times each endpoint
+polled at 0.97 of quiet or more.  Other processes on the machine move
+req/s from run to run, so each run also reports the CPU time of nginx's
+workers per replayed response (from /proc), the pollers' admin requests
+included: quiet over polled is the throughput ratio when nginx has the
+CPUs to itself.  The script also times each endpoint
 that the dashboard reads with the 10,000 sessions in the zone (median and
 p99 of BENCH_SAMPLES calls, and the answer's size), so that an endpoint
 that grows with the sessions or the journal shows.
@@ -308,7 +312,35 @@ http {
                                                   median(times), p99(times),
                                                   size))
 
+    def workers(self):
+        with open(self.pidfile) as f:
+            master = f.read().strip()
+        pids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if fields[1] == master:
+                    pids.append(d)
+        return pids
+
+    def cpu(self, pids):
+        ticks = 0
+        for pid in pids:
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except OSError:
+                pass
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def wrk(self, path, seconds):
+        pids = self.workers()
+        cpu0 = self.cpu(pids)
         out = subprocess.run(["wrk", "-t2", "-c32", "-d%ds" % seconds,
                               "-H", "X-Test-Id: bench",
                               "http://127.0.0.1:%d%s" % (self.port, path)],
@@ -319,6 +351,9 @@ http {
             die("wrk: %s" % out)
         if bad:
             die("wrk got %s bad answers on %s" % (bad.group(1), path))
+        n = re.search(r"(\d+) requests in", out)
+        self.last_cpu_us = ((self.cpu(pids) - cpu0) * 1e6
+                            / max(1, int(n.group(1)) if n else 1))
         return float(m.group(1))
 
     def case(self, name):
@@ -345,6 +380,7 @@ http {
             self.endpoints()
             order = ["return", "quiet", "polled"]
             res = {k: [] for k in order}
+            cpu = {k: [] for k in order}
             calls = bad = size = 0
             self.wrk("/api/items/1", 1)
             print("\nreplay with and without %d polling dashboards, %d "
@@ -355,12 +391,15 @@ http {
                 for name in order[r % 3:] + order[:r % 3]:
                     rps, ps = self.case(name)
                     res[name].append(rps)
-                    line.append("%s %.0f" % (name, rps))
+                    cpu[name].append(self.last_cpu_us)
+                    line.append("%s %.0f (%.1f us)" % (name, rps,
+                                                      self.last_cpu_us))
                     if ps:
                         calls += sum(p.calls for p in ps)
                         bad += sum(p.bad for p in ps)
                         size += sum(p.bytes for p in ps)
-                print("  round %d: %s req/s" % (r + 1, ", ".join(line)))
+                print("  round %d: %s req/s (nginx CPU per response)"
+                      % (r + 1, ", ".join(line)))
             q, p, ret = (median(res["quiet"]), median(res["polled"]),
                          median(res["return"]))
             print("\nmedians: return 200 %.0f, replay quiet %.0f, replay "
@@ -368,6 +407,9 @@ http {
             print("replay / return: %.3f" % (q / ret))
             print("polled / quiet: %.3f (target 0.97): %s"
                   % (p / q, "met" if p / q >= 0.97 else "NOT met"))
+            cq, cp = median(cpu["quiet"]), median(cpu["polled"])
+            print("nginx CPU per response: quiet %.2f us, polled %.2f us: "
+                  "quiet / polled %.3f" % (cq, cp, cq / cp if cp else 0))
             secs = self.rounds * self.seconds
             print("the pollers made %d admin requests (%.1f/s), %d failed, "
                   "%.0f KB/s of answers" % (calls, calls / secs, bad,

@@ -357,3 +357,28 @@ interactions: []
 ["<script src=\"ui.js\"></script>", "textContent", "--accent", "<nav>", "", "", ""]
 --- no_error_log
 [error]
+
+
+
+=== TEST 10: a body over 1 MB is shown up to a whole character within its first MB
+--- user_files eval
+">>> big.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/big', body: null, headers: {}}
+  response: {status: {code: 200, message: OK}, headers: {}, body: {string: '"
+. ("x" x 1048575) . "\xc3\xa9" . ("y" x 1000) . "'}}
+"
+--- config
+    location / {
+        mock_replay html/big.yaml;
+    }
+    location /_mock {
+        mock_admin;
+    }
+--- request
+GET /_mock/interaction?interaction=0
+--- response_body_like eval
+qr{"body": "(?:x{1024}){1023}x{1023}", "size": 1049577, "truncated": true\}\}$}
+--- no_error_log
+[error]

@@ -182,6 +182,7 @@ is($r->{status}, 304, 'the ETag answers 304');
 $r = HTTP::Tiny->new(max_redirect => 0)
     ->get("http://127.0.0.1:$port/_mock/ui");
 is($r->{status}, 301, '/_mock/ui is sent to /_mock/ui/');
+is($r->{headers}{location}, 'ui/', 'with a relative reference');
 
 my @cmd = (PYTHON, "$FindBin::Bin/ui/dashboard.py",
            '--admin', "http://127.0.0.1:$port/_mock/",

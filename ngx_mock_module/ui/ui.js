@@ -341,7 +341,9 @@ function probeEdit(store) {
       headers: { 'Content-Type': 'application/json' }, body: '{' })
     .then(function (r) { state.editable[store] = r.status !== 404 && r.status !== 405; },
           function () { state.editable[store] = false; })
-    .then(function () { if (state.detail) { $('it-edit').hidden = !state.editable[store]; } });
+    .then(function () {
+      if (state.detail) { $('it-edit').hidden = !state.editable[store] || !!state.detail.response.truncated; }
+    });
 }
 
 function bodyText(b) {
@@ -391,9 +393,10 @@ function showInteraction(it) {
       });
       b = bodyText(d.response);
       $('it-body-info').textContent = b.kind + ', ' + d.response.size + ' bytes'
+        + (d.response.truncated ? ', the first MB shown' : '')
         + (d.response.templated ? ', a template' : '');
       $('it-body').textContent = b.text;
-      $('it-edit').hidden = !state.editable[store];
+      $('it-edit').hidden = !state.editable[store] || !!d.response.truncated;
     });
 }
 

@@ -117,6 +117,7 @@ def main():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
               "--disable-dev-shm-usage", "--window-size=1280,900",
               "--no-first-run", "--user-data-dir=" + args.profile):
@@ -342,6 +343,15 @@ def run(p, admin, api, other, shot):
     check("no script of the payloads ran", p.xss() == "undefined",
           "window.__xss is %s" % p.xss())
     check("no alert was opened", p.no_alert(), "an alert was open")
+    try:
+        logs = [e["message"] for e in d.get_log("browser")
+                if e.get("level") == "SEVERE"]
+    except WebDriverException as e:
+        logs = ["no browser log: %s" % e.msg]
+    # the edit probe's 404 is expected; nothing else may be an error
+    logs = [m for m in logs if "interactions/0" not in m]
+    check("the page ran without errors or policy violations", not logs,
+          "; ".join(logs)[:600])
 
     # Another origin posts to the admin: refused
     _, journal, _ = get_json(admin + "journal")
