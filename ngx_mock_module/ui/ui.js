@@ -320,13 +320,14 @@ function drawInteractions() {
   state.interactions.forEach(function (it) {
     if ((m && it.method !== m) || (p && it.uri.indexOf(p) < 0)
         || (st && String(it.status).indexOf(st) !== 0)) { return; }
-    n++;
+    if (++n > 500) { return; }            /* the DOM stays small; search narrows */
     tb.appendChild(el('tr', { 'data-interaction': it.interaction, title: it.cassette,
         onclick: function (ev) { select(ev.currentTarget); showInteraction(it); } },
       el('td', { text: it.interaction }), el('td', { text: it.method }), el('td', { cls: 'wrap', text: it.uri }),
       el('td', { text: it.status }), el('td', { text: it.plays })));
   });
-  $('it-count').textContent = n + ' of ' + state.interactions.length;
+  $('it-count').textContent = n + ' of ' + state.interactions.length
+    + (n > 500 ? ', the first 500 shown' : '');
 }
 
 function select(tr) {
