@@ -14,7 +14,7 @@
 /* the bytes of a body shown at most */
 #define NGX_HTTP_MOCK_INSPECT_BODY   1048576
 
-/* the zone's states are walked this many at a time, the mutex let go between */
+/* the zone's states are walked this many at a time, letting go of the mutex */
 #define NGX_HTTP_MOCK_INSPECT_CHUNK  256
 
 

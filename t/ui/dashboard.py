@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""dashboard.py --admin URL --api URL --other URL --profile DIR [--screenshots DIR]
+"""dashboard.py --admin URL --api URL --other URL --profile DIR
+                [--screenshots DIR]
 
 Drives the mock dashboard (ADMIN + "ui/") in headless Chromium, for
 t/ui.t, which has started the mock and sent its traffic.  Prints one
