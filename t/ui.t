@@ -93,6 +93,30 @@ interactions:
     body: {string: 'made'}
 EOF
 
+# An admin location whose interactions/ is a mock of the edit endpoint:
+# it answers the probe with 400 and the save with 200 only when the body
+# is the one expected.
+my $api = "$root/cassettes/api.yaml";
+(my $api_q = $api) =~ s{/}{%2F}g;
+write_file("$root/cassettes/edit.yaml", <<"EOF");
+version: 1
+interactions:
+- request: {method: PUT, uri: 'http://svc/stub/_mock/interactions/0?store=0', body: '{', headers: {}}
+  response:
+    status: {code: 400, message: Bad Request}
+    headers: {Content-Type: [application/json]}
+    body: {string: '{"error": "the body is not JSON"}'}
+- request:
+    method: PUT
+    uri: 'http://svc/stub/_mock/interactions/0?store=0&cassette=$api_q'
+    body: '{"status": 201, "headers": {"Content-Type": ["application/json"]}, "body": "{\\"id\\": 1, \\"name\\": \\"edited\\"}"}'
+    headers: {}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [application/json]}
+    body: {string: '{"saved": true}'}
+EOF
+
 # The other origin's page: a form that would reset every session, one
 # that would pin an answer (text/plain, its body JSON-looking), and a
 # script that sends JSON; it tells what happened in its title.
@@ -137,6 +161,16 @@ http {
             allow 127.0.0.1;
             deny all;
             mock_admin;
+        }
+
+        location /stub/_mock {
+            mock_admin;
+        }
+
+        location /stub/_mock/interactions/ {
+            mock_replay cassettes/edit.yaml;
+            mock_match method path query body;
+            mock_repeats on;
         }
     }
 
@@ -188,6 +222,7 @@ my @cmd = (PYTHON, "$FindBin::Bin/ui/dashboard.py",
            '--admin', "http://127.0.0.1:$port/_mock/",
            '--api', "http://127.0.0.1:$port/api/",
            '--other', "http://127.0.0.1:$other/attack.html",
+           '--stub', "http://127.0.0.1:$port/stub/_mock/",
            '--profile', "$root/chrome");
 push @cmd, '--screenshots', $ENV{UI_SCREENSHOTS} if $ENV{UI_SCREENSHOTS};
 

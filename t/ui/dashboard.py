@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""dashboard.py --admin URL --api URL --other URL --profile DIR
+"""dashboard.py --admin URL --api URL --other URL --stub URL --profile DIR
                 [--screenshots DIR]
 
 Drives the mock dashboard (ADMIN + "ui/") in headless Chromium, for
@@ -12,7 +12,9 @@ interaction of a session pins it (the admin API and a request of that
 session then show it) and clicking it again unpins it; the reset button
 resets the session; markup in a body, a header, a URI and a session is
 shown as text and none of its scripts runs; a page of another origin
-that posts to the admin is refused with 403.
+that posts to the admin is refused with 403.  Under STUB, an admin
+location whose interactions/ stands in for an edit endpoint, the edit
+button shows and a response is edited and saved.
 """
 
 import argparse
@@ -110,6 +112,7 @@ def main():
     ap.add_argument("--admin", required=True)
     ap.add_argument("--api", required=True)
     ap.add_argument("--other", required=True)
+    ap.add_argument("--stub", required=True)
     ap.add_argument("--profile", required=True)
     ap.add_argument("--screenshots")
     args = ap.parse_args()
@@ -141,6 +144,7 @@ def main():
 
     try:
         run(Page(driver), admin, api, args.other, shot)
+        edit(Page(driver), args.stub)
     finally:
         driver.quit()
 
@@ -386,6 +390,43 @@ def run(p, admin, api, other, shot):
         code = e.code
     check("a POST without a JSON type is answered 403", code == 403,
           "status %d" % code)
+
+
+def edit(p, stub):
+    d = p.d
+    d.get(stub + "ui/#interactions")
+    rows = p.wait("list", lambda: [r for r in p.css("#it-table tbody tr")
+                                   if r.get_attribute("data-interaction")
+                                   == "0"])
+    if not rows:
+        check("the edit button shows where the edit endpoint is", False,
+              "no interaction #0")
+        return
+    rows[0].click()
+    shown = p.wait("edit", lambda: p.css("#it-edit")[0].is_displayed()
+                   and '"first"' in p.text("#it-body"))
+    check("the edit button shows where the edit endpoint is", bool(shown),
+          "hidden")
+    if not shown:
+        return
+    p.css("#it-edit")[0].click()
+    check("the edit form holds the response",
+          p.css("#ed-status")[0].get_attribute("value") == "200"
+          and '"first"' in p.css("#ed-body")[0].get_attribute("value")
+          and "application/json" in p.css("#ed-headers")[0]
+          .get_attribute("value"), "status %r" %
+          p.css("#ed-status")[0].get_attribute("value"))
+    status = p.css("#ed-status")[0]
+    status.clear()
+    status.send_keys("201")
+    body = p.css("#ed-body")[0]
+    body.clear()
+    body.send_keys('{"id": 1, "name": "edited"}')
+    d.find_element(By.CSS_SELECTOR, "#it-form button[type=submit]").click()
+    saved = p.wait("saved", lambda: p.text("#ed-result") not in ("", None)
+                   and p.text("#ed-result"))
+    check("an edited response is sent as {status, headers, body} and saved",
+          saved == "saved", repr(saved))
 
 
 if __name__ == "__main__":
