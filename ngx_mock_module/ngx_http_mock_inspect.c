@@ -28,8 +28,18 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                     name;
+    ngx_uint_t                    hash;
     ngx_uint_t                    forced;
 } ngx_http_mock_seen_t;
+
+
+/* the sessions seen, once each: an array and an open-addressed index */
+
+typedef struct {
+    ngx_array_t                   seen;         /* ngx_http_mock_seen_t */
+    ngx_uint_t                   *slots;        /* 1 + its place, or 0 */
+    ngx_uint_t                    mask;
+} ngx_http_mock_sessions_t;
 
 
 typedef ngx_int_t (*ngx_http_mock_visit_pt)(ngx_http_mock_inspect_t *o,
@@ -59,8 +69,10 @@ static ngx_int_t ngx_http_mock_inspect_seen(ngx_http_mock_inspect_t *o,
     ngx_http_mock_state_t *st, void *data);
 static ngx_int_t ngx_http_mock_inspect_pinned(ngx_http_mock_inspect_t *o,
     ngx_http_mock_state_t *st, void *data);
-static int ngx_libc_cdecl ngx_http_mock_seen_cmp(const void *one,
-    const void *two);
+static ngx_int_t ngx_http_mock_seen_grow(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_sessions_t *set);
+static ngx_int_t ngx_http_mock_seen_cmp(ngx_http_mock_seen_t *a,
+    ngx_http_mock_seen_t *b);
 static ngx_int_t ngx_http_mock_inspect_arg(ngx_http_mock_inspect_t *o,
     char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_mock_inspect_number(ngx_http_mock_inspect_t *o,
@@ -397,7 +409,8 @@ ngx_http_mock_inspect_miss(ngx_http_mock_inspect_t *o)
  * GET sessions[?after=&limit=]: the sessions the zone holds anything of,
  * in byte order, at most "limit" (100) after "after", each with its
  * number of forced answers.  GET sessions?session=S: S's forced answers.
- * The zone's mutex is held only while the names are copied.
+ * The zone is walked a chunk at a time (see below), each name copied
+ * once.
  */
 
 static ngx_int_t
@@ -405,9 +418,9 @@ ngx_http_mock_inspect_sessions(ngx_http_mock_inspect_t *o)
 {
     ngx_int_t                   limit;
     ngx_str_t                   after, name;
-    ngx_uint_t                  i, j, n, total, listed;
-    ngx_array_t                 seen;
-    ngx_http_mock_seen_t       *s;
+    ngx_uint_t                  i, k, total, listed, more;
+    ngx_http_mock_seen_t       *s, **top, a;
+    ngx_http_mock_sessions_t    set;
 
     if (ngx_http_mock_inspect_arg(o, "session", &name) != NGX_OK
         || ngx_http_mock_inspect_arg(o, "after", &after) != NGX_OK)
@@ -427,73 +440,86 @@ ngx_http_mock_inspect_sessions(ngx_http_mock_inspect_t *o)
                                            "\"limit\" must be a number");
     }
 
-    if (ngx_array_init(&seen, o->r->pool, 64, sizeof(ngx_http_mock_seen_t))
+    if (ngx_array_init(&set.seen, o->r->pool, 256,
+                       sizeof(ngx_http_mock_seen_t))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_mock_inspect_walk(o, ngx_http_mock_inspect_seen, &seen)
-        != NGX_OK)
+    set.mask = 0;
+    set.slots = NULL;
+
+    if (ngx_http_mock_seen_grow(o, &set) != NGX_OK
+        || ngx_http_mock_inspect_walk(o, ngx_http_mock_inspect_seen, &set)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s = seen.elts;
-    n = seen.nelts;
+    s = set.seen.elts;
+    total = set.seen.nelts;
 
-    if (n > 1) {
-        ngx_qsort(s, n, sizeof(ngx_http_mock_seen_t), ngx_http_mock_seen_cmp);
+    /*
+     * The first "limit" after "after", in byte order, kept sorted as they
+     * are found: in the zone's order few of them are ever moved.
+     */
+
+    top = ngx_palloc(o->r->pool,
+                     (ngx_min((ngx_uint_t) limit, total) + 1)
+                     * sizeof(ngx_http_mock_seen_t *));
+    if (top == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* one each, with the forced answers of its states added up */
+    a.name = after;
+    listed = 0;
+    more = 0;
 
-    for (i = 0, j = 0; i < n; i++) {
-        if (j && s[j - 1].name.len == s[i].name.len
-            && ngx_memcmp(s[j - 1].name.data, s[i].name.data, s[i].name.len)
-               == 0)
-        {
-            s[j - 1].forced += s[i].forced;
+    for (i = 0; i < total; i++) {
+        if (after.len && ngx_http_mock_seen_cmp(&s[i], &a) <= 0) {
             continue;
         }
 
-        s[j++] = s[i];
-    }
+        if (listed == (ngx_uint_t) limit) {
+            more = 1;
 
-    total = j;
+            if (limit == 0
+                || ngx_http_mock_seen_cmp(&s[i], top[listed - 1]) > 0)
+            {
+                continue;
+            }
+
+            listed--;
+        }
+
+        for (k = listed; k && ngx_http_mock_seen_cmp(&s[i], top[k - 1]) < 0;
+             k--)
+        {
+            top[k] = top[k - 1];
+        }
+
+        top[k] = &s[i];
+        listed++;
+    }
 
     if (ngx_http_mock_inspect_out(o, "{\"sessions\": [") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (i = 0, listed = 0; i < total; i++) {
-        if (after.len) {
-            n = ngx_min(after.len, s[i].name.len);
-
-            if (ngx_memcmp(s[i].name.data, after.data, n) < 0
-                || (ngx_memcmp(s[i].name.data, after.data, n) == 0
-                    && s[i].name.len <= after.len))
-            {
-                continue;
-            }
-        }
-
-        if (listed == (ngx_uint_t) limit) {
-            break;
-        }
-
-        if (ngx_http_mock_inspect_out(o, "%s\n{\"session\": ",
-                                      listed++ ? "," : "") != NGX_OK
-            || ngx_http_mock_inspect_str(o, &s[i].name) != NGX_OK
+    for (k = 0; k < listed; k++) {
+        if (ngx_http_mock_inspect_out(o, "%s\n{\"session\": ", k ? "," : "")
+               != NGX_OK
+            || ngx_http_mock_inspect_str(o, &top[k]->name) != NGX_OK
             || ngx_http_mock_inspect_out(o, ", \"forced\": %ui}",
-                                         s[i].forced) != NGX_OK)
+                                         top[k]->forced) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
     if (ngx_http_mock_inspect_out(o, "\n], \"total\": %ui, \"more\": %s}\n",
-                                  total, (i < total) ? "true" : "false")
+                                  total, more ? "true" : "false")
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -504,14 +530,10 @@ ngx_http_mock_inspect_sessions(ngx_http_mock_inspect_t *o)
 }
 
 
-static int ngx_libc_cdecl
-ngx_http_mock_seen_cmp(const void *one, const void *two)
+static ngx_int_t
+ngx_http_mock_seen_cmp(ngx_http_mock_seen_t *a, ngx_http_mock_seen_t *b)
 {
-    int                    rc;
-    ngx_http_mock_seen_t  *a, *b;
-
-    a = (ngx_http_mock_seen_t *) one;
-    b = (ngx_http_mock_seen_t *) two;
+    ngx_int_t  rc;
 
     rc = ngx_memcmp(a->name.data, b->name.data,
                     ngx_min(a->name.len, b->name.len));
@@ -521,6 +543,43 @@ ngx_http_mock_seen_cmp(const void *one, const void *two)
     }
 
     return (a->name.len > b->name.len) - (a->name.len < b->name.len);
+}
+
+
+/* twice the slots, for at most half of them used */
+
+static ngx_int_t
+ngx_http_mock_seen_grow(ngx_http_mock_inspect_t *o,
+    ngx_http_mock_sessions_t *set)
+{
+    ngx_uint_t             i, k, size, *slots;
+    ngx_http_mock_seen_t  *s;
+
+    size = set->mask ? 2 * (set->mask + 1) : 1024;
+
+    slots = ngx_pcalloc(o->r->pool, size * sizeof(ngx_uint_t));
+    if (slots == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = set->seen.elts;
+
+    for (i = 0; i < set->seen.nelts; i++) {
+        for (k = s[i].hash & (size - 1); slots[k]; k = (k + 1) & (size - 1)) {
+            /* void */
+        }
+
+        slots[k] = i + 1;
+    }
+
+    if (set->slots) {
+        ngx_pfree(o->r->pool, set->slots);
+    }
+
+    set->slots = slots;
+    set->mask = size - 1;
+
+    return NGX_OK;
 }
 
 
@@ -563,21 +622,36 @@ ngx_http_mock_inspect_forced(ngx_http_mock_inspect_t *o, ngx_str_t *name)
 }
 
 
-/* a state's session, copied, and whether it is a forced answer */
+/* a state's session, copied once, with the forced answers counted */
 
 static ngx_int_t
 ngx_http_mock_inspect_seen(ngx_http_mock_inspect_t *o,
     ngx_http_mock_state_t *st, void *data)
 {
-    ngx_array_t  *seen = data;
+    ngx_http_mock_sessions_t  *set = data;
 
+    ngx_uint_t             h, k, forced;
     ngx_http_mock_seen_t  *s;
 
     if (st->session.len == 0) {
         return NGX_OK;
     }
 
-    s = ngx_array_push(seen);
+    forced = (st->kind == NGX_HTTP_MOCK_STATE_FORCE) ? 1 : 0;
+    h = ngx_hash_key(st->session.data, st->session.len);
+
+    for (k = h & set->mask; set->slots[k]; k = (k + 1) & set->mask) {
+        s = (ngx_http_mock_seen_t *) set->seen.elts + set->slots[k] - 1;
+
+        if (s->hash == h && s->name.len == st->session.len
+            && ngx_memcmp(s->name.data, st->session.data, s->name.len) == 0)
+        {
+            s->forced += forced;
+            return NGX_OK;
+        }
+    }
+
+    s = ngx_array_push(&set->seen);
     if (s == NULL) {
         return NGX_ERROR;
     }
@@ -589,7 +663,14 @@ ngx_http_mock_inspect_seen(ngx_http_mock_inspect_t *o,
 
     ngx_memcpy(s->name.data, st->session.data, st->session.len);
     s->name.len = st->session.len;
-    s->forced = (st->kind == NGX_HTTP_MOCK_STATE_FORCE) ? 1 : 0;
+    s->hash = h;
+    s->forced = forced;
+
+    set->slots[k] = set->seen.nelts;
+
+    if (2 * set->seen.nelts > set->mask) {
+        return ngx_http_mock_seen_grow(o, set);
+    }
 
     return NGX_OK;
 }

@@ -253,12 +253,13 @@ interactions:
  "POST /_mock/force\n{\"session\": \"a\", \"method\": \"GET\", \"path\": \"/c\", \"interaction\": 0}",
  "GET /_mock/sessions?limit=2", "GET /_mock/sessions?after=b",
  "GET /_mock/sessions?session=a", "GET /_mock/sessions?session=b",
- "GET /_mock/sessions?limit=x"]
+ "GET /_mock/sessions?limit=x", "GET /_mock/sessions?after=a&limit=2",
+ "GET /_mock/sessions?limit=0"]
 --- more_headers eval
 ["X-Test-Id: b\r\n", "X-Test-Id: c\r\n", "X-Test-Id: a\r\n",
- "Content-Type: application/json\r\n", "", "", "", "", ""]
+ "Content-Type: application/json\r\n", "", "", "", "", "", "", ""]
 --- error_code eval
-[200, 200, 200, 200, 200, 200, 200, 200, 400]
+[200, 200, 200, 200, 200, 200, 200, 200, 400, 200, 200]
 --- response_body_like eval
 ["^one\$", "^one\$", "^one\$", "forced",
  qr{^\{"sessions": \[
@@ -273,7 +274,13 @@ interactions:
 \]\}$},
  qr{^\{"session": "b", "forced": \[
 \]\}$},
- qr{"error"}]
+ qr{"error"},
+ qr{^\{"sessions": \[
+\{"session": "b", "forced": 0\},
+\{"session": "c", "forced": 0\}
+\], "total": 3, "more": false\}$},
+ qr{^\{"sessions": \[
+\], "total": 3, "more": true\}$}]
 --- no_error_log
 [error]
 
