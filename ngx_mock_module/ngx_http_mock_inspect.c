@@ -20,6 +20,7 @@
 
 typedef struct {
     ngx_http_request_t           *r;
+    ngx_int_t                     rc;           /* of an answer sent */
     u_char                       *start;
     u_char                       *pos;
     u_char                       *end;
@@ -161,8 +162,13 @@ ngx_http_mock_inspect_interaction(ngx_http_mock_inspect_t *o)
     sn = 0;
 
     rc = ngx_http_mock_inspect_store(o, &store, &sn);
+
+    if (rc == NGX_DECLINED) {
+        return o->rc;
+    }
+
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     n = ngx_http_mock_inspect_number(o, "interaction", -1);
@@ -929,7 +935,10 @@ ngx_http_mock_inspect_number(ngx_http_mock_inspect_t *o, char *name,
 }
 
 
-/* "store": its number or its path; alone it may be left out */
+/*
+ * "store": its number or its path; alone it may be left out.  NGX_DECLINED:
+ * the error has been answered, with o->rc.
+ */
 
 static ngx_int_t
 ngx_http_mock_inspect_store(ngx_http_mock_inspect_t *o,
@@ -945,7 +954,7 @@ ngx_http_mock_inspect_store(ngx_http_mock_inspect_t *o,
     stores = mmcf->stores.elts;
 
     if (ngx_http_mock_inspect_arg(o, "store", &value) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     if (value.len == 0) {
@@ -955,10 +964,11 @@ ngx_http_mock_inspect_store(ngx_http_mock_inspect_t *o,
             return NGX_OK;
         }
 
-        return ngx_http_mock_inspect_error(o, NGX_HTTP_BAD_REQUEST,
-                                           "there are %ui cassette stores: "
-                                           "name one with \"store\"",
-                                           mmcf->stores.nelts);
+        o->rc = ngx_http_mock_inspect_error(o, NGX_HTTP_BAD_REQUEST,
+                                            "there are %ui cassette stores: "
+                                            "name one with \"store\"",
+                                            mmcf->stores.nelts);
+        return NGX_DECLINED;
     }
 
     k = ngx_atoi(value.data, value.len);
@@ -979,8 +989,9 @@ ngx_http_mock_inspect_store(ngx_http_mock_inspect_t *o,
         }
     }
 
-    return ngx_http_mock_inspect_error(o, NGX_HTTP_NOT_FOUND,
-                                       "no cassette store \"%V\"", &value);
+    o->rc = ngx_http_mock_inspect_error(o, NGX_HTTP_NOT_FOUND,
+                                        "no cassette store \"%V\"", &value);
+    return NGX_DECLINED;
 }
 
 

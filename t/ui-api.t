@@ -55,6 +55,7 @@ interactions:
 [("Content-Type: application/json\nAccess-Control-Allow-Origin:") x 11]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -79,6 +80,7 @@ Content-Type: application/x-www-form-urlencoded
 admin DELETE refused: neither a JSON content type nor an X-Mock-Admin header
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -114,6 +116,7 @@ interactions:
 ["must say", "^one\$", "\"forced\": \\{", "^two\$"]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -151,6 +154,7 @@ interactions:
  qr{^\{"error": "\\"after\\" must be a number"\}$}]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -184,6 +188,7 @@ interactions:
  qr{^\{"error": "miss does not take POST"\}$}]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -229,6 +234,7 @@ interactions:
  qr{^\{"error": "no cassette store \\"3\\""\}$}]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -283,6 +289,7 @@ interactions:
 \], "total": 3, "more": true\}$}]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -331,6 +338,7 @@ interactions: []
  qr{"error": "\\"sessions\\" must be a number"}]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -364,6 +372,7 @@ interactions: []
 ["<script src=\"ui.js\"></script>", "textContent", "--accent", "<nav>", "", "", ""]
 --- no_error_log
 [error]
+[alert]
 
 
 
@@ -389,3 +398,4 @@ GET /_mock/interaction?interaction=0
 qr{"body": "(?:x{1024}){1023}x{1023}", "size": 1049577, "truncated": true\}\}$}
 --- no_error_log
 [error]
+[alert]
