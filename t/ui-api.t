@@ -221,9 +221,11 @@ interactions:
  "GET /_mock/interaction?interaction=1&cassette=seq.yaml",
  "GET /_mock/interaction?interaction=1&cassette=other.yaml",
  "GET /_mock/interaction?interaction=7", "GET /_mock/interaction",
- "GET /_mock/interaction?interaction=0&store=3"]
+ "GET /_mock/interaction?interaction=0&store=3",
+ "GET /_mock/interaction?interaction=0&store=3&x=again",
+ "GET /_mock/interaction?interaction=1"]
 --- error_code eval
-[200, 200, 200, 404, 404, 400, 404]
+[200, 200, 200, 404, 404, 400, 404, 404, 200]
 --- response_body_like eval
 [qr{^\{"store": 0, "cassette": "\S+/seq\.yaml", "interaction": 0, "request": \{"method": "POST", "uri": "http://svc/items\?b=2&a=1", "path": "/items", "query": "a=1&b=2", "body": "\{\\"x\\":1\}", "size": 7\}, "response": \{"status": 201, "reason": "Created", "templated": false, "headers": \[\["Content-Type", "application/json"\], \["Set-Cookie", "a=1"\], \["Set-Cookie", "b=\\"<2>\\""\]\], "body": "\{\\"id\\": \\"<i>\\"\}", "size": 13\}\}$},
  qr{"response": \{"status": 200, "reason": "OK", "templated": false, "headers": \[\], "body_base64": "AAECA/8=", "size": 5\}\}$},
@@ -231,7 +233,9 @@ interactions:
  qr{^\{"error": "no interaction 1 in store 0"\}$},
  qr{^\{"error": "no interaction 7 in store 0"\}$},
  qr{^\{"error": "\\"interaction\\" must be the number of an interaction in its cassette"\}$},
- qr{^\{"error": "no cassette store \\"3\\""\}$}]
+ qr{^\{"error": "no cassette store \\"3\\""\}$},
+ qr{^\{"error": "no cassette store \\"3\\""\}$},
+ qr{"body_base64": "AAECA/8="}]
 --- no_error_log
 [error]
 [alert]
