@@ -198,6 +198,8 @@ is(send_as('<img src=x onerror=window.__xss=4>', '/api/users/1?<b>x</b>')
        ->{status}, 404, 'traffic: markup in a session and a URI');
 is(send_as('victim', '/api/users/1')->{status}, 200,
    'traffic: the session the other origin goes after');
+is(send_as('a b', '/api/users/1')->{status}, 200,
+   'traffic: a session with a space');
 
 # the page, its headers, and a second load that the ETag saves
 my $r = $http->get("http://127.0.0.1:$port/_mock/ui/");

@@ -71,11 +71,23 @@ function api(path, method, body) {
   });
 }
 
+/*
+ * A session is shown as the module keeps it, its bytes other than
+ * letters, digits, "-", "_" and "." written %XX: that is already the
+ * form of a query string, which the admin decodes and keeps the same way.
+ */
+function sessionArg(s) {
+  return String(s).replace(/[^A-Za-z0-9._%-]/g, function (c) {
+    return encodeURIComponent(c);
+  });
+}
+
 function q(params) {
   var k, parts = [];
   for (k in params) {
     if (params[k] !== undefined && params[k] !== null && params[k] !== '') {
-      parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(params[k]));
+      parts.push(encodeURIComponent(k) + '='
+                 + (k === 'session' ? sessionArg(params[k]) : encodeURIComponent(params[k])));
     }
   }
   return parts.length ? '?' + parts.join('&') : '';
@@ -214,7 +226,7 @@ function drawSessionList() {
   var names = state.sessions.slice();
   Object.keys(state.journalSessions).forEach(function (s) { names.push(s); });
   names.sort().forEach(function (s) {
-    if (seen[s] || (f && s.indexOf(f) < 0)) { return; }
+    if (seen[s] || (f && s.indexOf(f) < 0) || ul.children.length >= 500) { return; }
     seen[s] = 1;
     ul.appendChild(el('li', { cls: s === state.session ? 'selected' : '', 'data-session': s,
       onclick: function () { state.session = s; drawSessionList(); loadSession(); } }, s));
@@ -263,7 +275,7 @@ function pinIt(it) {
   api('interaction' + q({ store: store, session: state.session, cassette: it.cassette,
                           interaction: it.interaction })).then(function (r) {
     if (r.status !== 200) { status('cannot read #' + it.interaction + ': ' + r.data.error, true); return null; }
-    return api('force', 'POST', { store: store, session: state.session,
+    return api('force' + q({ session: state.session }), 'POST', { store: store,
       method: r.data.request.method, path: r.data.request.path,
       cassette: it.cassette.replace(/^.*\//, ''), interaction: it.interaction });
   }).then(function (r) {

@@ -284,6 +284,27 @@ def run(p, admin, api, other, shot):
         check("after the reset the session starts its sequence anew",
               "first" in body, body)
 
+    # a session whose name the module keeps as %XX is pinned as itself
+    item = p.wait("spaced", lambda: [li for li in p.css("#session-list li")
+                                     if li.text == "a%20b"])
+    check("a session with a space is listed as the module keeps it",
+          bool(item), p.text("#session-list"))
+    if item:
+        item[0].click()
+        row = p.wait("rows", lambda: [
+            r for r in p.css("#session-interactions tbody tr")
+            if r.get_attribute("data-interaction") == "1"])
+        if row:
+            row[0].click()
+            p.wait("pin", lambda: p.css("#session-interactions tr.pinned"))
+        _, data, _ = get_json(admin + "sessions?session=a%20b")
+        forced = (data or {}).get("forced", [])
+        check("it is pinned for that session, not another",
+              len(forced) == 1 and forced[0]["interaction"] == 1,
+              repr(data))
+        st, body = get_body(api + "users/1", {"X-Test-Id": "a b"})
+        check("and the session answers with it", "second" in body, body)
+
     # Interactions: browse, JSON pretty, binary as hex, markup as text
     p.view("interactions")
     rows = p.wait("list", lambda: len(p.css("#it-table tbody tr")) >= 4
