@@ -27,6 +27,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import (NoAlertPresentException,
+                                        StaleElementReferenceException,
                                         TimeoutException,
                                         WebDriverException)
 from selenium.webdriver.chrome.service import Service
@@ -73,18 +74,44 @@ class Page:
     def __init__(self, driver):
         self.d = driver
 
+    # the page draws its tables anew as it polls: an element found may be
+    # gone a moment later, and is then looked for again
+
     def wait(self, what, fn, timeout=WAIT):
+        def again(d):
+            try:
+                return fn()
+            except StaleElementReferenceException:
+                return None
         try:
-            return WebDriverWait(self.d, timeout).until(lambda d: fn())
+            return WebDriverWait(self.d, timeout).until(again)
         except TimeoutException:
             return None
+
+    def click(self, fn):
+        """clicks the first element fn finds, found again while stale"""
+        for _ in range(50):
+            try:
+                els = fn()
+                if els:
+                    els[0].click()
+                    return True
+            except StaleElementReferenceException:
+                pass
+            time.sleep(0.1)
+        return False
 
     def css(self, sel):
         return self.d.find_elements(By.CSS_SELECTOR, sel)
 
     def text(self, sel):
-        els = self.css(sel)
-        return els[0].text if els else ""
+        for _ in range(20):
+            try:
+                els = self.css(sel)
+                return els[0].text if els else ""
+            except StaleElementReferenceException:
+                time.sleep(0.05)
+        return ""
 
     def content(self, sel):
         """textContent, which is there for hidden elements too"""
@@ -195,7 +222,7 @@ def run(p, admin, api, other, shot):
     check("journal lists the recent requests", bool(miss),
           p.text("#j-table"))
     if miss:
-        miss[0].click()
+        p.click(lambda: p.css('#j-table tr[data-result="miss"]'))
         report = p.wait("report", lambda: "no recorded interaction matches"
                         in p.text("#j-report") and p.text("#j-report"))
         check("a miss opens its near-miss report", bool(report),
@@ -236,7 +263,8 @@ def run(p, admin, api, other, shot):
     check("sessions lists the sessions seen", bool(item),
           p.text("#session-list"))
     if item:
-        item[0].click()
+        p.click(lambda: [li for li in p.css("#session-list li")
+                         if li.text == "s1"])
         rows = p.wait("interactions", lambda: len(
             p.css("#session-interactions tbody tr")) >= 4
             and p.css("#session-interactions tbody tr"))
@@ -245,10 +273,10 @@ def run(p, admin, api, other, shot):
         unplayed = p.css("#session-interactions tr.unplayed")
         check("the session's unplayed interactions are marked",
               len(unplayed) == 3, "%d unplayed" % len(unplayed))
-        target = [r for r in p.css("#session-interactions tbody tr")
-                  if r.get_attribute("data-interaction") == "1"]
+        target = p.click(lambda: [
+            r for r in p.css("#session-interactions tbody tr")
+            if r.get_attribute("data-interaction") == "1"])
         if target:
-            target[0].click()
             pinned = p.wait("pin", lambda: [
                 r for r in p.css("#session-interactions tr.pinned")
                 if r.get_attribute("data-interaction") == "1"])
@@ -263,7 +291,7 @@ def run(p, admin, api, other, shot):
             check("the session is answered with the pinned interaction",
                   st == 200 and "second" in body, "%d %s" % (st, body))
             shot("sessions")
-            p.css("#forced tbody button")[0].click()
+            p.click(lambda: p.css("#forced tbody button"))
             gone = p.wait("unpin", lambda: not p.css("#forced tbody tr"))
             _, data, _ = get_json(admin + "sessions?session=s1")
             check("unpinning takes the forced answer away",
@@ -290,12 +318,12 @@ def run(p, admin, api, other, shot):
     check("a session with a space is listed as the module keeps it",
           bool(item), p.text("#session-list"))
     if item:
-        item[0].click()
-        row = p.wait("rows", lambda: [
-            r for r in p.css("#session-interactions tbody tr")
-            if r.get_attribute("data-interaction") == "1"])
-        if row:
-            row[0].click()
+        p.click(lambda: [li for li in p.css("#session-list li")
+                         if li.text == "a%20b"])
+        p.wait("its name", lambda: "a%20b" in p.text("#session-name"))
+        if p.click(lambda: [
+                r for r in p.css("#session-interactions tbody tr")
+                if r.get_attribute("data-interaction") == "1"]):
             p.wait("pin", lambda: p.css("#session-interactions tr.pinned"))
         _, data, _ = get_json(admin + "sessions?session=a%20b")
         forced = (data or {}).get("forced", [])
