@@ -7,6 +7,9 @@
 #   make valgrind   run the suite with nginx under valgrind memcheck
 #   make asan       build with AddressSanitizer and run the suite with it
 #   make bench      run scripts/bench.py
+#   make bench-ui   run scripts/bench-ui.py
+#   make screenshots  write docs/ui-*.png, the dashboard's views, with
+#                   t/ui.t in headless Chromium
 #   make start      start the quickstart mock on 127.0.0.1:8080
 #   make stop       stop it
 
@@ -20,7 +23,8 @@ PROVE_FLAGS   ?= -r
 TOP        := $(CURDIR)
 SO         := $(BUILD)/ngx_http_mock_module.so
 ASAN_SO    := $(BUILD)/asan/ngx_http_mock_module.so
-SOURCES    := config $(wildcard ngx_mock_module/*.c ngx_mock_module/*.h)
+SOURCES    := config $(wildcard ngx_mock_module/*.c ngx_mock_module/*.h \
+                ngx_mock_module/ui/*) scripts/ui-assets.py
 
 # Debian's nginx-dev ships the configure flags its nginx was built with;
 # an upstream source tree is configured --with-compat.
@@ -28,7 +32,8 @@ CONF_FLAGS  = $(shell if [ -f $(NGINX_SRC)/conf_flags ]; then \
                 bash -c '. $(NGINX_SRC)/conf_flags; echo "$${NGX_CONF_FLAGS[@]}"'; \
               else echo --with-compat; fi)
 
-.PHONY: all deps test valgrind asan bench start stop clean
+.PHONY: all deps test valgrind asan bench bench-ui screenshots start stop \
+        clean
 
 all: $(SO)
 
@@ -61,6 +66,14 @@ asan: $(ASAN_SO)
 bench: deps $(SO)
 	@scripts/install-deps.sh wrk
 	MOCK_MODULE=$(TOP)/$(SO) scripts/bench.py
+
+bench-ui: deps $(SO)
+	@scripts/install-deps.sh wrk
+	MOCK_MODULE=$(TOP)/$(SO) scripts/bench-ui.py
+
+screenshots: deps $(SO)
+	UI_SCREENSHOTS=$(TOP)/docs MOCK_MODULE=$(TOP)/$(SO) \
+	    scripts/run-tests.sh t/ui.t
 
 start: deps $(SO)
 	scripts/quickstart.sh start $(EXAMPLE)

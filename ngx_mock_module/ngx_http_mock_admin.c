@@ -178,6 +178,11 @@ ngx_http_mock_admin_handler(ngx_http_request_t *r)
         return ngx_http_mock_admin_too_large(r);
     }
 
+    rc = ngx_http_mock_ui_forged(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
         rc = ngx_http_discard_request_body(r);
 
@@ -416,6 +421,16 @@ ngx_http_mock_admin_dispatch(ngx_http_request_t *r)
 
     if (ngx_http_mock_audit(r, &name) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mock_ui_handler(r, &name);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    rc = ngx_http_mock_inspect_handler(r, &name);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     rc = ngx_http_mock_edit_handler(r, &name);
@@ -823,7 +838,9 @@ ngx_http_mock_admin_store(ngx_http_mock_admin_t *a,
 static ngx_int_t
 ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
 {
-    ngx_uint_t                  i, j;
+    ngx_int_t                   max;
+    ngx_str_t                  *value;
+    ngx_uint_t                  i, j, more;
     ngx_rbtree_node_t          *node;
     ngx_http_mock_state_t      *st;
     ngx_http_mock_store_t      *store, **stores;
@@ -832,6 +849,21 @@ ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
 
     mmcf = ngx_http_get_module_main_conf(a->r, ngx_http_mock_module);
     stores = mmcf->stores.elts;
+
+    /* "sessions": how many sessions of a directory to list at most */
+
+    max = NGX_MAX_INT_T_VALUE;
+    value = ngx_http_mock_admin_param(a, "sessions");
+
+    if (value) {
+        max = ngx_atoi(value->data, value->len);
+
+        if (max == NGX_ERROR) {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"sessions\" must be a "
+                                             "number");
+        }
+    }
 
     if (ngx_http_mock_out(a, "{\"stores\": [") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -877,11 +909,18 @@ ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
                : ngx_rbtree_min(store->sh->rbtree.root,
                                 store->sh->rbtree.sentinel);
 
+        more = 0;
+
         for (j = 0; node; node = ngx_rbtree_next(&store->sh->rbtree, node)) {
             st = (ngx_http_mock_state_t *) node;
 
             if (st->kind != NGX_HTTP_MOCK_STATE_INDEX || st->object != store) {
                 continue;
+            }
+
+            if (j == (ngx_uint_t) max) {
+                more = 1;
+                break;
             }
 
             index = st->value_ptr;
@@ -900,7 +939,9 @@ ngx_http_mock_admin_stores(ngx_http_mock_admin_t *a)
 
         ngx_shmtx_unlock(&store->shpool->mutex);
 
-        if (ngx_http_mock_out(a, "]}") != NGX_OK) {
+        if (ngx_http_mock_out(a, more ? "], \"more_sessions\": true}" : "]}")
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -1678,7 +1719,7 @@ static ngx_int_t
 ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
 {
     size_t                          len;
-    ngx_int_t                       rc, limit;
+    ngx_int_t                       rc, limit, after;
     ngx_str_t                      *value, s, session;
     ngx_uint_t                      i, n, next, first, size, seq;
     ngx_http_mock_shctx_t          *sh;
@@ -1699,6 +1740,20 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
         if (limit == NGX_ERROR) {
             return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
                                              "\"limit\" must be a number");
+        }
+    }
+
+    /* only the requests after the one numbered "after", for pollers */
+
+    after = -1;
+    value = ngx_http_mock_admin_param(a, "after");
+
+    if (value) {
+        after = ngx_atoi(value->data, value->len);
+
+        if (after == NGX_ERROR) {
+            return ngx_http_mock_admin_error(a->r, NGX_HTTP_BAD_REQUEST,
+                                             "\"after\" must be a number");
         }
     }
 
@@ -1740,6 +1795,10 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
     next = size ? sh->journal_next : 0;
     first = (next > size) ? next - size : 0;
 
+    if (after >= 0 && (ngx_uint_t) after + 1 > first) {
+        first = ngx_min((ngx_uint_t) after + 1, next);
+    }
+
     if ((ngx_uint_t) limit < next - first) {
         first = next - limit;
     }
@@ -1754,7 +1813,7 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
         copy = *e;
         ngx_memory_barrier();
 
-        if ((seq & 1) || seq != e->seq || copy.time == 0) {
+        if ((seq & 1) || seq != e->seq || copy.time == 0 || copy.id != i) {
             continue;
         }
 
@@ -1768,8 +1827,9 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
             continue;
         }
 
-        if (ngx_http_mock_out(a, "%s\n{\"time\": %T, \"session\": ",
-                              n++ ? "," : "", copy.time) != NGX_OK
+        if (ngx_http_mock_out(a, "%s\n{\"id\": %ui, \"time\": %T, "
+                              "\"session\": ", n++ ? "," : "", i, copy.time)
+               != NGX_OK
             || (s.len ? ngx_http_mock_out_str(a, &s)
                       : ngx_http_mock_out(a, "null")) != NGX_OK)
         {
@@ -1821,7 +1881,7 @@ ngx_http_mock_admin_journal(ngx_http_mock_admin_t *a)
         }
     }
 
-    if (ngx_http_mock_out(a, "\n]") != NGX_OK
+    if (ngx_http_mock_out(a, "\n], \"next\": %ui", next) != NGX_OK
         || (ngx_http_mock_fleet_on(a->r)
             && ngx_http_mock_out(a, ", \"fleet\": false") != NGX_OK)
         || ngx_http_mock_out(a, "}\n") != NGX_OK)
@@ -1933,17 +1993,24 @@ ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh, ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx)
 {
     ngx_str_t                       name;
+    ngx_uint_t                      id;
     ngx_http_mock_journal_entry_t  *e;
 
     if (sh == NULL || sh->journal_size == 0) {
         return;
     }
 
-    e = &sh->journal[ngx_atomic_fetch_add(&sh->journal_next, 1)
-                     % sh->journal_size];
+    id = ngx_atomic_fetch_add(&sh->journal_next, 1);
+    e = &sh->journal[id % sh->journal_size];
+
+    if (ctx->report.len) {
+        ngx_http_mock_report_add(sh, id, &ctx->report);
+    }
 
     (void) ngx_atomic_fetch_add(&e->seq, 1);
     ngx_memory_barrier();
+
+    e->id = id;
 
     e->time = ngx_time();
     e->status = ctx->status;

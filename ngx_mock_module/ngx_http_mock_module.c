@@ -821,6 +821,8 @@ ngx_http_mock_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
         slot->location = clcf->name;
         slot->cassette = conf->replay;
+        slot->mode = conf->mode;
+        slot->store = conf->store;
         conf->slot = mmcf->slots.nelts - 1;
     }
 

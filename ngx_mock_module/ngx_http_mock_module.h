@@ -578,7 +578,21 @@ typedef struct {
     u_char                        method[16];
     u_char                        uri[240];
     u_char                        cassette[160];
+    ngx_atomic_uint_t             id;           /* the request's number */
 } ngx_http_mock_journal_entry_t;
+
+
+/* the report of a recent miss, by the journal's number of its request */
+
+#define NGX_HTTP_MOCK_REPORTS        32
+#define NGX_HTTP_MOCK_REPORT_LEN     2048
+
+typedef struct {
+    ngx_atomic_t                  seq;          /* odd while written */
+    ngx_atomic_uint_t             id;           /* journal number + 1 */
+    size_t                        len;
+    u_char                        text[NGX_HTTP_MOCK_REPORT_LEN];
+} ngx_http_mock_report_t;
 
 
 struct ngx_http_mock_shctx_s {
@@ -595,6 +609,8 @@ struct ngx_http_mock_shctx_s {
     ngx_uint_t                    journal_size;
     ngx_atomic_t                  journal_next;
     ngx_http_mock_journal_entry_t *journal;
+    ngx_atomic_t                  reports_next;
+    ngx_http_mock_report_t       *reports;      /* of misses, or NULL */
     ngx_http_mock_interaction_t  *retired;      /* replaced, not yet freed */
     ngx_http_mock_interaction_t  *retired_last;
     ngx_atomic_t                  follow_lock;  /* the follower's pid */
@@ -860,6 +876,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                     location;
     ngx_str_t                     cassette;
+    ngx_uint_t                    mode;         /* mock_mode */
+    ngx_http_mock_store_t        *store;
 } ngx_http_mock_slot_t;
 
 
@@ -885,6 +903,7 @@ typedef struct {
     off_t                         expected;     /* Content-Length, or -1 */
     ngx_http_mock_interaction_t  *pinned;       /* held until it ends */
     ngx_str_t                     rendered;     /* a fallback's template */
+    ngx_str_t                     report;       /* a miss's, for the admin */
 
     ngx_int_t                     fleet_play;   /* -1: not counted */
     uint32_t                      fleet_hash;   /* of the live key */
@@ -1344,6 +1363,33 @@ void ngx_http_mock_edit_unlock(ngx_http_request_t *r);
 ngx_int_t ngx_http_mock_admin_handler(ngx_http_request_t *r);
 void ngx_http_mock_journal_add(ngx_http_mock_shctx_t *sh,
     ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx);
+
+/* ngx_http_mock_ui.c */
+typedef struct {
+    ngx_str_t                     name;
+    ngx_str_t                     type;
+    ngx_str_t                     etag;
+    u_char                       *data;
+    size_t                        len;
+} ngx_http_mock_asset_t;
+
+ngx_int_t ngx_http_mock_ui_forged(ngx_http_request_t *r);
+ngx_int_t ngx_http_mock_ui_handler(ngx_http_request_t *r, ngx_str_t *name);
+ngx_int_t ngx_http_mock_ui_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len);
+
+/* ngx_http_mock_ui_assets.c, made from ui/ when the module is built */
+extern ngx_http_mock_asset_t  ngx_http_mock_ui_assets[];
+
+/* ngx_http_mock_inspect.c */
+ngx_int_t ngx_http_mock_inspect_handler(ngx_http_request_t *r,
+    ngx_str_t *name);
+
+/* ngx_http_mock_report.c */
+void ngx_http_mock_report_add(ngx_http_mock_shctx_t *sh, ngx_uint_t id,
+    ngx_str_t *text);
+ngx_int_t ngx_http_mock_report_get(ngx_http_mock_shctx_t *sh, ngx_uint_t id,
+    ngx_pool_t *pool, ngx_str_t *text);
 
 /* ngx_http_mock_latency.c */
 char *ngx_http_mock_latency(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

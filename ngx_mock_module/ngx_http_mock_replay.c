@@ -1481,6 +1481,11 @@ ngx_http_mock_replay_miss(ngx_http_request_t *r,
                       it->index, it->cassette);
     }
 
+    /* kept in the zone by the journal, for the admin */
+
+    ctx->report.data = text;
+    ctx->report.len = p - text;
+
     return ngx_http_mock_send_text(r, mlcf->miss_status, text, p - text);
 }
 

@@ -527,6 +527,11 @@ ngx_http_mock_store_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         sh->journal_size = mmcf->journal_size;
+
+        /* the reports of the last misses, when there is room for them */
+
+        sh->reports = ngx_slab_calloc(shpool, NGX_HTTP_MOCK_REPORTS
+                                      * sizeof(ngx_http_mock_report_t));
     }
 
     /* the parsed cassettes are not needed any more */

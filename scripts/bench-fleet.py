@@ -356,8 +356,11 @@ class Fleet:
     # --- admin ---------------------------------------------------------------
 
     def admin(self, name, method, path, body=None):
+        # the admin takes changes only with a JSON content type
         status, data, _ = http_get(self.cfg["ports"][name], path,
-                                   method=method, body=body)
+                                   method=method, body=body,
+                                   headers=[("Content-Type",
+                                             "application/json")])
         try:
             return status, json.loads(data or b"null")
         except ValueError:

@@ -1083,7 +1083,9 @@ http {
     def reset_counters(self):
         """Forgets the counters of both instances, and empties Redis."""
         for p in (self.zport, self.rport):
-            status = http_get(p, "/_mock/reset", method="POST")[0]
+            status = http_get(p, "/_mock/reset", method="POST",
+                              headers=[("Content-Type",
+                                        "application/json")])[0]
             if status != 200:
                 die("POST http://127.0.0.1:%d/_mock/reset: status %03d"
                     % (p, status))

@@ -45,4 +45,8 @@ then
     echo "$stamp" > .configured
 fi
 
+# the dashboard's files may have changed since configure made them
+/usr/bin/python3 "$top/scripts/ui-assets.py" "$top/ngx_mock_module/ui" \
+    objs/ngx_http_mock_ui_assets.c
+
 make -f objs/Makefile modules > make.log 2>&1 || { grep -E 'error|warning' -A3 make.log | head -60 >&2; exit 1; }

@@ -6,7 +6,8 @@
 # dependencies include the nginx modules that t/companions.t loads next
 # to the mock module (ndk, lua with the resty core libraries it needs to
 # start, njs, headers-more, brotli, srcache, echo) and the brotli command
-# that decodes what the brotli filter sends.
+# that decodes what the brotli filter sends, and the headless Chromium,
+# its driver and Selenium that t/ui.t drives the dashboard with.
 
 set -e
 
@@ -18,7 +19,8 @@ python3-vcr python3-requests
 libnginx-mod-http-ndk libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
 libnginx-mod-http-js libnginx-mod-http-headers-more-filter
 libnginx-mod-http-brotli-filter libnginx-mod-http-srcache-filter
-libnginx-mod-http-echo brotli $*"
+libnginx-mod-http-echo brotli
+chromium chromium-driver python3-selenium $*"
 
 missing=""
 for p in $packages; do

@@ -14,6 +14,7 @@ sub main::reset_body {
 # The head of a chunked POST /_mock/reset.
 sub main::chunked_head {
     return "POST /_mock/reset HTTP/1.1\r\nHost: localhost\r\n"
+           . "Content-Type: application/json\r\n"
            . "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
 }
 
@@ -55,6 +56,8 @@ interactions: []
     }
 --- request eval
 "POST /_mock/reset\n" . main::reset_body(65537)
+--- more_headers
+Content-Type: application/json
 --- error_code: 413
 --- response_body_like
 ^\{"error": "the body is larger than 65536 bytes"\}$

@@ -61,7 +61,12 @@ interactions:
 ["GET /c", "GET /_mock/interactions?session=a", "GET /_mock/unused?session=a",
  "GET /_mock/unused?session=b", "POST /_mock/reset?session=a", "GET /c"]
 --- more_headers eval
-["X-Test-Id: a\r\n", "", "", "", "", "X-Test-Id: a\r\n"]
+["X-Test-Id: a\r\n",
+ "",
+ "",
+ "",
+ "Content-Type: application/json\r\n",
+ "X-Test-Id: a\r\n"]
 --- response_body_like eval
 ["^one\$",
  qr{"session": "a", "interactions": \[
@@ -105,8 +110,14 @@ interactions:
  "DELETE /_mock/force?session=a&method=GET&path=/c",
  "GET /c", "DELETE /_mock/force?session=a&method=GET&path=/c"]
 --- more_headers eval
-["", "X-Test-Id: a\r\n", "X-Test-Id: a\r\n", "X-Test-Id: a\r\n", "X-Test-Id: b\r\n",
- "", "X-Test-Id: a\r\n", ""]
+["Content-Type: application/json\r\n",
+ "X-Test-Id: a\r\n",
+ "X-Test-Id: a\r\n",
+ "X-Test-Id: a\r\n",
+ "X-Test-Id: b\r\n",
+ "Content-Type: application/json\r\n",
+ "X-Test-Id: a\r\n",
+ "Content-Type: application/json\r\n"]
 --- response_body_like eval
 [qr{^\{"session": "a", "method": "GET", "path": "/c", "forced": \{"cassette": "\S+/seq\.yaml", "interaction": 1\}\}$},
  "^two\$", "^two\$", "^two\$", "^one\$",
@@ -142,13 +153,13 @@ interactions:
 --- response_body_like eval
 ["^one\$", "already played", "no recorded interaction",
  qr{^\{"journal": \[
-\{"time": \d+, "session": "s1", "method": "GET", "uri": "/c", "result": "exhausted", "status": 404, "cassette": null, "interaction": null\},
-\{"time": \d+, "session": "s2", "method": "GET", "uri": "/zz\?q=1", "result": "miss", "status": 404, "cassette": null, "interaction": null\}
-\]\}$},
+\{"id": 1, "time": \d+, "session": "s1", "method": "GET", "uri": "/c", "result": "exhausted", "status": 404, "cassette": null, "interaction": null\},
+\{"id": 2, "time": \d+, "session": "s2", "method": "GET", "uri": "/zz\?q=1", "result": "miss", "status": 404, "cassette": null, "interaction": null\}
+\], "next": 3\}$},
  qr{^\{"journal": \[
-\{"time": \d+, "session": "s1", "method": "GET", "uri": "/c", "result": "hit", "status": 200, "cassette": "\S+/seq\.yaml", "interaction": 0\},
+\{"id": 0, "time": \d+, "session": "s1", "method": "GET", "uri": "/c", "result": "hit", "status": 200, "cassette": "\S+/seq\.yaml", "interaction": 0\},
 \{[^\n]*"result": "exhausted"[^\n]*\}
-\]\}$}]
+\], "next": 3\}$}]
 --- error_code eval
 [200, 404, 404, 200, 200]
 --- no_error_log
@@ -186,6 +197,18 @@ interactions: []
  "POST /_mock/force\n" . ("x" x 70000),
  "POST /_mock/force\n{\"store\": 0, \"session\": \"a\", \"method\": \"GET\", \"path\": \"/c\", \"interaction\": \"x\"}",
  "GET /_mock/interactions?store=1"]
+--- more_headers eval
+["",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "",
+ "",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ ""]
 --- error_code eval
 [404, 405, 400, 400, 404, 400, 400, 404, 413, 400, 200]
 --- response_body_like eval

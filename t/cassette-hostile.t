@@ -669,6 +669,10 @@ interactions:
     body: {string: after}",
 "POST /_mock/reload",
 "GET /x"]
+--- more_headers eval
+["",
+ "Content-Type: application/json\r\n",
+ ""]
 --- error_code eval
 [204, 422, 200]
 --- response_body_like eval

@@ -336,13 +336,15 @@ sub case_closed {
             push @sent, gone($inst, "GET /c HTTP/1.1\r\nX-Test-Id: d-$i\r\n");
             push @sent, gone($inst, "GET /f HTTP/1.1\r\nX-Test-Id: d-f\r\n");
             push @sent, gone($inst, "POST /_mock/force HTTP/1.1\r\n"
+                                    . "Content-Type: application/json\r\n"
                                     . 'Content-Length: ' . length($force)
                                     . "\r\n", $force);
             push @sent, gone($inst, "GET /_mock/journal HTTP/1.1\r\n");
             push @sent, gone($inst, "GET /_mock/unused?session=d-1&store=0 "
                                     . "HTTP/1.1\r\n");
             push @sent, gone($inst, "POST /_mock/reset?session=d-2 "
-                                    . "HTTP/1.1\r\n");
+                                    . "HTTP/1.1\r\n"
+                                    . "Content-Type: application/json\r\n");
         }
     }
     is(scalar(grep { $_ } @sent), scalar(@sent),

@@ -78,7 +78,9 @@ interactions:
 ["POST /_mock/force\n{\"session\": \"F\", \"method\": \"GET\", \"path\": \"/c\", \"interaction\": 2}",
  "GET /c", "GET /c"]
 --- more_headers eval
-["Content-Type: application/json", "X-Test-Id: F", "X-Test-Id: F"]
+["Content-Type: application/json",
+ "X-Test-Id: F",
+ "X-Test-Id: F"]
 --- response_body_like eval
 [qr{^\{"session": "F", "method": "GET", "path": "/c", "forced": \{"cassette": "\S+/html/seq\.yaml", "interaction": 2\}, "redis": true\}$},
  "^n=3\$", "^n=3\$"]
@@ -116,7 +118,10 @@ interactions:
 ["GET /c", "DELETE /_mock/force?session=F&method=GET&path=/c",
  "GET /c", "DELETE /_mock/force?session=F&method=GET&path=/c"]
 --- more_headers eval
-["X-Test-Id: F", "", "X-Test-Id: F", ""]
+["X-Test-Id: F",
+ "Content-Type: application/json\r\n",
+ "X-Test-Id: F",
+ "Content-Type: application/json\r\n"]
 --- response_body_like eval
 ["^n=3\$",
  qr{^\{"session": "F", "method": "GET", "path": "/c", "forced": null, "redis": true\}$},
@@ -192,7 +197,9 @@ interactions:
 --- request eval
 ["GET /orders/current", "POST /_mock/reset?session=V", "GET /orders/current"]
 --- more_headers eval
-["X-Test-Id: V", "", "X-Test-Id: V"]
+["X-Test-Id: V",
+ "Content-Type: application/json\r\n",
+ "X-Test-Id: V"]
 --- response_body_like eval
 ["^current o-17\$", qr{"redis": \d+\}$}, "^current none\$"]
 --- no_error_log

@@ -108,8 +108,14 @@ interactions:
  "POST /_mock/reset?session=a",
  "GET /api/a", "GET /api/a", "GET /api/a"]
 --- more_headers eval
-["X-Test: a\r\n", "X-Test: b\r\n", "X-Test: a\r\n", "X-Test: a\r\n", "",
- "X-Test: a\r\n", "X-Test: a\r\n", "X-Test: a\r\n"]
+["X-Test: a\r\n",
+ "X-Test: b\r\n",
+ "X-Test: a\r\n",
+ "X-Test: a\r\n",
+ "Content-Type: application/json\r\n",
+ "X-Test: a\r\n",
+ "X-Test: a\r\n",
+ "X-Test: a\r\n"]
 --- response_headers eval
 ["X-Latency: 22", "X-Latency: 16", "X-Latency: 12", "X-Latency: 59", "",
  "X-Latency: 22", "X-Latency: 12", "X-Latency: 59"]
@@ -215,8 +221,19 @@ interactions:
  "GET /api/b",
  "DELETE /_mock/latency?session=s"]
 --- more_headers eval
-["", "X-Test: s\r\n", "X-Test: s\r\n", "X-Test: t\r\n", "", "",
- "X-Test: s\r\n", "", "X-Test: s\r\n", "", "", "X-Test: s\r\n", ""]
+["Content-Type: application/json\r\n",
+ "X-Test: s\r\n",
+ "X-Test: s\r\n",
+ "X-Test: t\r\n",
+ "",
+ "Content-Type: application/json\r\n",
+ "X-Test: s\r\n",
+ "Content-Type: application/json\r\n",
+ "X-Test: s\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "X-Test: s\r\n",
+ "Content-Type: application/json\r\n"]
 --- response_body eval
 ["{\"session\": \"s\", \"latency\": \"100ms\"}\n", "b", "a", "b", "a",
  "{\"session\": \"s\", \"latency\": \"off\"}\n", "b",
@@ -255,6 +272,14 @@ interactions: []
  "POST /_mock/latency\n{\"latency\": \"1s\"}",
  "POST /_mock/latency\n{\"session\": \"s\"}",
  "GET /_mock/latency?session=s"]
+--- more_headers eval
+["Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ "Content-Type: application/json\r\n",
+ ""]
 --- response_body_like eval
 [qr{^\{"error": "\\"latency\\" of up to 11000ms is longer than send_timeout \(10000ms\)"\}$},
  qr{^\{"error": "\\"latency\\": the range is empty: its minimum is above its maximum"\}$},
@@ -475,7 +500,9 @@ interactions:
 ["POST /_mock/latency\n{\"session\": \"s\", \"latency\": \"100ms\"}",
  "GET /api/a", "GET /api/a"]
 --- more_headers eval
-["", "X-Test: s\r\n", "X-Test: t\r\n"]
+["Content-Type: application/json\r\n",
+ "X-Test: s\r\n",
+ "X-Test: t\r\n"]
 --- response_body_like eval
 ["100ms", "^own\$", "no recorded interactions"]
 --- response_headers eval

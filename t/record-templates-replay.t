@@ -189,7 +189,9 @@ Content-Type: application/x-www-form-urlencoded
 --- request eval
 ["GET /rec/me", "POST /_mock/reload", "GET /play/me"]
 --- more_headers eval
-["X-User: ada-lovelace\r\n", "", "X-User: grace-hopper\r\n"]
+["X-User: ada-lovelace\r\n",
+ "Content-Type: application/json\r\n",
+ "X-User: grace-hopper\r\n"]
 --- response_body_like eval
 ['\A\{"user": "ada-lovelace", "literal": "\{\{not a template\}\}"\}\z',
  '"interactions"',

@@ -334,7 +334,11 @@ interactions:
 --- request eval
 ["GET /c", "GET /c", "GET /c", "POST /_mock/reset?session=reset-me", "GET /c"]
 --- more_headers eval
-["X-Test-Id: reset-me", "X-Test-Id: reset-me", "X-Test-Id: reset-me", "", "X-Test-Id: reset-me"]
+["X-Test-Id: reset-me",
+ "X-Test-Id: reset-me",
+ "X-Test-Id: reset-me",
+ "Content-Type: application/json\r\n",
+ "X-Test-Id: reset-me"]
 --- response_body_like eval
 ["^n=1\$", "^n=2\$", "already played",
  qr{^\{"reset": "reset-me", "counters": 0, "redis": 1\}$}, "^n=1\$"]

@@ -231,7 +231,14 @@ interactions:
  "GET /_mock/unused?session=a", "POST /_mock/reset?session=a", "GET /_mock/unused?session=a",
  "GET /c"]
 --- more_headers eval
-["X-Test-Id: a", "X-Test-Id: a", "X-Test-Id: a", "", "", "", "", "X-Test-Id: a"]
+["X-Test-Id: a",
+ "X-Test-Id: a",
+ "X-Test-Id: a",
+ "",
+ "",
+ "Content-Type: application/json\r\n",
+ "",
+ "X-Test-Id: a"]
 --- response_body_like eval
 ["^one\$", "^one\$", "^one\$",
  qr{"interaction": 0, [^\n]*"plays": 3\},\n\{[^\n]*"interaction": 1, [^\n]*"plays": 0\}},

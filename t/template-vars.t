@@ -181,6 +181,14 @@ interactions:
 --- request eval
 ["POST /set?s=a&v=one", "POST /set?s=b&v=two", "POST /_mock/reset?session=a",
  "GET /get?s=a", "GET /get?s=b", "POST /_mock/reset", "GET /get?s=b"]
+--- more_headers eval
+["",
+ "",
+ "Content-Type: application/json\r\n",
+ "",
+ "",
+ "Content-Type: application/json\r\n",
+ ""]
 --- response_body_like eval
 ["set one", "set two", qr/reset/, "got nothing", "got two", qr/reset/,
  "got nothing"]

@@ -837,10 +837,20 @@ sub log_lines {
 }
 
 # A request on a connection of its own; HTTP::Tiny's answer.  %$options
-# as for HTTP::Tiny's request(): headers, content.
+# as for HTTP::Tiny's request(): headers, content.  A POST, PUT or DELETE
+# to the admin location (/_mock...) says "Content-Type: application/json"
+# unless it names a type itself, as the admin asks of them.
 sub request {
     my ($self, $method, $path, $options) = @_;
     my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $self->{wait});
+    if ($method =~ /^(?:POST|PUT|DELETE)$/ && $path =~ m{^/_mock(?:[/?]|$)}) {
+        my %o = %{ $options // {} };
+        my %h = %{ $o{headers} // {} };
+        $h{'Content-Type'} = 'application/json'
+            unless grep { lc $_ eq 'content-type' } keys %h;
+        $o{headers} = \%h;
+        $options = \%o;
+    }
     return $http->request($method, "http://127.0.0.1:$self->{port}$path",
                           $options // {});
 }
