@@ -59,6 +59,8 @@ static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
+static void ngx_http_mock_store_prefault(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, size_t size);
 static ngx_int_t ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index, ngx_uint_t n);
 static ngx_int_t ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
@@ -1851,6 +1853,8 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
            + ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
            + sizeof(void *);
 
+    ngx_http_mock_store_prefault(store, index, size);
+
     ngx_shmtx_lock(&shpool->mutex);
 
     if (index == NULL) {
@@ -1983,6 +1987,58 @@ nomem:
                   "cassette file but is replayed only after a reload");
 
     return NGX_ERROR;
+}
+
+
+/*
+ * The pages that a recording is about to be copied to are faulted in
+ * before the zone's mutex is taken, so that no worker waits on the mutex
+ * while the kernel gives another the fresh pages.  Where the index's chunk
+ * ends is read without the mutex, as a hint: anything outside the zone is
+ * let alone, and a page is only read.
+ */
+
+static void
+ngx_http_mock_store_prefault(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, size_t size)
+{
+    u_char                          *p, *last;
+    ngx_slab_pool_t                 *shpool;
+    volatile ngx_http_mock_index_t  *hint;
+
+    shpool = store->shpool;
+
+    hint = index ? index : ngx_http_mock_current(store->shared);
+
+    if ((u_char *) hint < shpool->start
+        || (u_char *) hint + sizeof(ngx_http_mock_index_t) > shpool->end)
+    {
+        return;
+    }
+
+    p = hint->chunk_pos;
+    last = hint->chunk_last;
+
+    if (p < shpool->start || last > shpool->end || p >= last) {
+        return;
+    }
+
+    /* the next recording's too: two workers record one after the other */
+
+    if ((size_t) (last - p) > 2 * size) {
+        last = p + 2 * size;
+    }
+
+    for ( ;; ) {
+        (void) *(volatile u_char *) p;
+
+        p = (u_char *) (((uintptr_t) p + ngx_pagesize)
+                        & ~((uintptr_t) ngx_pagesize - 1));
+
+        if (p >= last) {
+            break;
+        }
+    }
 }
 
 
