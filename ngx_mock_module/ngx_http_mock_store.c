@@ -59,6 +59,10 @@ static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
+static u_char *ngx_http_mock_store_room(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index, size_t size);
+static void ngx_http_mock_store_unused(ngx_http_mock_index_t *index,
+    u_char *pos, u_char *end);
 static void ngx_http_mock_store_prefault(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, size_t size);
 static ngx_int_t ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
@@ -1823,6 +1827,15 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 }
 
 
+/*
+ * The room for the recording is taken under the zone's mutex, the
+ * recording is copied into it without the mutex, and the index's tables
+ * are changed under it again: no other worker waits while the bytes are
+ * copied.  Until then the room is the request's alone, and the index is
+ * held as requests hold it; should a reload have replaced the current
+ * index in between, the recording goes to the new one, copied again.
+ */
+
 static ngx_int_t
 ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
@@ -1830,11 +1843,13 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 {
     char                         *err;
     size_t                        size;
-    u_char                       *p;
+    u_char                       *p, *end;
     uint32_t                      hash;
-    size_t                        n;
+    ngx_uint_t                    current;
+    ngx_atomic_t                 *refs;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
+    ngx_http_mock_index_t        *held;
     ngx_http_mock_group_t        *g, *ng, **gp;
     ngx_http_mock_interaction_t  *it;
 
@@ -1849,63 +1864,85 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 
     /* the interaction, and the group it may start, with its first item */
 
-    size = ngx_http_mock_record_size(store, rec)
-           + ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
-           + sizeof(void *);
+    size = ngx_http_mock_aligned(ngx_http_mock_record_size(store, rec)
+                                 + ngx_http_mock_aligned(
+                                       sizeof(ngx_http_mock_group_t))
+                                 + sizeof(void *));
 
     ngx_http_mock_store_prefault(store, index, size);
+
+    held = index;
+
+again:
+
+    refs = NULL;
+    index = held;
 
     ngx_shmtx_lock(&shpool->mutex);
 
     if (index == NULL) {
-        index = ngx_http_mock_current(store->shared);
+        /* as ngx_http_mock_store_current() holds it */
+
+        for ( ;; ) {
+            current = store->shared->current;
+            refs = ngx_http_mock_store_refs(store, ngx_worker, current);
+
+            (void) ngx_atomic_fetch_add(refs, 1);
+
+            if (store->shared->current == current) {
+                break;
+            }
+
+            (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+        }
+
+        index = store->shared->generations[current].index;
     }
 
-    if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
+    p = ngx_http_mock_store_room(shpool, index, size);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (p == NULL) {
         goto nomem;
     }
 
-    /*
-     * Recordings are carved from chunks of the slab, as loaded cassettes
-     * are: one slab page or more for each would waste most of it.  The
-     * chunks are the index's, freed with it, and so are the groups and
-     * first items carved from them.
-     */
+    end = p + size;
 
-    if ((size_t) (index->chunk_last - index->chunk_pos) < size) {
-        n = ngx_max(size + sizeof(u_char *), NGX_HTTP_MOCK_CHUNK);
-
-        p = ngx_slab_alloc_locked(shpool, n);
-        if (p == NULL) {
-            goto nomem;
-        }
-
-        *(u_char **) p = index->chunk;
-        index->chunk = p;
-        index->chunk_pos = p + sizeof(u_char *);
-        index->chunk_last = p + n;
-    }
-
-    a.pos = index->chunk_pos;
-    a.last = index->chunk_pos + size;
+    a.pos = p;
+    a.last = end;
 
     it = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_interaction_t));
 
     if (it == NULL
         || ngx_http_mock_store_copy(store, it, cassette, rec, &a) != NGX_OK)
     {
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "mock: a recorded interaction does not fit the %uz "
-                      "bytes reserved for it", size);
-        return NGX_ERROR;
+        a.pos = p;
+        ngx_shmtx_lock(&shpool->mutex);
+        goto failed;
     }
 
     ng = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_group_t)
                                        + sizeof(void *));
 
     hash = ngx_http_mock_key_hash(&it->key, store->match);
+
+    if (it->recorded == 0) {
+        it->recorded = ngx_time();
+    }
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (refs && index != ngx_http_mock_current(store->shared)) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+        goto again;
+    }
+
+    if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
+        a.pos = p;
+        goto nomem_locked;
+    }
 
     gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
     g = *gp;
@@ -1941,19 +1978,17 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
         }
 
         if (g == NULL) {
+            a.pos = p;
             goto failed;
         }
 
         if (ngx_http_mock_group_room(shpool, g) != NGX_OK) {
-            goto nomem;
+            a.pos = p;
+            goto nomem_locked;
         }
     }
 
-    index->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
-
-    if (it->recorded == 0) {
-        it->recorded = ngx_time();
-    }
+    ngx_http_mock_store_unused(index, a.pos, end);
 
     index->body_templates |= (it->templated
                               & NGX_HTTP_MOCK_TEMPLATED_BODY);
@@ -1967,26 +2002,91 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    if (refs) {
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+    }
+
     return NGX_OK;
 
 failed:
 
+    ngx_http_mock_store_unused(index, a.pos, end);
+
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (refs) {
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+    }
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "mock: a recorded interaction does not fit the %uz "
                   "bytes reserved for it", size);
     return NGX_ERROR;
 
-nomem:
+nomem_locked:
+
+    ngx_http_mock_store_unused(index, a.pos, end);
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+nomem:
+
+    if (refs) {
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+    }
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "mock: zone is full: the recorded interaction is in the "
                   "cassette file but is replayed only after a reload");
 
     return NGX_ERROR;
+}
+
+
+/*
+ * Recordings are carved from chunks of the slab, as loaded cassettes
+ * are: one slab page or more for each would waste most of it.  The
+ * chunks are the index's, freed with it, and so are the groups and
+ * first items carved from them.  Locked; size is aligned.
+ */
+
+static u_char *
+ngx_http_mock_store_room(ngx_slab_pool_t *shpool,
+    ngx_http_mock_index_t *index, size_t size)
+{
+    u_char  *p;
+    size_t   n;
+
+    if ((size_t) (index->chunk_last - index->chunk_pos) < size) {
+        n = ngx_max(size + sizeof(u_char *), NGX_HTTP_MOCK_CHUNK);
+
+        p = ngx_slab_alloc_locked(shpool, n);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        *(u_char **) p = index->chunk;
+        index->chunk = p;
+        index->chunk_pos = p + sizeof(u_char *);
+        index->chunk_last = p + n;
+    }
+
+    p = index->chunk_pos;
+    index->chunk_pos += size;
+
+    return p;
+}
+
+
+/* locked: the room from pos to end is given back, unless taken since */
+
+static void
+ngx_http_mock_store_unused(ngx_http_mock_index_t *index, u_char *pos,
+    u_char *end)
+{
+    if (index->chunk_pos == end) {
+        index->chunk_pos = ngx_align_ptr(pos, sizeof(void *));
+    }
 }
 
 
