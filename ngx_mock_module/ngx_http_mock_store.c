@@ -2095,7 +2095,9 @@ ngx_http_mock_store_unused(ngx_http_mock_index_t *index, u_char *pos,
  * before the zone's mutex is taken, so that no worker waits on the mutex
  * while the kernel gives another the fresh pages.  Where the index's chunk
  * ends is read without the mutex, as a hint: anything outside the zone is
- * let alone, and a page is only read.
+ * let alone.  A word of each page gets 0 added atomically, which changes
+ * nothing another worker writes there: a write fault, unlike a read,
+ * does not make the kernel look at the pages around.
  */
 
 static void
@@ -2129,8 +2131,14 @@ ngx_http_mock_store_prefault(ngx_http_mock_store_t *store,
         last = p + 2 * size;
     }
 
+    p = ngx_align_ptr(p, sizeof(ngx_atomic_t));
+
+    if (p + sizeof(ngx_atomic_t) > last) {
+        return;
+    }
+
     for ( ;; ) {
-        (void) *(volatile u_char *) p;
+        (void) ngx_atomic_fetch_add((ngx_atomic_t *) p, 0);
 
         p = (u_char *) (((uintptr_t) p + ngx_pagesize)
                         & ~((uintptr_t) ngx_pagesize - 1));
