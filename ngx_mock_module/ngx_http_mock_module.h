@@ -380,6 +380,14 @@ typedef struct {
  */
 typedef struct ngx_http_mock_index_s  ngx_http_mock_index_t;
 
+/* what is left of the chunk that a worker's recordings are carved from */
+typedef struct {
+    u_char                       *pos;
+    u_char                       *last;
+    size_t                        next;         /* the size of its next one */
+} ngx_http_mock_carve_t;
+
+
 struct ngx_http_mock_index_s {
     ngx_uint_t                    ninteractions;
     ngx_uint_t                    nloaded;
@@ -397,8 +405,7 @@ struct ngx_http_mock_index_s {
     ngx_atomic_t                  refs;         /* requests holding it */
     ngx_http_mock_index_t        *retired_next; /* replaced, still held */
     u_char                       *chunk;        /* recordings' chunks */
-    u_char                       *chunk_pos;
-    u_char                       *chunk_last;
+    ngx_http_mock_carve_t        *carves;       /* a chunk for each worker */
 };
 
 

@@ -59,12 +59,12 @@ static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
-static u_char *ngx_http_mock_store_room(ngx_slab_pool_t *shpool,
+static u_char *ngx_http_mock_store_room(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, size_t size);
-static void ngx_http_mock_store_unused(ngx_http_mock_index_t *index,
-    u_char *pos, u_char *end);
-static void ngx_http_mock_store_prefault(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, size_t size);
+static ngx_http_mock_carve_t *ngx_http_mock_store_carve(
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index);
+static void ngx_http_mock_store_unused(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, u_char *pos, u_char *end);
 static ngx_int_t ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index, ngx_uint_t n);
 static ngx_int_t ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
@@ -116,6 +116,7 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 #define ngx_http_mock_aligned(size)  ngx_align(size, sizeof(void *))
 
 #define NGX_HTTP_MOCK_CHUNK          (256 * 1024)
+#define NGX_HTTP_MOCK_CHUNK_FIRST    (16 * 1024)
 
 /*
  * How long a replaced interaction is kept, in milliseconds, before it may
@@ -713,6 +714,10 @@ ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
     for (chunk = index->chunk; chunk; chunk = next) {
         next = *(u_char **) chunk;
         ngx_slab_free_locked(shpool, chunk);
+    }
+
+    if (index->carves) {
+        ngx_slab_free_locked(shpool, index->carves);
     }
 
     /* the index starts its block */
@@ -1869,8 +1874,6 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
                                        sizeof(ngx_http_mock_group_t))
                                  + sizeof(void *));
 
-    ngx_http_mock_store_prefault(store, index, size);
-
     held = index;
 
 again:
@@ -1899,7 +1902,7 @@ again:
         index = store->shared->generations[current].index;
     }
 
-    p = ngx_http_mock_store_room(shpool, index, size);
+    p = ngx_http_mock_store_room(store, index, size);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1988,7 +1991,7 @@ again:
         }
     }
 
-    ngx_http_mock_store_unused(index, a.pos, end);
+    ngx_http_mock_store_unused(store, index, a.pos, end);
 
     index->body_templates |= (it->templated
                               & NGX_HTTP_MOCK_TEMPLATED_BODY);
@@ -2010,7 +2013,7 @@ again:
 
 failed:
 
-    ngx_http_mock_store_unused(index, a.pos, end);
+    ngx_http_mock_store_unused(store, index, a.pos, end);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -2025,7 +2028,7 @@ failed:
 
 nomem_locked:
 
-    ngx_http_mock_store_unused(index, a.pos, end);
+    ngx_http_mock_store_unused(store, index, a.pos, end);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -2047,105 +2050,87 @@ nomem:
  * Recordings are carved from chunks of the slab, as loaded cassettes
  * are: one slab page or more for each would waste most of it.  The
  * chunks are the index's, freed with it, and so are the groups and
- * first items carved from them.  Locked; size is aligned.
+ * first items carved from them.  Each worker carves from a chunk of its
+ * own, so that no two write to one page: each page is given to one
+ * process, and its cache lines stay there.  A worker's chunks grow from
+ * NGX_HTTP_MOCK_CHUNK_FIRST to NGX_HTTP_MOCK_CHUNK, as an index that
+ * records little takes little.  Locked; size is aligned.
  */
 
 static u_char *
-ngx_http_mock_store_room(ngx_slab_pool_t *shpool,
+ngx_http_mock_store_room(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, size_t size)
 {
-    u_char  *p;
-    size_t   n;
+    u_char                 *p;
+    size_t                  n;
+    ngx_http_mock_carve_t  *c;
 
-    if ((size_t) (index->chunk_last - index->chunk_pos) < size) {
-        n = ngx_max(size + sizeof(u_char *), NGX_HTTP_MOCK_CHUNK);
+    if (index->carves == NULL) {
+        index->carves = ngx_slab_calloc_locked(store->shpool,
+                                               store->sh->nworkers
+                                               * sizeof(ngx_http_mock_carve_t));
+        if (index->carves == NULL) {
+            return NULL;
+        }
+    }
 
-        p = ngx_slab_alloc_locked(shpool, n);
+    c = ngx_http_mock_store_carve(store, index);
+
+    if ((size_t) (c->last - c->pos) < size) {
+        if (c->next == 0) {
+            c->next = NGX_HTTP_MOCK_CHUNK_FIRST;
+        }
+
+        n = ngx_max(size + sizeof(u_char *), c->next);
+
+        p = ngx_slab_alloc_locked(store->shpool, n);
         if (p == NULL) {
             return NULL;
         }
 
         *(u_char **) p = index->chunk;
         index->chunk = p;
-        index->chunk_pos = p + sizeof(u_char *);
-        index->chunk_last = p + n;
+        c->pos = p + sizeof(u_char *);
+        c->last = p + n;
+
+        if (c->next < NGX_HTTP_MOCK_CHUNK) {
+            c->next *= 2;
+        }
     }
 
-    p = index->chunk_pos;
-    index->chunk_pos += size;
+    p = c->pos;
+    c->pos += size;
 
     return p;
+}
+
+
+/* this worker's; NULL before it is made */
+
+static ngx_http_mock_carve_t *
+ngx_http_mock_store_carve(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index)
+{
+    ngx_uint_t  w;
+
+    w = (ngx_worker < store->sh->nworkers) ? ngx_worker : 0;
+
+    return index->carves ? &index->carves[w] : NULL;
 }
 
 
 /* locked: the room from pos to end is given back, unless taken since */
 
 static void
-ngx_http_mock_store_unused(ngx_http_mock_index_t *index, u_char *pos,
-    u_char *end)
+ngx_http_mock_store_unused(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, u_char *pos, u_char *end)
 {
-    if (index->chunk_pos == end) {
-        index->chunk_pos = ngx_align_ptr(pos, sizeof(void *));
-    }
-}
+    ngx_http_mock_carve_t  *c;
 
+    c = ngx_http_mock_store_carve(store, index);
 
-/*
- * The pages that a recording is about to be copied to are faulted in
- * before the zone's mutex is taken, so that no worker waits on the mutex
- * while the kernel gives another the fresh pages.  Where the index's chunk
- * ends is read without the mutex, as a hint: anything outside the zone is
- * let alone.  A word of each page gets 0 added atomically, which changes
- * nothing another worker writes there: a write fault, unlike a read,
- * does not make the kernel look at the pages around.
- */
-
-static void
-ngx_http_mock_store_prefault(ngx_http_mock_store_t *store,
-    ngx_http_mock_index_t *index, size_t size)
-{
-    u_char                          *p, *last;
-    ngx_slab_pool_t                 *shpool;
-    volatile ngx_http_mock_index_t  *hint;
-
-    shpool = store->shpool;
-
-    hint = index ? index : ngx_http_mock_current(store->shared);
-
-    if ((u_char *) hint < shpool->start
-        || (u_char *) hint + sizeof(ngx_http_mock_index_t) > shpool->end)
-    {
-        return;
-    }
-
-    p = hint->chunk_pos;
-    last = hint->chunk_last;
-
-    if (p < shpool->start || last > shpool->end || p >= last) {
-        return;
-    }
-
-    /* the next recording's too: two workers record one after the other */
-
-    if ((size_t) (last - p) > 2 * size) {
-        last = p + 2 * size;
-    }
-
-    p = ngx_align_ptr(p, sizeof(ngx_atomic_t));
-
-    if (p + sizeof(ngx_atomic_t) > last) {
-        return;
-    }
-
-    for ( ;; ) {
-        (void) ngx_atomic_fetch_add((ngx_atomic_t *) p, 0);
-
-        p = (u_char *) (((uintptr_t) p + ngx_pagesize)
-                        & ~((uintptr_t) ngx_pagesize - 1));
-
-        if (p >= last) {
-            break;
-        }
+    if (c && c->pos == end) {
+        c->pos = ngx_align_ptr(pos, sizeof(void *));
     }
 }
 
