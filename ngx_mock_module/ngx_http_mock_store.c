@@ -118,6 +118,13 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 #define NGX_HTTP_MOCK_CHUNK          (256 * 1024)
 #define NGX_HTTP_MOCK_CHUNK_FIRST    (16 * 1024)
 
+/* a hint, which never faults: tables read without the mutex may be gone */
+#if (__GNUC__)
+#define ngx_http_mock_prefetch(p)    __builtin_prefetch(p)
+#else
+#define ngx_http_mock_prefetch(p)
+#endif
+
 /*
  * How long a replaced interaction is kept, in milliseconds, before it may
  * be freed: a worker that found it in the index just before and has not
@@ -1850,7 +1857,7 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
     size_t                        size;
     u_char                       *p, *end;
     uint32_t                      hash;
-    ngx_uint_t                    current;
+    ngx_uint_t                    current, keyed;
     ngx_atomic_t                 *refs;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
@@ -1912,6 +1919,18 @@ again:
 
     end = p + size;
 
+    /*
+     * A key copied as it is hashes as the recording's: the slot of its
+     * group is fetched into the cache while the recording is copied.
+     */
+
+    keyed = (store->match->ignore == NULL && store->match->headers == NULL);
+
+    if (keyed) {
+        hash = ngx_http_mock_key_hash(&rec->key, store->match);
+        ngx_http_mock_prefetch(&index->groups[hash & index->group_mask]);
+    }
+
     a.pos = p;
     a.last = end;
 
@@ -1928,7 +1947,9 @@ again:
     ng = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_group_t)
                                        + sizeof(void *));
 
-    hash = ngx_http_mock_key_hash(&it->key, store->match);
+    if (!keyed) {
+        hash = ngx_http_mock_key_hash(&it->key, store->match);
+    }
 
     if (it->recorded == 0) {
         it->recorded = ngx_time();
