@@ -1840,11 +1840,11 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 
 
 /*
- * The room for the recording is taken under the zone's mutex, the
- * recording is copied into it without the mutex, and the index's tables
- * are changed under it again: no other worker waits while the bytes are
- * copied.  Until then the room is the request's alone, and the index is
- * held as requests hold it; should a reload have replaced the current
+ * The room for the recording is taken from the worker's chunk, the
+ * recording is copied into it, and only then is the zone's mutex taken,
+ * to change the index's tables: no other worker waits while the bytes
+ * are copied.  Until then the room is the request's alone, and the index
+ * is held as requests hold it; should a reload have replaced the current
  * index in between, the recording goes to the new one, copied again.
  */
 
@@ -1888,8 +1888,6 @@ again:
     refs = NULL;
     index = held;
 
-    ngx_shmtx_lock(&shpool->mutex);
-
     if (index == NULL) {
         /* as ngx_http_mock_store_current() holds it */
 
@@ -1910,8 +1908,6 @@ again:
     }
 
     p = ngx_http_mock_store_room(store, index, size);
-
-    ngx_shmtx_unlock(&shpool->mutex);
 
     if (p == NULL) {
         goto nomem;
@@ -2075,7 +2071,7 @@ nomem:
  * own, so that no two write to one page: each page is given to one
  * process, and its cache lines stay there.  A worker's chunks grow from
  * NGX_HTTP_MOCK_CHUNK_FIRST to NGX_HTTP_MOCK_CHUNK, as an index that
- * records little takes little.  Locked; size is aligned.
+ * records little takes little.  Size is aligned.
  */
 
 static u_char *
@@ -2084,20 +2080,32 @@ ngx_http_mock_store_room(ngx_http_mock_store_t *store,
 {
     u_char                 *p;
     size_t                  n;
-    ngx_http_mock_carve_t  *c;
+    ngx_http_mock_carve_t  *c, *carves;
 
-    if (index->carves == NULL) {
-        index->carves = ngx_slab_calloc_locked(store->shpool,
-                                               store->sh->nworkers
-                                               * sizeof(ngx_http_mock_carve_t));
-        if (index->carves == NULL) {
-            return NULL;
-        }
-    }
+    /* a worker's chunk is its alone: the mutex is taken for a new one */
 
     c = ngx_http_mock_store_carve(store, index);
 
-    if ((size_t) (c->last - c->pos) < size) {
+    if (c == NULL || (size_t) (c->last - c->pos) < size) {
+
+        ngx_shmtx_lock(&store->shpool->mutex);
+
+        if (index->carves == NULL) {
+            carves = ngx_slab_calloc_locked(store->shpool,
+                                            store->sh->nworkers
+                                            * sizeof(ngx_http_mock_carve_t));
+            if (carves == NULL) {
+                ngx_shmtx_unlock(&store->shpool->mutex);
+                return NULL;
+            }
+
+            /* zeroed before other workers, without the mutex, see it */
+            ngx_memory_barrier();
+            index->carves = carves;
+        }
+
+        c = ngx_http_mock_store_carve(store, index);
+
         if (c->next == 0) {
             c->next = NGX_HTTP_MOCK_CHUNK_FIRST;
         }
@@ -2106,11 +2114,15 @@ ngx_http_mock_store_room(ngx_http_mock_store_t *store,
 
         p = ngx_slab_alloc_locked(store->shpool, n);
         if (p == NULL) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
             return NULL;
         }
 
         *(u_char **) p = index->chunk;
         index->chunk = p;
+
+        ngx_shmtx_unlock(&store->shpool->mutex);
+
         c->pos = p + sizeof(u_char *);
         c->last = p + n;
 
@@ -2140,7 +2152,7 @@ ngx_http_mock_store_carve(ngx_http_mock_store_t *store,
 }
 
 
-/* locked: the room from pos to end is given back, unless taken since */
+/* the room from pos to end is given back, unless taken since */
 
 static void
 ngx_http_mock_store_unused(ngx_http_mock_store_t *store,
