@@ -117,8 +117,12 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 
 #define NGX_HTTP_MOCK_CHUNK          (256 * 1024)
 #define NGX_HTTP_MOCK_CHUNK_FIRST    (16 * 1024)
+#define NGX_HTTP_MOCK_AHEAD          8
 
-/* a hint, which never faults: tables read without the mutex may be gone */
+/*
+ * A hint, which never faults: tables read without the mutex may be gone.
+ * Tables grow with what is fetched NGX_HTTP_MOCK_AHEAD slots ahead.
+ */
 #if (__GNUC__)
 #define ngx_http_mock_prefetch(p)    __builtin_prefetch(p)
 #else
@@ -2233,6 +2237,15 @@ ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
         }
 
         for (i = 0; i <= index->group_mask; i++) {
+
+            /* the hashes of the groups ahead are fetched meanwhile */
+
+            if (i + NGX_HTTP_MOCK_AHEAD <= index->group_mask
+                && index->groups[i + NGX_HTTP_MOCK_AHEAD])
+            {
+                ngx_http_mock_prefetch(index->groups[i + NGX_HTTP_MOCK_AHEAD]);
+            }
+
             if (index->groups[i] == NULL) {
                 continue;
             }
@@ -2263,6 +2276,23 @@ ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
         }
 
         for (i = 0; i <= index->path_mask; i++) {
+
+            /* the interactions ahead, then their paths, are fetched */
+
+            if (i + 2 * NGX_HTTP_MOCK_AHEAD <= index->path_mask
+                && index->paths[i + 2 * NGX_HTTP_MOCK_AHEAD].head)
+            {
+                ngx_http_mock_prefetch(
+                    &index->paths[i + 2 * NGX_HTTP_MOCK_AHEAD].head->key.path);
+            }
+
+            if (i + NGX_HTTP_MOCK_AHEAD <= index->path_mask
+                && index->paths[i + NGX_HTTP_MOCK_AHEAD].head)
+            {
+                ngx_http_mock_prefetch(
+                    index->paths[i + NGX_HTTP_MOCK_AHEAD].head->key.path.data);
+            }
+
             if (index->paths[i].head == NULL) {
                 continue;
             }
