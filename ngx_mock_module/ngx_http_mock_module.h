@@ -575,12 +575,19 @@ struct ngx_http_mock_shctx_s {
     ngx_uint_t                    nworkers;
     ngx_uint_t                    nslots;
     ngx_uint_t                    journal_size;
-    ngx_atomic_t                  journal_next;
     ngx_http_mock_journal_entry_t *journal;
     ngx_http_mock_interaction_t  *retired;      /* replaced, not yet freed */
     ngx_http_mock_interaction_t  *retired_last;
     ngx_atomic_t                  follow_lock;  /* the follower's pid */
     ngx_atomic_t                  followed;     /* a reload took over */
+
+    /*
+     * Every request moves it, in every worker: in a cache line of its
+     * own, the fields above that requests read stay in every worker's.
+     */
+    u_char                        journal_pad[NGX_CPU_CACHE_LINE];
+    ngx_atomic_t                  journal_next;
+    u_char                        journal_end[NGX_CPU_CACHE_LINE];
 };
 
 
