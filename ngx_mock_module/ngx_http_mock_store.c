@@ -2090,26 +2090,33 @@ ngx_http_mock_store_room(ngx_http_mock_store_t *store,
 
     c = ngx_http_mock_store_carve(store, index);
 
-    if (c == NULL || (size_t) (c->last - c->pos) < size) {
+    if (c && ngx_worker < store->sh->nworkers
+        && (size_t) (c->last - c->pos) >= size)
+    {
+        p = c->pos;
+        c->pos += size;
+        return p;
+    }
 
-        ngx_shmtx_lock(&store->shpool->mutex);
+    ngx_shmtx_lock(&store->shpool->mutex);
 
-        if (index->carves == NULL) {
-            carves = ngx_slab_calloc_locked(store->shpool,
-                                            store->sh->nworkers
-                                            * sizeof(ngx_http_mock_carve_t));
-            if (carves == NULL) {
-                ngx_shmtx_unlock(&store->shpool->mutex);
-                return NULL;
-            }
-
-            /* zeroed before other workers, without the mutex, see it */
-            ngx_memory_barrier();
-            index->carves = carves;
+    if (index->carves == NULL) {
+        carves = ngx_slab_calloc_locked(store->shpool,
+                                        (store->sh->nworkers + 1)
+                                        * sizeof(ngx_http_mock_carve_t));
+        if (carves == NULL) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
+            return NULL;
         }
 
-        c = ngx_http_mock_store_carve(store, index);
+        /* zeroed before other workers, without the mutex, see it */
+        ngx_memory_barrier();
+        index->carves = carves;
+    }
 
+    c = ngx_http_mock_store_carve(store, index);
+
+    if ((size_t) (c->last - c->pos) < size) {
         if (c->next == 0) {
             c->next = NGX_HTTP_MOCK_CHUNK_FIRST;
         }
@@ -2125,8 +2132,6 @@ ngx_http_mock_store_room(ngx_http_mock_store_t *store,
         *(u_char **) p = index->chunk;
         index->chunk = p;
 
-        ngx_shmtx_unlock(&store->shpool->mutex);
-
         c->pos = p + sizeof(u_char *);
         c->last = p + n;
 
@@ -2138,11 +2143,17 @@ ngx_http_mock_store_room(ngx_http_mock_store_t *store,
     p = c->pos;
     c->pos += size;
 
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
     return p;
 }
 
 
-/* this worker's; NULL before it is made */
+/*
+ * This worker's; NULL before it is made.  A process whose number the
+ * zone did not count for carves from one that all such share, under the
+ * mutex.
+ */
 
 static ngx_http_mock_carve_t *
 ngx_http_mock_store_carve(ngx_http_mock_store_t *store,
@@ -2150,13 +2161,13 @@ ngx_http_mock_store_carve(ngx_http_mock_store_t *store,
 {
     ngx_uint_t  w;
 
-    w = (ngx_worker < store->sh->nworkers) ? ngx_worker : 0;
+    w = ngx_min(ngx_worker, store->sh->nworkers);
 
     return index->carves ? &index->carves[w] : NULL;
 }
 
 
-/* the room from pos to end is given back, unless taken since */
+/* locked: the room from pos to end is given back, unless taken since */
 
 static void
 ngx_http_mock_store_unused(ngx_http_mock_store_t *store,
