@@ -404,6 +404,14 @@ typedef struct {
  */
 typedef struct ngx_http_mock_index_s  ngx_http_mock_index_t;
 
+/* what is left of the chunk that a worker's recordings are carved from */
+typedef struct {
+    u_char                       *pos;
+    u_char                       *last;
+    size_t                        next;         /* the size of its next one */
+} ngx_http_mock_carve_t;
+
+
 struct ngx_http_mock_index_s {
     ngx_uint_t                    ninteractions;
     ngx_uint_t                    nloaded;
@@ -421,8 +429,7 @@ struct ngx_http_mock_index_s {
     ngx_atomic_t                  refs;         /* requests holding it */
     ngx_http_mock_index_t        *retired_next; /* replaced, still held */
     u_char                       *chunk;        /* recordings' chunks */
-    u_char                       *chunk_pos;
-    u_char                       *chunk_last;
+    ngx_http_mock_carve_t        *carves;       /* a chunk for each worker */
 };
 
 
@@ -607,7 +614,6 @@ struct ngx_http_mock_shctx_s {
     ngx_uint_t                    nworkers;
     ngx_uint_t                    nslots;
     ngx_uint_t                    journal_size;
-    ngx_atomic_t                  journal_next;
     ngx_http_mock_journal_entry_t *journal;
     ngx_atomic_t                  reports_next;
     ngx_http_mock_report_t       *reports;      /* of misses, or NULL */
@@ -617,6 +623,14 @@ struct ngx_http_mock_shctx_s {
     ngx_atomic_t                  followed;     /* a reload took over */
     ngx_atomic_t                  edit_lock;    /* the editing worker's pid */
     void                         *drift;        /* the drift table, or NULL */
+
+    /*
+     * Every request moves it, in every worker: in a cache line of its
+     * own, the fields above that requests read stay in every worker's.
+     */
+    u_char                        journal_pad[NGX_CPU_CACHE_LINE];
+    ngx_atomic_t                  journal_next;
+    u_char                        journal_end[NGX_CPU_CACHE_LINE];
 };
 
 

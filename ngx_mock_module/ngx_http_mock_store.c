@@ -59,6 +59,12 @@ static ngx_int_t ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 static ngx_int_t ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     ngx_http_mock_interaction_t *it, ngx_str_t *cassette,
     ngx_http_mock_record_t *rec, ngx_http_mock_arena_t *a);
+static u_char *ngx_http_mock_store_room(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, size_t size);
+static ngx_http_mock_carve_t *ngx_http_mock_store_carve(
+    ngx_http_mock_store_t *store, ngx_http_mock_index_t *index);
+static void ngx_http_mock_store_unused(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, u_char *pos, u_char *end);
 static ngx_int_t ngx_http_mock_store_tables(ngx_slab_pool_t *shpool,
     ngx_http_mock_index_t *index, ngx_uint_t n);
 static ngx_int_t ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
@@ -110,6 +116,18 @@ static ngx_int_t ngx_http_mock_arena_str(ngx_http_mock_arena_t *a,
 #define ngx_http_mock_aligned(size)  ngx_align(size, sizeof(void *))
 
 #define NGX_HTTP_MOCK_CHUNK          (256 * 1024)
+#define NGX_HTTP_MOCK_CHUNK_FIRST    (16 * 1024)
+#define NGX_HTTP_MOCK_AHEAD          8
+
+/*
+ * A hint, which never faults: tables read without the mutex may be gone.
+ * Tables grow with what is fetched NGX_HTTP_MOCK_AHEAD slots ahead.
+ */
+#if (__GNUC__)
+#define ngx_http_mock_prefetch(p)    __builtin_prefetch(p)
+#else
+#define ngx_http_mock_prefetch(p)
+#endif
 
 /*
  * How long a replaced interaction is kept, in milliseconds, before it may
@@ -712,6 +730,10 @@ ngx_http_mock_store_free(ngx_slab_pool_t *shpool, ngx_http_mock_index_t *index)
     for (chunk = index->chunk; chunk; chunk = next) {
         next = *(u_char **) chunk;
         ngx_slab_free_locked(shpool, chunk);
+    }
+
+    if (index->carves) {
+        ngx_slab_free_locked(shpool, index->carves);
     }
 
     /* the index starts its block */
@@ -1827,6 +1849,15 @@ ngx_http_mock_store_add(ngx_http_mock_store_t *store,
 }
 
 
+/*
+ * The room for the recording is taken from the worker's chunk, the
+ * recording is copied into it, and only then is the zone's mutex taken,
+ * to change the index's tables: no other worker waits while the bytes
+ * are copied.  Until then the room is the request's alone, and the index
+ * is held as requests hold it; should a reload have replaced the current
+ * index in between, the recording goes to the new one, copied again.
+ */
+
 static ngx_int_t
 ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
@@ -1834,11 +1865,13 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 {
     char                         *err;
     size_t                        size;
-    u_char                       *p;
+    u_char                       *p, *end;
     uint32_t                      hash;
-    size_t                        n;
+    ngx_uint_t                    current, keyed;
+    ngx_atomic_t                 *refs;
     ngx_slab_pool_t              *shpool;
     ngx_http_mock_arena_t         a;
+    ngx_http_mock_index_t        *held;
     ngx_http_mock_group_t        *g, *ng, **gp;
     ngx_http_mock_interaction_t  *it;
 
@@ -1853,61 +1886,93 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 
     /* the interaction, and the group it may start, with its first item */
 
-    size = ngx_http_mock_record_size(store, rec)
-           + ngx_http_mock_aligned(sizeof(ngx_http_mock_group_t))
-           + sizeof(void *);
+    size = ngx_http_mock_aligned(ngx_http_mock_record_size(store, rec)
+                                 + ngx_http_mock_aligned(
+                                       sizeof(ngx_http_mock_group_t))
+                                 + sizeof(void *));
 
-    ngx_shmtx_lock(&shpool->mutex);
+    held = index;
+
+again:
+
+    refs = NULL;
+    index = held;
 
     if (index == NULL) {
-        index = ngx_http_mock_current(store->shared);
+        /* as ngx_http_mock_store_current() holds it */
+
+        for ( ;; ) {
+            current = store->shared->current;
+            refs = ngx_http_mock_store_refs(store, ngx_worker, current);
+
+            (void) ngx_atomic_fetch_add(refs, 1);
+
+            if (store->shared->current == current) {
+                break;
+            }
+
+            (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+        }
+
+        index = store->shared->generations[current].index;
     }
 
-    if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
+    p = ngx_http_mock_store_room(store, index, size);
+
+    if (p == NULL) {
         goto nomem;
     }
 
+    end = p + size;
+
     /*
-     * Recordings are carved from chunks of the slab, as loaded cassettes
-     * are: one slab page or more for each would waste most of it.  The
-     * chunks are the index's, freed with it, and so are the groups and
-     * first items carved from them.
+     * A key copied as it is hashes as the recording's: the slot of its
+     * group is fetched into the cache while the recording is copied.
      */
 
-    if ((size_t) (index->chunk_last - index->chunk_pos) < size) {
-        n = ngx_max(size + sizeof(u_char *), NGX_HTTP_MOCK_CHUNK);
+    keyed = (store->match->ignore == NULL && store->match->headers == NULL);
 
-        p = ngx_slab_alloc_locked(shpool, n);
-        if (p == NULL) {
-            goto nomem;
-        }
-
-        *(u_char **) p = index->chunk;
-        index->chunk = p;
-        index->chunk_pos = p + sizeof(u_char *);
-        index->chunk_last = p + n;
+    if (keyed) {
+        hash = ngx_http_mock_key_hash(&rec->key, store->match);
+        ngx_http_mock_prefetch(&index->groups[hash & index->group_mask]);
     }
 
-    a.pos = index->chunk_pos;
-    a.last = index->chunk_pos + size;
+    a.pos = p;
+    a.last = end;
 
     it = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_interaction_t));
 
     if (it == NULL
         || ngx_http_mock_store_copy(store, it, cassette, rec, &a) != NGX_OK)
     {
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "mock: a recorded interaction does not fit the %uz "
-                      "bytes reserved for it", size);
-        return NGX_ERROR;
+        a.pos = p;
+        ngx_shmtx_lock(&shpool->mutex);
+        goto failed;
     }
 
     ng = ngx_http_mock_arena_alloc(&a, sizeof(ngx_http_mock_group_t)
                                        + sizeof(void *));
 
-    hash = ngx_http_mock_key_hash(&it->key, store->match);
+    if (!keyed) {
+        hash = ngx_http_mock_key_hash(&it->key, store->match);
+    }
+
+    if (it->recorded == 0) {
+        it->recorded = ngx_time();
+    }
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (refs && index != ngx_http_mock_current(store->shared)) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+        goto again;
+    }
+
+    if (ngx_http_mock_store_grow(shpool, index) != NGX_OK) {
+        a.pos = p;
+        goto nomem_locked;
+    }
 
     gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
     g = *gp;
@@ -1943,19 +2008,17 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
         }
 
         if (g == NULL) {
+            a.pos = p;
             goto failed;
         }
 
         if (ngx_http_mock_group_room(shpool, g) != NGX_OK) {
-            goto nomem;
+            a.pos = p;
+            goto nomem_locked;
         }
     }
 
-    index->chunk_pos = ngx_align_ptr(a.pos, sizeof(void *));
-
-    if (it->recorded == 0) {
-        it->recorded = ngx_time();
-    }
+    ngx_http_mock_store_unused(store, index, a.pos, end);
 
     index->body_templates |= (it->templated
                               & NGX_HTTP_MOCK_TEMPLATED_BODY);
@@ -1969,26 +2032,160 @@ ngx_http_mock_store_insert(ngx_http_mock_store_t *store,
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    if (refs) {
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+    }
+
     return NGX_OK;
 
 failed:
 
+    ngx_http_mock_store_unused(store, index, a.pos, end);
+
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (refs) {
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+    }
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "mock: a recorded interaction does not fit the %uz "
                   "bytes reserved for it", size);
     return NGX_ERROR;
 
-nomem:
+nomem_locked:
+
+    ngx_http_mock_store_unused(store, index, a.pos, end);
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+nomem:
+
+    if (refs) {
+        (void) ngx_atomic_fetch_add(refs, (ngx_atomic_int_t) -1);
+    }
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "mock: zone is full: the recorded interaction is in the "
                   "cassette file but is replayed only after a reload");
 
     return NGX_ERROR;
+}
+
+
+/*
+ * Recordings are carved from chunks of the slab, as loaded cassettes
+ * are: one slab page or more for each would waste most of it.  The
+ * chunks are the index's, freed with it, and so are the groups and
+ * first items carved from them.  Each worker carves from a chunk of its
+ * own, so that no two write to one page: each page is given to one
+ * process, and its cache lines stay there.  A worker's chunks grow from
+ * NGX_HTTP_MOCK_CHUNK_FIRST to NGX_HTTP_MOCK_CHUNK, as an index that
+ * records little takes little.  Size is aligned.
+ */
+
+static u_char *
+ngx_http_mock_store_room(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, size_t size)
+{
+    u_char                 *p;
+    size_t                  n;
+    ngx_http_mock_carve_t  *c, *carves;
+
+    /* a worker's chunk is its alone: the mutex is taken for a new one */
+
+    c = ngx_http_mock_store_carve(store, index);
+
+    if (c && ngx_worker < store->sh->nworkers
+        && (size_t) (c->last - c->pos) >= size)
+    {
+        p = c->pos;
+        c->pos += size;
+        return p;
+    }
+
+    ngx_shmtx_lock(&store->shpool->mutex);
+
+    if (index->carves == NULL) {
+        carves = ngx_slab_calloc_locked(store->shpool,
+                                        (store->sh->nworkers + 1)
+                                        * sizeof(ngx_http_mock_carve_t));
+        if (carves == NULL) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
+            return NULL;
+        }
+
+        /* zeroed before other workers, without the mutex, see it */
+        ngx_memory_barrier();
+        index->carves = carves;
+    }
+
+    c = ngx_http_mock_store_carve(store, index);
+
+    if ((size_t) (c->last - c->pos) < size) {
+        if (c->next == 0) {
+            c->next = NGX_HTTP_MOCK_CHUNK_FIRST;
+        }
+
+        n = ngx_max(size + sizeof(u_char *), c->next);
+
+        p = ngx_slab_alloc_locked(store->shpool, n);
+        if (p == NULL) {
+            ngx_shmtx_unlock(&store->shpool->mutex);
+            return NULL;
+        }
+
+        *(u_char **) p = index->chunk;
+        index->chunk = p;
+
+        c->pos = p + sizeof(u_char *);
+        c->last = p + n;
+
+        if (c->next < NGX_HTTP_MOCK_CHUNK) {
+            c->next *= 2;
+        }
+    }
+
+    p = c->pos;
+    c->pos += size;
+
+    ngx_shmtx_unlock(&store->shpool->mutex);
+
+    return p;
+}
+
+
+/*
+ * This worker's; NULL before it is made.  A process whose number the
+ * zone did not count for carves from one that all such share, under the
+ * mutex.
+ */
+
+static ngx_http_mock_carve_t *
+ngx_http_mock_store_carve(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index)
+{
+    ngx_uint_t  w;
+
+    w = ngx_min(ngx_worker, store->sh->nworkers);
+
+    return index->carves ? &index->carves[w] : NULL;
+}
+
+
+/* locked: the room from pos to end is given back, unless taken since */
+
+static void
+ngx_http_mock_store_unused(ngx_http_mock_store_t *store,
+    ngx_http_mock_index_t *index, u_char *pos, u_char *end)
+{
+    ngx_http_mock_carve_t  *c;
+
+    c = ngx_http_mock_store_carve(store, index);
+
+    if (c && c->pos == end) {
+        c->pos = ngx_align_ptr(pos, sizeof(void *));
+    }
 }
 
 
@@ -2057,6 +2254,15 @@ ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
         }
 
         for (i = 0; i <= index->group_mask; i++) {
+
+            /* the hashes of the groups ahead are fetched meanwhile */
+
+            if (i + NGX_HTTP_MOCK_AHEAD <= index->group_mask
+                && index->groups[i + NGX_HTTP_MOCK_AHEAD])
+            {
+                ngx_http_mock_prefetch(index->groups[i + NGX_HTTP_MOCK_AHEAD]);
+            }
+
             if (index->groups[i] == NULL) {
                 continue;
             }
@@ -2087,6 +2293,23 @@ ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
         }
 
         for (i = 0; i <= index->path_mask; i++) {
+
+            /* the interactions ahead, then their paths, are fetched */
+
+            if (i + 2 * NGX_HTTP_MOCK_AHEAD <= index->path_mask
+                && index->paths[i + 2 * NGX_HTTP_MOCK_AHEAD].head)
+            {
+                ngx_http_mock_prefetch(
+                    &index->paths[i + 2 * NGX_HTTP_MOCK_AHEAD].head->key.path);
+            }
+
+            if (i + NGX_HTTP_MOCK_AHEAD <= index->path_mask
+                && index->paths[i + NGX_HTTP_MOCK_AHEAD].head)
+            {
+                ngx_http_mock_prefetch(
+                    index->paths[i + NGX_HTTP_MOCK_AHEAD].head->key.path.data);
+            }
+
             if (index->paths[i].head == NULL) {
                 continue;
             }
