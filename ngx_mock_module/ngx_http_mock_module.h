@@ -63,6 +63,10 @@
 #define NGX_HTTP_MOCK_LATENCY_FIXED      2
 #define NGX_HTTP_MOCK_LATENCY_UNIFORM    3
 #define NGX_HTTP_MOCK_LATENCY_LOGNORMAL  4
+#define NGX_HTTP_MOCK_LATENCY_RECORDED   5
+
+#define NGX_HTTP_MOCK_SCALE_ONE          1000   /* "x1", in thousandths */
+#define NGX_HTTP_MOCK_SCALE_MAX          100000 /* "x100" */
 
 typedef struct {
     uint32_t                      type;
@@ -71,7 +75,30 @@ typedef struct {
     uint32_t                      seed;
     float                         sigma;
     uint32_t                      seeded;
+    uint32_t                      scale;        /* recorded: thousandths */
 } ngx_http_mock_latency_t;
+
+
+/* one piece of a streamed body, as the upstream sent it */
+typedef struct {
+    size_t                        len;
+    ngx_msec_t                    at;           /* ms after the header */
+} ngx_http_mock_chunk_t;
+
+
+/*
+ * How long the upstream took (x_mock timing and chunks): to its header,
+ * and from the header to the end of its body; a streamed body's chunks.
+ */
+#define NGX_HTTP_MOCK_CHUNKS_MAX         4096
+
+typedef struct {
+    ngx_msec_t                    header;
+    ngx_msec_t                    body;
+    ngx_uint_t                    timed;        /* header and body known */
+    ngx_uint_t                    nchunks;
+    ngx_http_mock_chunk_t        *chunks;
+} ngx_http_mock_timing_t;
 
 
 /* mock_fault: what a request gets in place of its answer */
@@ -342,6 +369,7 @@ struct ngx_http_mock_interaction_s {
     ngx_uint_t                    templated;    /* NGX_HTTP_MOCK_TEMPLATED_* */
     time_t                        recorded;     /* for refreshed dates */
     ngx_http_mock_latency_t       latency;      /* x_mock.latency */
+    ngx_http_mock_timing_t        timing;       /* x_mock timing, chunks */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
 
@@ -418,6 +446,7 @@ typedef struct {
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
     ngx_str_t                     stream;       /* x_mock.stream, or empty */
     ngx_http_mock_latency_t       latency;      /* x_mock.latency */
+    ngx_http_mock_timing_t        timing;       /* x_mock timing, chunks */
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
@@ -786,6 +815,9 @@ typedef struct {
     ngx_event_t                  *timer;        /* of a delay */
     ngx_msec_t                    latency;      /* the delay, $mock_latency */
     ngx_http_mock_latency_t      *own_latency;  /* the session's, or NULL */
+    ngx_uint_t                    scale;        /* of recorded times, or 0 */
+    void                         *timing;       /* what recording measures */
+    void                         *stream;       /* a body sent in chunks */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -842,6 +874,9 @@ ngx_http_mock_template_t *ngx_http_mock_template_copy(u_char **pos,
 /* ngx_http_mock_render.c */
 ngx_int_t ngx_http_mock_render_body(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_str_t *body);
+ngx_int_t ngx_http_mock_render_chunks(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_str_t *body,
+    ngx_http_mock_chunk_t *chunks);
 ngx_int_t ngx_http_mock_render_header(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
     ngx_str_t *value);
@@ -966,6 +1001,14 @@ ngx_int_t ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_yaml_entry(ngx_pool_t *pool,
     ngx_http_mock_record_t *rec, ngx_str_t *out);
+
+/* ngx_http_mock_timing.c */
+ngx_int_t ngx_http_mock_timing_start(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
+ngx_int_t ngx_http_mock_timing_body(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_chain_t *in);
+void ngx_http_mock_timing_done(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_record_t *rec);
 
 /* ngx_http_mock_record.c */
 ngx_int_t ngx_http_mock_record_init(ngx_conf_t *cf);
@@ -1163,10 +1206,19 @@ char *ngx_http_mock_latency_check(ngx_conf_t *cf,
 u_char *ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat);
 ngx_msec_t ngx_http_mock_latency_delay(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_latency_t *lat);
+ngx_msec_t ngx_http_mock_latency_scaled(ngx_msec_t ms, ngx_uint_t scale);
 ngx_int_t ngx_http_mock_latency_wait(ngx_http_request_t *r, ngx_msec_t delay,
     ngx_http_mock_resume_pt resume);
 uint32_t ngx_http_mock_random(uint32_t seed, ngx_str_t *session,
     ngx_uint_t n, ngx_uint_t salt);
+
+/* ngx_http_mock_stream.c */
+ngx_uint_t ngx_http_mock_stream_applies(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_stream_render(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_str_t *body);
+ngx_int_t ngx_http_mock_stream_send(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, u_char *data, size_t len);
 
 /* ngx_http_mock_fault.c */
 char *ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

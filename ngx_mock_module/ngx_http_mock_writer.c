@@ -937,6 +937,9 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
  *     recorded: '2026-12-01T08:00:00Z'
  *     stream: "1764576000000-0"
  *     templated: ["$.id", "header Location"]
+ *     timing: {header: 12ms, body: 340ms}
+ *     chunks:
+ *     - {at: 0ms, size: 9}
  *
  * "stream" is the entry of the fleet's stream that brought a recording
  * of another instance.
@@ -950,7 +953,8 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
     ngx_uint_t  i;
 
     if (rec->recorded == 0 && rec->stream.len == 0
-        && (rec->templated == NULL || rec->templated->nelts == 0))
+        && (rec->templated == NULL || rec->templated->nelts == 0)
+        && !rec->timing.timed && rec->timing.nchunks == 0)
     {
         return 0;
     }
@@ -968,6 +972,12 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
             len += sizeof(", ") - 1 + ngx_http_mock_yaml_quote_len(&t[i]);
         }
     }
+
+    len += sizeof("\n    timing: {header: ms, body: ms}") - 1
+           + 2 * NGX_INT_T_LEN
+           + sizeof("\n    chunks:") - 1
+           + rec->timing.nchunks * (sizeof("\n    - {at: ms, size: }") - 1
+                                    + NGX_INT_T_LEN + NGX_SIZE_T_LEN);
 
     return len;
 }
@@ -988,7 +998,8 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
                          + NGX_INT_T_LEN];
 
     if (rec->recorded == 0 && rec->stream.len == 0
-        && (rec->templated == NULL || rec->templated->nelts == 0))
+        && (rec->templated == NULL || rec->templated->nelts == 0)
+        && !rec->timing.timed && rec->timing.nchunks == 0)
     {
         return p;
     }
@@ -1028,6 +1039,21 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
         }
 
         *p++ = ']';
+    }
+
+    if (rec->timing.timed) {
+        p = ngx_sprintf(p, "\n    timing: {header: %Mms, body: %Mms}",
+                        rec->timing.header, rec->timing.body);
+    }
+
+    if (rec->timing.nchunks) {
+        p = ngx_cpymem(p, "\n    chunks:", sizeof("\n    chunks:") - 1);
+
+        for (i = 0; i < rec->timing.nchunks; i++) {
+            p = ngx_sprintf(p, "\n    - {at: %Mms, size: %uz}",
+                            rec->timing.chunks[i].at,
+                            rec->timing.chunks[i].len);
+        }
     }
 
     return p;
