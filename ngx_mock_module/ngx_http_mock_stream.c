@@ -18,7 +18,9 @@ typedef struct {
     size_t                        pos;
     ngx_http_mock_chunk_t        *chunks;
     ngx_uint_t                    nchunks;
+    ngx_uint_t                    npieces;      /* and the end, apart */
     ngx_uint_t                    next;
+    ngx_msec_t                    end;          /* the body's time */
     ngx_http_mock_chunk_t         one;          /* a body without chunks */
     ngx_uint_t                    scale;        /* 0: no gaps */
     ngx_msec_t                    due;          /* of the last chunk sent */
@@ -28,6 +30,8 @@ typedef struct {
 
 static ngx_http_mock_stream_t *ngx_http_mock_stream_get(
     ngx_http_request_t *r);
+static ngx_msec_t ngx_http_mock_stream_at(ngx_http_mock_stream_t *st,
+    ngx_uint_t k);
 static ngx_int_t ngx_http_mock_stream_step(ngx_http_mock_stream_t *st);
 static ngx_int_t ngx_http_mock_stream_chunk(ngx_http_mock_stream_t *st);
 static void ngx_http_mock_stream_timer(ngx_event_t *ev);
@@ -100,10 +104,11 @@ ngx_int_t
 ngx_http_mock_stream_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, u_char *data, size_t len)
 {
-    ngx_int_t                rc;
-    ngx_http_cleanup_t      *cln;
-    ngx_http_mock_ctx_t     *ctx;
-    ngx_http_mock_stream_t  *st;
+    ngx_int_t                  rc;
+    ngx_http_cleanup_t        *cln;
+    ngx_http_mock_ctx_t       *ctx;
+    ngx_http_mock_stream_t    *st;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
 
@@ -132,6 +137,16 @@ ngx_http_mock_stream_send(ngx_http_request_t *r,
     }
 
     st->scale = ctx->scale;
+    st->npieces = st->nchunks;
+
+    /* a stream that ended after its last chunk ends as late on replay */
+
+    if (st->scale && it->timing.timed
+        && it->timing.body > st->chunks[st->nchunks - 1].at)
+    {
+        st->end = it->timing.body;
+        st->npieces++;
+    }
 
     rc = ngx_http_send_header(r);
 
@@ -149,7 +164,7 @@ ngx_http_mock_stream_send(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-        } while (st->next < st->nchunks);
+        } while (st->next < st->npieces);
 
         return rc;
     }
@@ -181,12 +196,24 @@ ngx_http_mock_stream_send(ngx_http_request_t *r,
 
     /* even the first chunk goes from the timer: the handler returns first */
 
-    ngx_add_timer(&st->ev, ngx_http_mock_latency_scaled(st->chunks[0].at,
-                                                        st->scale));
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
     st->at = st->chunks[0].at;
-    st->due += ngx_http_mock_latency_scaled(st->chunks[0].at, st->scale);
+    st->due += ngx_min(ngx_http_mock_latency_scaled(st->at, st->scale),
+                       clcf->send_timeout);
+
+    ngx_add_timer(&st->ev, st->due - ngx_current_msec);
 
     return NGX_DONE;
+}
+
+
+/* when piece k came after the header: a chunk, or the end */
+
+static ngx_msec_t
+ngx_http_mock_stream_at(ngx_http_mock_stream_t *st, ngx_uint_t k)
+{
+    return (k < st->nchunks) ? st->chunks[k].at : st->end;
 }
 
 
@@ -233,7 +260,7 @@ ngx_http_mock_stream_step(ngx_http_mock_stream_t *st)
     for ( ;; ) {
         rc = ngx_http_mock_stream_chunk(st);
 
-        if (rc == NGX_ERROR || st->next == st->nchunks) {
+        if (rc == NGX_ERROR || st->next == st->npieces) {
             return rc;
         }
 
@@ -243,9 +270,9 @@ ngx_http_mock_stream_step(ngx_http_mock_stream_t *st)
 
         /* recorded times go up; each is counted from the header's */
 
-        gap = ngx_http_mock_latency_scaled(st->chunks[st->next].at - st->at,
-                                           st->scale);
-        st->at = st->chunks[st->next].at;
+        gap = ngx_http_mock_latency_scaled(
+                  ngx_http_mock_stream_at(st, st->next) - st->at, st->scale);
+        st->at = ngx_http_mock_stream_at(st, st->next);
         st->due += ngx_min(gap, clcf->send_timeout);
 
         wait = (ngx_msec_int_t) (st->due - ngx_current_msec);
@@ -266,8 +293,8 @@ ngx_http_mock_stream_chunk(ngx_http_mock_stream_t *st)
     ngx_uint_t    last;
     ngx_chain_t   out;
 
-    len = st->chunks[st->next++].len;
-    last = (st->next == st->nchunks);
+    len = (st->next < st->nchunks) ? st->chunks[st->next].len : 0;
+    last = (++st->next == st->npieces);
 
     if (last || len > st->len - st->pos) {
         len = st->len - st->pos;
