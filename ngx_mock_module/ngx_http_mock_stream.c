@@ -105,6 +105,7 @@ ngx_http_mock_stream_send(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, u_char *data, size_t len)
 {
     ngx_int_t                  rc;
+    ngx_pool_cleanup_t        *pcln;
     ngx_http_cleanup_t        *cln;
     ngx_http_mock_ctx_t       *ctx;
     ngx_http_mock_stream_t    *st;
@@ -173,13 +174,19 @@ ngx_http_mock_stream_send(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* a request terminated, or freed without it (an HTTP/2 reset) */
+
     cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
+    pcln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (cln == NULL || pcln == NULL) {
         return NGX_ERROR;
     }
 
     cln->handler = ngx_http_mock_stream_cleanup;
     cln->data = st;
+    pcln->handler = ngx_http_mock_stream_cleanup;
+    pcln->data = st;
 
     st->ev.handler = ngx_http_mock_stream_timer;
     st->ev.data = st;
