@@ -119,7 +119,7 @@ static ngx_int_t ngx_http_mock_record(ngx_http_mock_yaml_t *y,
 static ngx_int_t ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_node_time(ngx_http_mock_yaml_t *y,
-    ngx_http_mock_node_t *map, char *name, ngx_msec_t *ms);
+    ngx_http_mock_node_t *n, ngx_uint_t har, ngx_msec_t *ms);
 static ngx_int_t ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
@@ -1932,9 +1932,11 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
 
 
 /*
- * x_mock timing: {header: 12ms, body: 340ms}, and chunks: a list of
- * {at: 100ms, size: 9} or {at: 100ms, string: "data: b\n\n"}, in order of
- * time, that add up to the body.
+ * x_mock timing, in HAR's terms (har2cassette writes them): {send: 0.1,
+ * wait: 45, receive: 2.4} in milliseconds, the header after send and
+ * wait, the body's end after receive more; and chunks: a list of {at:
+ * 100, size: 9} or {at: 100ms, string: "data: b\n\n"}, in order of time
+ * after the header, that add up to the body.
  */
 
 static ngx_int_t
@@ -1945,8 +1947,8 @@ ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
     ngx_int_t               size;
     ngx_str_t               s;
     ngx_uint_t              i;
-    ngx_msec_t              prev;
-    ngx_http_mock_node_t   *n, *v, *c;
+    ngx_msec_t              prev, ms;
+    ngx_http_mock_node_t   *n, *k, *v, *c;
     ngx_http_mock_chunk_t  *chunk;
 
     n = ngx_http_mock_node_get(node, "timing");
@@ -1955,17 +1957,40 @@ ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
         if (n->type != YAML_MAPPING_NODE) {
             ngx_http_mock_yaml_error(y, n->line, n->column,
                                      "\"timing\" of \"x_mock\" must be a "
-                                     "mapping with \"header\" and "
-                                     "\"body\"");
+                                     "mapping of \"send\", \"wait\" and "
+                                     "\"receive\"");
             return NGX_ERROR;
         }
 
-        if (ngx_http_mock_node_time(y, n, "header", &rec->timing.header)
-            != NGX_OK
-            || ngx_http_mock_node_time(y, n, "body", &rec->timing.body)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
+        for (i = 0; i + 1 < n->nchildren; i += 2) {
+            k = n->children[i];
+
+            if (ngx_http_mock_node_time(y, n->children[i + 1], 1, &ms)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (k->value.len == 7
+                && ngx_strncmp(k->value.data, "receive", 7) == 0)
+            {
+                rec->timing.body = ms;
+
+            } else if ((k->value.len == 4
+                        && ngx_strncmp(k->value.data, "send", 4) == 0)
+                       || (k->value.len == 4
+                           && ngx_strncmp(k->value.data, "wait", 4) == 0))
+            {
+                rec->timing.header += ms;
+
+            } else {
+                ngx_http_mock_yaml_error(y, k->line, k->column,
+                                         "\"timing\" of \"x_mock\" has "
+                                         "\"send\", \"wait\" and "
+                                         "\"receive\", not \"%V\"",
+                                         &k->value);
+                return NGX_ERROR;
+            }
         }
 
         rec->timing.timed = 1;
@@ -2008,7 +2033,16 @@ ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
             return NGX_ERROR;
         }
 
-        if (ngx_http_mock_node_time(y, c, "at", &chunk->at) != NGX_OK) {
+        v = ngx_http_mock_node_get(c, "at");
+
+        if (v == NULL) {
+            ngx_http_mock_yaml_error(y, c->line, c->column,
+                                     "a chunk needs \"at\", its time "
+                                     "after the header");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_node_time(y, v, 0, &chunk->at) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -2087,30 +2121,49 @@ ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
 }
 
 
-/* "120ms", "2s", "0": a time of x_mock timing or a chunk, at most 24h */
+/*
+ * A time of x_mock timing or of a chunk: milliseconds as a number, with
+ * up to 3 decimals as HAR has them ("45.021"), or an nginx time such as
+ * "120ms" or "2s"; at most 24h.  In timing, HAR's -1 ("not applicable")
+ * is 0.
+ */
 
 static ngx_int_t
-ngx_http_mock_node_time(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *map,
-    char *name, ngx_msec_t *ms)
+ngx_http_mock_node_time(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *n,
+    ngx_uint_t har, ngx_msec_t *ms)
 {
-    ngx_int_t              v;
-    ngx_http_mock_node_t  *n;
+    u_char     *p, *last;
+    ngx_int_t   v;
 
-    n = ngx_http_mock_node_get(map, name);
+    v = NGX_ERROR;
 
-    if (n == NULL) {
-        ngx_http_mock_yaml_error(y, map->line, map->column,
-                                 "\"%s\" is missing", name);
-        return NGX_ERROR;
+    if (n->type == YAML_SCALAR_NODE && !n->binary && n->value.len) {
+        p = n->value.data;
+        last = p + n->value.len;
+
+        while (p < last && ((*p >= '0' && *p <= '9') || *p == '.')) {
+            p++;
+        }
+
+        if (p == last) {
+            v = ngx_atofp(n->value.data, n->value.len, 3);
+            v = (v == NGX_ERROR) ? NGX_ERROR : (v + 500) / 1000;
+
+        } else if (har && n->value.len == 2
+                   && ngx_strncmp(n->value.data, "-1", 2) == 0)
+        {
+            v = 0;
+
+        } else {
+            v = ngx_parse_time(&n->value, 0);
+        }
     }
-
-    v = (n->type == YAML_SCALAR_NODE && !n->binary && n->value.len)
-        ? ngx_parse_time(&n->value, 0) : NGX_ERROR;
 
     if (v == NGX_ERROR || v > 24 * 60 * 60 * 1000) {
         ngx_http_mock_yaml_error(y, n->line, n->column,
-                                 "\"%s\" must be a time such as \"120ms\" "
-                                 "or \"2s\", at most 24h", name);
+                                 "a time of \"x_mock\" is milliseconds, "
+                                 "such as \"120\" or \"45.021\", or a time "
+                                 "such as \"120ms\" or \"2s\", at most 24h");
         return NGX_ERROR;
     }
 

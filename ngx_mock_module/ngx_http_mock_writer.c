@@ -937,9 +937,9 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
  *     recorded: '2026-12-01T08:00:00Z'
  *     stream: "1764576000000-0"
  *     templated: ["$.id", "header Location"]
- *     timing: {header: 12ms, body: 340ms}
+ *     timing: {wait: 12, receive: 340}
  *     chunks:
- *     - {at: 0ms, size: 9}
+ *     - {at: 0, size: 9}
  *
  * "stream" is the entry of the fleet's stream that brought a recording
  * of another instance.
@@ -973,10 +973,10 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
         }
     }
 
-    len += sizeof("\n    timing: {header: ms, body: ms}") - 1
+    len += sizeof("\n    timing: {wait: , receive: }") - 1
            + 2 * NGX_INT_T_LEN
            + sizeof("\n    chunks:") - 1
-           + rec->timing.nchunks * (sizeof("\n    - {at: ms, size: }") - 1
+           + rec->timing.nchunks * (sizeof("\n    - {at: , size: }") - 1
                                     + NGX_INT_T_LEN + NGX_SIZE_T_LEN);
 
     return len;
@@ -1041,8 +1041,10 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
         *p++ = ']';
     }
 
+    /* in HAR's terms: "wait" from the connect on, as nginx measures it */
+
     if (rec->timing.timed) {
-        p = ngx_sprintf(p, "\n    timing: {header: %Mms, body: %Mms}",
+        p = ngx_sprintf(p, "\n    timing: {wait: %M, receive: %M}",
                         rec->timing.header, rec->timing.body);
     }
 
@@ -1050,7 +1052,7 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
         p = ngx_cpymem(p, "\n    chunks:", sizeof("\n    chunks:") - 1);
 
         for (i = 0; i < rec->timing.nchunks; i++) {
-            p = ngx_sprintf(p, "\n    - {at: %Mms, size: %uz}",
+            p = ngx_sprintf(p, "\n    - {at: %M, size: %uz}",
                             rec->timing.chunks[i].at,
                             rec->timing.chunks[i].len);
         }

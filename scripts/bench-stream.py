@@ -151,7 +151,7 @@ http {{
 
 
 def cassette(path, timing):
-    extra = ("  x_mock: {timing: {header: 10ms, body: 20ms}}\n"
+    extra = ("  x_mock: {timing: {wait: 10, receive: 20}}\n"
              if timing else "")
     with open(path, "w") as f:
         f.write("version: 1\ninteractions:\n"
@@ -201,7 +201,7 @@ def get(port, path):
 
 def recorded_at(tmp):
     text = open(os.path.join(tmp, "sse.yaml")).read()
-    return [int(m) for m in re.findall(r"- \{at: (\d+)ms, size: \d+\}", text)]
+    return [int(m) for m in re.findall(r"- \{at: (\d+), size: \d+\}", text)]
 
 
 class Stream:

@@ -1,10 +1,10 @@
 # Recording keeps how long the upstream took, in keys vcrpy ignores:
 #
-#   (a) a streamed answer (proxy_buffering off): x_mock timing has the
-#       time to its header (a header sent late comes late) and to the end
-#       of its body, and x_mock chunks the pieces the upstream sent, with
-#       when each came; they add up to the body, which stays whole in
-#       body.string;
+#   (a) a streamed answer (proxy_buffering off): x_mock timing has, in
+#       HAR's terms, the time to its header ("wait": a header sent late
+#       comes late) and to the end of its body ("receive"), and x_mock
+#       chunks the pieces the upstream sent, with when each came; they
+#       add up to the body, which stays whole in body.string;
 #   (b) a buffered answer (proxy_buffering on) has its times, and no
 #       chunks: nginx's buffers are not the upstream's pieces;
 #   (c) Debian's python3-vcr loads the cassette and replays each whole
@@ -116,7 +116,7 @@ is($rc, 0, 'PyYAML reads the cassette') or diag($err);
 my @items = @{ JSON::PP::decode_json($out || '[]') };
 is(scalar(@items), 4, 'four interactions');
 
-sub ms { my ($v) = @_; return ($v // '') =~ /^(\d+)ms$/ ? $1 : undef }
+sub ms { my ($v) = @_; return ($v // '') =~ /^(\d+)$/ ? $1 : undef }
 
 sub events { return join '', map { "data: $_\n\n" } 0 .. $_[0] - 1 }
 
@@ -128,8 +128,8 @@ sub events { return join '', map { "data: $_\n\n" } 0 .. $_[0] - 1 }
     my $x = $it->{x_mock} // {};
     is($it->{body}, events(5), 'the whole body is in body.string');
 
-    my $header = ms($x->{timing}{header});
-    my $body = ms($x->{timing}{body});
+    my $header = ms($x->{timing}{wait});
+    my $body = ms($x->{timing}{receive});
     ok(defined $header && $header < 100, 'an early header took little')
         or diag(explain($x));
     ok(defined $body && $body >= 4 * $GAP - 20 && $body < 4 * $GAP + 1500,
@@ -148,7 +148,7 @@ sub events { return join '', map { "data: $_\n\n" } 0 .. $_[0] - 1 }
     is(scalar(@bad), 0, "the others $GAP ms apart") or diag("@at");
 
     $x = ($items[1] // {})->{x_mock} // {};
-    $header = ms($x->{timing}{header});
+    $header = ms($x->{timing}{wait});
     ok(defined $header && $header >= $HEADER - 20
        && $header < $HEADER + 1000,
        "a header sent after $HEADER ms took as long") or diag(explain($x));
@@ -166,7 +166,7 @@ sub events { return join '', map { "data: $_\n\n" } 0 .. $_[0] - 1 }
     my $it = $items[3] // {};
     my $x = $it->{x_mock} // {};
     is($it->{body}, events(3), 'a buffered body is whole');
-    my $body = ms($x->{timing}{body});
+    my $body = ms($x->{timing}{receive});
     ok(defined $x->{timing} && defined $body,
        'it has its times') or diag(explain($x));
     ok(!exists $x->{chunks}, 'and no chunks');

@@ -286,7 +286,7 @@ interactions:
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+c\.yaml", line 10, column 7: "at" is missing}
+qr{mock: cassette "\S+c\.yaml", line 10, column 7: a chunk needs "at", its time after the header}
 
 
 
@@ -346,18 +346,18 @@ interactions:
     headers: {Content-Type: [text/event-stream]}
     body: {string: "data: a\n\ndata: b\n\n"}
   x_mock:
-    timing: {header: soon, body: 10ms}
+    timing: {wait: soon, receive: 10}
 --- config
     location /api/ {
         mock_replay html/c.yaml;
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+c\.yaml", line 9, column 22: "header" must be a time such as "120ms" or "2s", at most 24h}
+qr{mock: cassette "\S+c\.yaml", line 9, column 20: a time of "x_mock" is milliseconds, such as "120" or "45\.021", or a time such as "120ms" or "2s", at most 24h}
 
 
 
-=== TEST 19: cassette error: timing without its body time
+=== TEST 19: cassette error: timing with a key HAR has not
 --- user_files
 >>> c.yaml
 version: 1
@@ -368,14 +368,14 @@ interactions:
     headers: {Content-Type: [text/event-stream]}
     body: {string: "data: a\n\ndata: b\n\n"}
   x_mock:
-    timing: {header: 10ms}
+    timing: {wait: 10, header: 10}
 --- config
     location /api/ {
         mock_replay html/c.yaml;
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+c\.yaml", line 9, column 13: "body" is missing}
+qr{mock: cassette "\S+c\.yaml", line 9, column 24: "timing" of "x_mock" has "send", "wait" and "receive", not "header"}
 
 
 
@@ -397,7 +397,7 @@ interactions:
     }
 --- must_die
 --- error_log eval
-qr{mock: cassette "\S+c\.yaml", line 9, column 13: "timing" of "x_mock" must be a mapping with "header" and "body"}
+qr{mock: cassette "\S+c\.yaml", line 9, column 13: "timing" of "x_mock" must be a mapping of "send", "wait" and "receive"}
 
 
 

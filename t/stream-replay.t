@@ -1,7 +1,8 @@
 # Streams on replay.  An interaction with x_mock chunks is replayed in
 # those chunks, each flushed on its own (chunked to HTTP/1.1 clients):
 #
-#   (a) under "mock_latency recorded" after its header time and with its
+#   (a) under "mock_latency recorded" after its header time (HAR's send
+#       and wait, as numbers or nginx times) and with its
 #       gaps, scaled by "x0.5", at once under other latencies; the same
 #       from an interaction's x_mock latency and from a session's (admin
 #       API); an answer with times and no chunks waits its header time,
@@ -60,7 +61,7 @@ interactions:
     headers: {Content-Type: [text/event-stream], Cache-Control: [no-cache]}
     body: {string: "$body"}
   x_mock:
-    timing: {header: 100ms, body: 900ms}
+    timing: {send: 9.5, wait: 90.5, receive: 900}
     chunks:
 EOF
 - request: {method: GET, uri: 'http://svc/slow', body: null, headers: {}}
@@ -79,7 +80,7 @@ EOF
     headers: {Content-Type: [application/json]}
     body: {string: '{"id": 7}'}
   x_mock:
-    timing: {header: 100ms, body: 300ms}
+    timing: {wait: 100ms, receive: 300ms}
 - request: {method: GET, uri: 'http://svc/tpl', body: null, headers: {}}
   response:
     status: {code: 200, message: OK}
