@@ -4,8 +4,8 @@
  * group of identical recorded requests, take the next interaction of the
  * sequence and send its response straight from the shared zone, when
  * its latency is over and unless a fault takes its place (as a stream
- * when it was recorded as one).  Requests
- * nothing matches get a near-miss report.
+ * when it was recorded as one).  Requests nothing matches get a
+ * near-miss report.
  */
 
 
