@@ -8,7 +8,8 @@
 #       API); an answer with times and no chunks waits its header time,
 #       then its body time;
 #   (b) an HTTP/1.0 client gets the whole body, and a HEAD no body;
-#   (c) templates are rendered chunk by chunk, and SSE stays SSE;
+#   (c) templates are rendered chunk by chunk, and SSE stays SSE; a slow
+#       client gets the whole of a big stream;
 #   (d) fifty streams at once of one worker all end in about the time of
 #       one: they wait on timers;
 #   (e) clients that close in the middle of a stream leave no alert, and
@@ -30,7 +31,7 @@ use Time::HiRes qw(sleep time);
 
 use lib "$FindBin::Bin/lib";
 use MockTest qw(skip_under_valgrind module_under_test server_port lock_run
-                slurp write_file start_clients);
+                slurp write_file start_clients slow_get);
 use StreamTest qw(stream_get gaps);
 
 skip_under_valgrind('times are checked with tolerances that nginx under '
@@ -46,6 +47,12 @@ my $lock = lock_run("$root.lock");
 
 my $nginx = MockTest::Nginx->new(root => $root, port => $port, workers => 1,
                                  module => $module, wait => 10);
+
+# A big body in five chunks of 100,000 bytes, 50 ms apart: more than a
+# slow client's socket takes at once (nginx's is made small too).
+my $BIG = join '', map { $_ x 100000 } qw(a b c d e);
+my $BIG_CHUNKS = join "\n", map { "    - {at: ${\ ($_ * 50)}, size: 100000}" }
+                             0 .. 4;
 
 sub cassette {
     my ($word) = @_;
@@ -91,6 +98,23 @@ EOF
     - {at: 0ms, string: "data: {{ request.path }}\\n\\n"}
     - {at: 100ms, string: "data: {{ request.method }}\\n\\n"}
     - {at: 200ms, size: 11}
+- request: {method: GET, uri: 'http://svc/gap', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [text/plain]}
+    body: {string: "${\ ('a' x 500000)}end"}
+  x_mock:
+    chunks:
+    - {at: 0, size: 500000}
+    - {at: 1500, size: 3}
+- request: {method: GET, uri: 'http://svc/big', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [text/plain]}
+    body: {string: "$BIG"}
+  x_mock:
+    chunks:
+$BIG_CHUNKS
 EOF2
 }
 
@@ -108,7 +132,7 @@ EOF
 }
 
 my $http = "http {\n    access_log off;\n    server {\n"
-           . "        listen 127.0.0.1:$port;\n"
+           . "        listen 127.0.0.1:$port sndbuf=16k;\n"
            . location('rec', 'mock_latency recorded;')
            . location('half', 'mock_latency recorded x0.5;')
            . location('fast', '')
@@ -230,6 +254,50 @@ sub gaps_near {
        'each chunk rendered in its place');
     is(scalar(@{ $r->{events} }), 3, 'three events of SSE');
     gaps_near($r, 100, 150, 'with their gaps');
+}
+
+
+# (c') a slow client: what it cannot take yet waits in nginx
+
+for my $loc ('rec', 'fast') {
+    my $c = slow_get($port, "/$loc/big");
+    sleep 0.6;
+    my $data = $c->{data};
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        my $n = sysread($c->{socket}, $data, 1 << 20, length $data);
+        last unless $n;
+    }
+    close $c->{socket};
+    my (undef, $body) = split /\r\n\r\n/, $data, 2;
+    ok(defined $body && $body eq $BIG,
+       "/$loc/: a slow client gets the whole of a big stream")
+        or diag(length($body // ''));
+}
+
+
+# A slow client in a long gap gets what nginx holds when it reads it, not
+# with the next chunk.
+
+{
+    my $c = slow_get($port, '/rec/gap');
+    my $start = time;
+    sleep 0.3;
+    my $data = $c->{data};
+    my $got;
+    while (time < $start + 10) {
+        my $n = sysread($c->{socket}, $data, 1 << 20, length $data);
+        last unless $n;
+        my (undef, $body) = split /\r\n\r\n/, $data, 2;
+        if (!defined $got && length($body // '') >= 500000) {
+            $got = time - $start;
+        }
+    }
+    close $c->{socket};
+    ok(defined $got && $got < 1.2, 'a slow client gets a big chunk before '
+       . 'the next one is due') or diag($got // 'never');
+    my (undef, $body) = split /\r\n\r\n/, $data, 2;
+    ok(($body // '') eq ('a' x 500000) . 'end', 'and then the rest');
 }
 
 
