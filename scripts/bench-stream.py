@@ -31,8 +31,11 @@ target is 0.97 or more of the build without streams.
 
 Settings: BENCH_PORT (18600; the upstream and the baseline use the next
 two ports), BENCH_EVENTS, BENCH_STREAMS, BENCH_ROUNDS, BENCH_SECONDS (5),
-BENCH_THROUGHPUT_ROUNDS (3), BENCH_BASELINE_SO, NGINX (/usr/sbin/nginx),
-MOCK_MODULE (build/ngx_http_mock_module.so).
+BENCH_THROUGHPUT_ROUNDS (3), BENCH_BASELINE_SO, BENCH_ONLY
+(precision,throughput), NGINX (/usr/sbin/nginx), MOCK_MODULE
+(build/ngx_http_mock_module.so).  The load average of the machine is
+printed with the results: on a shared machine other processes delay
+nginx and the client both.
 """
 
 import os
@@ -61,6 +64,8 @@ STREAMS = int(os.environ.get("BENCH_STREAMS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 TROUNDS = int(os.environ.get("BENCH_THROUGHPUT_ROUNDS", "3"))
+ONLY = os.environ.get("BENCH_ONLY", "precision,throughput").split(",")
+TMP = None
 
 BODY = '{"items": [%s]}' % ", ".join('"item-%04d"' % i for i in range(78))
 GAPS = [20 + (i * 7919) % 31 for i in range(EVENTS)]
@@ -308,75 +313,88 @@ def wrk(port, path, pidfile):
     return float(m.group(1)), cpu * 1e6 / int(n.group(1))
 
 
+def run_precision():
+    print("recording %d events, %d ms of gaps ..." % (EVENTS, sum(GAPS)))
+    get(PORT, "/rec/events")
+    at = recorded_at(TMP)
+    if len(at) != EVENTS:
+        sys.exit("recorded %d chunks, not %d" % (len(at), EVENTS))
+
+    offset_err, gap_err, counts = precision(PORT, at)
+    whole = sum(1 for c in counts if c == EVENTS)
+    print("\nprecision: %d streams (%d at once x %d rounds), %d whole"
+          % (len(counts), STREAMS, ROUNDS, whole))
+    for name, err in (("event offset", offset_err), ("gap", gap_err)):
+        print("  %-13s error ms: p50 %.2f  p99 %.2f  max %.2f  %s"
+              % (name, pct(err, 50), pct(err, 99), max(err or [0]),
+                 "ok" if err and max(err) <= 5 else "ABOVE 5 ms"))
+
+
+def run_throughput(pids):
+    cases = [(PORT, "/return", "return"),
+             (PORT, "/replay/items/1", "replay"),
+             (PORT, "/timed/items/1", "timed")]
+    if BASELINE:
+        pids.append(start(TMP, os.path.abspath(BASELINE), PORT + 2,
+                          PORT + 1, "base", streams=False))
+        cases += [(PORT + 2, "/return", "base return"),
+                  (PORT + 2, "/replay/items/1", "base replay")]
+    pidfile = {PORT: pids[0], PORT + 2: pids[-1]}
+
+    for port, path, _ in cases:
+        subprocess.run(["wrk", "-t1", "-c8", "-d1s",
+                        "http://127.0.0.1:%d%s" % (port, path)],
+                       capture_output=True)
+
+    rps = {name: [] for _, _, name in cases}
+    cpu = {name: [] for _, _, name in cases}
+    for r in range(TROUNDS):
+        for port, path, name in (cases if r % 2 == 0 else cases[::-1]):
+            a, b = wrk(port, path, pidfile[port])
+            rps[name].append(a)
+            cpu[name].append(b)
+    med = {k: statistics.median(v) for k, v in rps.items()}
+    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+
+    print("\nthroughput (wrk -t2 -c32, %ds x %d rounds, medians):"
+          % (SECONDS, TROUNDS))
+    print("  %-12s %10s %14s" % ("case", "req/s", "worker us/resp"))
+    for _, _, name in cases:
+        print("  %-12s %10.0f %14.2f" % (name, med[name], mcpu[name]))
+    print("  req/s:  replay/return %.3f, timed/replay %.3f"
+          % (med["replay"] / med["return"], med["timed"] / med["replay"]))
+    if BASELINE:
+        new = med["replay"] / med["return"]
+        old = med["base replay"] / med["base return"]
+        print("  req/s:  base replay/return %.3f; with streams / without: "
+              "%.3f (target 0.97) %s"
+              % (old, new / old, "ok" if new / old >= 0.97 else "LOW"))
+        c = mcpu["base replay"] / mcpu["replay"]
+        print("  CPU:    base replay us / replay us: %.3f (target 0.97) %s"
+              % (c, "ok" if c >= 0.97 else "LOW"))
+
+
 def main():
+    global TMP
     if not shutil.which("wrk"):
         sys.exit("wrk is needed (Debian: apt-get install wrk)")
-    tmp = tempfile.mkdtemp(prefix="bench-stream-")
+    TMP = tempfile.mkdtemp(prefix="bench-stream-")
     pids = []
     try:
-        cassette(os.path.join(tmp, "plain.yaml"), False)
-        cassette(os.path.join(tmp, "timed.yaml"), True)
+        cassette(os.path.join(TMP, "plain.yaml"), False)
+        cassette(os.path.join(TMP, "timed.yaml"), True)
         upstream(PORT + 1)
-        pids.append(start(tmp, MODULE, PORT, PORT + 1, "mock"))
-
-        print("recording %d events, %d ms of gaps ..." % (EVENTS, sum(GAPS)))
-        get(PORT, "/rec/events")
-        at = recorded_at(tmp)
-        if len(at) != EVENTS:
-            sys.exit("recorded %d chunks, not %d" % (len(at), EVENTS))
-
-        offset_err, gap_err, counts = precision(PORT, at)
-        whole = sum(1 for c in counts if c == EVENTS)
-        print("\nprecision: %d streams (%d at once x %d rounds), %d whole"
-              % (len(counts), STREAMS, ROUNDS, whole))
-        for name, err in (("event offset", offset_err), ("gap", gap_err)):
-            print("  %-13s error ms: p50 %.2f  p99 %.2f  max %.2f  %s"
-                  % (name, pct(err, 50), pct(err, 99), max(err or [0]),
-                     "ok" if err and max(err) <= 5 else "ABOVE 5 ms"))
-
-        cases = [(PORT, "/return", "return"), (PORT, "/replay/items/1",
-                 "replay"), (PORT, "/timed/items/1", "timed")]
-        if BASELINE:
-            pids.append(start(tmp, os.path.abspath(BASELINE), PORT + 2,
-                              PORT + 1, "base", streams=False))
-            cases += [(PORT + 2, "/return", "base return"),
-                      (PORT + 2, "/replay/items/1", "base replay")]
-        pidfile = {PORT: pids[0], PORT + 2: pids[-1]}
-        for port, path, _ in cases:
-            wrk_warm = subprocess.run(["wrk", "-t1", "-c8", "-d1s",
-                                       "http://127.0.0.1:%d%s" % (port, path)],
-                                      capture_output=True)
-            del wrk_warm
-        rps = {name: [] for _, _, name in cases}
-        cpu = {name: [] for _, _, name in cases}
-        for r in range(TROUNDS):
-            order = cases if r % 2 == 0 else cases[::-1]
-            for port, path, name in order:
-                a, b = wrk(port, path, pidfile[port])
-                rps[name].append(a)
-                cpu[name].append(b)
-        med = {k: statistics.median(v) for k, v in rps.items()}
-        mcpu = {k: statistics.median(v) for k, v in cpu.items()}
-        print("\nthroughput (wrk -t2 -c32, %ds x %d rounds, medians):"
-              % (SECONDS, TROUNDS))
-        print("  %-12s %10s %14s" % ("case", "req/s", "worker us/resp"))
-        for _, _, name in cases:
-            print("  %-12s %10.0f %14.2f" % (name, med[name], mcpu[name]))
-        print("  req/s:  replay/return %.3f, timed/replay %.3f"
-              % (med["replay"] / med["return"], med["timed"] / med["replay"]))
-        if BASELINE:
-            new = med["replay"] / med["return"]
-            old = med["base replay"] / med["base return"]
-            print("  req/s:  base replay/return %.3f; with streams / without: "
-                  "%.3f (target 0.97) %s"
-                  % (old, new / old, "ok" if new / old >= 0.97 else "LOW"))
-            c = mcpu["base replay"] / mcpu["replay"]
-            print("  CPU:    base replay us / replay us: %.3f (target 0.97) %s"
-                  % (c, "ok" if c >= 0.97 else "LOW"))
+        pids.append(start(TMP, MODULE, PORT, PORT + 1, "mock"))
+        print("load average: %.2f %.2f %.2f" % os.getloadavg())
+        if "precision" in ONLY:
+            run_precision()
+        if "throughput" in ONLY:
+            run_throughput(pids)
+        print("load average: %.2f %.2f %.2f" % os.getloadavg())
     finally:
         for p in pids:
             stop(p)
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(TMP, ignore_errors=True)
 
 
 if __name__ == "__main__":
