@@ -2123,30 +2123,38 @@ ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
 
 /*
  * A time of x_mock timing or of a chunk: milliseconds as a number, with
- * up to 3 decimals as HAR has them ("45.021"), or an nginx time such as
- * "120ms" or "2s"; at most 24h.  In timing, HAR's -1 ("not applicable")
- * is 0.
+ * decimals as HAR has them ("45.021", rounded to a millisecond), or an
+ * nginx time such as "120ms" or "2s"; at most 24h.  In timing, HAR's -1
+ * ("not applicable") is 0.
  */
 
 static ngx_int_t
 ngx_http_mock_node_time(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *n,
     ngx_uint_t har, ngx_msec_t *ms)
 {
-    u_char     *p, *last;
-    ngx_int_t   v;
+    u_char      *p, *last;
+    ngx_int_t    v;
+    ngx_uint_t   digits;
 
     v = NGX_ERROR;
 
     if (n->type == YAML_SCALAR_NODE && !n->binary && n->value.len) {
         p = n->value.data;
         last = p + n->value.len;
+        digits = 0;
 
         while (p < last && ((*p >= '0' && *p <= '9') || *p == '.')) {
+            digits += (*p != '.');
             p++;
         }
 
-        if (p == last) {
-            v = ngx_atofp(n->value.data, n->value.len, 3);
+        if (p == last && digits) {
+            /* digits past the third decimal are dropped */
+
+            p = ngx_strlchr(n->value.data, last, '.');
+            p = (p && last - p > 4) ? p + 4 : last;
+
+            v = ngx_atofp(n->value.data, p - n->value.data, 3);
             v = (v == NGX_ERROR) ? NGX_ERROR : (v + 500) / 1000;
 
         } else if (har && n->value.len == 2
