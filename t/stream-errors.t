@@ -420,3 +420,26 @@ interactions:
 --- must_die
 --- error_log eval
 qr{mock: cassette "\S+c\.yaml", line 9, column 14: "latency" of "x_mock" is not a latency: the scale of "recorded"}
+
+
+
+=== TEST 22: cassette error: a time with no digit
+--- user_files
+>>> c.yaml
+version: 1
+interactions:
+- request: {method: GET, uri: 'http://svc/a', body: null, headers: {}}
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [text/event-stream]}
+    body: {string: "data: a\n\ndata: b\n\n"}
+  x_mock:
+    chunks:
+    - {at: '.', size: 18}
+--- config
+    location /api/ {
+        mock_replay html/c.yaml;
+    }
+--- must_die
+--- error_log eval
+qr{mock: cassette "\S+c\.yaml", line 10, column 12: a time of "x_mock" is milliseconds}
