@@ -116,6 +116,10 @@ static ngx_int_t ngx_http_mock_node_text(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_str_t *name, ngx_str_t *s);
 static ngx_int_t ngx_http_mock_record(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
+static ngx_int_t ngx_http_mock_node_time(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *n, ngx_uint_t har, ngx_msec_t *ms);
 static ngx_int_t ngx_http_mock_record_request(ngx_http_mock_yaml_t *y,
     ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec);
 static ngx_int_t ngx_http_mock_record_response(ngx_http_mock_yaml_t *y,
@@ -1896,6 +1900,10 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
         return NGX_ERROR;
     }
 
+    if (ngx_http_mock_record_timing(y, node, rec) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     n = ngx_http_mock_node_get(node, "templated");
 
     if (n == NULL) {
@@ -1938,6 +1946,256 @@ ngx_http_mock_record_extension(ngx_http_mock_yaml_t *y,
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * x_mock timing, in HAR's terms (har2cassette writes them): {send: 0.1,
+ * wait: 45, receive: 2.4} in milliseconds, the header after send and
+ * wait, the body's end after receive more; and chunks: a list of {at:
+ * 100, size: 9} or {at: 100ms, string: "data: b\n\n"}, in order of time
+ * after the header, that add up to the body.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_timing(ngx_http_mock_yaml_t *y,
+    ngx_http_mock_node_t *node, ngx_http_mock_record_t *rec)
+{
+    size_t                  off;
+    ngx_int_t               size;
+    ngx_str_t               s;
+    ngx_uint_t              i;
+    ngx_msec_t              prev, ms;
+    ngx_http_mock_node_t   *n, *k, *v, *c;
+    ngx_http_mock_chunk_t  *chunk;
+
+    n = ngx_http_mock_node_get(node, "timing");
+
+    if (n && !ngx_http_mock_node_null(n)) {
+        if (n->type != YAML_MAPPING_NODE) {
+            ngx_http_mock_yaml_error(y, n->line, n->column,
+                                     "\"timing\" of \"x_mock\" must be a "
+                                     "mapping of \"send\", \"wait\" and "
+                                     "\"receive\"");
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i + 1 < n->nchildren; i += 2) {
+            k = n->children[i];
+
+            if (ngx_http_mock_node_time(y, n->children[i + 1], 1, &ms)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (k->value.len == 7
+                && ngx_strncmp(k->value.data, "receive", 7) == 0)
+            {
+                rec->timing.body = ms;
+
+            } else if ((k->value.len == 4
+                        && ngx_strncmp(k->value.data, "send", 4) == 0)
+                       || (k->value.len == 4
+                           && ngx_strncmp(k->value.data, "wait", 4) == 0))
+            {
+                rec->timing.header += ms;
+
+            } else {
+                ngx_http_mock_yaml_error(y, k->line, k->column,
+                                         "\"timing\" of \"x_mock\" has "
+                                         "\"send\", \"wait\" and "
+                                         "\"receive\", not \"%V\"",
+                                         &k->value);
+                return NGX_ERROR;
+            }
+        }
+
+        rec->timing.timed = 1;
+    }
+
+    n = ngx_http_mock_node_get(node, "chunks");
+
+    if (n == NULL || ngx_http_mock_node_null(n)) {
+        return NGX_OK;
+    }
+
+    if (n->type != YAML_SEQUENCE_NODE || n->nchildren == 0
+        || n->nchildren > NGX_HTTP_MOCK_CHUNKS_MAX)
+    {
+        ngx_http_mock_yaml_error(y, n->line, n->column,
+                                 "\"chunks\" of \"x_mock\" must be a "
+                                 "sequence of 1 to %d chunks",
+                                 NGX_HTTP_MOCK_CHUNKS_MAX);
+        return NGX_ERROR;
+    }
+
+    rec->timing.chunks = ngx_palloc(y->pool,
+                                    n->nchildren
+                                    * sizeof(ngx_http_mock_chunk_t));
+    if (rec->timing.chunks == NULL) {
+        return NGX_ERROR;
+    }
+
+    off = 0;
+    prev = 0;
+
+    for (i = 0; i < n->nchildren; i++) {
+        c = n->children[i];
+        chunk = &rec->timing.chunks[i];
+
+        if (c->type != YAML_MAPPING_NODE) {
+            ngx_http_mock_yaml_error(y, c->line, c->column,
+                                     "a chunk must be a mapping with "
+                                     "\"at\" and \"size\" or \"string\"");
+            return NGX_ERROR;
+        }
+
+        v = ngx_http_mock_node_get(c, "at");
+
+        if (v == NULL) {
+            ngx_http_mock_yaml_error(y, c->line, c->column,
+                                     "a chunk needs \"at\", its time "
+                                     "after the header");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mock_node_time(y, v, 0, &chunk->at) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (chunk->at < prev) {
+            ngx_http_mock_yaml_error(y, c->line, c->column,
+                                     "chunk %ui comes at %Mms, before the "
+                                     "chunk before it (%Mms)",
+                                     i, chunk->at, prev);
+            return NGX_ERROR;
+        }
+
+        prev = chunk->at;
+
+        v = ngx_http_mock_node_get(c, "size");
+
+        if (v) {
+            size = (v->type == YAML_SCALAR_NODE && !v->binary)
+                   ? ngx_atoi(v->value.data, v->value.len) : NGX_ERROR;
+
+            if (size == NGX_ERROR || size == 0) {
+                ngx_http_mock_yaml_error(y, v->line, v->column,
+                                         "\"size\" of a chunk must be a "
+                                         "number of bytes above 0");
+                return NGX_ERROR;
+            }
+
+            chunk->len = size;
+
+        } else if ((v = ngx_http_mock_node_get(c, "string"))) {
+            if (ngx_http_mock_node_string(y, v, "\"string\" of a chunk", &s)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (s.len == 0 || s.len > rec->body.len - off
+                || ngx_memcmp(rec->body.data + off, s.data, s.len) != 0)
+            {
+                ngx_http_mock_yaml_error(y, v->line, v->column,
+                                         "\"string\" of chunk %ui is not "
+                                         "the body's next %uz bytes, from "
+                                         "byte %uz on", i, s.len, off);
+                return NGX_ERROR;
+            }
+
+            chunk->len = s.len;
+
+        } else {
+            ngx_http_mock_yaml_error(y, c->line, c->column,
+                                     "a chunk needs \"size\" or "
+                                     "\"string\"");
+            return NGX_ERROR;
+        }
+
+        if (chunk->len > rec->body.len - off) {
+            ngx_http_mock_yaml_error(y, c->line, c->column,
+                                     "the chunks up to chunk %ui add up to "
+                                     "more than the body's %uz bytes",
+                                     i, rec->body.len);
+            return NGX_ERROR;
+        }
+
+        off += chunk->len;
+    }
+
+    if (off != rec->body.len) {
+        ngx_http_mock_yaml_error(y, n->line, n->column,
+                                 "the chunks add up to %uz bytes, not to "
+                                 "the body's %uz", off, rec->body.len);
+        return NGX_ERROR;
+    }
+
+    rec->timing.nchunks = n->nchildren;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A time of x_mock timing or of a chunk: milliseconds as a number, with
+ * decimals as HAR has them ("45.021", rounded to a millisecond), or an
+ * nginx time such as "120ms" or "2s"; at most 24h.  In timing, HAR's -1
+ * ("not applicable") is 0.
+ */
+
+static ngx_int_t
+ngx_http_mock_node_time(ngx_http_mock_yaml_t *y, ngx_http_mock_node_t *n,
+    ngx_uint_t har, ngx_msec_t *ms)
+{
+    u_char      *p, *last;
+    ngx_int_t    v;
+    ngx_uint_t   digits;
+
+    v = NGX_ERROR;
+
+    if (n->type == YAML_SCALAR_NODE && !n->binary && n->value.len) {
+        p = n->value.data;
+        last = p + n->value.len;
+        digits = 0;
+
+        while (p < last && ((*p >= '0' && *p <= '9') || *p == '.')) {
+            digits += (*p != '.');
+            p++;
+        }
+
+        if (p == last && digits) {
+            /* digits past the third decimal are dropped */
+
+            p = ngx_strlchr(n->value.data, last, '.');
+            p = (p && last - p > 4) ? p + 4 : last;
+
+            v = ngx_atofp(n->value.data, p - n->value.data, 3);
+            v = (v == NGX_ERROR) ? NGX_ERROR : (v + 500) / 1000;
+
+        } else if (har && n->value.len == 2
+                   && ngx_strncmp(n->value.data, "-1", 2) == 0)
+        {
+            v = 0;
+
+        } else {
+            v = ngx_parse_time(&n->value, 0);
+        }
+    }
+
+    if (v == NGX_ERROR || v > 24 * 60 * 60 * 1000) {
+        ngx_http_mock_yaml_error(y, n->line, n->column,
+                                 "a time of \"x_mock\" is milliseconds, "
+                                 "such as \"120\" or \"45.021\", or a time "
+                                 "such as \"120ms\" or \"2s\", at most 24h");
+        return NGX_ERROR;
+    }
+
+    *ms = (ngx_msec_t) v;
 
     return NGX_OK;
 }

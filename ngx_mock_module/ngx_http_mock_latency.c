@@ -2,7 +2,8 @@
 /*
  * Latency on replay: the syntax of mock_latency (and of x_mock latency and
  * a session's), the delay it gives an answer, and the wait itself, on a
- * timer of the request's own.
+ * timer of the request's own.  "recorded" replays the upstream's own
+ * times, scaled.
  */
 
 
@@ -19,6 +20,8 @@ typedef struct {
 
 
 static char *ngx_http_mock_latency_duration(ngx_str_t *s, uint32_t *ms);
+static char *ngx_http_mock_latency_recorded(ngx_str_t *args, ngx_uint_t n,
+    ngx_http_mock_latency_t *lat);
 static ngx_msec_t ngx_http_mock_latency_pick(ngx_http_request_t *r,
     ngx_http_mock_latency_t *lat, ngx_http_mock_interaction_t *it);
 static double ngx_http_mock_latency_uniform(ngx_http_request_t *r,
@@ -59,7 +62,8 @@ ngx_http_mock_latency(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * "off", "200ms", "50ms..400ms", "lognormal median=120ms sigma=0.4", the
- * random ones with "seed=N".  Returns NULL, or what is wrong.
+ * random ones with "seed=N", "recorded" and "recorded x0.5".  Returns
+ * NULL, or what is wrong.
  */
 
 char *
@@ -87,6 +91,10 @@ ngx_http_mock_latency_parse(ngx_str_t *args, ngx_uint_t n,
 
         lat->type = NGX_HTTP_MOCK_LATENCY_OFF;
         return NULL;
+    }
+
+    if (s.len == 8 && ngx_strncmp(s.data, "recorded", 8) == 0) {
+        return ngx_http_mock_latency_recorded(args, n, lat);
     }
 
     median = 0;
@@ -190,6 +198,56 @@ ngx_http_mock_latency_parse(ngx_str_t *args, ngx_uint_t n,
 }
 
 
+/* "recorded", "recorded x0.5": the recorded times, scaled */
+
+static char *
+ngx_http_mock_latency_recorded(ngx_str_t *args, ngx_uint_t n,
+    ngx_http_mock_latency_t *lat)
+{
+    ngx_int_t   v;
+    ngx_str_t  *s;
+
+    lat->type = NGX_HTTP_MOCK_LATENCY_RECORDED;
+    lat->scale = NGX_HTTP_MOCK_SCALE_ONE;
+
+    if (n == 1) {
+        return NULL;
+    }
+
+    if (n > 2) {
+        return "\"recorded\" takes at most a scale after it, such as "
+               "\"x0.5\"";
+    }
+
+    s = &args[1];
+
+    v = (s->len > 1 && s->data[0] == 'x')
+        ? ngx_atofp(s->data + 1, s->len - 1, 3) : NGX_ERROR;
+
+    if (v == NGX_ERROR || v == 0 || v > NGX_HTTP_MOCK_SCALE_MAX) {
+        return "the scale of \"recorded\" is \"x\" and a number above 0 "
+               "and at most 100, with up to 3 decimals, such as \"x0.5\"";
+    }
+
+    lat->scale = (uint32_t) v;
+
+    return NULL;
+}
+
+
+/* a recorded time, scaled, at most 24h */
+
+ngx_msec_t
+ngx_http_mock_latency_scaled(ngx_msec_t ms, ngx_uint_t scale)
+{
+    uint64_t  v;
+
+    v = (uint64_t) ms * scale / NGX_HTTP_MOCK_SCALE_ONE;
+
+    return (v > 86400000) ? 86400000 : (ngx_msec_t) v;
+}
+
+
 static char *
 ngx_http_mock_latency_duration(ngx_str_t *s, uint32_t *ms)
 {
@@ -259,6 +317,16 @@ ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat)
                         (double) lat->sigma);
         break;
 
+    case NGX_HTTP_MOCK_LATENCY_RECORDED:
+        p = ngx_cpymem(p, "recorded", 8);
+
+        if (lat->scale != NGX_HTTP_MOCK_SCALE_ONE) {
+            p = ngx_sprintf(p, " x%uD.%03uD", lat->scale / 1000,
+                            lat->scale % 1000);
+        }
+
+        return p;
+
     default:
         return ngx_cpymem(p, "off", 3);
     }
@@ -274,6 +342,8 @@ ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat)
 /*
  * How long the answer with this interaction waits: the session's latency
  * (lat, or NULL) comes first, then the interaction's, then the location's.
+ * With "recorded" the request's context has the scale of the body's
+ * times too.
  */
 
 ngx_msec_t
@@ -281,6 +351,7 @@ ngx_http_mock_latency_delay(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_latency_t *lat)
 {
     ngx_msec_t                 delay;
+    ngx_http_mock_ctx_t       *ctx;
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_mock_loc_conf_t  *mlcf;
 
@@ -289,6 +360,11 @@ ngx_http_mock_latency_delay(ngx_http_request_t *r,
 
         lat = (it && it->latency.type != NGX_HTTP_MOCK_LATENCY_UNSET)
               ? &it->latency : &mlcf->latency;
+    }
+
+    if (lat->type == NGX_HTTP_MOCK_LATENCY_RECORDED) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+        ctx->scale = lat->scale;
     }
 
     delay = ngx_http_mock_latency_pick(r, lat, it);
@@ -315,6 +391,11 @@ ngx_http_mock_latency_pick(ngx_http_request_t *r, ngx_http_mock_latency_t *lat,
 
     case NGX_HTTP_MOCK_LATENCY_FIXED:
         return lat->min;
+
+    case NGX_HTTP_MOCK_LATENCY_RECORDED:
+        return (it && it->timing.timed)
+               ? ngx_http_mock_latency_scaled(it->timing.header, lat->scale)
+               : 0;
 
     case NGX_HTTP_MOCK_LATENCY_UNIFORM:
         u1 = ngx_http_mock_latency_uniform(r, lat, it, 0);

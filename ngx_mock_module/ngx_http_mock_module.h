@@ -84,6 +84,10 @@
 #define NGX_HTTP_MOCK_LATENCY_FIXED      2
 #define NGX_HTTP_MOCK_LATENCY_UNIFORM    3
 #define NGX_HTTP_MOCK_LATENCY_LOGNORMAL  4
+#define NGX_HTTP_MOCK_LATENCY_RECORDED   5
+
+#define NGX_HTTP_MOCK_SCALE_ONE          1000   /* "x1", in thousandths */
+#define NGX_HTTP_MOCK_SCALE_MAX          100000 /* "x100" */
 
 typedef struct {
     uint32_t                      type;
@@ -92,7 +96,30 @@ typedef struct {
     uint32_t                      seed;
     float                         sigma;
     uint32_t                      seeded;
+    uint32_t                      scale;        /* recorded: thousandths */
 } ngx_http_mock_latency_t;
+
+
+/* one piece of a streamed body, as the upstream sent it */
+typedef struct {
+    size_t                        len;
+    ngx_msec_t                    at;           /* ms after the header */
+} ngx_http_mock_chunk_t;
+
+
+/*
+ * How long the upstream took (x_mock timing and chunks): to its header,
+ * and from the header to the end of its body; a streamed body's chunks.
+ */
+#define NGX_HTTP_MOCK_CHUNKS_MAX         4096
+
+typedef struct {
+    ngx_msec_t                    header;
+    ngx_msec_t                    body;
+    ngx_uint_t                    timed;        /* header and body known */
+    ngx_uint_t                    nchunks;
+    ngx_http_mock_chunk_t        *chunks;
+} ngx_http_mock_timing_t;
 
 
 /* mock_fault: what a request gets in place of its answer */
@@ -366,6 +393,7 @@ struct ngx_http_mock_interaction_s {
     time_t                        recorded;     /* for refreshed dates */
     ngx_http_mock_latency_t       latency;      /* x_mock.latency */
     ngx_uint_t                    stale;        /* x_mock.stale */
+    ngx_http_mock_timing_t        timing;       /* x_mock timing, chunks */
 
     ngx_http_mock_interaction_t  *next_path;    /* same path, file order */
 
@@ -449,6 +477,7 @@ typedef struct {
     ngx_array_t                  *templated;    /* x_mock.templated, ngx_str_t */
     ngx_str_t                     stream;       /* x_mock.stream, or empty */
     ngx_http_mock_latency_t       latency;      /* x_mock.latency */
+    ngx_http_mock_timing_t        timing;       /* x_mock timing, chunks */
     unsigned                      binary:1;     /* the body was !!binary */
     unsigned                      compiled:1;   /* its templates */
     unsigned                      checked:1;    /* it can be sent as HTTP */
@@ -931,6 +960,9 @@ typedef struct {
     ngx_uint_t                    renew;        /* n + 1 recorded again */
     ngx_str_t                     renew_path;   /* of interaction n */
     ngx_http_mock_captured_pt     captured;     /* takes a captured answer */
+    ngx_uint_t                    scale;        /* of recorded times, or 0 */
+    void                         *timing;       /* what recording measures */
+    void                         *stream;       /* a body sent in chunks */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -990,6 +1022,9 @@ ngx_http_mock_template_t *ngx_http_mock_template_copy(u_char **pos,
 /* ngx_http_mock_render.c */
 ngx_int_t ngx_http_mock_render_body(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_str_t *body);
+ngx_int_t ngx_http_mock_render_chunks(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_str_t *body,
+    ngx_http_mock_chunk_t *chunks);
 ngx_int_t ngx_http_mock_render_header(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_header_t *hh,
     ngx_str_t *value);
@@ -1130,6 +1165,14 @@ ngx_int_t ngx_http_mock_writer_install(ngx_http_mock_writer_t *writer,
     u_char *tmp, u_char *name, off_t size, ngx_uint_t ino, ngx_uint_t count);
 ngx_uint_t ngx_http_mock_writer_lock(ngx_atomic_t *lock);
 void ngx_http_mock_writer_unlock(ngx_atomic_t *lock);
+
+/* ngx_http_mock_timing.c */
+ngx_int_t ngx_http_mock_timing_start(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx);
+ngx_int_t ngx_http_mock_timing_body(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_chain_t *in);
+void ngx_http_mock_timing_done(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_record_t *rec);
 
 /* ngx_http_mock_record.c */
 ngx_int_t ngx_http_mock_record_init(ngx_conf_t *cf);
@@ -1414,10 +1457,19 @@ char *ngx_http_mock_latency_check(ngx_conf_t *cf,
 u_char *ngx_http_mock_latency_print(u_char *p, ngx_http_mock_latency_t *lat);
 ngx_msec_t ngx_http_mock_latency_delay(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_http_mock_latency_t *lat);
+ngx_msec_t ngx_http_mock_latency_scaled(ngx_msec_t ms, ngx_uint_t scale);
 ngx_int_t ngx_http_mock_latency_wait(ngx_http_request_t *r, ngx_msec_t delay,
     ngx_http_mock_resume_pt resume);
 uint32_t ngx_http_mock_random(uint32_t seed, ngx_str_t *session,
     ngx_uint_t n, ngx_uint_t salt);
+
+/* ngx_http_mock_stream.c */
+ngx_uint_t ngx_http_mock_stream_applies(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it);
+ngx_int_t ngx_http_mock_stream_render(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_str_t *body);
+ngx_int_t ngx_http_mock_stream_send(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, u_char *data, size_t len);
 
 /* ngx_http_mock_fault.c */
 char *ngx_http_mock_fault(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -189,6 +189,12 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
                 return NGX_ERROR;
             }
 
+            if (ctx->recording
+                && ngx_http_mock_timing_start(r, ctx) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
             /* nothing follows the header: it completes the response */
 
             if (ctx->recording
@@ -280,7 +286,9 @@ ngx_http_mock_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->recording && in) {
-        if (ngx_http_mock_record_body(r, ctx, in) == NGX_ERROR) {
+        if (ngx_http_mock_timing_body(r, ctx, in) != NGX_OK
+            || ngx_http_mock_record_body(r, ctx, in) == NGX_ERROR)
+        {
             return NGX_ERROR;
         }
     }
@@ -753,6 +761,8 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     {
         return;
     }
+
+    ngx_http_mock_timing_done(r, ctx, rec);
 
     if (store->sessions) {
         writer = ngx_http_mock_session_writer(r, store, &ctx->session);

@@ -10,7 +10,7 @@
 
 
 static ngx_int_t ngx_http_mock_render(ngx_http_request_t *r,
-    ngx_http_mock_template_t *tpl, ngx_str_t *out);
+    ngx_http_mock_template_t *tpl, ngx_str_t *out, size_t **sizes_out);
 static ngx_int_t ngx_http_mock_render_value(ngx_http_request_t *r,
     ngx_http_mock_tpl_op_t *op, ngx_str_t *v);
 static ngx_int_t ngx_http_mock_render_expr(ngx_http_request_t *r,
@@ -52,7 +52,87 @@ ngx_int_t
 ngx_http_mock_render_body(ngx_http_request_t *r,
     ngx_http_mock_interaction_t *it, ngx_str_t *body)
 {
-    return ngx_http_mock_render(r, it->tpl, body);
+    return ngx_http_mock_render(r, it->tpl, body, NULL);
+}
+
+
+/*
+ * The body rendered, and its chunks where they fall in it: a boundary in
+ * recorded text moves with that text; one inside an expression moves to
+ * its end, so that an expression is never split.
+ */
+
+ngx_int_t
+ngx_http_mock_render_chunks(ngx_http_request_t *r,
+    ngx_http_mock_interaction_t *it, ngx_str_t *body,
+    ngx_http_mock_chunk_t *chunks)
+{
+    size_t                     src, out, from, to, end, prev, *sizes;
+    ngx_uint_t                 i, k;
+    ngx_http_mock_tpl_op_t    *op;
+    ngx_http_mock_template_t  *tpl;
+
+    tpl = it->tpl;
+
+    if (ngx_http_mock_render(r, tpl, body, &sizes) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    end = 0;
+    prev = 0;
+    out = 0;
+    i = 0;
+
+    for (k = 0; k < it->timing.nchunks; k++) {
+        end += it->timing.chunks[k].len;
+        chunks[k] = it->timing.chunks[k];
+
+        /* the output offset of the recorded offset "end" */
+
+        for ( /* void */ ; i < tpl->nops; i++) {
+            op = &tpl->ops[i];
+
+            if (op->type != NGX_HTTP_MOCK_TPL_LITERAL) {
+                out += sizes[i];
+                continue;
+            }
+
+            if (op->text.data < it->body.data
+                || op->text.data + op->text.len
+                   > it->body.data + it->body.len)
+            {
+                /* not recorded text: it stands as an expression does */
+                out += op->text.len;
+                continue;
+            }
+
+            from = op->text.data - it->body.data;
+            to = from + op->text.len;
+
+            if (end <= to) {
+                break;
+            }
+
+            out += op->text.len;
+        }
+
+        if (i == tpl->nops) {
+            src = body->len;
+
+        } else {
+            from = tpl->ops[i].text.data - it->body.data;
+            src = out + (end > from ? end - from : 0);
+        }
+
+        if (k == it->timing.nchunks - 1) {
+            src = body->len;
+        }
+
+        chunks[k].len = (src > prev) ? src - prev : 0;
+        prev = ngx_max(src, prev);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -65,7 +145,7 @@ ngx_http_mock_render_header(ngx_http_request_t *r,
 {
     u_char  *p, *last;
 
-    if (ngx_http_mock_render(r, hh->tpl, value) != NGX_OK) {
+    if (ngx_http_mock_render(r, hh->tpl, value, NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -102,7 +182,7 @@ ngx_http_mock_render_header(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_mock_render(ngx_http_request_t *r, ngx_http_mock_template_t *tpl,
-    ngx_str_t *out)
+    ngx_str_t *out, size_t **sizes_out)
 {
     u_char                  *p;
     size_t                   len, *sizes;
@@ -118,6 +198,10 @@ ngx_http_mock_render(ngx_http_request_t *r, ngx_http_mock_template_t *tpl,
 
     sizes = (size_t *) (values + tpl->nops);
     len = tpl->literal;
+
+    if (sizes_out) {
+        *sizes_out = sizes;
+    }
 
     for (i = 0; i < tpl->nops; i++) {
         op = &tpl->ops[i];

@@ -3,8 +3,9 @@
  * The replay content handler: reduce the request to its key, find the
  * group of identical recorded requests, take the next interaction of the
  * sequence and send its response straight from the shared zone, when
- * its latency is over and unless a fault takes its place.  Requests
- * nothing matches get a near-miss report.
+ * its latency is over and unless a fault takes its place (as a stream
+ * when it was recorded as one).  Requests nothing matches get a
+ * near-miss report.
  */
 
 
@@ -973,6 +974,11 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        if (ngx_http_mock_stream_applies(r, it)) {
+            return ngx_http_mock_stream_send(r, it, it->body.data,
+                                             it->body.len);
+        }
+
         /* the body is sent from the shared zone, which outlives the request */
 
         return ngx_http_mock_send(r, it->body.data, it->body.len);
@@ -980,7 +986,7 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
 
     /* the body first: what it remembers, the headers may use */
 
-    if (ngx_http_mock_render_body(r, it, &body) != NGX_OK
+    if (ngx_http_mock_stream_render(r, it, &body) != NGX_OK
         || ngx_http_mock_replay_headers(r, it) != NGX_OK)
     {
         return NGX_ERROR;
@@ -988,6 +994,10 @@ ngx_http_mock_replay_send(ngx_http_request_t *r,
 
     if (r->headers_out.content_length_n != -1) {
         r->headers_out.content_length_n = body.len;
+    }
+
+    if (ngx_http_mock_stream_applies(r, it)) {
+        return ngx_http_mock_stream_send(r, it, body.data, body.len);
     }
 
     return ngx_http_mock_send(r, body.data, body.len);

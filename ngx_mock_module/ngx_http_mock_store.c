@@ -223,7 +223,8 @@ ngx_http_mock_record_size(ngx_http_mock_store_t *store,
            + ngx_http_mock_aligned(nh * sizeof(ngx_str_t))
            + ngx_http_mock_aligned(rec->headers.nelts
                                    * sizeof(ngx_http_mock_header_t))
-           + 8 * sizeof(void *);
+           + rec->timing.nchunks * sizeof(ngx_http_mock_chunk_t)
+           + 9 * sizeof(void *);
 
     if (nh) {
         h = rec->req_headers.elts;
@@ -1357,6 +1358,19 @@ ngx_http_mock_store_copy(ngx_http_mock_store_t *store,
     it->recorded = rec->recorded;
     it->latency = rec->latency;
     it->stale = rec->stale;
+    it->timing = rec->timing;
+
+    if (rec->timing.nchunks) {
+        it->timing.chunks = ngx_http_mock_arena_alloc(a,
+                                             rec->timing.nchunks
+                                             * sizeof(ngx_http_mock_chunk_t));
+        if (it->timing.chunks == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(it->timing.chunks, rec->timing.chunks,
+                   rec->timing.nchunks * sizeof(ngx_http_mock_chunk_t));
+    }
 
     tpls = rec->compiled
            && ngx_http_mock_template_applies(store->template, rec);

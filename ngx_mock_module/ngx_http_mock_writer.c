@@ -1239,6 +1239,9 @@ ngx_http_mock_yaml_entry(ngx_pool_t *pool, ngx_http_mock_record_t *rec,
  *     recorded: '2026-12-01T08:00:00Z'
  *     stream: "1764576000000-0"
  *     templated: ["$.id", "header Location"]
+ *     timing: {wait: 12, receive: 340}
+ *     chunks:
+ *     - {at: 0, size: 9}
  *
  * "stream" is the entry of the fleet's stream that brought a recording
  * of another instance.
@@ -1253,7 +1256,8 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
 
     if (rec->recorded == 0 && rec->stream.len == 0
         && rec->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET && !rec->stale
-        && (rec->templated == NULL || rec->templated->nelts == 0))
+        && (rec->templated == NULL || rec->templated->nelts == 0)
+        && !rec->timing.timed && rec->timing.nchunks == 0)
     {
         return 0;
     }
@@ -1275,6 +1279,12 @@ ngx_http_mock_yaml_extension_len(ngx_http_mock_record_t *rec)
         }
     }
 
+    len += sizeof("\n    timing: {wait: , receive: }") - 1
+           + 2 * NGX_INT_T_LEN
+           + sizeof("\n    chunks:") - 1
+           + rec->timing.nchunks * (sizeof("\n    - {at: , size: }") - 1
+                                    + NGX_INT_T_LEN + NGX_SIZE_T_LEN);
+
     return len;
 }
 
@@ -1295,7 +1305,8 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
 
     if (rec->recorded == 0 && rec->stream.len == 0
         && rec->latency.type == NGX_HTTP_MOCK_LATENCY_UNSET && !rec->stale
-        && (rec->templated == NULL || rec->templated->nelts == 0))
+        && (rec->templated == NULL || rec->templated->nelts == 0)
+        && !rec->timing.timed && rec->timing.nchunks == 0)
     {
         return p;
     }
@@ -1346,6 +1357,23 @@ ngx_http_mock_yaml_extension(u_char *p, ngx_http_mock_record_t *rec)
         }
 
         *p++ = ']';
+    }
+
+    /* in HAR's terms: "wait" from the connect on, as nginx measures it */
+
+    if (rec->timing.timed) {
+        p = ngx_sprintf(p, "\n    timing: {wait: %M, receive: %M}",
+                        rec->timing.header, rec->timing.body);
+    }
+
+    if (rec->timing.nchunks) {
+        p = ngx_cpymem(p, "\n    chunks:", sizeof("\n    chunks:") - 1);
+
+        for (i = 0; i < rec->timing.nchunks; i++) {
+            p = ngx_sprintf(p, "\n    - {at: %M, size: %uz}",
+                            rec->timing.chunks[i].at,
+                            rec->timing.chunks[i].len);
+        }
     }
 
     return p;

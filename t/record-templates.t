@@ -33,6 +33,8 @@ sub xm {
     $re .= quotemeta("\n    templated: [" . join(', ', map { "\"$_\"" } @_)
                      . ']')
         if @_;
+    $re .= quotemeta("\n    timing: {wait: ") . '\d+'
+           . quotemeta(', receive: ') . '\d+' . quotemeta('}');
     return $re . quotemeta("\n# recorded ");
 }
 

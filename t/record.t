@@ -62,6 +62,7 @@ interactions:
       message: "Created"
   x_mock:
     recorded: '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'
+    timing: \{wait: \d+, receive: \d+\}
 # recorded \S+
 - request:
     body: "hello"

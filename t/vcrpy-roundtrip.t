@@ -314,9 +314,9 @@ my $TPL_BODY = '{"id": {{request.path.2}}, "name": "Ada", '
 is($tpl_got->{content}, '{"id": 70001, "name": "Ada", "q": "hello-world"}',
    'templates: the client got the upstream\'s answer');
 my $tpl_text = slurp("$root/html/tpl.yaml");
-like($tpl_text, qr/^  x_mock:\n    recorded: '[^']+'\n    templated: \["\$\.id", "\$\.q", "header Location"\]\n# recorded /m,
+like($tpl_text, qr/^  x_mock:\n    recorded: '[^']+'\n    templated: \["\$\.id", "\$\.q", "header Location"\]\n    timing: \{wait: \d+, receive: \d+\}\n# recorded /m,
      'templates: the cassette lists the templated members');
-like($rec_text, qr/^  x_mock:\n    recorded: '[^']+'\n# recorded /m,
+like($rec_text, qr/^  x_mock:\n    recorded: '[^']+'\n    timing: \{wait: \d+, receive: \d+\}\n# recorded /m,
      'every interaction has its recording time');
 
 write_file("$root/tpl.py", <<'PY');
