@@ -4,7 +4,13 @@
 # the admin API then shows; opens a miss and reads its report; shows a
 # cassette whose body, header and URI carry markup as plain text, with no
 # script of theirs run; and a page of another origin (another port) that
-# posts forms and JSON to the admin changes nothing and gets 403.
+# posts forms and JSON to the admin changes nothing and gets 403.  Then it
+# edits a response of a cassette file by typing in the edit view, which
+# PUT /_mock/interactions/N saves: the admin API, a replayed request and
+# the file (PyYAML) have the new answer; a header value with CR/LF is
+# refused with the endpoint's error shown and the file unchanged; a
+# binary body is edited as base64; an admin that refuses PUT shows no
+# edit button.
 #
 # With UI_SCREENSHOTS=DIR (make screenshots) the script also writes a PNG
 # of each view into DIR.
@@ -93,30 +99,6 @@ interactions:
     body: {string: 'made'}
 EOF
 
-# An admin location whose interactions/ is a mock of the edit endpoint:
-# it answers the probe with 400 and the save with 200 only when the body
-# is the one expected.
-my $api = "$root/cassettes/api.yaml";
-(my $api_q = $api) =~ s{/}{%2F}g;
-write_file("$root/cassettes/edit.yaml", <<"EOF");
-version: 1
-interactions:
-- request: {method: PUT, uri: 'http://svc/stub/_mock/interactions/0?store=0', body: '{', headers: {}}
-  response:
-    status: {code: 400, message: Bad Request}
-    headers: {Content-Type: [application/json]}
-    body: {string: '{"error": "the body is not JSON"}'}
-- request:
-    method: PUT
-    uri: 'http://svc/stub/_mock/interactions/0?store=0&cassette=$api_q'
-    body: '{"status": 201, "headers": {"Content-Type": ["application/json"]}, "body": "{\\"id\\": 1, \\"name\\": \\"edited\\"}"}'
-    headers: {}
-  response:
-    status: {code: 200, message: OK}
-    headers: {Content-Type: [application/json]}
-    body: {string: '{"saved": true}'}
-EOF
-
 # The other origin's page: a form that would reset every session, one
 # that would pin an answer (text/plain, its body JSON-looking), and a
 # script that sends JSON; it tells what happened in its title.
@@ -163,14 +145,12 @@ http {
             mock_admin;
         }
 
-        location /stub/_mock {
+        # an admin that only reads: its PUTs are refused with 403
+        location /ro/_mock {
             mock_admin;
-        }
-
-        location /stub/_mock/interactions/ {
-            mock_replay cassettes/edit.yaml;
-            mock_match method path query body;
-            mock_repeats on;
+            limit_except GET {
+                deny all;
+            }
         }
     }
 
@@ -220,27 +200,38 @@ $r = HTTP::Tiny->new(max_redirect => 0)
 is($r->{status}, 301, '/_mock/ui is sent to /_mock/ui/');
 is($r->{headers}{location}, 'ui/', 'with a relative reference');
 
-my @cmd = (PYTHON, "$FindBin::Bin/ui/dashboard.py",
-           '--admin', "http://127.0.0.1:$port/_mock/",
-           '--api', "http://127.0.0.1:$port/api/",
-           '--other', "http://127.0.0.1:$other/attack.html",
-           '--stub', "http://127.0.0.1:$port/stub/_mock/",
-           '--profile', "$root/chrome");
-push @cmd, '--screenshots', $ENV{UI_SCREENSHOTS} if $ENV{UI_SCREENSHOTS};
+my $api = "$root/cassettes/api.yaml";
 
-my ($rc, $out, $err) = run_cmd(@cmd);
+# The browser script's part, its lines of "ok" and "not ok" made checks.
+sub browse {
+    my ($part, $least) = @_;
+    my @cmd = (PYTHON, "$FindBin::Bin/ui/dashboard.py", '--part', $part,
+               '--admin', "http://127.0.0.1:$port/_mock/",
+               '--api', "http://127.0.0.1:$port/api/",
+               '--other', "http://127.0.0.1:$other/attack.html",
+               '--readonly', "http://127.0.0.1:$port/ro/_mock/",
+               '--cassette', $api,
+               '--profile', "$root/chrome");
+    push @cmd, '--screenshots', $ENV{UI_SCREENSHOTS}
+        if $ENV{UI_SCREENSHOTS};
 
-my $checks = 0;
-for my $line (split /\n/, $out) {
-    if ($line =~ /^(not )?ok (.*)$/) {
-        ok(!$1, $2);
-        $checks++;
-    } else {
-        diag($line);
+    my ($rc, $out, $err) = run_cmd(@cmd);
+
+    my $checks = 0;
+    for my $line (split /\n/, $out) {
+        if ($line =~ /^(not )?ok (.*)$/) {
+            ok(!$1, $2);
+            $checks++;
+        } else {
+            diag($line);
+        }
     }
+    is($rc, 0, "the browser script's $part ran to its end") or diag($err);
+    cmp_ok($checks, '>=', $least,
+           "the browser script's $part made its checks ($checks)");
 }
-is($rc, 0, 'the browser script ran to its end') or diag($err);
-cmp_ok($checks, '>=', 20, "the browser script made its checks ($checks)");
+
+browse('views', 20);
 
 # the other origin changed nothing: its requests were refused
 my $log = $nginx->error_log;
@@ -255,6 +246,9 @@ is((grep { $_->{plays} } @{ $plays->{interactions} || [] })[0]{interaction},
    0, "the victim's play is still counted: nothing was reset");
 unlike($log, qr/admin reset the counters of all/,
        'no reset of all sessions happened');
+
+# Edits come last: each starts every session anew.
+browse('edit', 14);
 
 $nginx->stop;
 

@@ -347,16 +347,29 @@ function select(tr) {
   tr.classList.add('selected');
 }
 
-/* an edit endpoint is there when a bad PUT is not answered 404 or 405 */
+/*
+ * An edit endpoint is there when a PUT of a body that is not JSON is
+ * answered 400, as PUT interactions/N answers it; 404 or 405 (no such
+ * endpoint), 403 (an admin whose location refuses PUT) and the rest hide
+ * the edit button.
+ */
 function probeEdit(store) {
   if (state.editable[store] !== undefined) { return; }
   fetch(BASE + 'interactions/0' + q({ store: store }), { method: 'PUT',
+      credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json' }, body: '{' })
-    .then(function (r) { state.editable[store] = r.status !== 404 && r.status !== 405; },
+    .then(function (r) { state.editable[store] = r.status === 400; },
           function () { state.editable[store] = false; })
     .then(function () {
-      if (state.detail) { $('it-edit').hidden = !state.editable[store] || !!state.detail.response.truncated; }
+      if (state.detail && String(state.detail.store) === String(store)) {
+        $('it-edit').hidden = !editable(state.detail);
+      }
     });
+}
+
+/* a body shown in part cannot be edited: saving would cut it */
+function editable(d) {
+  return !!state.editable[d.store] && !d.response.truncated;
 }
 
 function bodyText(b) {
@@ -382,15 +395,15 @@ function bodyText(b) {
   return { text: out.join('\n'), kind: 'binary' };
 }
 
-function showInteraction(it) {
+function showInteraction(it, keepForm) {
   var store = $('it-store').value;
-  api('interaction' + q({ store: store, cassette: it.cassette, interaction: it.interaction }))
+  return api('interaction' + q({ store: store, cassette: it.cassette, interaction: it.interaction }))
     .then(function (r) {
       var d = r.data, dl, tb, b;
       if (r.status !== 200) { status('interaction: ' + d.error, true); return; }
       state.detail = d;
       $('it-detail').hidden = false;
-      $('it-form').hidden = true;
+      if (!keepForm) { $('it-form').hidden = true; }
       $('it-title').textContent = '#' + d.interaction + ' in ' + d.cassette;
       dl = clear($('it-request'));
       [['method', d.request.method], ['uri', d.request.uri], ['compared path', d.request.path],
@@ -409,30 +422,105 @@ function showInteraction(it) {
         + (d.response.truncated ? ', the first MB shown' : '')
         + (d.response.templated ? ', a template' : '');
       $('it-body').textContent = b.text;
-      $('it-edit').hidden = !state.editable[store] || !!d.response.truncated;
+      $('it-edit').hidden = !editable(d);
     });
 }
 
+/* text to base64 of its UTF-8 bytes, and back where the bytes are UTF-8 */
+function toBase64(text) {
+  var bytes = new TextEncoder().encode(text), s = '', i;
+  for (i = 0; i < bytes.length; i++) { s += String.fromCharCode(bytes[i]); }
+  return btoa(s);
+}
+
+function fromBase64(b64) {
+  var s = atob(b64.replace(/\s+/g, '')), bytes = new Uint8Array(s.length), i;
+  for (i = 0; i < s.length; i++) { bytes[i] = s.charCodeAt(i); }
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
+
+function editResult(text, bad) {
+  $('ed-result').textContent = text;
+  $('ed-result').className = bad ? 'hint error' : 'hint';
+}
+
+function editNote() {
+  var d = state.detail, notes = [];
+  if ($('ed-kind').value === 'base64_string') {
+    notes.push('the body is bytes, edited as base64 and written as !!binary');
+  } else if (d.response.body === undefined) {
+    notes.push('the recorded body is binary: saving replaces it with this text');
+  }
+  if (d.response.templated) {
+    notes.push('the body is a template: saving makes it a plain body');
+  }
+  $('ed-note').textContent = notes.join('; ');
+}
+
 function editInteraction() {
-  var d = state.detail, h = {};
+  var d = state.detail, h = {}, binary = d.response.body === undefined;
   d.response.headers.forEach(function (x) { (h[x[0]] = h[x[0]] || []).push(x[1]); });
   $('ed-status').value = d.response.status;
+  $('ed-reason').value = d.response.reason;
   $('ed-headers').value = JSON.stringify(h, null, 2);
-  $('ed-body').value = d.response.body !== undefined ? d.response.body : '';
-  $('ed-result').textContent = d.response.body === undefined ? 'the body is binary: saving replaces it with this text' : '';
+  $('ed-kind').value = binary ? 'base64_string' : 'string';
+  $('ed-body').value = binary ? d.response.body_base64 : d.response.body;
+  editResult('');
+  editNote();
   $('it-form').hidden = false;
 }
 
+/* switching between text and base64 keeps the body, converted */
+function editKind() {
+  var kind = $('ed-kind').value, body = $('ed-body');
+  editResult('');
+  if (kind === 'base64_string') {
+    body.value = toBase64(body.value);
+  } else {
+    try { body.value = fromBase64(body.value); }
+    catch (e) {
+      $('ed-kind').value = 'base64_string';
+      editResult('these bytes are not UTF-8 text: they stay base64', true);
+    }
+  }
+  editNote();
+}
+
+/* the headers as the endpoint takes them: a name and a list of values */
+function editHeaders() {
+  var h = JSON.parse($('ed-headers').value || '{}'), k, out = {};
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) {
+    throw new Error('an object of a name and a list of values');
+  }
+  for (k in h) {
+    out[k] = Array.isArray(h[k]) ? h[k] : [h[k]];
+    out[k].forEach(function (v) {
+      if (typeof v !== 'string') { throw new Error('the values of ' + k + ' must be strings'); }
+    });
+  }
+  return out;
+}
+
 function saveInteraction(ev) {
-  var d = state.detail, headers;
+  var d = state.detail, headers, code, body = {}, kind = $('ed-kind').value;
   ev.preventDefault();
-  try { headers = JSON.parse($('ed-headers').value || '{}'); }
-  catch (e) { $('ed-result').textContent = 'headers are not JSON: ' + e.message; return; }
+  code = $('ed-status').value.trim();
+  if (!/^[0-9]{3}$/.test(code)) { editResult('the status must be a number of three digits', true); return; }
+  try { headers = editHeaders(); }
+  catch (e) { editResult('headers are not JSON of a name and a list of values: ' + e.message, true); return; }
+  body[kind] = kind === 'base64_string' ? $('ed-body').value.replace(/\s+/g, '') : $('ed-body').value;
+  editResult('saving');
   api('interactions/' + d.interaction + q({ store: d.store, cassette: d.cassette }), 'PUT',
-      { status: Number($('ed-status').value), headers: headers, body: $('ed-body').value })
+      { response: { status: { code: Number(code), message: $('ed-reason').value },
+                    headers: headers, body: body } })
     .then(function (r) {
-      $('ed-result').textContent = r.status === 200 ? 'saved' : 'not saved: ' + (r.data && r.data.error);
-      if (r.status === 200) { loadInteractions(); }
+      if (r.status !== 200) {
+        editResult('not saved (' + r.status + '): ' + (r.data && r.data.error ? r.data.error : 'no answer'), true);
+        return;
+      }
+      editResult('saved; ' + r.data.interactions + ' interactions in the cassette, every session starts anew');
+      loadInteractions();
+      showInteraction({ cassette: d.cassette, interaction: d.interaction }, true);
     });
 }
 
@@ -525,6 +613,7 @@ $('it-store').addEventListener('change', loadInteractions);
   $(id).addEventListener('input', drawInteractions);
 });
 $('it-edit').addEventListener('click', editInteraction);
+$('ed-kind').addEventListener('change', editKind);
 $('ed-cancel').addEventListener('click', function () { $('it-form').hidden = true; });
 $('it-form').addEventListener('submit', saveInteraction);
 ['j-session', 'j-result'].forEach(function (id) { $(id).addEventListener('input', drawJournal); });

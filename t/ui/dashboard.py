@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""dashboard.py --admin URL --api URL --other URL --stub URL --profile DIR
+"""dashboard.py --part views|edit --admin URL --api URL --other URL
+                --readonly URL --cassette FILE --profile DIR
                 [--screenshots DIR]
 
 Drives the mock dashboard (ADMIN + "ui/") in headless Chromium, for
@@ -12,12 +13,19 @@ interaction of a session pins it (the admin API and a request of that
 session then show it) and clicking it again unpins it; the reset button
 resets the session; markup in a body, a header, a URI and a session is
 shown as text and none of its scripts runs; a page of another origin
-that posts to the admin is refused with 403.  Under STUB, an admin
-location whose interactions/ stands in for an edit endpoint, the edit
-button shows and a response is edited and saved.
+that posts to the admin is refused with 403.
+
+The edit part, run apart since an edit starts every session anew: under
+READONLY, an admin location that refuses PUT, the edit button is hidden;
+under ADMIN it shows, a response of FILE (the cassette of API) is edited
+by typing and saved, and the admin API, a replayed request and FILE read
+with PyYAML then have the new answer; a header value with CR/LF is
+refused with the endpoint's error, shown, and FILE stays as it was; a
+binary body is edited as base64 and stays bytes.
 """
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -25,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 
+import yaml
 from selenium import webdriver
 from selenium.common.exceptions import (NoAlertPresentException,
                                         StaleElementReferenceException,
@@ -136,10 +145,12 @@ class Page:
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=("views", "edit"), required=True)
     ap.add_argument("--admin", required=True)
     ap.add_argument("--api", required=True)
     ap.add_argument("--other", required=True)
-    ap.add_argument("--stub", required=True)
+    ap.add_argument("--readonly", required=True)
+    ap.add_argument("--cassette", required=True)
     ap.add_argument("--profile", required=True)
     ap.add_argument("--screenshots")
     args = ap.parse_args()
@@ -170,8 +181,11 @@ def main():
         return bool(shots)
 
     try:
-        run(Page(driver), admin, api, args.other, shot)
-        edit(Page(driver), args.stub)
+        if args.part == "views":
+            run(Page(driver), admin, api, args.other, shot)
+        else:
+            edit(Page(driver), admin, api, args.readonly, args.cassette,
+                 shot)
     finally:
         driver.quit()
 
@@ -352,8 +366,9 @@ def run(p, admin, api, other, shot):
         check("the response's headers are shown",
               "application/json" in p.text("#it-headers"),
               p.text("#it-headers"))
-        check("the edit button is hidden without an edit endpoint",
-              not p.css("#it-edit")[0].is_displayed(), "it is shown")
+        shown = p.wait("edit", lambda: p.css("#it-edit")[0].is_displayed())
+        check("the edit button shows where PUT interactions/N answers a "
+              "body that is not JSON with 400", bool(shown), "hidden")
         shot("interactions")
     p.css("#it-path")[0].clear()
     p.css("#it-path")[0].send_keys("logo")
@@ -402,7 +417,7 @@ def run(p, admin, api, other, shot):
                 if e.get("level") == "SEVERE"]
     except WebDriverException as e:
         logs = ["no browser log: %s" % e.msg]
-    # the edit probe's 404 is expected; nothing else may be an error
+    # the edit probe's 400 is expected; nothing else may be an error
     logs = [m for m in logs if "interactions/0" not in m]
     check("the page ran without errors or policy violations", not logs,
           "; ".join(logs)[:600])
@@ -441,17 +456,82 @@ def run(p, admin, api, other, shot):
           "status %d" % code)
 
 
-def edit(p, stub):
+def open_interaction(p, base, name, n, load=True):
+    """the interactions view of the admin BASE at interaction N of the
+    cassette NAME; True when its detail is shown"""
     d = p.d
-    d.get(stub + "ui/#interactions")
-    rows = p.wait("list", lambda: [r for r in p.css("#it-table tbody tr")
-                                   if r.get_attribute("data-interaction")
-                                   == "0"])
-    if not rows:
+    if load:
+        d.get(base + "ui/#interactions")
+    opt = p.wait("store", lambda: [o for o in p.css("#it-store option")
+                                   if o.text.endswith("/" + name)])
+    if not opt:
+        return False
+    value = opt[0].get_attribute("value")
+    sel = Select(p.css("#it-store")[0])
+    if sel.first_selected_option.get_attribute("value") != value:
+        sel.select_by_value(value)
+
+    def row():
+        return [r for r in p.css("#it-table tbody tr")
+                if r.get_attribute("data-interaction") == str(n)
+                and (r.get_attribute("title") or "").endswith("/" + name)]
+
+    if not p.wait("row", row) or not p.click(row):
+        return False
+    return bool(p.wait("detail", lambda: p.text("#it-title").startswith(
+        "#%d in " % n)))
+
+
+def probed(p):
+    """the edit probe was answered (the resource timing has its entry)"""
+    return p.wait("probe", lambda: p.d.execute_script(
+        "return performance.getEntriesByType('resource').some("
+        "function (e) { return e.name.indexOf('/interactions/0?') >= 0; })"))
+
+
+def typed(p, sel, text):
+    box = p.css(sel)[0]
+    box.clear()
+    box.send_keys(text)
+
+
+def save(p):
+    """submits the edit form; the result line once the answer came"""
+    p.d.find_element(By.CSS_SELECTOR, "#it-form button[type=submit]").click()
+    return p.wait("saved", lambda: p.text("#ed-result").startswith(
+        ("saved", "not saved")) and p.text("#ed-result")) or ""
+
+
+def value(p, sel):
+    els = p.css(sel)
+    return els[0].get_attribute("value") if els else None
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def edit(p, admin, api, readonly, cassette, shot):
+    name = os.path.basename(cassette)
+
+    # an admin location that refuses PUT: the probe gets 403, no button
+    if open_interaction(p, readonly, name, 0) and probed(p):
+        shown = p.wait("body", lambda: '"first"' in p.text("#it-body"))
+        check("the edit button is hidden without an edit endpoint",
+              bool(shown) and not p.css("#it-edit")[0].is_displayed(),
+              "body shown: %r, button shown: %r" % (
+                  bool(shown), p.css("#it-edit")[0].is_displayed()))
+    else:
+        check("the edit button is hidden without an edit endpoint", False,
+              "interaction #0 of %s is not shown, or no probe" % name)
+
+    if not open_interaction(p, admin, name, 0):
         check("the edit button shows where the edit endpoint is", False,
-              "no interaction #0")
+              "interaction #0 of %s is not shown" % name)
         return
-    rows[0].click()
+    probed(p)
+    store = value(p, "#it-store")
     shown = p.wait("edit", lambda: p.css("#it-edit")[0].is_displayed()
                    and '"first"' in p.text("#it-body"))
     check("the edit button shows where the edit endpoint is", bool(shown),
@@ -459,24 +539,145 @@ def edit(p, stub):
     if not shown:
         return
     p.css("#it-edit")[0].click()
-    check("the edit form holds the response",
-          p.css("#ed-status")[0].get_attribute("value") == "200"
-          and '"first"' in p.css("#ed-body")[0].get_attribute("value")
-          and "application/json" in p.css("#ed-headers")[0]
-          .get_attribute("value"), "status %r" %
-          p.css("#ed-status")[0].get_attribute("value"))
-    status = p.css("#ed-status")[0]
-    status.clear()
-    status.send_keys("201")
-    body = p.css("#ed-body")[0]
-    body.clear()
-    body.send_keys('{"id": 1, "name": "edited"}')
-    d.find_element(By.CSS_SELECTOR, "#it-form button[type=submit]").click()
-    saved = p.wait("saved", lambda: p.text("#ed-result") not in ("", None)
-                   and p.text("#ed-result"))
-    check("an edited response is sent as {status, headers, body} and saved",
-          saved == "saved", repr(saved))
+    check("the edit form holds the response: status, reason, headers as "
+          "lists, the body as text",
+          value(p, "#ed-status") == "200" and value(p, "#ed-reason") == "OK"
+          and value(p, "#ed-kind") == "string"
+          and '"first"' in value(p, "#ed-body")
+          and '"Content-Type": [\n    "application/json"\n  ]'
+          in value(p, "#ed-headers"),
+          "status %r, reason %r, kind %r, headers %r" % (
+              value(p, "#ed-status"), value(p, "#ed-reason"),
+              value(p, "#ed-kind"), value(p, "#ed-headers")))
 
+    # a new answer, typed in
+    new_body = '{"id": 1, "name": "edited"}'
+    typed(p, "#ed-status", "201")
+    typed(p, "#ed-reason", "Created")
+    typed(p, "#ed-headers", '{"Content-Type": ["application/json"], '
+                            '"X-Edited": ["yes", "twice"]}')
+    typed(p, "#ed-body", new_body)
+    result = save(p)
+    check("the edited response is saved through PUT interactions/N",
+          result.startswith("saved"), repr(result))
+    shown = p.wait("shown", lambda: p.text("#it-response-status")
+                   == "201 Created" and '"edited"' in p.text("#it-body"))
+    check("the view shows the response as saved", bool(shown),
+          "%r %r" % (p.text("#it-response-status"), p.text("#it-body")))
+
+    st, data, _ = get_json(admin + "interaction?store=%s&interaction=0"
+                           % store)
+    resp = (data or {}).get("response", {})
+    check("the admin API has the new answer",
+          st == 200 and resp.get("status") == 201
+          and resp.get("reason") == "Created"
+          and resp.get("body") == new_body
+          and resp.get("headers") == [["Content-Type", "application/json"],
+                                      ["X-Edited", "yes"],
+                                      ["X-Edited", "twice"]],
+          "%d %r" % (st, resp))
+    req = urllib.request.Request(api + "users/1",
+                                 headers={"X-Test-Id": "after-edit"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            got = (r.status, r.read().decode(), r.headers.get_all("X-Edited"))
+    except urllib.error.HTTPError as e:
+        got = (e.code, e.read().decode(), e.headers.get_all("X-Edited"))
+    check("a replayed request gets the new answer",
+          got == (201, new_body, ["yes", "twice"]), repr(got))
+    try:
+        tape = yaml.safe_load(read(cassette))
+        its = tape["interactions"]
+        first = its[0]["response"]
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
+        tape, its, first = None, [], {"error": str(e)}
+    check("the cassette file has the new answer in the vcrpy shape",
+          first.get("status") == {"code": 201, "message": "Created"}
+          and first.get("headers") == {"Content-Type": ["application/json"],
+                                       "X-Edited": ["yes", "twice"]}
+          and first.get("body") == {"string": new_body}, repr(first))
+    check("the rest of the cassette file is as it was",
+          len(its) == 4
+          and its[0]["request"]["uri"] == "http://svc/api/users/1"
+          and "second" in its[1]["response"]["body"]["string"]
+          and its[3]["response"]["headers"]["X-Evil"]
+          == ["<script>window.__xss=3</script>"], repr(its)[:600])
+
+    # a header value with CR/LF, typed as JSON escapes: refused
+    before = read(cassette)
+    typed(p, "#ed-headers", '{"Content-Type": ["application/json"], '
+                            '"X-A": ["a\\r\\nX-Injected: 1"]}')
+    result = save(p)
+    check("a header value with CR/LF is refused with 422 and the "
+          "endpoint's error is shown",
+          result.startswith("not saved (422): ")
+          and "X-A" in result and "line break" in result
+          and "error" in (p.css("#ed-result")[0].get_attribute("class")
+                          or ""), repr(result))
+    shot("edit")
+    check("the refused edit left the cassette file as it was",
+          read(cassette) == before, "the file changed")
+    st, data, _ = get_json(admin + "interaction?store=%s&interaction=0"
+                           % store)
+    resp = (data or {}).get("response", {})
+    check("the refused edit left the zone's answer as it was",
+          st == 200 and resp.get("status") == 201
+          and not [h for h in resp.get("headers", [])
+                   if h[0] in ("X-A", "X-Injected")], repr(resp))
+    req = urllib.request.Request(api + "users/1",
+                                 headers={"X-Test-Id": "after-refused"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            got = (r.status, r.headers.get("X-Injected"), r.headers.get("X-A"))
+    except urllib.error.HTTPError as e:
+        got = (e.code, e.headers.get("X-Injected"), e.headers.get("X-A"))
+    check("and a replayed request has no injected header",
+          got == (201, None, None), repr(got))
+
+    # a binary body is edited as base64 and stays bytes
+    p.css("#ed-cancel")[0].click()
+    if not open_interaction(p, admin, name, 2, load=False):
+        check("a binary body is edited as base64", False, "no #2")
+        return
+    st, data, _ = get_json(admin + "interaction?store=%s&interaction=2"
+                           % store)
+    b64 = ((data or {}).get("response") or {}).get("body_base64")
+    shown = p.wait("edit", lambda: p.css("#it-edit")[0].is_displayed())
+    if shown:
+        p.css("#it-edit")[0].click()
+    check("a binary body is edited as base64",
+          bool(shown) and b64 and value(p, "#ed-kind") == "base64_string"
+          and value(p, "#ed-body") == b64
+          and "bytes" in p.text("#ed-note"),
+          "kind %r, note %r" % (value(p, "#ed-kind"), p.text("#ed-note")))
+    Select(p.css("#ed-kind")[0]).select_by_value("string")
+    check("bytes that are not UTF-8 cannot be turned into text",
+          value(p, "#ed-kind") == "base64_string"
+          and value(p, "#ed-body") == b64
+          and "not UTF-8" in p.text("#ed-result"),
+          "kind %r, result %r" % (value(p, "#ed-kind"),
+                                  p.text("#ed-result")))
+    typed(p, "#ed-reason", "Fine")
+    result = save(p)
+    try:
+        body = yaml.safe_load(read(cassette))["interactions"][2][
+            "response"]
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
+        body = {"error": str(e)}
+    check("a binary body saved is written as bytes (!!binary)",
+          result.startswith("saved")
+          and body.get("status") == {"code": 200, "message": "Fine"}
+          and body.get("body") == {"string": base64.b64decode(b64 or "")},
+          "%r %r" % (result, body))
+    st, logo = 0, b""
+    try:
+        with urllib.request.urlopen(api + "logo.png", timeout=10) as r:
+            st, logo = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        st = e.code
+    check("and is replayed as the same bytes",
+          st == 200 and logo == base64.b64decode(b64 or ""),
+          "%d, %d bytes" % (st, len(logo)))
 
 if __name__ == "__main__":
     sys.exit(main())
