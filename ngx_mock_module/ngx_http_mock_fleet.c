@@ -35,6 +35,7 @@ typedef struct {
     ngx_uint_t                    head;
     ngx_uint_t                    vars;
     ngx_uint_t                    renewed;      /* the expiry was sent */
+    ngx_uint_t                    force;        /* its reply, or n: HMGET */
     ngx_uint_t                    settings;     /* of the latency, fault */
     ngx_uint_t                    n;
     ngx_http_mock_redis_value_t   values[NGX_HTTP_MOCK_FLEET_VALUES];
@@ -108,21 +109,23 @@ static const char  ngx_http_mock_fleet_plays_lua[] =
 
 
 /*
- * A session's latency and fault, one string "<latency>\n<fault>" that a
- * request reads with one GET: ARGV[1] names which to set to ARGV[2] (""
- * forgets it), ARGV[3] is the expiry in ms.  Returns 1 when there was one
- * to forget or it is set, else 0.
+ * A session's latency and fault, one string "<latency>\n<fault>" in the
+ * field "settings" of the hash of its forced answers, which a request
+ * reads with them in one HMGET: ARGV[1] names which to set to ARGV[2]
+ * ("" forgets it), ARGV[3] is the expiry in ms.  Returns 1 when there
+ * was one to forget or it is set, else 0.
  */
 
 static const char  ngx_http_mock_fleet_setting_lua[] =
-    "local v = redis.call('GET', KEYS[1]) or '\\n' "
+    "local v = redis.call('HGET', KEYS[1], 'settings') or '\\n' "
     "local nl = string.find(v, '\\n', 1, true) or string.len(v) + 1 "
     "local l, f = string.sub(v, 1, nl - 1), string.sub(v, nl + 1) "
     "local had "
     "if ARGV[1] == 'latency' then had = l l = ARGV[2] "
     "else had = f f = ARGV[2] end "
-    "if l == '' and f == '' then redis.call('DEL', KEYS[1]) "
-    "else redis.call('SET', KEYS[1], l .. '\\n' .. f, 'PX', ARGV[3]) end "
+    "if l == '' and f == '' then redis.call('HDEL', KEYS[1], 'settings') "
+    "else redis.call('HSET', KEYS[1], 'settings', l .. '\\n' .. f) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
     "if had ~= '' or ARGV[2] ~= '' then return 1 end "
     "return 0";
 
@@ -191,8 +194,7 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
 {
     u_char                 *p;
     size_t                          argvlen[NGX_HTTP_MOCK_FLEET_ARGS];
-    ngx_str_t                       counter, force, values, ttl, endpoint,
-                                    settings;
+    ngx_str_t                       counter, force, values, ttl, endpoint;
     const char                     *argv[NGX_HTTP_MOCK_FLEET_ARGS];
     ngx_http_mock_ctx_t            *ctx;
     ngx_http_mock_redis_t          *redis;
@@ -223,13 +225,9 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
-    if (ngx_http_mock_fleet_key(r->pool, redis, &force, "%08xD:%V:force",
-                                store->id, &ctx->session)
+    if (ngx_http_mock_fleet_key(r->pool, redis, &force, "fs:%V:all",
+                                &ctx->session)
            != NGX_OK
-        || (ctx->session.len
-            && ngx_http_mock_fleet_key(r->pool, redis, &settings,
-                                       "settings:%V:all", &ctx->session)
-               != NGX_OK)
         || (vars
             && ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
                                        &ctx->session)
@@ -238,7 +236,8 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + method->len + 1 + path->len);
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 9 + method->len + 1
+                             + path->len);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -247,13 +246,15 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     ttl.len = ngx_sprintf(p, "%T", redis->ttl * 1000) - p;
 
     endpoint.data = p + ttl.len;
-    endpoint.len = ngx_sprintf(endpoint.data, "%V %V", method, path)
+    endpoint.len = ngx_sprintf(endpoint.data, "%08xD %V %V", store->id,
+                               method, path)
                    - endpoint.data;
 
     /*
-     * One write, one wait: the forced answer, the play and the expiry
-     * renewed, and the values; plain commands cost Redis a fraction of
-     * a script.
+     * One write, one wait: the play and the expiry renewed, the forced
+     * answer and the session's latency and fault (two fields of one
+     * hash), and the values; plain commands cost Redis a fraction of a
+     * script.
      */
 
     call = ngx_palloc(r->pool, sizeof(ngx_http_mock_fleet_call_t));
@@ -266,19 +267,8 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     call->counter = counter;
     call->head = head;
     call->vars = vars;
-    call->settings = 0;
+    call->settings = ctx->session.len != 0;
     call->n = 0;
-
-    argv[0] = "HGET";
-    argvlen[0] = 4;
-    argv[1] = (char *) force.data;
-    argvlen[1] = force.len;
-    argv[2] = (char *) endpoint.data;
-    argvlen[2] = endpoint.len;
-
-    cmds[call->n].argc = 3;
-    cmds[call->n].argv = &argv[0];
-    cmds[call->n++].argvlen = &argvlen[0];
 
     if (counter.len) {
         argv[3] = head ? "GET" : "INCR";
@@ -306,33 +296,67 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         }
     }
 
-    /* the session's latency and fault, which the admin sets */
+    argv[0] = "HGET";
+    argvlen[0] = 4;
+    argv[1] = (char *) force.data;
+    argvlen[1] = force.len;
+    argv[2] = (char *) endpoint.data;
+    argvlen[2] = endpoint.len;
 
-    if (ctx->session.len) {
-        call->settings = call->n;
+    if (!vars) {
 
-        argv[10] = "GET";
-        argvlen[10] = 3;
-        argv[11] = (char *) settings.data;
-        argvlen[11] = settings.len;
+        /* last: its reply, an array, is read whole */
 
-        cmds[call->n].argc = 2;
-        cmds[call->n].argv = &argv[10];
-        cmds[call->n++].argvlen = &argvlen[10];
+        argv[11] = "HMGET";
+        argvlen[11] = 5;
+        argv[12] = (char *) force.data;
+        argvlen[12] = force.len;
+        argv[13] = (char *) endpoint.data;
+        argvlen[13] = endpoint.len;
+        argv[14] = "settings";
+        argvlen[14] = 8;
+
+        call->force = call->n;
+
+        cmds[call->n].argc = 4;
+        cmds[call->n].argv = &argv[11];
+        cmds[call->n++].argvlen = &argvlen[11];
+
+        return ngx_http_mock_redis_pipeline(r,
+                                            ngx_http_mock_fleet_state_reply,
+                                            call, call->n, cmds,
+                                            call->values);
     }
+
+    call->force = call->n;
+
+    cmds[call->n].argc = 3;
+    cmds[call->n].argv = &argv[0];
+    cmds[call->n++].argvlen = &argvlen[0];
+
+    argv[11] = "HGET";
+    argvlen[11] = 4;
+    argv[12] = (char *) force.data;
+    argvlen[12] = force.len;
+    argv[13] = "settings";
+    argvlen[13] = 8;
+
+    call->settings = call->settings ? call->n : 0;
+
+    cmds[call->n].argc = 3;
+    cmds[call->n].argv = &argv[11];
+    cmds[call->n++].argvlen = &argvlen[11];
 
     /* last: its reply, an array, is read whole */
 
-    if (vars) {
-        argv[8] = "HGETALL";
-        argvlen[8] = 7;
-        argv[9] = (char *) values.data;
-        argvlen[9] = values.len;
+    argv[8] = "HGETALL";
+    argvlen[8] = 7;
+    argv[9] = (char *) values.data;
+    argvlen[9] = values.len;
 
-        cmds[call->n].argc = 2;
-        cmds[call->n].argv = &argv[8];
-        cmds[call->n++].argvlen = &argvlen[8];
-    }
+    cmds[call->n].argc = 2;
+    cmds[call->n].argv = &argv[8];
+    cmds[call->n++].argvlen = &argvlen[8];
 
     return ngx_http_mock_redis_pipeline(r, ngx_http_mock_fleet_state_reply,
                                         call, call->n, cmds, call->values);
@@ -350,6 +374,7 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
     redisReply                   *rep = reply;
     const char                   *argv[2];
     ngx_http_mock_redis_t        *redis;
+    ngx_str_t                     settings;
     ngx_http_mock_redis_value_t  *v;
     ngx_http_mock_fleet_state_t   st;
 
@@ -360,29 +385,60 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
     ngx_memzero(&st, sizeof(ngx_http_mock_fleet_state_t));
     st.play = -1;
 
+    ngx_str_null(&settings);
+
     v = call->values;
 
-    if (v[0].type == NGX_HTTP_MOCK_REDIS_STRING) {
-        st.forced = v[0].str;
+    if (!call->vars) {
+
+        /* HMGET, the last: the forced answer and the settings */
+
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            return call->done(r, call->data, NULL);
+        }
+
+        if ((rep->element[0]->type == REDIS_REPLY_STRING
+             && ngx_http_mock_fleet_copy(r->pool, rep->element[0],
+                                         &st.forced)
+                != NGX_OK)
+            || (call->settings
+                && rep->element[1]->type == REDIS_REPLY_STRING
+                && ngx_http_mock_fleet_copy(r->pool, rep->element[1],
+                                            &settings)
+                   != NGX_OK))
+        {
+            return NGX_ERROR;
+        }
+
+    } else {
+        if (v[call->force].type == NGX_HTTP_MOCK_REDIS_STRING) {
+            st.forced = v[call->force].str;
+        }
+
+        if (call->settings
+            && v[call->settings].type == NGX_HTTP_MOCK_REDIS_STRING)
+        {
+            settings = v[call->settings].str;
+        }
     }
 
     if (call->counter.len) {
 
-        if (v[1].type == NGX_HTTP_MOCK_REDIS_INTEGER && v[1].integer >= 1) {
-            st.play = (ngx_int_t) v[1].integer - 1;
+        if (v[0].type == NGX_HTTP_MOCK_REDIS_INTEGER && v[0].integer >= 1) {
+            st.play = (ngx_int_t) v[0].integer - 1;
 
             /* a counter made anew (a reset, an expiry) gets its expiry */
 
-            if (v[1].integer == 1 && !call->renewed && !call->head) {
+            if (v[0].integer == 1 && !call->renewed && !call->head) {
                 ngx_http_mock_fleet_touch(ngx_http_mock_redis_get(r),
                                           &call->counter);
             }
 
-        } else if (v[1].type == NGX_HTTP_MOCK_REDIS_NIL) {
+        } else if (v[0].type == NGX_HTTP_MOCK_REDIS_NIL) {
             st.play = 0;
 
-        } else if (v[1].type == NGX_HTTP_MOCK_REDIS_STRING) {
-            st.play = ngx_atoi(v[1].str.data, v[1].str.len);
+        } else if (v[0].type == NGX_HTTP_MOCK_REDIS_STRING) {
+            st.play = ngx_atoi(v[0].str.data, v[0].str.len);
 
             if (st.play == NGX_ERROR) {
                 return call->done(r, call->data, NULL);
@@ -409,8 +465,8 @@ ngx_http_mock_fleet_state_reply(ngx_http_request_t *r, void *data,
     /* "<latency>\n<fault>" */
 
     if (call->settings) {
-        if (v[call->settings].type == NGX_HTTP_MOCK_REDIS_STRING) {
-            st.latency = v[call->settings].str;
+        if (settings.data) {
+            st.latency = settings;
 
             p = ngx_strlchr(st.latency.data,
                             st.latency.data + st.latency.len, '\n');
@@ -710,8 +766,7 @@ ngx_http_mock_fleet_setting(ngx_http_request_t *r, ngx_str_t *session,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "settings:%V:all",
-                                session)
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "fs:%V:all", session)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -807,19 +862,21 @@ ngx_http_mock_fleet_force(ngx_http_request_t *r, ngx_http_mock_store_t *store,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:force",
-                                store->id, session)
+    /* a session's forced answers, of every store, and its settings */
+
+    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "fs:%V:all", session)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    endpoint.data = ngx_pnalloc(r->pool, method->len + 1 + path->len);
+    endpoint.data = ngx_pnalloc(r->pool, 9 + method->len + 1 + path->len);
     if (endpoint.data == NULL) {
         return NGX_ERROR;
     }
 
-    endpoint.len = ngx_sprintf(endpoint.data, "%V %V", method, path)
+    endpoint.len = ngx_sprintf(endpoint.data, "%08xD %V %V", store->id,
+                               method, path)
                    - endpoint.data;
 
     argv[1] = (char *) key.data;

@@ -175,7 +175,8 @@ ok($r->{took} < 0.25, "reset: no latency after ($r->{took} s)");
 
 # what does not parse in Redis is left out
 
-redis_command($redis_port, 'SET', "${prefix}settings:X:all", "\nstatus=9000");
+redis_command($redis_port, 'HSET', "${prefix}fs:X:all", 'settings',
+              "\nstatus=9000");
 $r = get($A, 'X');
 is($r->{status}, 200, 'a bad fault in Redis is left out');
 ok(scalar($A->log_lines(qr{the fleet's fault of session "X" is left out})),
