@@ -323,6 +323,31 @@ ngx_http_mock_edit_locked(ngx_http_mock_edit_t *e)
 
     e->cassette = ngx_http_mock_cassette_load(&e->cf, e->pool, &e->name);
 
+    /*
+     * Reading the file closed a descriptor of it, which dropped the
+     * writer's fcntl() lock: it is taken again, and the file must still
+     * be what was read.
+     */
+
+    if (e->writer) {
+        switch (ngx_http_mock_writer_relock(e->writer,
+                                            e->r->connection->log)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            return ngx_http_mock_edit_fail(e, NGX_HTTP_CONFLICT,
+                                           "the cassette was recorded into "
+                                           "while it was read; try again");
+
+        default:
+            return ngx_http_mock_edit_fail(e, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "the cassette's lock cannot be "
+                                           "taken");
+        }
+    }
+
     if (e->cassette == NULL) {
         return ngx_http_mock_edit_fail(e, 422, "%V", &e->error);
     }

@@ -1152,6 +1152,8 @@ ngx_int_t ngx_http_mock_writer_writable(ngx_cycle_t *cycle, ngx_str_t *dir,
 ngx_int_t ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 void ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer);
+ngx_int_t ngx_http_mock_writer_relock(ngx_http_mock_writer_t *writer,
+    ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
     ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer,

@@ -612,6 +612,39 @@ ngx_http_mock_writer_unlock_file(ngx_http_mock_writer_t *writer)
 }
 
 
+/*
+ * The file's lock is held, but a descriptor of the file that was closed
+ * has dropped its fcntl() lock: it is taken again.  NGX_DECLINED: the
+ * file changed meanwhile (the zone is put right, as the lock does).
+ */
+
+ngx_int_t
+ngx_http_mock_writer_relock(ngx_http_mock_writer_t *writer, ngx_log_t *log)
+{
+    off_t                  end;
+    ngx_uint_t             ino, count;
+    ngx_http_mock_file_t  *file;
+
+    file = writer->file;
+
+    end = file->end;
+    ino = file->ino;
+    count = file->count;
+
+    if (ngx_http_mock_writer_settle(writer, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (file->end != end || file->count != count
+        || (ino && file->ino != ino))
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 /* the whole file, waiting; the kernel drops it when its process dies */
 
 static ngx_int_t
