@@ -240,18 +240,10 @@ ngx_http_mock_follow_take_over(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_mock_follow_tail(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
-    off_t                       end;
-    size_t                      used;
-    ssize_t                     n;
-    ngx_fd_t                    fd;
-    ngx_str_t                   text;
-    ngx_uint_t                  i, j;
-    ngx_pool_t                 *pool;
-    ngx_array_t                *records;
-    ngx_http_mock_file_t       *file;
-    ngx_http_mock_store_t     **stores;
-    ngx_http_mock_record_t     *rec;
-    ngx_http_mock_stream_id_t   id;
+    off_t                  end;
+    size_t                 used;
+    ngx_uint_t             n;
+    ngx_http_mock_file_t  *file;
 
     file = writer->file;
 
@@ -265,65 +257,15 @@ ngx_http_mock_follow_tail(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         return NGX_OK;
     }
 
-    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
-    if (pool == NULL) {
+    if (ngx_http_mock_store_tail(writer, writer->loaded,
+                                 end - writer->loaded, file->count, &n,
+                                 &used, log)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    text.len = end - writer->loaded;
-    text.data = ngx_pnalloc(pool, text.len);
-    if (text.data == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_ERROR;
-    }
-
-    /* the writer's descriptor only writes */
-
-    fd = ngx_open_file(writer->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    n = (fd == NGX_INVALID_FILE)
-        ? -1 : pread(fd, text.data, text.len, writer->loaded);
-
-    if (n != (ssize_t) text.len) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      "mock: cassette \"%V\" cannot be read back",
-                      &writer->name);
-    }
-
-    if (fd != NGX_INVALID_FILE) {
-        (void) ngx_close_file(fd);
-    }
-
-    if (n != (ssize_t) text.len) {
-        ngx_destroy_pool(pool);
-        return NGX_OK;
-    }
-
-    records = ngx_http_mock_cassette_entries(pool, log, &writer->name, &text,
-                                             &used);
-    if (records == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_OK;
-    }
-
-    rec = records->elts;
-    stores = writer->stores.elts;
-
-    for (i = 0; i < records->nelts; i++) {
-        rec[i].index = file->count++;
-
-        if (rec[i].stream.len
-            && ngx_http_mock_stream_id(&rec[i].stream, &id) == NGX_OK
-            && ngx_http_mock_stream_cmp(&id, &file->applied) > 0)
-        {
-            file->applied = id;
-        }
-
-        for (j = 0; j < writer->stores.nelts; j++) {
-            (void) ngx_http_mock_store_add(stores[j], NULL, &rec[i],
-                                           writer->shm_name, NULL, log);
-        }
-    }
+    file->count += n;
 
     if (file->end < writer->loaded + (off_t) used) {
         file->end = writer->loaded + used;
@@ -331,14 +273,12 @@ ngx_http_mock_follow_tail(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 
     writer->loaded += used;
 
-    if (records->nelts) {
+    if (n) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "mock: %ui interactions appended to \"%V\" while the "
                       "configuration was read are in the zone too",
-                      records->nelts, &writer->name);
+                      n, &writer->name);
     }
-
-    ngx_destroy_pool(pool);
 
     return NGX_OK;
 }

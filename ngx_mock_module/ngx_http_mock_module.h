@@ -1064,6 +1064,9 @@ ngx_int_t ngx_http_mock_store_append(ngx_http_mock_writer_t *writer,
     ngx_str_t *entry);
 ngx_int_t ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
+ngx_int_t ngx_http_mock_store_tail(ngx_http_mock_writer_t *writer,
+    off_t from, size_t len, ngx_uint_t index, ngx_uint_t *n, size_t *used,
+    ngx_log_t *log);
 ngx_int_t ngx_http_mock_store_add(ngx_http_mock_store_t *store,
     ngx_http_mock_index_t *index, ngx_http_mock_record_t *rec,
     ngx_str_t *cassette, ngx_str_t *consumed, ngx_log_t *log);

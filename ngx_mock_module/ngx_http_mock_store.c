@@ -1762,15 +1762,9 @@ ngx_http_mock_store_append(ngx_http_mock_writer_t *writer,
 ngx_int_t
 ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
-    size_t                   used;
-    ssize_t                  n;
-    ngx_str_t                text;
-    ngx_uint_t               i, j;
-    ngx_pool_t              *pool;
-    ngx_array_t             *records;
-    ngx_http_mock_file_t    *file;
-    ngx_http_mock_store_t  **stores;
-    ngx_http_mock_record_t  *rec;
+    size_t                 used;
+    ngx_uint_t             n;
+    ngx_http_mock_file_t  *file;
 
     if (ngx_http_mock_writer_lock_file(writer, log) != NGX_OK) {
         return NGX_ERROR;
@@ -1782,37 +1776,96 @@ ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         return NGX_OK;
     }
 
+    /* the writer counted them already */
+
+    if (ngx_http_mock_store_tail(writer, file->foreign,
+                                 file->end - file->foreign,
+                                 file->foreign_index, &n, &used, log)
+           == NGX_OK
+        && n)
+    {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "mock: %ui interactions that the workers of another "
+                      "configuration recorded into \"%V\" are in the zone too",
+                      n, &writer->name);
+    }
+
+    file->foreign = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The complete interactions of len bytes of the file from "from" into
+ * the zone, numbered from "index" on; n gets how many, used how many
+ * bytes they take (what follows is a write still going on).  A file that
+ * cannot be read back is told, and nothing is taken.
+ */
+
+ngx_int_t
+ngx_http_mock_store_tail(ngx_http_mock_writer_t *writer, off_t from,
+    size_t len, ngx_uint_t index, ngx_uint_t *n, size_t *used,
+    ngx_log_t *log)
+{
+    ssize_t                     got;
+    ngx_str_t                   text;
+    ngx_uint_t                  i, j;
+    ngx_pool_t                 *pool;
+    ngx_array_t                *records;
+    ngx_http_mock_file_t       *file;
+    ngx_http_mock_store_t     **stores;
+    ngx_http_mock_record_t     *rec;
+    ngx_http_mock_stream_id_t   id;
+
+    *n = 0;
+    *used = 0;
+
+    file = writer->file;
+
     pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
     if (pool == NULL) {
-        goto done;
+        return NGX_ERROR;
     }
 
-    text.len = file->end - file->foreign;
-    text.data = ngx_pnalloc(pool, text.len);
+    text.len = len;
+    text.data = ngx_pnalloc(pool, len);
     if (text.data == NULL) {
-        goto done;
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
     }
 
-    n = pread(writer->fd, text.data, text.len, file->foreign);
+    got = pread(writer->fd, text.data, len, from);
 
-    if (n != (ssize_t) text.len) {
+    if (got != (ssize_t) len) {
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                       "mock: cassette \"%V\" cannot be read back",
                       &writer->name);
-        goto done;
+        ngx_destroy_pool(pool);
+        return NGX_OK;
     }
 
     records = ngx_http_mock_cassette_entries(pool, log, &writer->name, &text,
-                                             &used);
+                                             used);
     if (records == NULL) {
-        goto done;
+        ngx_destroy_pool(pool);
+        return NGX_OK;
     }
 
     rec = records->elts;
     stores = writer->stores.elts;
 
     for (i = 0; i < records->nelts; i++) {
-        rec[i].index = file->foreign_index + i;
+        rec[i].index = index + i;
+
+        /* what the fleet's follower appended goes on from there */
+
+        if (rec[i].stream.len
+            && ngx_http_mock_stream_id(&rec[i].stream, &id) == NGX_OK
+            && ngx_http_mock_stream_cmp(&id, &file->applied) > 0)
+        {
+            file->applied = id;
+        }
 
         for (j = 0; j < writer->stores.nelts; j++) {
             (void) ngx_http_mock_store_add(stores[j], NULL, &rec[i],
@@ -1820,18 +1873,9 @@ ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         }
     }
 
-    ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "mock: %ui interactions that the workers of another "
-                  "configuration recorded into \"%V\" are in the zone too",
-                  records->nelts, &writer->name);
+    *n = records->nelts;
 
-done:
-
-    file->foreign = 0;
-
-    if (pool) {
-        ngx_destroy_pool(pool);
-    }
+    ngx_destroy_pool(pool);
 
     return NGX_OK;
 }
