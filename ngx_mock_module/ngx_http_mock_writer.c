@@ -426,7 +426,8 @@ ngx_http_mock_writer_lock_file(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 static ngx_int_t
 ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
-    ngx_uint_t             i;
+    off_t                  size;
+    ngx_uint_t             i, same;
     ngx_file_info_t        fi;
     ngx_http_mock_file_t  *file;
 
@@ -458,25 +459,25 @@ ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         }
     }
 
-    if (file->ino == 0 && file->end == ngx_file_size(&fi)) {
+    /* the zone's first write learns which file its end is of */
+
+    same = (file->ino == 0 || (ngx_uint_t) fi.st_ino == file->ino);
+    size = ngx_file_size(&fi);
+
+    if (same && file->end == size) {
         file->ino = fi.st_ino;
         return NGX_OK;
     }
 
-    if ((ngx_uint_t) fi.st_ino == file->ino
-        && file->end == ngx_file_size(&fi))
-    {
-        return NGX_OK;
-    }
-
-    /* appended to, or replaced, by a worker of another configuration */
+    /*
+     * Appended to by a worker of another configuration (read on from the
+     * zone's end), or replaced (read whole).
+     */
 
     if (ngx_http_mock_writer_recount(writer,
-                                     ((ngx_uint_t) fi.st_ino == file->ino
-                                      || file->ino == 0)
-                                     && file->end < ngx_file_size(&fi)
-                                     ? file->end : 0,
-                                     ngx_file_size(&fi), log)
+                                     (same && file->end < size) ? file->end
+                                                                : 0,
+                                     size, log)
         != NGX_OK)
     {
         goto failed;
