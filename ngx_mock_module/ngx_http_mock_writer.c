@@ -26,6 +26,10 @@
 
 #include "ngx_http_mock_module.h"
 
+#if (NGX_LINUX && defined STATX_INO)
+#define NGX_HTTP_MOCK_STATX  1
+#endif
+
 #if (__SSE2__ && __GNUC__)
 #include <emmintrin.h>
 #define NGX_HTTP_MOCK_SSE2  1
@@ -80,6 +84,8 @@ static ngx_int_t ngx_http_mock_writer_rewrite(
 static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
 static ngx_int_t ngx_http_mock_writer_lock_fd(ngx_fd_t fd, short type);
+static ngx_int_t ngx_http_mock_writer_stat(ngx_fd_t fd, off_t *size,
+    ngx_uint_t *ino, ngx_uint_t *nlink);
 static ngx_int_t ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 static ngx_int_t ngx_http_mock_writer_recount(ngx_http_mock_writer_t *writer,
@@ -427,8 +433,7 @@ static ngx_int_t
 ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 {
     off_t                  size;
-    ngx_uint_t             i, same;
-    ngx_file_info_t        fi;
+    ngx_uint_t             i, same, ino, nlink;
     ngx_http_mock_file_t  *file;
 
     file = writer->file;
@@ -442,13 +447,15 @@ ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
             return NGX_ERROR;
         }
 
-        if (ngx_fd_info(writer->fd, &fi) == NGX_FILE_ERROR) {
+        if (ngx_http_mock_writer_stat(writer->fd, &size, &ino, &nlink)
+            != NGX_OK)
+        {
             ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                           ngx_fd_info_n " \"%V\" failed", &writer->name);
             goto failed;
         }
 
-        if (fi.st_nlink > 0) {
+        if (nlink > 0) {
             break;
         }
 
@@ -461,11 +468,10 @@ ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
 
     /* the zone's first write learns which file its end is of */
 
-    same = (file->ino == 0 || (ngx_uint_t) fi.st_ino == file->ino);
-    size = ngx_file_size(&fi);
+    same = (file->ino == 0 || ino == file->ino);
 
     if (same && file->end == size) {
-        file->ino = fi.st_ino;
+        file->ino = ino;
         return NGX_OK;
     }
 
@@ -483,7 +489,7 @@ ngx_http_mock_writer_settle(ngx_http_mock_writer_t *writer, ngx_log_t *log)
         goto failed;
     }
 
-    file->ino = fi.st_ino;
+    file->ino = ino;
 
     return NGX_OK;
 
@@ -662,6 +668,50 @@ ngx_http_mock_writer_lock_fd(ngx_fd_t fd, short type)
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The size, inode and links of the file, before each write.  Where the
+ * kernel has statx(), its times are not asked for: a file whose times
+ * were read gets a fine-grained time at its next write, and with it an
+ * update of its inode in the journal, which costs the write a third
+ * more; unread, the time is updated as coarsely as the kernel likes.
+ */
+
+static ngx_int_t
+ngx_http_mock_writer_stat(ngx_fd_t fd, off_t *size, ngx_uint_t *ino,
+    ngx_uint_t *nlink)
+{
+    ngx_file_info_t  fi;
+
+#if (NGX_HTTP_MOCK_STATX)
+    struct statx     sx;
+
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_SIZE | STATX_INO | STATX_NLINK,
+              &sx)
+        == 0)
+    {
+        *size = (off_t) sx.stx_size;
+        *ino = (ngx_uint_t) sx.stx_ino;
+        *nlink = sx.stx_nlink;
+        return NGX_OK;
+    }
+
+    if (ngx_errno != NGX_ENOSYS) {
+        return NGX_ERROR;
+    }
+#endif
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *size = ngx_file_size(&fi);
+    *ino = (ngx_uint_t) fi.st_ino;
+    *nlink = fi.st_nlink;
 
     return NGX_OK;
 }
