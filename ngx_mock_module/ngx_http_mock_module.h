@@ -418,10 +418,15 @@ typedef struct {
 } ngx_http_mock_group_t;
 
 
-/* the interactions recorded for one path, in file order */
+/*
+ * The interactions recorded for one path, in file order; the path's
+ * hash is kept in the slot, so that probing and growing the table do
+ * not read the interactions of other paths.
+ */
 typedef struct {
     ngx_http_mock_interaction_t  *head;
     ngx_http_mock_interaction_t  *tail;
+    uint32_t                      hash;
 } ngx_http_mock_path_t;
 
 

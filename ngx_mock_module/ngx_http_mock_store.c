@@ -73,6 +73,8 @@ static ngx_int_t ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
 static ngx_http_mock_group_t **ngx_http_mock_group_slot(
     ngx_http_mock_index_t *index, uint32_t hash, ngx_http_mock_key_t *key,
     ngx_http_mock_match_t *match);
+static ngx_http_mock_path_t *ngx_http_mock_path_find(
+    ngx_http_mock_index_t *index, ngx_str_t *path, uint32_t hash);
 static ngx_http_mock_path_t *ngx_http_mock_path_slot(
     ngx_http_mock_index_t *index, ngx_str_t *path);
 static void ngx_http_mock_path_append(ngx_http_mock_index_t *index,
@@ -2382,28 +2384,11 @@ ngx_http_mock_store_grow(ngx_slab_pool_t *shpool,
 
         for (i = 0; i <= index->path_mask; i++) {
 
-            /* the interactions ahead, then their paths, are fetched */
-
-            if (i + 2 * NGX_HTTP_MOCK_AHEAD <= index->path_mask
-                && index->paths[i + 2 * NGX_HTTP_MOCK_AHEAD].head)
-            {
-                ngx_http_mock_prefetch(
-                    &index->paths[i + 2 * NGX_HTTP_MOCK_AHEAD].head->key.path);
-            }
-
-            if (i + NGX_HTTP_MOCK_AHEAD <= index->path_mask
-                && index->paths[i + NGX_HTTP_MOCK_AHEAD].head)
-            {
-                ngx_http_mock_prefetch(
-                    index->paths[i + NGX_HTTP_MOCK_AHEAD].head->key.path.data);
-            }
-
             if (index->paths[i].head == NULL) {
                 continue;
             }
 
-            for (k = ngx_http_mock_path_hash(&index->paths[i].head->key.path)
-                     & (size - 1);
+            for (k = index->paths[i].hash & (size - 1);
                  paths[k].head;
                  k = (k + 1) & (size - 1))
             {
@@ -2450,19 +2435,29 @@ ngx_http_mock_group_slot(ngx_http_mock_index_t *index, uint32_t hash,
 static ngx_http_mock_path_t *
 ngx_http_mock_path_slot(ngx_http_mock_index_t *index, ngx_str_t *path)
 {
+    return ngx_http_mock_path_find(index, path,
+                                   ngx_http_mock_path_hash(path));
+}
+
+
+static ngx_http_mock_path_t *
+ngx_http_mock_path_find(ngx_http_mock_index_t *index, ngx_str_t *path,
+    uint32_t hash)
+{
     ngx_uint_t             k;
     ngx_http_mock_path_t  *p;
 
-    for (k = ngx_http_mock_path_hash(path) & index->path_mask;
+    for (k = hash & index->path_mask;
          index->paths[k].head;
          k = (k + 1) & index->path_mask)
     {
         p = &index->paths[k];
 
-        if (p->head->key.path.len == path->len
+        if (p->hash == hash
+            && p->head->key.path.len == path->len
             && ngx_memcmp(p->head->key.path.data, path->data, path->len) == 0)
         {
-            break;
+            return p;
         }
     }
 
@@ -2476,11 +2471,16 @@ static void
 ngx_http_mock_path_append(ngx_http_mock_index_t *index,
     ngx_http_mock_interaction_t *it)
 {
+    uint32_t               hash;
     ngx_http_mock_path_t  *path;
 
-    path = ngx_http_mock_path_slot(index, &it->key.path);
+    hash = ngx_http_mock_path_hash(&it->key.path);
+    path = ngx_http_mock_path_find(index, &it->key.path, hash);
 
     if (path->head == NULL) {
+        /* the hash first: a worker that sees the head sees it too */
+        path->hash = hash;
+        ngx_memory_barrier();
         path->head = it;
         index->npaths++;
 
@@ -3290,8 +3290,7 @@ ngx_http_mock_path_drop(ngx_http_mock_index_t *index,
          index->paths[j].head;
          j = (j + 1) & index->path_mask)
     {
-        k = ngx_http_mock_path_hash(&index->paths[j].head->key.path)
-            & index->path_mask;
+        k = index->paths[j].hash & index->path_mask;
 
         if (!ngx_http_mock_table_between(i, k, j)) {
             index->paths[i] = index->paths[j];
