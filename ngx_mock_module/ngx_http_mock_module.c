@@ -1140,7 +1140,7 @@ ngx_http_mock_store_get(ngx_conf_t *cf, ngx_http_mock_main_conf_t *mmcf,
 static ngx_int_t
 ngx_http_mock_precontent_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
+    ngx_int_t                  rc, sampled;
     ngx_uint_t                 mode;
     ngx_http_mock_ctx_t       *ctx;
     ngx_http_mock_store_t     *store;
@@ -1155,6 +1155,23 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mock_module);
+    sampled = NGX_CONF_UNSET;
+
+    if (ctx == NULL
+        && mlcf->mode == NGX_HTTP_MOCK_MODE_OFF
+        && mlcf->request_mode != NGX_HTTP_MOCK_SWITCH_ON)
+    {
+        /*
+         * "off" with mock_verify_sample: what is not sampled is left alone,
+         * as where nothing is sampled
+         */
+
+        sampled = ngx_http_mock_verify_sampled(r, mlcf);
+
+        if (!sampled) {
+            return NGX_DECLINED;
+        }
+    }
 
     if (ctx == NULL) {
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_ctx_t));
@@ -1226,7 +1243,8 @@ ngx_http_mock_precontent_handler(ngx_http_request_t *r)
     /* mock_verify_sample: a share of what replays or proxies is verified */
 
     if ((mode == NGX_HTTP_MOCK_MODE_REPLAY || mode == NGX_HTTP_MOCK_MODE_OFF)
-        && ngx_http_mock_verify_sampled(r, mlcf))
+        && (sampled == NGX_CONF_UNSET ? ngx_http_mock_verify_sampled(r, mlcf)
+                                      : (ngx_uint_t) sampled))
     {
         mode = NGX_HTTP_MOCK_MODE_VERIFY;
     }

@@ -10,7 +10,9 @@
 #     half (within 8 standard deviations: the test fails by chance once
 #     in 10^15 runs), and metrics count both;
 #   - in mock_mode off, a sampled request is verified, the others are
-#     proxied untouched; "off" samples nothing.
+#     proxied untouched: at 50%, each answer is the live one, said
+#     "verify" by X-Mock or not touched at all (no X-Mock, no journal
+#     entry, no metric); "off" samples nothing.
 
 use strict;
 use warnings;
@@ -64,6 +66,7 @@ my $http = "http {\n    server {\n        listen 127.0.0.1:$port;\n"
     . location('all', 'mock_verify_sample 100%;')
     . location('half', 'mock_verify_sample 50%;')
     . location('off', 'mock_mode off; mock_verify_sample 100%;')
+    . location('offhalf', 'mock_mode off; mock_verify_sample 50%;')
     . location('never', 'mock_mode off; mock_verify_sample off;')
     . location('replay', '')
     . "        location /_mock { mock_admin; }\n"
@@ -132,6 +135,31 @@ is(metrics_of('/half/')->{hit}, $replayed, 'and the replayed');
 $r = $nginx->get('/off/a');
 is($r->{content}, '{"v": "live", "n": 7}', 'off: the live answer');
 is($r->{headers}{'x-mock'}, 'verify', 'verified');
+
+my ($checked, $untouched, $odd) = (0, 0, 0);
+my $before = (json_of($nginx->get('/_mock/journal?limit=1')) // {})->{next};
+
+for (1 .. 200) {
+    $r = $nginx->get('/offhalf/a');
+    my $mode = $r->{headers}{'x-mock'};
+    if ($r->{content} ne '{"v": "live", "n": 7}') {
+        $odd++;
+    } elsif (!defined $mode) {
+        $untouched++;
+    } elsif ($mode eq 'verify') {
+        $checked++;
+    } else {
+        $odd++;
+    }
+}
+
+is($odd, 0, 'off at 50%: the live answer, verified or not touched');
+ok($checked >= 40 && $checked <= 160, "about half verified: $checked");
+is(metrics_of('/offhalf/')->{verified}, $checked,
+   'metrics count the verified only');
+is(metrics_of('/offhalf/')->{passthrough}, 0, 'and nothing else');
+my $after = (json_of($nginx->get('/_mock/journal?limit=1')) // {})->{next};
+is($after - $before, $checked, 'the journal lists the verified only');
 
 $r = $nginx->get('/never/a');
 is($r->{content}, '{"v": "live", "n": 7}', '"off" samples nothing');
