@@ -1038,7 +1038,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
     if (index) {
         for (i = 0; rc == NGX_OK && i < index->nloaded; i++) {
             rc = ngx_http_mock_admin_item(a, store, index, &session,
-                                          &index->interactions[i], unused,
+                                          index->interactions[i], unused,
                                           &n);
         }
 
@@ -1049,9 +1049,7 @@ ngx_http_mock_admin_list(ngx_http_mock_admin_t *a, ngx_uint_t unused)
                  rc == NGX_OK && it;
                  it = it->next_path)
             {
-                if (it >= index->interactions
-                    && it < index->interactions + index->nloaded)
-                {
+                if (ngx_http_mock_store_loaded(index, it)) {
                     continue;
                 }
 

@@ -213,11 +213,11 @@ ngx_http_mock_inspect_interaction(ngx_http_mock_inspect_t *o)
     it = NULL;
 
     for (i = 0; index && i < index->nloaded; i++) {
-        if (index->interactions[i].index == (ngx_uint_t) n
-            && ngx_http_mock_inspect_named(index->interactions[i].cassette,
+        if (index->interactions[i]->index == (ngx_uint_t) n
+            && ngx_http_mock_inspect_named(index->interactions[i]->cassette,
                                            &cassette))
         {
-            it = &index->interactions[i];
+            it = index->interactions[i];
             break;
         }
     }

@@ -448,7 +448,7 @@ typedef struct {
 struct ngx_http_mock_index_s {
     ngx_uint_t                    ninteractions;
     ngx_uint_t                    nloaded;
-    ngx_http_mock_interaction_t  *interactions; /* the loaded ones */
+    ngx_http_mock_interaction_t **interactions; /* the loaded ones */
     ngx_uint_t                    ngroups;
     ngx_uint_t                    group_mask;
     ngx_http_mock_group_t       **groups;
@@ -1059,6 +1059,8 @@ ngx_http_mock_group_t *ngx_http_mock_store_find(ngx_http_mock_index_t *index,
     ngx_http_mock_key_t *key, ngx_http_mock_match_t *match);
 ngx_http_mock_interaction_t *ngx_http_mock_store_path(
     ngx_http_mock_index_t *index, ngx_str_t *path);
+ngx_uint_t ngx_http_mock_store_loaded(ngx_http_mock_index_t *index,
+    ngx_http_mock_interaction_t *it);
 ngx_http_mock_interaction_t *ngx_http_mock_store_take(
     ngx_http_mock_store_t *store, ngx_http_mock_index_t *index,
     ngx_str_t *session, ngx_http_mock_key_t *key,

@@ -771,7 +771,7 @@ ngx_http_mock_interaction_find(ngx_http_mock_index_t *index, ngx_str_t *path,
     }
 
     for (i = 0; i < index->nloaded; i++) {
-        it = &index->interactions[i];
+        it = index->interactions[i];
 
         if (it->index == n
             && ngx_http_mock_cassette_named(it->cassette, cassette))
@@ -1515,7 +1515,7 @@ ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
 
     n = 0;
 
-    it = chain ? chain : index->interactions;
+    it = chain ? chain : (index->nloaded ? index->interactions[0] : NULL);
 
     for (scanned = 0;
          it && scanned < NGX_HTTP_MOCK_NEAR_SCAN
@@ -1548,7 +1548,9 @@ ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
             near[i].score = score;
         }
 
-        it = chain ? it->next_path : it + 1;
+        it = chain ? it->next_path
+                   : (scanned + 1 < index->nloaded
+                      ? index->interactions[scanned + 1] : NULL);
     }
 
     return n;

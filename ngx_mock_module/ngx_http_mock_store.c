@@ -1219,9 +1219,9 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
     ngx_http_mock_cassette_t **cassettes, ngx_uint_t ncassettes)
 {
     uint32_t                      hash;
-    ngx_uint_t                    i, j, n, pass;
+    ngx_uint_t                    i, j, n;
     ngx_str_t                    *name;
-    ngx_http_mock_group_t        *g, **gp;
+    ngx_http_mock_group_t        *g, *room, **gp;
     ngx_http_mock_record_t       *rec;
     ngx_http_mock_interaction_t  *it;
 
@@ -1235,13 +1235,12 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
         return NGX_OK;
     }
 
-    index->interactions = ngx_http_mock_arena_alloc(a,
-                                     n * sizeof(ngx_http_mock_interaction_t));
+    index->interactions = ngx_http_mock_arena_alloc(a, n * sizeof(void *));
     if (index->interactions == NULL) {
         return NGX_ERROR;
     }
 
-    it = index->interactions;
+    n = 0;
 
     for (i = 0; i < ncassettes; i++) {
 
@@ -1256,11 +1255,27 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
         rec = cassettes[i]->records.elts;
 
         for (j = 0; j < cassettes[i]->records.nelts; j++) {
-            if (ngx_http_mock_store_copy(store, it, name, &rec[j], a)
-                != NGX_OK)
+
+            /*
+             * The room for the group that the interaction may start, the
+             * interaction, and its strings and body, one after another: a
+             * replay reads the group, the key it compares and the answer
+             * it sends from one stretch of the zone.
+             */
+
+            room = ngx_http_mock_arena_alloc(a,
+                                             sizeof(ngx_http_mock_group_t));
+            it = ngx_http_mock_arena_alloc(a,
+                                       sizeof(ngx_http_mock_interaction_t));
+            if (room == NULL
+                || it == NULL
+                || ngx_http_mock_store_copy(store, it, name, &rec[j], a)
+                   != NGX_OK)
             {
                 return NGX_ERROR;
             }
+
+            index->interactions[n++] = it;
 
             if (it->recorded == 0) {
                 it->recorded = cassettes[i]->mtime;
@@ -1271,36 +1286,15 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
             index->var_templates |=
                           (it->templated & NGX_HTTP_MOCK_TEMPLATED_VARS);
 
-            it++;
-        }
-    }
+            /* its group counts it */
 
-    index->nloaded = n;
-    index->ninteractions = n;
-
-    /* groups: count each group's items, then fill them in file order */
-
-    for (pass = 0; pass < 2; pass++) {
-
-        for (i = 0; i < n; i++) {
-            it = &index->interactions[i];
             hash = ngx_http_mock_key_hash(&it->key, store->match);
 
             gp = ngx_http_mock_group_slot(index, hash, &it->key, store->match);
             g = *gp;
 
-            if (pass == 1) {
-                g->items[g->n++] = it;
-                continue;
-            }
-
             if (g == NULL) {
-                g = ngx_http_mock_arena_alloc(a,
-                                              sizeof(ngx_http_mock_group_t));
-                if (g == NULL) {
-                    return NGX_ERROR;
-                }
-
+                g = room;
                 ngx_memzero(g, sizeof(ngx_http_mock_group_t));
                 g->hash = hash;
                 g->first = it;
@@ -1311,29 +1305,45 @@ ngx_http_mock_store_build(ngx_http_mock_store_t *store,
 
             g->n++;
         }
+    }
 
-        if (pass == 1) {
-            break;
+    index->nloaded = n;
+    index->ninteractions = n;
+
+    for (i = 0; i <= index->group_mask; i++) {
+        g = index->groups[i];
+
+        if (g == NULL) {
+            continue;
         }
 
-        for (i = 0; i <= index->group_mask; i++) {
-            g = index->groups[i];
+        /*
+         * A request recorded once, the most common, is its group's first:
+         * a replay of it reads no array elsewhere in the zone.
+         */
 
-            if (g == NULL) {
-                continue;
-            }
-
-            g->items = ngx_http_mock_arena_alloc(a, g->n * sizeof(void *));
-            if (g->items == NULL) {
-                return NGX_ERROR;
-            }
-
-            g->n = 0;
+        g->items = (g->n == 1)
+                   ? &g->first
+                   : ngx_http_mock_arena_alloc(a, g->n * sizeof(void *));
+        if (g->items == NULL) {
+            return NGX_ERROR;
         }
+
+        g->n = 0;
+    }
+
+    /* the groups' items in file order */
+
+    for (i = 0; i < n; i++) {
+        it = index->interactions[i];
+        hash = ngx_http_mock_key_hash(&it->key, store->match);
+
+        g = *ngx_http_mock_group_slot(index, hash, &it->key, store->match);
+        g->items[g->n++] = it;
     }
 
     for (i = 0; i < n; i++) {
-        ngx_http_mock_path_append(index, &index->interactions[i]);
+        ngx_http_mock_path_append(index, index->interactions[i]);
     }
 
     return NGX_OK;
@@ -2619,6 +2629,17 @@ ngx_http_mock_store_path(ngx_http_mock_index_t *index, ngx_str_t *path)
     }
 
     return ngx_http_mock_path_slot(index, path)->head;
+}
+
+
+/* one of the index's loaded interactions, not a recorded one */
+
+ngx_uint_t
+ngx_http_mock_store_loaded(ngx_http_mock_index_t *index,
+    ngx_http_mock_interaction_t *it)
+{
+    return (u_char *) it >= (u_char *) index
+           && (u_char *) it < (u_char *) index + index->size;
 }
 
 
