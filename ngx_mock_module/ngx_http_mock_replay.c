@@ -1517,11 +1517,7 @@ ngx_http_mock_near_misses(ngx_http_mock_loc_conf_t *mlcf,
 
     it = chain ? chain : (index->nloaded ? index->interactions[0] : NULL);
 
-    for (scanned = 0;
-         it && scanned < NGX_HTTP_MOCK_NEAR_SCAN
-         && (chain || scanned < index->nloaded);
-         scanned++)
-    {
+    for (scanned = 0; it && scanned < NGX_HTTP_MOCK_NEAR_SCAN; scanned++) {
         diff = ngx_http_mock_key_diff(key, &it->key, mlcf->match);
 
         for (score = 0, i = diff; i; i &= i - 1) {

@@ -2246,7 +2246,8 @@ ngx_http_mock_store_populate(u_char *p, size_t size)
     u_char  *start, *end;
 
     start = ngx_align_ptr(p, ngx_pagesize);
-    end = ngx_align_ptr(p + size - ngx_pagesize + 1, ngx_pagesize);
+    end = (u_char *) ((uintptr_t) (p + size)
+                      & ~((uintptr_t) ngx_pagesize - 1));
 
     if (end > start) {
         (void) madvise(start, end - start, MADV_POPULATE_WRITE);
