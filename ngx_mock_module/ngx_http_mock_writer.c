@@ -694,13 +694,18 @@ ngx_http_mock_writer_stat(ngx_fd_t fd, off_t *size, ngx_uint_t *ino,
               &sx)
         == 0)
     {
-        *size = (off_t) sx.stx_size;
-        *ino = (ngx_uint_t) sx.stx_ino;
-        *nlink = sx.stx_nlink;
-        return NGX_OK;
-    }
+        /* a file system that gives less is asked as before */
 
-    if (ngx_errno != NGX_ENOSYS) {
+        if ((sx.stx_mask & (STATX_SIZE | STATX_INO | STATX_NLINK))
+            == (STATX_SIZE | STATX_INO | STATX_NLINK))
+        {
+            *size = (off_t) sx.stx_size;
+            *ino = (ngx_uint_t) sx.stx_ino;
+            *nlink = sx.stx_nlink;
+            return NGX_OK;
+        }
+
+    } else if (ngx_errno != NGX_ENOSYS) {
         return NGX_ERROR;
     }
 #endif
