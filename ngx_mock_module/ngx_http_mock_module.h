@@ -717,6 +717,10 @@ typedef struct {
     ngx_event_t                   connect_timer;
     ngx_event_t                   flush;        /* the turn's commands */
     ngx_uint_t                    flushing;     /* unsigned  flushing:1; */
+    ngx_uint_t                    held;         /* unsigned  held:1; */
+    ngx_uint_t                    issued;       /* commands, and replies, */
+    ngx_uint_t                    answered;     /* of the connection */
+    ngx_uint_t                    sent;         /* issued at the last write */
     ngx_uint_t                    connected;
     ngx_log_t                    *log;
     ngx_atomic_t                 *down;         /* in the shared zone */

@@ -23,6 +23,13 @@
 
 #define NGX_HTTP_MOCK_REDIS_RECONNECT  1000
 
+/* commands that wait for the replies in flight, at most, before a write */
+#define NGX_HTTP_MOCK_REDIS_HOLD       64
+
+/* a reply, or its NULL, has come for one more command of the connection */
+#define ngx_http_mock_redis_answered(ac)                                     \
+    ((ngx_http_mock_redis_t *) (ac)->data)->answered++
+
 
 /*
  * A command in flight.  hiredis calls its callback exactly once, with the
@@ -59,6 +66,8 @@ static void ngx_http_mock_redis_authed(redisAsyncContext *ac, void *reply,
 static void ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_disconnected(const redisAsyncContext *ac,
     int status);
+static void ngx_http_mock_redis_ignored(redisAsyncContext *ac, void *reply,
+    void *data);
 static void ngx_http_mock_redis_pong(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_http_mock_redis_connect_timeout(ngx_event_t *ev);
@@ -405,6 +414,10 @@ ngx_http_mock_redis_connect(ngx_http_mock_redis_t *redis)
     redis->ac = ac;
     redis->conn = c;
     redis->connected = 0;
+    redis->held = 0;
+    redis->issued = 0;
+    redis->answered = 0;
+    redis->sent = 0;
 
     ac->data = redis;
     ac->ev.data = redis;
@@ -467,8 +480,11 @@ ngx_http_mock_redis_connected(const redisAsyncContext *ac, int status)
     if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_authed, redis,
                           "AUTH %b", redis->password.data,
                           redis->password.len)
-        != REDIS_OK)
+        == REDIS_OK)
     {
+        redis->issued++;
+
+    } else {
         ngx_http_mock_redis_outage(redis, "cannot connect",
                                    "AUTH could not be sent");
         ngx_http_mock_redis_close(redis);
@@ -483,6 +499,8 @@ ngx_http_mock_redis_authed(redisAsyncContext *ac, void *reply, void *data)
     ngx_http_mock_redis_t  *redis = data;
 
     redisReply  *rep = reply;
+
+    ngx_http_mock_redis_answered(ac);
 
     if (rep == NULL) {
         /* the connection went: told elsewhere */
@@ -533,12 +551,27 @@ ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis)
     s = redis->scripts.elts;
 
     for (i = 0; i < redis->scripts.nelts; i++) {
-        (void) redisAsyncCommand(redis->ac, NULL, NULL, "SCRIPT LOAD %b",
-                                 s[i].text.data, s[i].text.len);
+        if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_ignored, NULL,
+                              "SCRIPT LOAD %b", s[i].text.data,
+                              s[i].text.len)
+            == REDIS_OK)
+        {
+            redis->issued++;
+        }
     }
 
-    (void) redisAsyncCommand(redis->ac, ngx_http_mock_redis_pong, redis,
-                             "PING");
+    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_pong, redis, "PING")
+        == REDIS_OK)
+    {
+        redis->issued++;
+    }
+}
+
+
+static void
+ngx_http_mock_redis_ignored(redisAsyncContext *ac, void *reply, void *data)
+{
+    ngx_http_mock_redis_answered(ac);
 }
 
 
@@ -548,6 +581,8 @@ ngx_http_mock_redis_pong(redisAsyncContext *ac, void *reply, void *data)
     ngx_http_mock_redis_t  *redis = data;
 
     redisReply  *rep = reply;
+
+    ngx_http_mock_redis_answered(ac);
 
     /* no reply: the connection went, and its loss is told elsewhere */
 
@@ -694,6 +729,13 @@ ngx_http_mock_redis_del_read(void *data)
  * (a posted event), rather than on the next turn's write event: a
  * request waits a turn less.  Connecting, and a write that the socket
  * did not take whole, wait for the write event.
+ *
+ * While the replies to an earlier write are still to come, the commands
+ * wait for them (up to NGX_HTTP_MOCK_REDIS_HOLD of them): they go
+ * together when the last reply is read.  Under load a write then carries
+ * what came in during a round trip, not what one turn brought, and Redis
+ * and the worker wake once per round trip; a command waits at most for
+ * the replies already on their way.
  */
 
 static void
@@ -724,6 +766,16 @@ ngx_http_mock_redis_flush(ngx_event_t *ev)
     if (redis->ac == NULL) {
         return;
     }
+
+    if (redis->answered < redis->sent
+        && redis->issued - redis->sent < NGX_HTTP_MOCK_REDIS_HOLD)
+    {
+        redis->held = 1;
+        return;
+    }
+
+    redis->held = 0;
+    redis->sent = redis->issued;
 
     redis->flushing = 1;
     redisAsyncHandleWrite(redis->ac);
@@ -796,6 +848,14 @@ ngx_http_mock_redis_read_handler(ngx_event_t *ev)
     if (redis->ac) {
         redisAsyncHandleRead(redis->ac);
     }
+
+    /* the replies in flight are in: the commands held go */
+
+    if (redis->held && redis->ac && redis->answered >= redis->sent
+        && !redis->flush.posted)
+    {
+        ngx_post_event(&redis->flush, &ngx_posted_events);
+    }
 }
 
 
@@ -865,8 +925,14 @@ ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
     const size_t *argvlen)
 {
     u_char  *p, *last;
-    int      i;
+    int      i, rc;
     u_char   buf[2048];
+
+    /* every reply is counted, also of a command nobody waits for */
+
+    if (fn == NULL) {
+        fn = ngx_http_mock_redis_ignored;
+    }
 
     p = ngx_sprintf(buf, "*%d\r\n", argc);
     last = buf + sizeof(buf);
@@ -876,8 +942,9 @@ ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
 
             /* a long one: as hiredis makes it */
 
-            return redisAsyncCommandArgv(redis->ac, fn, data, argc, argv,
-                                         argvlen);
+            rc = redisAsyncCommandArgv(redis->ac, fn, data, argc, argv,
+                                       argvlen);
+            goto issued;
         }
 
         p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
@@ -886,8 +953,16 @@ ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
         *p++ = '\n';
     }
 
-    return redisAsyncFormattedCommand(redis->ac, fn, data, (char *) buf,
-                                      p - buf);
+    rc = redisAsyncFormattedCommand(redis->ac, fn, data, (char *) buf,
+                                    p - buf);
+
+issued:
+
+    if (rc == REDIS_OK) {
+        redis->issued++;
+    }
+
+    return rc;
 }
 
 
@@ -1040,8 +1115,13 @@ ngx_http_mock_redis_pipeline(ngx_http_request_t *r,
 
         /* a last command that frees the command once the parts are done */
 
-        (void) redisAsyncCommand(redis->ac, ngx_http_mock_redis_callback,
-                                 cmd, "PING");
+        if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_callback, cmd,
+                              "PING")
+            == REDIS_OK)
+        {
+            redis->issued++;
+        }
+
         return NGX_DECLINED;
     }
 
@@ -1068,6 +1148,8 @@ ngx_http_mock_redis_part(redisAsyncContext *ac, void *reply, void *data)
 
     redisReply                 *rep = reply;
     ngx_http_mock_redis_cmd_t  *cmd;
+
+    ngx_http_mock_redis_answered(ac);
 
     cmd = part->cmd;
 
@@ -1199,6 +1281,7 @@ ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,
         return NGX_DECLINED;
     }
 
+    redis->sent = redis->issued;
     redisAsyncHandleWrite(redis->ac);
 
     return NGX_OK;
@@ -1212,6 +1295,8 @@ ngx_http_mock_redis_callback(redisAsyncContext *ac, void *reply, void *data)
 
     redisReply             *rep = reply;
     ngx_http_mock_redis_t  *redis;
+
+    ngx_http_mock_redis_answered(ac);
 
     redis = cmd->redis;
 
