@@ -1997,8 +1997,9 @@ again:
     end = p + size;
 
     /*
-     * A key copied as it is hashes as the recording's: the slot of its
-     * group is fetched into the cache while the recording is copied.
+     * A key copied as it is hashes as the recording's: the slots of its
+     * group and of its path are fetched into the cache while the
+     * recording is copied.
      */
 
     keyed = (store->match->ignore == NULL && store->match->headers == NULL);
@@ -2006,6 +2007,9 @@ again:
     if (keyed) {
         hash = ngx_http_mock_key_hash(&rec->key, store->match);
         ngx_http_mock_prefetch(&index->groups[hash & index->group_mask]);
+        ngx_http_mock_prefetch(
+            &index->paths[ngx_http_mock_path_hash(&rec->key.path)
+                          & index->path_mask]);
     }
 
     a.pos = p;
