@@ -360,6 +360,7 @@ ngx_http_mock_redis_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_mock_redis_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_mock_redis_t      *redis;
     ngx_http_mock_main_conf_t  *mmcf;
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mock_module);
@@ -368,7 +369,19 @@ ngx_http_mock_redis_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_mock_redis_close(mmcf->redis);
+    redis = mmcf->redis;
+
+    /* what still waits, a journal's entry among it, goes before the close */
+
+    if (redis->ac && redis->connected) {
+        redis->sent = redis->issued;
+
+        redis->flushing = 1;
+        redisAsyncHandleWrite(redis->ac);
+        redis->flushing = 0;
+    }
+
+    ngx_http_mock_redis_close(redis);
 }
 
 
