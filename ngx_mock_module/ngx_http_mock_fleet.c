@@ -1007,10 +1007,6 @@ typedef struct {
 } ngx_http_mock_fleet_batch_t;
 
 
-static void ngx_http_mock_fleet_send(ngx_http_mock_fleet_batch_t *b,
-    ngx_uint_t now);
-
-
 static ngx_http_mock_fleet_batch_t  ngx_http_mock_fleet_batch;
 
 
@@ -1125,7 +1121,7 @@ ngx_http_mock_fleet_exit_process(ngx_cycle_t *cycle)
     }
 
     if (b->n && b->redis) {
-        ngx_http_mock_fleet_send(b, 1);
+        ngx_http_mock_fleet_flush(&b->flush);
     }
 
     if (b->flush.posted) {
@@ -1142,27 +1138,14 @@ ngx_http_mock_fleet_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_mock_fleet_flush(ngx_event_t *ev)
 {
-    ngx_http_mock_fleet_send(ev->data, 0);
-}
+    ngx_http_mock_fleet_batch_t  *b = ev->data;
 
-
-/*
- * The turn's requests as one entry of the stream: with the connection's
- * next write, or, as the worker goes, at once.
- */
-
-static void
-ngx_http_mock_fleet_send(ngx_http_mock_fleet_batch_t *b, ngx_uint_t now)
-{
-    ngx_event_t  *ev;
     u_char       *p;
     size_t        argvlen[8];
     ngx_str_t     key;
     const char   *argv[8];
     ngx_pool_t   *pool;
     u_char        max[NGX_INT_T_LEN];
-
-    ev = &b->flush;
 
     if (ev->posted) {
         ngx_delete_posted_event(ev);
@@ -1196,12 +1179,7 @@ ngx_http_mock_fleet_send(ngx_http_mock_fleet_batch_t *b, ngx_uint_t now)
         argv[7] = (char *) b->buf;
         argvlen[7] = b->len;
 
-        if (now) {
-            (void) ngx_http_mock_redis_send(b->redis, 8, argv, argvlen);
-
-        } else {
-            (void) ngx_http_mock_redis_queue(b->redis, 8, argv, argvlen);
-        }
+        (void) ngx_http_mock_redis_send(b->redis, 8, argv, argvlen);
     }
 
     if (pool) {
