@@ -63,6 +63,13 @@ static void ngx_http_mock_fleet_touch(ngx_http_mock_redis_t *redis,
     ngx_str_t *key);
 static ngx_int_t ngx_http_mock_fleet_key(ngx_pool_t *pool,
     ngx_http_mock_redis_t *redis, ngx_str_t *key, const char *fmt, ...);
+static ngx_int_t ngx_http_mock_fleet_counter(ngx_pool_t *pool,
+    ngx_http_mock_redis_t *redis, ngx_str_t *key, uint32_t store,
+    ngx_str_t *session, uint32_t hash, ngx_uint_t first);
+static ngx_int_t ngx_http_mock_fleet_session_key(ngx_pool_t *pool,
+    ngx_http_mock_redis_t *redis, ngx_str_t *key, const char *kind,
+    size_t len, ngx_str_t *session);
+static u_char *ngx_http_mock_fleet_hex(u_char *p, uint32_t v);
 static ngx_int_t ngx_http_mock_fleet_id(ngx_pool_t *pool,
     ngx_http_mock_interaction_t *it, ngx_str_t *id);
 static void ngx_http_mock_cassette_basename(ngx_str_t *path,
@@ -217,20 +224,20 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     ngx_str_null(&counter);
 
     if (g
-        && ngx_http_mock_fleet_key(r->pool, redis, &counter,
-                                   "%08xD:%V:%08xD:%ui", store->id,
-                                   &ctx->session, g->hash, g->first->index)
+        && ngx_http_mock_fleet_counter(r->pool, redis, &counter, store->id,
+                                       &ctx->session, g->hash,
+                                       g->first->index)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (ngx_http_mock_fleet_key(r->pool, redis, &force, "fs:%V:all",
-                                &ctx->session)
+    if (ngx_http_mock_fleet_session_key(r->pool, redis, &force, "fs:", 3,
+                                        &ctx->session)
            != NGX_OK
         || (vars
-            && ngx_http_mock_fleet_key(r->pool, redis, &values, "vars:%V:all",
-                                       &ctx->session)
+            && ngx_http_mock_fleet_session_key(r->pool, redis, &values,
+                                               "vars:", 5, &ctx->session)
                != NGX_OK))
     {
         return NGX_ERROR;
@@ -612,8 +619,8 @@ ngx_http_mock_fleet_consumed(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:%08xD:%ui",
-                                store->id, &ctx->session, hash, first)
+    if (ngx_http_mock_fleet_counter(r->pool, redis, &key, store->id,
+                                    &ctx->session, hash, first)
         != NGX_OK)
     {
         return;
@@ -727,9 +734,8 @@ ngx_http_mock_fleet_unplay(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_mock_fleet_key(r->pool, redis, &key, "%08xD:%V:%08xD:%ui",
-                                store->id, &ctx->session, g->hash,
-                                g->first->index)
+    if (ngx_http_mock_fleet_counter(r->pool, redis, &key, store->id,
+                                    &ctx->session, g->hash, g->first->index)
         != NGX_OK)
     {
         return;
@@ -1626,6 +1632,89 @@ ngx_http_mock_fleet_key(ngx_pool_t *pool, ngx_http_mock_redis_t *redis,
     *p = '\0';
 
     return NGX_OK;
+}
+
+
+/*
+ * The keys that every request of the fleet names, made without a format:
+ * the counter of a group, "<store>:<session>:<hash>:<first>", as
+ * ngx_http_mock_fleet_key() makes it with "%08xD:%V:%08xD:%ui", ...
+ */
+
+static ngx_int_t
+ngx_http_mock_fleet_counter(ngx_pool_t *pool, ngx_http_mock_redis_t *redis,
+    ngx_str_t *key, uint32_t store, ngx_str_t *session, uint32_t hash,
+    ngx_uint_t first)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, redis->prefix.len + 8 + 1 + session->len + 1 + 8
+                          + 1 + NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+
+    p = ngx_cpymem(p, redis->prefix.data, redis->prefix.len);
+    p = ngx_http_mock_fleet_hex(p, store);
+    *p++ = ':';
+    p = ngx_cpymem(p, session->data, session->len);
+    *p++ = ':';
+    p = ngx_http_mock_fleet_hex(p, hash);
+    *p++ = ':';
+    p = ngx_sprintf(p, "%ui", first);
+    *p = '\0';
+
+    key->len = p - key->data;
+
+    return NGX_OK;
+}
+
+
+/* ... and a hash of the session, "<kind><session>:all" */
+
+static ngx_int_t
+ngx_http_mock_fleet_session_key(ngx_pool_t *pool,
+    ngx_http_mock_redis_t *redis, ngx_str_t *key, const char *kind,
+    size_t len, ngx_str_t *session)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, redis->prefix.len + len + session->len
+                          + sizeof(":all"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+
+    p = ngx_cpymem(p, redis->prefix.data, redis->prefix.len);
+    p = ngx_cpymem(p, kind, len);
+    p = ngx_cpymem(p, session->data, session->len);
+    p = ngx_cpymem(p, ":all", sizeof(":all"));
+
+    key->len = p - 1 - key->data;
+
+    return NGX_OK;
+}
+
+
+/* eight lowercase hex digits, as "%08xD" */
+
+static u_char *
+ngx_http_mock_fleet_hex(u_char *p, uint32_t v)
+{
+    ngx_uint_t  i;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    for (i = 8; i > 0; i--) {
+        p[i - 1] = hex[v & 0xf];
+        v >>= 4;
+    }
+
+    return p + 8;
 }
 
 
