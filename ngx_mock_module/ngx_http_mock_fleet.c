@@ -1656,10 +1656,10 @@ ngx_http_mock_fleet_counter(ngx_pool_t *pool, ngx_http_mock_redis_t *redis,
 
     key->data = p;
 
-    p = ngx_cpymem(p, redis->prefix.data, redis->prefix.len);
+    p = ngx_http_mock_cpymem(p, redis->prefix.data, redis->prefix.len);
     p = ngx_http_mock_fleet_hex(p, store);
     *p++ = ':';
-    p = ngx_cpymem(p, session->data, session->len);
+    p = ngx_http_mock_cpymem(p, session->data, session->len);
     *p++ = ':';
     p = ngx_http_mock_fleet_hex(p, hash);
     *p++ = ':';
@@ -1689,9 +1689,9 @@ ngx_http_mock_fleet_session_key(ngx_pool_t *pool,
 
     key->data = p;
 
-    p = ngx_cpymem(p, redis->prefix.data, redis->prefix.len);
+    p = ngx_http_mock_cpymem(p, redis->prefix.data, redis->prefix.len);
     p = ngx_cpymem(p, kind, len);
-    p = ngx_cpymem(p, session->data, session->len);
+    p = ngx_http_mock_cpymem(p, session->data, session->len);
     p = ngx_cpymem(p, ":all", sizeof(":all"));
 
     key->len = p - 1 - key->data;
