@@ -31,6 +31,11 @@
     ((ngx_http_mock_redis_t *) (ac)->data)->answered++
 
 
+/* the command that frees a pipeline's command when its parts failed */
+static const char  *ngx_http_mock_redis_ping = "PING";
+static size_t       ngx_http_mock_redis_ping_len = 4;
+
+
 /*
  * A command in flight.  hiredis calls its callback exactly once, with the
  * reply or, when the connection goes, with none: the callback frees it.
@@ -78,6 +83,7 @@ static void ngx_http_mock_redis_add_read(void *data);
 static void ngx_http_mock_redis_del_read(void *data);
 static void ngx_http_mock_redis_add_write(void *data);
 static void ngx_http_mock_redis_flush(ngx_event_t *ev);
+static void ngx_http_mock_redis_write(ngx_http_mock_redis_t *redis);
 static void ngx_http_mock_redis_del_write(void *data);
 static void ngx_http_mock_redis_cleanup(void *data);
 static void ngx_http_mock_redis_read_handler(ngx_event_t *ev);
@@ -374,11 +380,7 @@ ngx_http_mock_redis_exit_process(ngx_cycle_t *cycle)
     /* what still waits, a journal's entry among it, goes before the close */
 
     if (redis->ac && redis->connected) {
-        redis->sent = redis->issued;
-
-        redis->flushing = 1;
-        redisAsyncHandleWrite(redis->ac);
-        redis->flushing = 0;
+        ngx_http_mock_redis_write(redis);
     }
 
     ngx_http_mock_redis_close(redis);
@@ -468,6 +470,9 @@ ngx_http_mock_redis_connected(const redisAsyncContext *ac, int status)
 {
     ngx_http_mock_redis_t  *redis = ac->data;
 
+    size_t       argvlen[2];
+    const char  *argv[2];
+
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback */
 
@@ -490,14 +495,15 @@ ngx_http_mock_redis_connected(const redisAsyncContext *ac, int status)
 
     /* the connect timer goes on until Redis has taken the password */
 
-    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_authed, redis,
-                          "AUTH %b", redis->password.data,
-                          redis->password.len)
-        == REDIS_OK)
-    {
-        redis->issued++;
+    argv[0] = "AUTH";
+    argvlen[0] = 4;
+    argv[1] = (char *) redis->password.data;
+    argvlen[1] = redis->password.len;
 
-    } else {
+    if (ngx_http_mock_redis_command(redis, ngx_http_mock_redis_authed, redis,
+                                    2, argv, argvlen)
+        != REDIS_OK)
+    {
         ngx_http_mock_redis_outage(redis, "cannot connect",
                                    "AUTH could not be sent");
         ngx_http_mock_redis_close(redis);
@@ -552,7 +558,9 @@ ngx_http_mock_redis_authed(redisAsyncContext *ac, void *reply, void *data)
 static void
 ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis)
 {
+    size_t                         argvlen[3];
     ngx_uint_t                     i;
+    const char                    *argv[3];
     ngx_http_mock_redis_script_t  *s;
 
     if (redis->connect_timer.timer_set) {
@@ -563,21 +571,24 @@ ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis)
 
     s = redis->scripts.elts;
 
+    argv[0] = "SCRIPT";
+    argvlen[0] = 6;
+    argv[1] = "LOAD";
+    argvlen[1] = 4;
+
     for (i = 0; i < redis->scripts.nelts; i++) {
-        if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_ignored, NULL,
-                              "SCRIPT LOAD %b", s[i].text.data,
-                              s[i].text.len)
-            == REDIS_OK)
-        {
-            redis->issued++;
-        }
+        argv[2] = (char *) s[i].text.data;
+        argvlen[2] = s[i].text.len;
+
+        (void) ngx_http_mock_redis_command(redis, NULL, NULL, 3, argv,
+                                           argvlen);
     }
 
-    if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_pong, redis, "PING")
-        == REDIS_OK)
-    {
-        redis->issued++;
-    }
+    argv[0] = "PING";
+    argvlen[0] = 4;
+
+    (void) ngx_http_mock_redis_command(redis, ngx_http_mock_redis_pong, redis,
+                                       1, argv, argvlen);
 }
 
 
@@ -787,6 +798,18 @@ ngx_http_mock_redis_flush(ngx_event_t *ev)
         return;
     }
 
+    ngx_http_mock_redis_write(redis);
+}
+
+
+/*
+ * All that waits goes now; a write that the socket does not take whole
+ * goes on with the write event, not held behind its own replies.
+ */
+
+static void
+ngx_http_mock_redis_write(ngx_http_mock_redis_t *redis)
+{
     redis->held = 0;
     redis->sent = redis->issued;
 
@@ -1128,12 +1151,10 @@ ngx_http_mock_redis_pipeline(ngx_http_request_t *r,
 
         /* a last command that frees the command once the parts are done */
 
-        if (redisAsyncCommand(redis->ac, ngx_http_mock_redis_callback, cmd,
-                              "PING")
-            == REDIS_OK)
-        {
-            redis->issued++;
-        }
+        (void) ngx_http_mock_redis_command(redis,
+                                           ngx_http_mock_redis_callback, cmd,
+                                           1, &ngx_http_mock_redis_ping,
+                                           &ngx_http_mock_redis_ping_len);
 
         return NGX_DECLINED;
     }
@@ -1294,8 +1315,7 @@ ngx_http_mock_redis_send(ngx_http_mock_redis_t *redis, int argc,
         return NGX_DECLINED;
     }
 
-    redis->sent = redis->issued;
-    redisAsyncHandleWrite(redis->ac);
+    ngx_http_mock_redis_write(redis);
 
     return NGX_OK;
 }
