@@ -989,6 +989,14 @@ ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
         *p++ = '\n';
     }
 
+    /*
+     * hiredis looks at the byte after a command's first argument: for a
+     * command of one, such as PING, it is after the command (the loop
+     * above leaves room for it)
+     */
+
+    *p = '\0';
+
     rc = redisAsyncFormattedCommand(redis->ac, fn, data, (char *) buf,
                                     p - buf);
 
