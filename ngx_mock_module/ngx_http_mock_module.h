@@ -53,6 +53,12 @@
 /* the comment line that ends every interaction the module records */
 #define NGX_HTTP_MOCK_RECORDED_MARK  "# recorded "
 
+/* the most interactions that one write appends to a cassette */
+#define NGX_HTTP_MOCK_APPEND_MAX     64
+
+/* c->buffered: a response waits for the write of its recording */
+#define NGX_HTTP_MOCK_BUFFERED       0x80
+
 /* what a cassette that recording creates begins with */
 #define NGX_HTTP_MOCK_CASSETTE_HEAD                                          \
     "# recorded by nginx: new interactions are appended at the end\n"         \
@@ -495,6 +501,7 @@ typedef struct {
 } ngx_http_mock_record_t;
 
 
+
 typedef struct {
     ngx_str_t                     name;         /* full path */
     ngx_array_t                   records;      /* ngx_http_mock_record_t */
@@ -508,6 +515,25 @@ typedef struct {
 
 
 typedef struct ngx_http_mock_writer_s  ngx_http_mock_writer_t;
+
+/*
+ * A recording that waits to be written with the others that complete in
+ * the same turn of the event loop; "handler" is told how it went.
+ */
+typedef struct ngx_http_mock_commit_s  ngx_http_mock_commit_t;
+
+typedef void (*ngx_http_mock_committed_pt)(ngx_http_mock_commit_t *cm,
+    ngx_int_t rc);
+
+struct ngx_http_mock_commit_s {
+    ngx_queue_t                   queue;
+    ngx_http_mock_writer_t       *writer;
+    ngx_http_mock_record_t       *rec;
+    ngx_str_t                     entry;
+    ngx_log_t                    *log;
+    ngx_http_mock_committed_pt    handler;
+    unsigned                      queued:1;
+};
 
 
 /* a cassette file being recorded into, as all workers see it */
@@ -972,6 +998,7 @@ typedef struct {
     ngx_uint_t                    scale;        /* of recorded times, or 0 */
     void                         *timing;       /* what recording measures */
     void                         *stream;       /* a body sent in chunks */
+    ngx_chain_t                  *held;         /* until it is recorded */
     unsigned                      decided:1;
     unsigned                      head:1;
     unsigned                      switched:1;
@@ -979,6 +1006,7 @@ typedef struct {
     unsigned                      fallback:1;
     unsigned                      consumed:1;
     unsigned                      recording:1;
+    unsigned                      committing:1; /* its write waits */
     unsigned                      replacing:1;
     unsigned                      replaced:1;
     unsigned                      answered:1;   /* the header filter ran */
@@ -1075,6 +1103,8 @@ ngx_int_t ngx_http_mock_store_append(ngx_http_mock_writer_t *writer,
     ngx_str_t *entry);
 ngx_int_t ngx_http_mock_store_lock_file(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
+ngx_int_t ngx_http_mock_store_append_n(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entries, ngx_uint_t n, ngx_uint_t *index, ngx_log_t *log);
 ngx_int_t ngx_http_mock_store_tail(ngx_http_mock_writer_t *writer,
     off_t from, size_t len, ngx_uint_t index, ngx_uint_t *n, size_t *used,
     ngx_log_t *log);
@@ -1170,6 +1200,8 @@ ngx_int_t ngx_http_mock_writer_relock(ngx_http_mock_writer_t *writer,
     ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
     ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log);
+ngx_int_t ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entries, ngx_uint_t n, ngx_uint_t *index, ngx_log_t *log);
 ngx_int_t ngx_http_mock_writer_replace(ngx_http_mock_writer_t *writer,
     ngx_uint_t n, ngx_str_t *entry, ngx_http_mock_record_t *rec,
     ngx_log_t *log);
@@ -1395,6 +1427,11 @@ ngx_int_t ngx_http_mock_fleet_plays(ngx_http_request_t *r,
     ngx_http_mock_fleet_done_pt done, void *data);
 ngx_uint_t ngx_http_mock_fleet_count(ngx_http_mock_fleet_state_t *st,
     ngx_http_mock_group_t *g, ngx_http_mock_interaction_t *it);
+
+/* ngx_http_mock_commit.c */
+void ngx_http_mock_commit_add(ngx_http_mock_commit_t *cm);
+void ngx_http_mock_commit_flush(void);
+
 
 /* ngx_http_mock_follow.c */
 ngx_int_t ngx_http_mock_follow_init_module(ngx_cycle_t *cycle);

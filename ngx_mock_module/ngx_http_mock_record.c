@@ -9,7 +9,9 @@
  * place of the upstream's (an error page, an upstream that failed after
  * its status line) is not recorded.  The interaction is written before
  * the buffer that completes the response goes on (the one that brings
- * the body to its Content-Length, else the last one), so a client that
+ * the body to its Content-Length, else the last one): that buffer and
+ * what follows it wait until the turn of the event loop ends, when the
+ * recordings that completed in it are written together, so a client that
  * has the whole answer finds it in the cassette and in every worker: the
  * request as the upstream received it is read back from the proxied
  * request buffers, secrets are filtered out, and the interaction is
@@ -39,6 +41,15 @@ typedef struct {
 } ngx_http_mock_record_cln_t;
 
 
+/* a recording that waits for its write, and the request it is of */
+typedef struct {
+    ngx_http_mock_commit_t       commit;
+    ngx_http_request_t          *request;
+    ngx_http_mock_ctx_t         *ctx;
+    unsigned                     gone:1;
+} ngx_http_mock_record_commit_t;
+
+
 static void ngx_http_mock_record_consumed(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx, ngx_http_mock_store_t *store,
     ngx_http_mock_record_t *rec);
@@ -58,7 +69,18 @@ static ngx_int_t ngx_http_mock_record_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mock_record_complete(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
 static void ngx_http_mock_record_done(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_uint_t hold);
+static ngx_int_t ngx_http_mock_record_hold(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec);
+static void ngx_http_mock_record_committed(ngx_http_mock_commit_t *commit,
+    ngx_int_t rc);
+static void ngx_http_mock_record_commit_cleanup(void *data);
+static void ngx_http_mock_record_release(ngx_http_request_t *r,
     ngx_http_mock_ctx_t *ctx);
+static void ngx_http_mock_record_written(ngx_http_request_t *r,
+    ngx_http_mock_ctx_t *ctx, ngx_http_mock_writer_t *writer,
+    ngx_http_mock_record_t *rec, ngx_str_t *entry);
 static ngx_int_t ngx_http_mock_record_replace(ngx_http_request_t *r,
     ngx_http_mock_writer_t *writer, ngx_http_mock_index_t *index,
     ngx_http_mock_record_t *rec);
@@ -204,7 +226,7 @@ ngx_http_mock_header_filter(ngx_http_request_t *r)
                     || r->headers_out.status == NGX_HTTP_NOT_MODIFIED
                     || ctx->expected == 0))
             {
-                ngx_http_mock_record_done(r, ctx);
+                ngx_http_mock_record_done(r, ctx, 0);
             }
         }
     }
@@ -291,6 +313,18 @@ ngx_http_mock_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         {
             return NGX_ERROR;
         }
+    }
+
+    if (ctx->committing) {
+        /* the response goes on once its recording is written */
+
+        if (in && ngx_chain_add_copy(r->pool, &ctx->held, in) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        r->connection->buffered |= NGX_HTTP_MOCK_BUFFERED;
+
+        return NGX_OK;
     }
 
     return ngx_http_next_body_filter(r, in);
@@ -587,7 +621,7 @@ ngx_http_mock_record_body(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
         if (ngx_http_mock_record_complete(r, ctx)
             || cl->buf->last_buf)
         {
-            ngx_http_mock_record_done(r, ctx);
+            ngx_http_mock_record_done(r, ctx, 1);
             return NGX_OK;
         }
     }
@@ -629,19 +663,24 @@ ngx_http_mock_record_skip(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
 }
 
 
-/* the exchange is complete: write it down and index it */
+/*
+ * The exchange is complete: write it down and index it.  With "hold",
+ * from the body filter, the buffer that completes the response and what
+ * follows it wait for the write, which the end of this turn of the event
+ * loop makes for every recording that completed in it; else it is
+ * written now, after those.
+ */
 
 static void
-ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
+ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_uint_t hold)
 {
     u_char                    *p;
     char                      *err;
     ngx_str_t                 *type, entry;
-    ngx_uint_t                 i;
     ngx_chain_t               *cl;
-    ngx_str_t                 *consumed;
     ngx_http_mock_index_t     *index;
-    ngx_http_mock_store_t     *store, **stores;
+    ngx_http_mock_store_t     *store;
     ngx_http_mock_writer_t    *writer;
     ngx_http_mock_record_t    *rec;
     ngx_http_mock_loc_conf_t  *mlcf;
@@ -771,6 +810,16 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
         }
     }
 
+    if (hold && !ctx->renew && !ctx->fallback) {
+        if (ngx_http_mock_record_hold(r, ctx, writer, rec) == NGX_OK) {
+            return;
+        }
+    }
+
+    /* after the recordings that wait */
+
+    ngx_http_mock_commit_flush();
+
     if (ctx->renew) {
         if (ngx_http_mock_expire_record(r, ctx, writer, rec) == NGX_OK) {
             ctx->status = NGX_HTTP_MOCK_RECORDED;
@@ -807,6 +856,131 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
     {
         return;
     }
+
+    ngx_http_mock_record_written(r, ctx, writer, rec, &entry);
+}
+
+
+/*
+ * The recording waits for the end of the turn; NGX_DECLINED: it cannot,
+ * and is written now.
+ */
+
+static ngx_int_t
+ngx_http_mock_record_hold(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_writer_t *writer, ngx_http_mock_record_t *rec)
+{
+    ngx_http_cleanup_t             *cln;
+    ngx_http_mock_record_commit_t  *cm;
+
+    cm = ngx_pcalloc(r->pool, sizeof(ngx_http_mock_record_commit_t));
+    if (cm == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mock_yaml_entry(r->pool, rec, &cm->commit.entry) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    /* a request that ends before the write has it made at once */
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_mock_record_commit_cleanup;
+    cln->data = cm;
+
+    cm->commit.writer = writer;
+    cm->commit.rec = rec;
+    cm->commit.log = r->connection->log;
+    cm->commit.handler = ngx_http_mock_record_committed;
+    cm->request = r;
+    cm->ctx = ctx;
+
+    ctx->committing = 1;
+
+    ngx_http_mock_commit_add(&cm->commit);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mock_record_committed(ngx_http_mock_commit_t *commit, ngx_int_t rc)
+{
+    ngx_http_mock_record_commit_t *cm = (ngx_http_mock_record_commit_t *)
+                                        commit;
+
+    if (rc == NGX_OK) {
+        ngx_http_mock_record_written(cm->request, cm->ctx, commit->writer,
+                                     commit->rec, &commit->entry);
+    }
+
+    if (cm->gone) {
+        /* the request is ending: nothing more goes to its client */
+        cm->ctx->committing = 0;
+        return;
+    }
+
+    ngx_http_mock_record_release(cm->request, cm->ctx);
+}
+
+
+static void
+ngx_http_mock_record_commit_cleanup(void *data)
+{
+    ngx_http_mock_record_commit_t  *cm = data;
+
+    if (cm->commit.queued) {
+        cm->gone = 1;
+        ngx_http_mock_commit_flush();
+    }
+}
+
+
+/* what waited for the write goes on, and the request with it */
+
+static void
+ngx_http_mock_record_release(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
+{
+    ngx_chain_t       *held;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ctx->committing = 0;
+    c->buffered &= ~NGX_HTTP_MOCK_BUFFERED;
+
+    held = ctx->held;
+    ctx->held = NULL;
+
+    if (held && ngx_http_next_body_filter(r, held) == NGX_ERROR) {
+        c->error = 1;
+    }
+
+    /* ngx_http_writer(), or the upstream's handler, takes it from here */
+
+    ngx_post_event(c->write, &ngx_posted_events);
+}
+
+
+/* the recording is in the file: it is indexed, and told */
+
+static void
+ngx_http_mock_record_written(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx,
+    ngx_http_mock_writer_t *writer, ngx_http_mock_record_t *rec,
+    ngx_str_t *entry)
+{
+    ngx_uint_t                 i;
+    ngx_str_t                 *consumed;
+    ngx_http_mock_index_t     *index;
+    ngx_http_mock_store_t     *store, **stores;
+    ngx_http_mock_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mock_module);
+    store = mlcf->store;
 
     ctx->status = NGX_HTTP_MOCK_RECORDED;
 
@@ -849,7 +1023,7 @@ ngx_http_mock_record_done(ngx_http_request_t *r, ngx_http_mock_ctx_t *ctx)
 
     /* the other instances of the fleet append it to their files too */
 
-    ngx_http_mock_follow_publish(r, writer, &entry);
+    ngx_http_mock_follow_publish(r, writer, entry);
 }
 
 

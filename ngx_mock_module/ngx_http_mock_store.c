@@ -1747,17 +1747,27 @@ ngx_http_mock_store_append(ngx_http_mock_writer_t *writer,
     ngx_http_mock_record_t *rec, ngx_pool_t *pool, ngx_log_t *log,
     ngx_str_t *entry)
 {
-    ngx_int_t  rc;
-
     if (ngx_http_mock_yaml_entry(pool, rec, entry) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    return ngx_http_mock_store_append_n(writer, entry, 1, &rec->index, log);
+}
+
+
+/* n entries appended with one take of the file's lock */
+
+ngx_int_t
+ngx_http_mock_store_append_n(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entries, ngx_uint_t n, ngx_uint_t *index, ngx_log_t *log)
+{
+    ngx_int_t  rc;
 
     if (ngx_http_mock_store_lock_file(writer, log) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_mock_writer_append_entry(writer, entry, rec, log);
+    rc = ngx_http_mock_writer_append(writer, entries, n, index, log);
 
     ngx_http_mock_writer_unlock_file(writer);
 

@@ -83,6 +83,8 @@ static ngx_int_t ngx_http_mock_writer_rewrite(
     ngx_http_mock_cassette_t *cassette, ngx_log_t *log);
 static ngx_int_t ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
+static ngx_int_t ngx_http_mock_writev_at(ngx_fd_t fd, struct iovec *iov,
+    ngx_uint_t n, off_t offset);
 static ngx_int_t ngx_http_mock_writer_lock_fd(ngx_fd_t fd, short type);
 static ngx_int_t ngx_http_mock_writer_stat(ngx_fd_t fd, off_t *size,
     ngx_uint_t *ino, ngx_uint_t *nlink);
@@ -728,8 +730,24 @@ ngx_int_t
 ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
     ngx_str_t *entry, ngx_http_mock_record_t *rec, ngx_log_t *log)
 {
+    return ngx_http_mock_writer_append(writer, entry, 1, &rec->index, log);
+}
+
+
+/*
+ * n entries, in one write as far as the kernel takes them; the first is
+ * numbered *index, the others follow.  The file's lock is held.
+ */
+
+ngx_int_t
+ngx_http_mock_writer_append(ngx_http_mock_writer_t *writer,
+    ngx_str_t *entries, ngx_uint_t n, ngx_uint_t *index, ngx_log_t *log)
+{
     off_t                  end;
+    size_t                 len;
     ngx_err_t              err;
+    ngx_uint_t             i, k;
+    struct iovec           iov[NGX_HTTP_MOCK_APPEND_MAX];
     ngx_http_mock_file_t  *file;
 
     static u_char  head[] = NGX_HTTP_MOCK_CASSETTE_HEAD;
@@ -737,24 +755,32 @@ ngx_http_mock_writer_append_entry(ngx_http_mock_writer_t *writer,
     file = writer->file;
     end = file->end;
 
-    if (end == 0) {
-        if (ngx_http_mock_write_at(writer->fd, head, sizeof(head) - 1, 0)
-            != NGX_OK)
-        {
+    for (i = 0; i < n; /* void */) {
+        k = 0;
+        len = 0;
+
+        if (end == 0) {
+            iov[k].iov_base = head;
+            iov[k++].iov_len = sizeof(head) - 1;
+            len = sizeof(head) - 1;
+        }
+
+        for ( /* void */ ; i < n && k < NGX_HTTP_MOCK_APPEND_MAX; i++, k++) {
+            iov[k].iov_base = entries[i].data;
+            iov[k].iov_len = entries[i].len;
+            len += entries[i].len;
+        }
+
+        if (ngx_http_mock_writev_at(writer->fd, iov, k, end) != NGX_OK) {
             goto failed;
         }
 
-        end = sizeof(head) - 1;
+        end += len;
     }
 
-    if (ngx_http_mock_write_at(writer->fd, entry->data, entry->len, end)
-        != NGX_OK)
-    {
-        goto failed;
-    }
-
-    file->end = end + entry->len;
-    rec->index = file->count++;
+    file->end = end;
+    *index = file->count;
+    file->count += n;
 
     return NGX_OK;
 
@@ -1243,6 +1269,48 @@ ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len, off_t offset)
         p += n;
         len -= n;
         offset += n;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mock_writev_at(ngx_fd_t fd, struct iovec *iov, ngx_uint_t n,
+    off_t offset)
+{
+    ssize_t  w;
+
+    while (n) {
+        w = pwritev(fd, iov, (int) n, offset);
+
+        if (w == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (w == 0) {
+            ngx_set_errno(NGX_ENOSPC);
+            return NGX_ERROR;
+        }
+
+        offset += w;
+
+        /* what the kernel took: the rest is written again */
+
+        while (n && (size_t) w >= iov->iov_len) {
+            w -= iov->iov_len;
+            iov++;
+            n--;
+        }
+
+        if (n) {
+            iov->iov_base = (u_char *) iov->iov_base + w;
+            iov->iov_len -= w;
+        }
     }
 
     return NGX_OK;
