@@ -1248,32 +1248,16 @@ ngx_http_mock_writer_unlock(ngx_atomic_t *lock)
 static ngx_int_t
 ngx_http_mock_write_at(ngx_fd_t fd, u_char *p, size_t len, off_t offset)
 {
-    ssize_t  n;
+    struct iovec  iov;
 
-    while (len) {
-        n = pwrite(fd, p, len, offset);
+    iov.iov_base = p;
+    iov.iov_len = len;
 
-        if (n == -1) {
-            if (ngx_errno == NGX_EINTR) {
-                continue;
-            }
-
-            return NGX_ERROR;
-        }
-
-        if (n == 0) {
-            ngx_set_errno(NGX_ENOSPC);
-            return NGX_ERROR;
-        }
-
-        p += n;
-        len -= n;
-        offset += n;
-    }
-
-    return NGX_OK;
+    return ngx_http_mock_writev_at(fd, &iov, 1, offset);
 }
 
+
+/* all of the buffers, whatever part of them a write takes */
 
 static ngx_int_t
 ngx_http_mock_writev_at(ngx_fd_t fd, struct iovec *iov, ngx_uint_t n,
@@ -1281,7 +1265,19 @@ ngx_http_mock_writev_at(ngx_fd_t fd, struct iovec *iov, ngx_uint_t n,
 {
     ssize_t  w;
 
-    while (n) {
+    for ( ;; ) {
+
+        /* nothing to write is not a full disk */
+
+        while (n && iov->iov_len == 0) {
+            iov++;
+            n--;
+        }
+
+        if (n == 0) {
+            return NGX_OK;
+        }
+
         w = pwritev(fd, iov, (int) n, offset);
 
         if (w == -1) {
@@ -1312,8 +1308,6 @@ ngx_http_mock_writev_at(ngx_fd_t fd, struct iovec *iov, ngx_uint_t n,
             iov->iov_len -= w;
         }
     }
-
-    return NGX_OK;
 }
 
 
