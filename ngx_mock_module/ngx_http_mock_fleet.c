@@ -250,12 +250,17 @@ ngx_http_mock_fleet_state(ngx_http_request_t *r, ngx_http_mock_store_t *store,
     }
 
     ttl.data = p;
-    ttl.len = ngx_sprintf(p, "%T", redis->ttl * 1000) - p;
+    ttl.len = ngx_http_mock_decimal(p, (uint64_t) redis->ttl * 1000) - p;
 
     endpoint.data = p + ttl.len;
-    endpoint.len = ngx_sprintf(endpoint.data, "%08xD %V %V", store->id,
-                               method, path)
-                   - endpoint.data;
+
+    p = ngx_http_mock_fleet_hex(endpoint.data, store->id);
+    *p++ = ' ';
+    p = ngx_http_mock_cpymem(p, method->data, method->len);
+    *p++ = ' ';
+    p = ngx_http_mock_cpymem(p, path->data, path->len);
+
+    endpoint.len = p - endpoint.data;
 
     /*
      * One write, one wait: the play and the expiry renewed, the forced
@@ -1077,7 +1082,9 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
 
     *p++ = '\t';
 
-    p = ngx_sprintf(p, "{\"time\": %T, \"instance\": ", ngx_time());
+    p = ngx_cpymem(p, "{\"time\": ", 9);
+    p = ngx_http_mock_decimal(p, (uint64_t) ngx_time());
+    p = ngx_cpymem(p, ", \"instance\": ", 14);
     p = ngx_http_mock_json_quote(p, &redis->instance);
     p = ngx_cpymem(p, ", \"session\": ", 13);
     p = ctx->session.len ? ngx_http_mock_json_quote(p, &ctx->session)
@@ -1088,13 +1095,15 @@ ngx_http_mock_fleet_journal_add(ngx_http_request_t *r,
     p = ngx_http_mock_json_quote(p, &uri);
     p = ngx_cpymem(p, ", \"result\": ", 12);
     p = ngx_http_mock_json_quote(p, ngx_http_mock_status_name(ctx->status));
-    p = ngx_sprintf(p, ", \"status\": %ui, \"cassette\": ",
-                    r->headers_out.status);
+    p = ngx_cpymem(p, ", \"status\": ", 12);
+    p = ngx_http_mock_decimal(p, r->headers_out.status);
+    p = ngx_cpymem(p, ", \"cassette\": ", 14);
 
     if (ctx->interaction) {
         p = ngx_http_mock_json_quote(p, ctx->interaction->cassette);
-        p = ngx_sprintf(p, ", \"interaction\": %ui}",
-                        ctx->interaction->index);
+        p = ngx_cpymem(p, ", \"interaction\": ", 17);
+        p = ngx_http_mock_decimal(p, ctx->interaction->index);
+        *p++ = '}';
 
     } else {
         p = ngx_cpymem(p, "null, \"interaction\": null}", 26);
@@ -1663,7 +1672,7 @@ ngx_http_mock_fleet_counter(ngx_pool_t *pool, ngx_http_mock_redis_t *redis,
     *p++ = ':';
     p = ngx_http_mock_fleet_hex(p, hash);
     *p++ = ':';
-    p = ngx_sprintf(p, "%ui", first);
+    p = ngx_http_mock_decimal(p, first);
     *p = '\0';
 
     key->len = p - key->data;

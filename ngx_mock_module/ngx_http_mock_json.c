@@ -773,6 +773,30 @@ ngx_http_mock_json_unescape(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 
 
 /*
+ * n in decimal at p, which has room for NGX_INT64_LEN bytes; returns the
+ * end.  For the protocol and the keys that every request writes, where
+ * ngx_sprintf() would read a format each time.
+ */
+
+u_char *
+ngx_http_mock_decimal(u_char *p, uint64_t n)
+{
+    u_char  *q, *last;
+    u_char   buf[NGX_INT64_LEN];
+
+    last = buf + NGX_INT64_LEN;
+    q = last;
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, q, last - q);
+}
+
+
+/*
  * s as a JSON string, quoted, at dst, which has room for 2 + 6 * s->len
  * bytes; returns the end.  Bytes from 0x80 up go as they are.
  */

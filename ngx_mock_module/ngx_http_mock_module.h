@@ -1358,6 +1358,7 @@ ngx_int_t ngx_http_mock_request_body(ngx_http_request_t *r, ngx_str_t *body);
 
 /* ngx_http_mock_json.c, for the admin and the fleet */
 u_char *ngx_http_mock_json_quote(u_char *dst, ngx_str_t *s);
+u_char *ngx_http_mock_decimal(u_char *p, uint64_t n);
 
 /* ngx_http_mock_secret.c */
 char *ngx_http_mock_secret_read(ngx_conf_t *cf, ngx_str_t *path,

@@ -970,7 +970,10 @@ ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
         fn = ngx_http_mock_redis_ignored;
     }
 
-    p = ngx_sprintf(buf, "*%d\r\n", argc);
+    buf[0] = '*';
+    p = ngx_http_mock_decimal(buf + 1, (uint64_t) argc);
+    *p++ = '\r';
+    *p++ = '\n';
     last = buf + sizeof(buf);
 
     for (i = 0; i < argc; i++) {
@@ -983,8 +986,11 @@ ngx_http_mock_redis_command(ngx_http_mock_redis_t *redis,
             goto issued;
         }
 
-        p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
-        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = '$';
+        p = ngx_http_mock_decimal(p, argvlen[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        p = ngx_http_mock_cpymem(p, argv[i], argvlen[i]);
         *p++ = '\r';
         *p++ = '\n';
     }
