@@ -324,6 +324,31 @@ $upstream->command('auto');
        'and recorded');
 }
 
+# (i) a reload while answers wait
+
+{
+    $upstream->command('hold');
+    my @paths = map { "/b/reload/$_" } 1 .. 5;
+    my @clients = map { send_get($_) } @paths;
+    my $old = $worker;
+
+    held_turn(\@clients, 5, sub {
+        kill 'HUP', $nginx->master_pid or die "cannot signal nginx: $!";
+        sleep 0.5;    # the new worker starts, the old one is told to go
+    });
+
+    my @bad = bad_answers(\@clients, \@paths);
+    is(scalar(@bad), 0, 'a reload while answers wait: the old worker '
+       . 'answers them whole') or diag(join "\n", @bad);
+    is(scalar(grep { path_of($_) =~ m{^/b/reload/} } items('b.yaml')), 5,
+       'and records them');
+
+    my $deadline = time + $WAIT;
+    sleep 0.05 while kill(0, $old) && time < $deadline;
+    ok(!kill(0, $old), 'then it exits');
+    is($nginx->get('/play/twice')->{status}, 200, 'the new worker answers');
+}
+
 my $log = $nginx->error_log;
 unlike($log =~ s/^.*exited on signal 9.*\n//mgr, qr/\[alert\]|\[crit\]|\[emerg\]|cannot record/,
        'no alert, nothing that could not be recorded');
