@@ -25,7 +25,8 @@
 #       worker records again.
 #   (f) Pipelined requests on one connection, answered at once: answered
 #       in order, each recorded.
-#   (g) Answers that go on slowly after the write: limit_rate, a client
+#   (g) Answers that go on slowly after the write: limit_rate (with
+#       sendfile, from proxy_buffering's temporary file), a client
 #       that reads slowly, proxy_buffering off with a chunked upstream
 #       answer of 300 KB, gzip after recording: whole, and recorded as
 #       the upstream sent them.
@@ -106,6 +107,7 @@ http {
             mock_replay cassettes/slow.yaml;
             mock_mode record;
             limit_rate 64k;
+            sendfile on;
         }
 
         location /stream/ {
