@@ -501,7 +501,6 @@ typedef struct {
 } ngx_http_mock_record_t;
 
 
-
 typedef struct {
     ngx_str_t                     name;         /* full path */
     ngx_array_t                   records;      /* ngx_http_mock_record_t */

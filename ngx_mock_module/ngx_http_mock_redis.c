@@ -31,7 +31,7 @@
     ((ngx_http_mock_redis_t *) (ac)->data)->answered++
 
 
-/* the command that frees a pipeline's command when its parts failed */
+/* the PING that tells Redis is ready, or frees a failed pipeline's command */
 static const char  *ngx_http_mock_redis_ping = "PING";
 static size_t       ngx_http_mock_redis_ping_len = 4;
 
@@ -584,11 +584,9 @@ ngx_http_mock_redis_ready(ngx_http_mock_redis_t *redis)
                                            argvlen);
     }
 
-    argv[0] = "PING";
-    argvlen[0] = 4;
-
     (void) ngx_http_mock_redis_command(redis, ngx_http_mock_redis_pong, redis,
-                                       1, argv, argvlen);
+                                       1, &ngx_http_mock_redis_ping,
+                                       &ngx_http_mock_redis_ping_len);
 }
 
 
